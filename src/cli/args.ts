@@ -1,0 +1,105 @@
+import { parseArgs } from "node:util";
+import { KasmGitopsError } from "../core/errors.js";
+
+/** One flag of the command line; `env` is mirrored as KASM_GITOPS_<NAME> for container use. */
+export type OptionSpec = {
+  type: "string" | "boolean";
+  multiple?: boolean;
+  value?: string;
+  description: string;
+};
+export type OptionTable = Record<string, OptionSpec>;
+export type ParsedArgs = {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+};
+
+/** Flags every command that reads a manifest repo understands (DESIGN.md §4). */
+export const REPO_OPTIONS: OptionTable = {
+  repo: { type: "string", value: "URL|PATH", description: "Git URL or local checkout holding the manifests" },
+  branch: { type: "string", value: "NAME", description: "branch to follow (default: main)" },
+  path: { type: "string", value: "DIR", description: "manifest folder inside the repo (default: its root)" },
+  "state-dir": {
+    type: "string",
+    value: "DIR",
+    description: "clones, ledger and last good revision (default: $XDG_STATE_HOME/kasm-gitops)",
+  },
+  agent: { type: "string", multiple: true, value: "NAME", description: "only this agent (repeatable)" },
+};
+
+/** Flags of every command. */
+export const GLOBAL_OPTIONS: OptionTable = {
+  "log-level": {
+    type: "string",
+    value: "LEVEL",
+    description: "trace, debug, info, warn, error (default: info)",
+  },
+  help: { type: "boolean", description: "show help for the command" },
+};
+
+export const envName = (flag: string) => `KASM_GITOPS_${flag.toUpperCase().replaceAll("-", "_")}`;
+
+const TRUE = new Set(["1", "true", "yes", "on"]);
+const FALSE = new Set(["0", "false", "no", "off", ""]);
+
+/** Reads a flag's KASM_GITOPS_* variable; flags given on the command line win. */
+function fromEnv(flag: string, spec: OptionSpec, env: Record<string, string | undefined>) {
+  const raw = env[envName(flag)];
+  if (raw === undefined) return undefined;
+  if (spec.type === "boolean") {
+    const lower = raw.trim().toLowerCase();
+    if (TRUE.has(lower)) return true;
+    if (FALSE.has(lower)) return false;
+    throw new KasmGitopsError("usage", `${envName(flag)}=${raw} is not a boolean (use true or false)`);
+  }
+  return spec.multiple
+    ? raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : raw;
+}
+
+/** Parses argv for one command, strictly: an unknown flag is a usage error naming it. */
+export function parseCommandArgs(
+  command: string,
+  argv: string[],
+  options: OptionTable,
+  env: Record<string, string | undefined>,
+): ParsedArgs {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, spec]) => [
+          name,
+          { type: spec.type, multiple: spec.multiple ?? false },
+        ]),
+      ),
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    const message = (error as Error).message.split(/\n/)[0]!.replace(/\. To specify a positional.*$/, "");
+    throw new KasmGitopsError("usage", `${command}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
+  }
+  const values = { ...parsed.values } as ParsedArgs["values"];
+  for (const [name, spec] of Object.entries(options)) {
+    if (values[name] === undefined) {
+      const value = fromEnv(name, spec, env);
+      if (value !== undefined) values[name] = value;
+    }
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+/** The options part of a command's help text, one aligned line per flag. */
+export function formatOptions(options: OptionTable): string {
+  const rows = Object.entries(options).map(([name, spec]) => [
+    `--${name}${spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : ""}`,
+    spec.description,
+  ]);
+  const width = Math.max(...rows.map(([flag]) => flag!.length));
+  return rows.map(([flag, text]) => `  ${flag!.padEnd(width)}  ${text}`).join("\n");
+}

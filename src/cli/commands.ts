@@ -1,0 +1,79 @@
+import { KasmGitopsError } from "../core/errors.js";
+import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
+import type { CliIo } from "./io.js";
+
+/** What a command receives: its parsed flags and the outside world it may use. */
+export type CommandContext = { args: ParsedArgs; io: CliIo };
+/** A subcommand: its flags, help text, and the function that returns its exit code. */
+export type Command = {
+  name: string;
+  summary: string;
+  usage: string;
+  options: OptionTable;
+  run: (context: CommandContext) => Promise<number>;
+};
+
+const notYet = (name: string) => async (): Promise<number> => {
+  throw new KasmGitopsError("internal", `${name} is not available in this build yet`);
+};
+
+/** The command table: one parser serves all of them (src/cli/run-cli.ts). */
+export const COMMANDS: Command[] = [
+  {
+    name: "validate",
+    summary: "validate a manifest folder on disk",
+    usage: "kasm-gitops validate [DIR…]",
+    options: {
+      json: { type: "boolean", description: "print the problems as a JSON array" },
+      strict: { type: "boolean", description: "fail on warnings too" },
+      ...GLOBAL_OPTIONS,
+    },
+    run: notYet("validate"),
+  },
+  {
+    name: "plan",
+    summary: "show what a reconcile would change on every agent",
+    usage: "kasm-gitops plan --repo URL|PATH [--branch NAME]",
+    options: {
+      ...REPO_OPTIONS,
+      json: { type: "boolean", description: "print the plan object as JSON" },
+      out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },
+      "no-refresh": { type: "boolean", description: "skip registry digest checks" },
+      "detailed-exitcode": { type: "boolean", description: "exit 0 no changes, 2 changes, 1 error" },
+      ...GLOBAL_OPTIONS,
+    },
+    run: notYet("plan"),
+  },
+  {
+    name: "apply",
+    summary: "reconcile once, or carry out a saved plan",
+    usage: "kasm-gitops apply [PLANFILE] --repo URL|PATH",
+    options: {
+      ...REPO_OPTIONS,
+      json: { type: "boolean", description: "one JSON object per event line" },
+      ...GLOBAL_OPTIONS,
+    },
+    run: notYet("apply"),
+  },
+  {
+    name: "run",
+    summary: "run the reconciler as a daemon",
+    usage: "kasm-gitops run --repo URL|PATH [--listen HOST:PORT]",
+    options: {
+      ...REPO_OPTIONS,
+      interval: {
+        type: "string",
+        value: "DURATION",
+        description: "git check-in and missing-image pulls (30s)",
+      },
+      refresh: { type: "string", value: "CRON", description: "re-check tags for new digests (0 * * * *)" },
+      listen: {
+        type: "string",
+        value: "HOST:PORT",
+        description: "serve /healthz, /readyz, /metrics, /status",
+      },
+      ...GLOBAL_OPTIONS,
+    },
+    run: notYet("run"),
+  },
+];

@@ -1,0 +1,27 @@
+/** What a command may touch of the outside world; tests pass their own to capture output. */
+export type CliIo = {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Colour and live progress only on a terminal. */
+  isTTY: boolean;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT); the daemon drains then. */
+  stopSignal?: AbortSignal;
+};
+
+/** Collects output in memory: for in-process CLI tests. */
+export function memoryIo(overrides: Partial<CliIo> = {}): CliIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    env: {},
+    cwd: process.cwd(),
+    isTTY: false,
+    ...overrides,
+  };
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { runCli } from "./run-cli.js";
+
+/** The bin entry: wires the real process to the CLI and is the only place that exits. */
+const controller = new AbortController();
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => controller.abort(signal));
+}
+const code = await runCli(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+  isTTY: Boolean(process.stdout.isTTY),
+  stopSignal: controller.signal,
+});
+process.exitCode = code;

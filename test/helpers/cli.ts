@@ -1,0 +1,26 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const bin = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const exec = promisify(execFile);
+
+export type CliResult = { code: number; stdout: string; stderr: string };
+
+/** Runs the built binary as a user would (`npm test` builds first); resolves with exit code and output. */
+export async function kasmGitops(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+      maxBuffer: 64 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
