@@ -1,0 +1,88 @@
+/**
+ * Manifest types of `apiVersion: kasm-gitops/v1` (DESIGN.md §2). schemas/*.json are the source of truth;
+ * test/schema-types.test.ts keeps these types and the schemas from drifting apart.
+ */
+
+export const API_VERSION = "kasm-gitops/v1";
+export type Kind = "Registry" | "Agent" | "Workspace" | "Settings";
+export const KINDS: readonly Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+
+/** Where a node stands in the manifest repo, 1-based like editors count. */
+export type Position = { file: string; line: number; col: number };
+
+/** Secrets never sit in Git: a reference to an environment variable or a file. */
+export type SecretRef = { env: string } | { file: string };
+/** A field that may be a literal (not secret, like a user name) or a reference. */
+export type ValueOrRef = string | SecretRef;
+
+export type Metadata = { name: string; labels?: Record<string, string> };
+
+export type RegistrySpec = {
+  host: string;
+  insecure?: boolean;
+  auth?: { username: ValueOrRef; password: SecretRef };
+};
+
+export type AgentSpec = {
+  docker: { host: string; tls?: { ca?: SecretRef; cert?: SecretRef; key?: SecretRef } };
+  maxConcurrentPulls?: number;
+  enabled?: boolean;
+};
+
+export type WorkspaceSpec = {
+  friendlyName?: string;
+  image: string;
+  registry?: string;
+  agents?: { matchLabels?: Record<string, string> };
+  groups?: string[];
+  enabled?: boolean;
+  /** `default` | `never` | a cron expression. */
+  refresh?: string;
+  promotion?: { from: string; movingTags?: string[] };
+};
+
+export type SettingsSpec = {
+  interval?: string;
+  refreshSchedule?: string;
+  maxConcurrentPulls?: number;
+  promotionBranch?: string;
+};
+
+type Doc<K extends Kind, S> = {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: Metadata;
+  spec: S;
+  /** Where the document starts; `positions` maps JSON pointers inside it to their place. */
+  source: Position;
+};
+export type RegistryManifest = Doc<"Registry", RegistrySpec>;
+export type AgentManifest = Doc<"Agent", AgentSpec>;
+export type WorkspaceManifest = Doc<"Workspace", WorkspaceSpec>;
+export type SettingsManifest = Doc<"Settings", SettingsSpec>;
+export type Manifest = RegistryManifest | AgentManifest | WorkspaceManifest | SettingsManifest;
+
+/** A validated manifest repo, split by kind. */
+export type ManifestSet = {
+  registries: RegistryManifest[];
+  agents: AgentManifest[];
+  workspaces: WorkspaceManifest[];
+  settings?: SettingsManifest;
+};
+
+/** One finding of `validate`, always with a real position. */
+export type Problem = Position & {
+  severity: "error" | "warning";
+  /** Stable code, e.g. `unknown-property`, `duplicate-name`, `literal-secret`. */
+  code: string;
+  message: string;
+};
+
+/** Defaults written in the schemas and applied when a field is absent. */
+export const DEFAULTS = {
+  branch: "main",
+  interval: "30s",
+  refreshSchedule: "0 * * * *",
+  maxConcurrentPulls: 2,
+  promotionBranch: "main",
+} as const;

@@ -1,0 +1,57 @@
+/** The plan of DESIGN.md §5: data first, rendered to text by core/render-plan.ts. */
+
+export type PullReason = "missing" | "outdated";
+
+export type PullAction = {
+  type: "pull";
+  agent: string;
+  /** Canonical reference (parseImageReference(...).canonical). */
+  image: string;
+  workspaces: string[];
+  reason: PullReason;
+  currentDigest?: string;
+  targetDigest?: string;
+};
+
+export type PromoteAction = {
+  type: "promote";
+  /** The moving tag, canonical (`…/chrome:latest`). */
+  image: string;
+  workspace: string;
+  /** The workspace image the moving tag should point at. */
+  source: string;
+  currentDigest?: string;
+  targetDigest: string;
+};
+
+export type Action = PullAction | PromoteAction;
+
+export type BlockedReason = "not-verified" | "not-on-promotion-branch";
+export type BlockedAction = PromoteAction & { reason: BlockedReason; message: string };
+
+export type WarningCode =
+  | "no-registry"
+  | "agent-unreachable"
+  | "agent-disabled"
+  | "registry-error"
+  | "workspace-disabled"
+  | "no-matching-agent";
+
+export type PlanWarning = {
+  code: WarningCode;
+  message: string;
+  workspace?: string;
+  agent?: string;
+  image?: string;
+  registry?: string;
+};
+
+export type Plan = {
+  version: 1;
+  revision: string;
+  branch: string;
+  actions: Action[];
+  blocked: BlockedAction[];
+  warnings: PlanWarning[];
+  summary: { pull: number; promote: number; blocked: number };
+};
