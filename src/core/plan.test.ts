@@ -1,0 +1,356 @@
+import { describe, expect, it } from "vitest";
+import { desiredState, refsToCheck } from "./desired.js";
+import type { ManifestSet } from "./manifest.js";
+import { type AgentObservation, buildPlan } from "./plan.js";
+import type { DigestResult, PullRecord } from "./promotion.js";
+import { agent, manifestSet, registry, workspace } from "./synthetic.js";
+
+const H = "reg.test:5000";
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+const A = d("a");
+const B = d("b");
+const C = d("c");
+
+const base = (extra: Partial<ManifestSet> = {}) =>
+  manifestSet({
+    registries: [registry("corp", H)],
+    agents: [agent("a1", { ring: "testing" }), agent("a2", { ring: "production" })],
+    ...extra,
+  });
+
+const seen = (name: string, images: { tags?: string[]; digests?: string[] }[] = []): AgentObservation => ({
+  agent: name,
+  reachable: true,
+  images: images.map((i) => ({ repoTags: i.tags ?? [], repoDigests: i.digests ?? [] })),
+});
+
+type Case = {
+  name: string;
+  set: ManifestSet;
+  observations?: AgentObservation[];
+  digests?: Record<string, DigestResult>;
+  ledger?: PullRecord[];
+  branch?: string;
+  only?: string[];
+  expect: {
+    pulls?: string[];
+    promotes?: string[];
+    blocked?: string[];
+    warnings?: string[];
+  };
+};
+
+const chrome = `${H}/kasm/chrome`;
+const cases: Case[] = [
+  {
+    name: "missing image on every agent when there is no selector",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    digests: { [`${chrome}:1`]: { digest: A } },
+    expect: { pulls: [`a1 ${chrome}:1 missing → ${A}`, `a2 ${chrome}:1 missing → ${A}`] },
+  },
+  {
+    name: "selector picks only matching agents",
+    set: base({
+      workspaces: [
+        workspace("chrome-testing", {
+          image: `${chrome}:2`,
+          registry: "corp",
+          agents: { matchLabels: { ring: "testing" } },
+        }),
+      ],
+    }),
+    expect: { pulls: [`a1 ${chrome}:2 missing → ?`] },
+  },
+  {
+    name: "pre-pulled image at the registry's digest is not planned",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: [
+      seen("a1", [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }]),
+      seen("a2", [{ tags: [`${chrome}:1`], digests: [`${chrome}@${B}`, `${chrome}@${A}`] }]),
+    ],
+    digests: { [`${chrome}:1`]: { digest: A } },
+    expect: { pulls: [] },
+  },
+  {
+    name: "tag moved in the registry: outdated with both digests",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: [seen("a1", [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }]), seen("a2")],
+    digests: { [`${chrome}:1`]: { digest: B } },
+    expect: { pulls: [`a1 ${chrome}:1 outdated ${A} → ${B}`, `a2 ${chrome}:1 missing → ${B}`] },
+  },
+  {
+    name: "no refresh: a present tag is never outdated",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: [seen("a1", [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }]), seen("a2")],
+    expect: { pulls: [`a2 ${chrome}:1 missing → ?`] },
+  },
+  {
+    name: "digest-pinned image present by digest is not planned, missing one is",
+    set: base({ workspaces: [workspace("pinned", { image: `${chrome}@${C}`, registry: "corp" })] }),
+    observations: [seen("a1", [{ digests: [`${chrome}@${C}`] }]), seen("a2")],
+    expect: { pulls: [`a2 ${chrome}@${C} missing → ${C}`] },
+  },
+  {
+    name: "workspace without a registry: a warning and no pull",
+    set: base({ workspaces: [workspace("loose", { image: "kasmweb/terminal:1.16.0" })] }),
+    expect: { pulls: [], warnings: ["no-registry"] },
+  },
+  {
+    name: "disabled workspace is not pulled",
+    set: base({ workspaces: [workspace("off", { image: `${chrome}:1`, registry: "corp", enabled: false })] }),
+    expect: { pulls: [] },
+  },
+  {
+    name: "disabled agent is drained with a warning",
+    set: manifestSet({
+      registries: [registry("corp", H)],
+      agents: [agent("a1"), agent("a2", {}, { enabled: false })],
+      workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })],
+    }),
+    expect: { pulls: [`a1 ${chrome}:1 missing → ?`], warnings: ["agent-disabled"] },
+  },
+  {
+    name: "unreachable agent: a warning and a plan for the others",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: [{ agent: "a1", reachable: false, error: "connect ENOENT" }, seen("a2")],
+    expect: { pulls: [`a2 ${chrome}:1 missing → ?`], warnings: ["agent-unreachable"] },
+  },
+  {
+    name: "registry error: a warning, missing still pulled, no outdated guess",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: [seen("a1", [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }]), seen("a2")],
+    digests: { [`${chrome}:1`]: { error: "HTTP 503", code: "registry-unavailable" } },
+    expect: { pulls: [`a2 ${chrome}:1 missing → ?`], warnings: ["registry-error"] },
+  },
+  {
+    name: "two workspaces on one image: one pull naming both",
+    set: base({
+      workspaces: [
+        workspace("x", { image: `${chrome}:1`, registry: "corp" }),
+        workspace("y", {
+          image: `${chrome}:1`,
+          registry: "corp",
+          agents: { matchLabels: { ring: "testing" } },
+        }),
+      ],
+    }),
+    expect: { pulls: [`a1 ${chrome}:1 missing → ? [x,y]`, `a2 ${chrome}:1 missing → ? [x]`] },
+  },
+  {
+    name: "--agent limits the plan",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    only: ["a2"],
+    expect: { pulls: [`a2 ${chrome}:1 missing → ?`] },
+  },
+  {
+    name: "Docker Hub images match Docker's familiar local names",
+    set: base({
+      workspaces: [workspace("hub", { image: "kasmweb/chrome:1.16.0", registry: "hub" })],
+      registries: [registry("hub", "docker.io")],
+    }),
+    observations: [
+      seen("a1", [{ tags: ["kasmweb/chrome:1.16.0"], digests: [`kasmweb/chrome@${A}`] }]),
+      seen("a2", [{ tags: ["kasmweb/chrome:1.16.0"], digests: [`kasmweb/chrome@${B}`] }]),
+    ],
+    digests: { "docker.io/kasmweb/chrome:1.16.0": { digest: A } },
+    expect: { pulls: [`a2 docker.io/kasmweb/chrome:1.16.0 outdated ${B} → ${A}`] },
+  },
+];
+
+const promoted = (extra: Partial<ManifestSet> = {}) =>
+  base({
+    workspaces: [
+      workspace("chrome-testing", {
+        image: `${chrome}:new`,
+        registry: "corp",
+        agents: { matchLabels: { ring: "testing" } },
+      }),
+      workspace("chrome", {
+        image: `${chrome}:new`,
+        registry: "corp",
+        agents: { matchLabels: { ring: "production" } },
+        promotion: { from: "chrome-testing", movingTags: ["latest"] },
+      }),
+    ],
+    ...extra,
+  });
+const tested = [
+  seen("a1", [{ tags: [`${chrome}:new`], digests: [`${chrome}@${B}`] }]),
+  seen("a2", [{ tags: [`${chrome}:latest`], digests: [`${chrome}@${A}`] }]),
+];
+
+cases.push(
+  {
+    name: "verified promotion: promote, then pull the moving tag at the new digest",
+    set: promoted(),
+    observations: tested,
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: A } },
+    expect: {
+      promotes: [`${chrome}:latest ${A} → ${B}`],
+      pulls: [
+        `a2 ${chrome}:latest outdated ${A} → ${B} [chrome]`,
+        `a2 ${chrome}:new missing → ${B} [chrome]`,
+      ],
+    },
+  },
+  {
+    name: "unverified digest is blocked and latest stays",
+    set: promoted(),
+    observations: [seen("a1"), tested[1]!],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: A } },
+    expect: {
+      promotes: [],
+      blocked: ["not-verified"],
+      pulls: [`a1 ${chrome}:new missing → ${B}`, `a2 ${chrome}:new missing → ${B}`],
+    },
+  },
+  {
+    name: "verified through the ledger",
+    set: promoted(),
+    observations: [seen("a1"), tested[1]!],
+    ledger: [{ agent: "a1", image: `${chrome}:new`, digest: B, workspaces: ["chrome-testing"] }],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: A } },
+    expect: { promotes: [`${chrome}:latest ${A} → ${B}`] },
+  },
+  {
+    name: "a ledger record for another workspace does not verify",
+    set: promoted(),
+    observations: [seen("a1"), tested[1]!],
+    ledger: [{ agent: "a2", image: `${chrome}:new`, digest: B, workspaces: ["chrome"] }],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: A } },
+    expect: { promotes: [], blocked: ["not-verified"] },
+  },
+  {
+    name: "not on the promotion branch: blocked",
+    set: promoted(),
+    branch: "feature",
+    observations: tested,
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: A } },
+    expect: { promotes: [], blocked: ["not-on-promotion-branch"] },
+  },
+  {
+    name: "moving tag already at the digest: no promotion (repeat is a no-op)",
+    set: promoted(),
+    observations: tested,
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: B } },
+    expect: { promotes: [], blocked: [] },
+  },
+  {
+    name: "moving tag that does not exist yet is created",
+    set: promoted(),
+    observations: tested,
+    digests: {
+      [`${chrome}:new`]: { digest: B },
+      [`${chrome}:latest`]: { error: "manifest unknown", code: "registry-not-found" },
+    },
+    expect: { promotes: [`${chrome}:latest ? → ${B}`], warnings: [] },
+  },
+);
+
+const describePull = (
+  a: {
+    agent: string;
+    image: string;
+    reason: string;
+    currentDigest?: string;
+    targetDigest?: string;
+    workspaces: string[];
+  },
+  withWs: boolean,
+) =>
+  `${a.agent} ${a.image} ${a.reason}${a.currentDigest ? ` ${a.currentDigest}` : ""} → ${a.targetDigest ?? "?"}${withWs ? ` [${a.workspaces.join(",")}]` : ""}`;
+
+describe("buildPlan", () => {
+  it.each(cases)("$name", (c) => {
+    const desired = desiredState(c.set, c.only);
+    const observations = c.observations ?? desired.agents.map((a) => seen(a.agent));
+    const plan = buildPlan({
+      revision: "f".repeat(40),
+      branch: c.branch ?? "main",
+      set: c.set,
+      desired,
+      observations,
+      digests: new Map(Object.entries(c.digests ?? {})),
+      ledger: c.ledger ?? [],
+    });
+    const pulls = plan.actions.filter((a) => a.type === "pull");
+    if (c.expect.pulls) {
+      const withWs = c.expect.pulls.some((p) => p.includes("["));
+      expect(pulls.map((p) => describePull(p, withWs))).toEqual(c.expect.pulls);
+    }
+    if (c.expect.promotes) {
+      expect(
+        plan.actions
+          .filter((a) => a.type === "promote")
+          .map((p) => `${p.image} ${p.currentDigest ?? "?"} → ${p.targetDigest}`),
+      ).toEqual(c.expect.promotes);
+    }
+    if (c.expect.blocked) expect(plan.blocked.map((b) => b.reason)).toEqual(c.expect.blocked);
+    if (c.expect.warnings) expect(plan.warnings.map((w) => w.code)).toEqual(c.expect.warnings);
+    expect(plan.summary).toEqual({
+      pull: pulls.length,
+      promote: plan.actions.length - pulls.length,
+      blocked: plan.blocked.length,
+    });
+    // Promotions always come before pulls, so a moving tag is moved before agents pull it.
+    const firstPull = plan.actions.findIndex((a) => a.type === "pull");
+    expect(
+      plan.actions.slice(firstPull === -1 ? plan.actions.length : firstPull).every((a) => a.type === "pull"),
+    ).toBe(true);
+  });
+
+  it("is deterministic whatever the input order", () => {
+    const set = base({
+      workspaces: [
+        workspace("b", { image: `${chrome}:b`, registry: "corp" }),
+        workspace("a", { image: `${chrome}:a`, registry: "corp" }),
+      ],
+    });
+    const reversed = { ...set, agents: [...set.agents].reverse(), workspaces: [...set.workspaces].reverse() };
+    const plans = [set, reversed].map((s) => {
+      const desired = desiredState(s);
+      return buildPlan({
+        revision: "r",
+        branch: "main",
+        set: s,
+        desired,
+        observations: desired.agents.map((a) => seen(a.agent)),
+        digests: new Map(),
+      });
+    });
+    expect(plans[0]).toEqual(plans[1]);
+  });
+});
+
+describe("refsToCheck", () => {
+  it.each([
+    [
+      "one ref per unique image across agents and workspaces",
+      [
+        workspace("x", { image: `${chrome}:1`, registry: "corp" }),
+        workspace("y", { image: `${chrome}:1`, registry: "corp" }),
+      ],
+      [`${chrome}:1`],
+    ],
+    ["pinned images are never checked", [workspace("p", { image: `${chrome}@${A}`, registry: "corp" })], []],
+    ["registry-less images are never checked", [workspace("n", { image: `${chrome}:1` })], []],
+    [
+      "refresh: never is not checked",
+      [workspace("n", { image: `${chrome}:1`, registry: "corp", refresh: "never" })],
+      [],
+    ],
+    [
+      "moving tags are checked",
+      [
+        workspace("m", {
+          image: `${chrome}:1`,
+          registry: "corp",
+          promotion: { from: "x", movingTags: ["latest"] },
+        }),
+      ],
+      [`${chrome}:1`, `${chrome}:latest`],
+    ],
+  ])("%s", (_, workspaces, expected) => {
+    expect(refsToCheck(desiredState(base({ workspaces }))).map((r) => r.ref.canonical)).toEqual(expected);
+  });
+});

@@ -1,0 +1,107 @@
+import { type AgentIndex, holdsDigest, indexAgentImages, type ObservedImage } from "./agent-index.js";
+import type { DesiredImage, DesiredState } from "./desired.js";
+import type { ManifestSet } from "./manifest.js";
+import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
+import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";
+
+/** What the shell saw on one agent. */
+export type AgentObservation =
+  | { agent: string; reachable: true; images: ObservedImage[] }
+  | { agent: string; reachable: false; error: string };
+
+export type PlanInput = {
+  revision: string;
+  branch: string;
+  set: ManifestSet;
+  desired: DesiredState;
+  observations: readonly AgentObservation[];
+  /** Registry answers by canonical tag reference; a reference absent here is not checked (no refresh). */
+  digests: ReadonlyMap<string, DigestResult>;
+  ledger?: readonly PullRecord[];
+};
+
+function pullFor(
+  agent: string,
+  image: DesiredImage,
+  index: AgentIndex,
+  expected?: string,
+): PullAction | undefined {
+  const base = { type: "pull" as const, agent, image: image.image, workspaces: [...image.workspaces].sort() };
+  if (image.pinned) {
+    const digest = image.ref.digest!;
+    if (holdsDigest(index, image.ref.registry, image.ref.repository, digest)) return undefined;
+    return { ...base, reason: "missing", targetDigest: digest };
+  }
+  const local = index.tags.get(image.image);
+  if (!local) return { ...base, reason: "missing", ...(expected ? { targetDigest: expected } : {}) };
+  if (!expected || local.includes(expected)) return undefined;
+  return {
+    ...base,
+    reason: "outdated",
+    ...(local[0] ? { currentDigest: local[0] } : {}),
+    targetDigest: expected,
+  };
+}
+
+/** One warning per reference the registry could not answer, except a moving tag a promotion creates. */
+function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: Set<string>): PlanWarning[] {
+  const warnings: PlanWarning[] = [];
+  for (const [image, result] of [...digests].sort(([a], [b]) => a.localeCompare(b))) {
+    if ("error" in result && !promoted.has(image)) {
+      warnings.push({ code: "registry-error", image, message: `${image}: ${result.error}` });
+    }
+  }
+  return warnings;
+}
+
+/**
+ * The pure planner (DESIGN.md §3–§6): desired state + observed agents + registry digests → plan.
+ * Promotions come first, and the moving tags they move are planned at their new digest in the same run.
+ */
+export function buildPlan(input: PlanInput): Plan {
+  const indexes = new Map<string, AgentIndex>();
+  const warnings: PlanWarning[] = [...input.desired.warnings];
+  for (const observation of input.observations) {
+    if (observation.reachable) indexes.set(observation.agent, indexAgentImages(observation.images));
+    else {
+      warnings.push({
+        code: "agent-unreachable",
+        agent: observation.agent,
+        message: `agent "${observation.agent}" is unreachable, nothing is planned there: ${observation.error}`,
+      });
+    }
+  }
+  const promotions = planPromotions({
+    set: input.set,
+    branch: input.branch,
+    digests: input.digests,
+    agents: indexes,
+    ledger: input.ledger ?? [],
+  });
+  const expected = new Map<string, string>();
+  for (const [image, result] of input.digests) if ("digest" in result) expected.set(image, result.digest);
+  for (const promote of promotions.actions) expected.set(promote.image, promote.targetDigest);
+
+  const pulls: PullAction[] = [];
+  for (const agent of input.desired.agents) {
+    const index = indexes.get(agent.agent);
+    if (!agent.enabled || !index) continue;
+    for (const image of agent.images) {
+      if (!image.registry) continue;
+      const action = pullFor(agent.agent, image, index, expected.get(image.image));
+      if (action) pulls.push(action);
+    }
+  }
+  const actions: Action[] = [...promotions.actions, ...pulls];
+  const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
+  warnings.push(...registryWarnings(input.digests, promoted));
+  return {
+    version: 1,
+    revision: input.revision,
+    branch: input.branch,
+    actions,
+    blocked: promotions.blocked,
+    warnings,
+    summary: { pull: pulls.length, promote: promotions.actions.length, blocked: promotions.blocked.length },
+  };
+}

@@ -1,0 +1,102 @@
+import { type AgentIndex, holdsDigest } from "./agent-index.js";
+import { movingTagRefs, selects } from "./desired.js";
+import { type ImageReference, parseImageReference } from "./image-ref.js";
+import { DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
+import type { BlockedAction, PromoteAction } from "./plan-types.js";
+
+/** A registry's answer for one tag reference: its digest, or why it could not be read. */
+export type DigestResult = { digest: string } | { error: string; code: string };
+
+/** A completed pull on record (the ledger), as promotion verification reads it. */
+export type PullRecord = { agent: string; image: string; digest: string; workspaces: string[] };
+
+export type PromotionInput = {
+  set: ManifestSet;
+  branch: string;
+  digests: ReadonlyMap<string, DigestResult>;
+  /** Index of every reachable agent's images, by agent name. */
+  agents: ReadonlyMap<string, AgentIndex>;
+  ledger: readonly PullRecord[];
+};
+
+export type PromotionPlan = { actions: PromoteAction[]; blocked: BlockedAction[] };
+
+/** Every reference promotion needs a digest for: each promoted workspace's image and its moving tags. */
+export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry: string }[] {
+  const refs = new Map<string, { ref: ImageReference; registry: string }>();
+  for (const w of set.workspaces) {
+    if (!w.spec.promotion || w.spec.enabled === false || !w.spec.registry) continue;
+    const source = parseImageReference(w.spec.image);
+    for (const ref of source.digest ? movingTagRefs(w) : [source, ...movingTagRefs(w)]) {
+      refs.set(ref.canonical, { ref, registry: w.spec.registry });
+    }
+  }
+  return [...refs.values()].sort((a, b) => a.ref.canonical.localeCompare(b.ref.canonical));
+}
+
+/** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6). */
+function verifiedOn(input: PromotionInput, from: WorkspaceManifest, source: ImageReference, digest: string) {
+  for (const agent of input.set.agents) {
+    const index = input.agents.get(agent.metadata.name);
+    if (index && selects(from, agent) && holdsDigest(index, source.registry, source.repository, digest)) {
+      return `agent ${agent.metadata.name}`;
+    }
+  }
+  const record = input.ledger.find(
+    (r) =>
+      r.digest === digest &&
+      r.workspaces.includes(from.metadata.name) &&
+      r.image.startsWith(`${source.registry}/${source.repository}`),
+  );
+  return record ? `ledger (pulled on ${record.agent})` : undefined;
+}
+
+const short = (digest: string) => digest.replace(/^(sha256:)?(.{12}).*$/, "$1$2");
+
+/** Promote actions for moving tags, or the reason each one is blocked. Pure: the registry is asked elsewhere. */
+export function planPromotions(input: PromotionInput): PromotionPlan {
+  const plan: PromotionPlan = { actions: [], blocked: [] };
+  const promotionBranch = input.set.settings?.spec.promotionBranch ?? DEFAULTS.promotionBranch;
+  const byName = new Map(input.set.workspaces.map((w) => [w.metadata.name, w]));
+  const workspaces = input.set.workspaces
+    .filter((w) => w.spec.promotion && w.spec.enabled !== false && w.spec.registry)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  for (const w of workspaces) {
+    const source = parseImageReference(w.spec.image);
+    const sourceResult = source.digest ? { digest: source.digest } : input.digests.get(source.canonical);
+    if (!sourceResult || !("digest" in sourceResult)) continue; // the registry error is already a warning
+    const target = sourceResult.digest;
+    const from = byName.get(w.spec.promotion!.from);
+    for (const tag of movingTagRefs(w)) {
+      const current = input.digests.get(tag.canonical);
+      if (current && "error" in current && current.code !== "registry-not-found") continue;
+      const currentDigest = current && "digest" in current ? current.digest : undefined;
+      if (currentDigest === target) continue;
+      const action: PromoteAction = {
+        type: "promote",
+        image: tag.canonical,
+        workspace: w.metadata.name,
+        source: source.canonical,
+        ...(currentDigest ? { currentDigest } : {}),
+        targetDigest: target,
+      };
+      const label = `${tag.repository}:${tag.tag} → ${short(target)}`;
+      if (input.branch !== promotionBranch) {
+        plan.blocked.push({
+          ...action,
+          reason: "not-on-promotion-branch",
+          message: `${label}: promotions happen only at the tip of "${promotionBranch}", this plan is for "${input.branch}"`,
+        });
+      } else if (!from || !verifiedOn(input, from, source, target)) {
+        plan.blocked.push({
+          ...action,
+          reason: "not-verified",
+          message: `${label}: digest ${target} was never verified on workspace "${w.spec.promotion!.from}" (no agent serving it holds it, and no pull of it is in the ledger)`,
+        });
+      } else {
+        plan.actions.push(action);
+      }
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import type { Plan } from "./plan-types.js";
+import { renderPlan, summaryLine } from "./render-plan.js";
+
+const A = `sha256:${"a".repeat(64)}`;
+const B = `sha256:${"b".repeat(64)}`;
+const img = "reg.test:5000/kasm/chrome";
+
+const plan = (
+  actions: Plan["actions"],
+  blocked: Plan["blocked"] = [],
+  warnings: Plan["warnings"] = [],
+): Plan => ({
+  version: 1,
+  revision: "0123456789abcdef0123456789abcdef01234567",
+  branch: "main",
+  actions,
+  blocked,
+  warnings,
+  summary: {
+    pull: actions.filter((a) => a.type === "pull").length,
+    promote: actions.filter((a) => a.type === "promote").length,
+    blocked: blocked.length,
+  },
+});
+
+const pull = (agent: string, image: string, reason: "missing" | "outdated" = "missing") => ({
+  type: "pull" as const,
+  agent,
+  image,
+  workspaces: ["chrome"],
+  reason,
+  ...(reason === "outdated" ? { currentDigest: A } : {}),
+  targetDigest: B,
+});
+const promote = {
+  type: "promote" as const,
+  image: `${img}:latest`,
+  workspace: "chrome",
+  source: `${img}:new`,
+  currentDigest: A,
+  targetDigest: B,
+};
+
+describe("summaryLine", () => {
+  it.each([
+    [plan([]), "No changes."],
+    [plan([pull("a1", `${img}:1`)]), "Plan: 1 pull on 1 agent."],
+    [
+      plan([pull("a1", `${img}:1`), pull("a1", `${img}:2`), pull("a2", `${img}:1`)]),
+      "Plan: 3 pulls on 2 agents.",
+    ],
+    [plan([promote, pull("a2", `${img}:latest`)]), "Plan: 1 pull on 1 agent, 1 promotion."],
+    [plan([], [{ ...promote, reason: "not-verified", message: "m" }]), "No changes. 1 promotion blocked."],
+  ])("%#: %s", (p, line) => {
+    expect(summaryLine(p)).toBe(line);
+  });
+});
+
+describe("renderPlan", () => {
+  const full = plan(
+    [
+      promote,
+      pull("a1", `${img}:1`),
+      pull("a1", "docker.io/library/ubuntu:22.04", "outdated"),
+      pull("a2", `${img}:1`),
+    ],
+    [{ ...promote, image: `${img}:stable`, reason: "not-verified", message: "never verified" }],
+    [{ code: "no-registry", message: 'workspace "t" has no registry', workspace: "t" }],
+  );
+
+  it.each([
+    ["header with branch and short revision", /^kasm-gitops plan: main @ 0123456789ab\n/],
+    [
+      "promotion with both digests",
+      /~ reg\.test:5000\/kasm\/chrome:latest {2}\(workspace chrome\)\n {6}sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb/,
+    ],
+    [
+      "agents in order, registries inside",
+      /agent a1\n {2}reg\.test:5000\n {4}\+ kasm\/chrome:1 {2}missing → sha256:bbbbbbbbbbbb {2}\(chrome\)\n {2}docker\.io\n {4}~ library\/ubuntu:22\.04 {2}outdated sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb/,
+    ],
+    ["second agent", /agent a2\n {2}reg\.test:5000\n {4}\+ kasm\/chrome:1/],
+    ["blocked with reason", /! promote reg\.test:5000\/kasm\/chrome:stable \[not-verified\]: never verified/],
+    ["warnings", /- no-registry: workspace "t" has no registry/],
+    ["one summary line at the end", /\nPlan: 3 pulls on 2 agents, 1 promotion\. 1 promotion blocked\.\n$/],
+  ])("%s", (_, pattern) => {
+    expect(renderPlan(full, { color: false })).toMatch(pattern);
+  });
+
+  it.each([
+    [false, false],
+    [true, true],
+  ])("colour %s → escape codes %s", (color, escapes) => {
+    expect(renderPlan(full, { color }).includes("\x1b[")).toBe(escapes);
+  });
+});

@@ -1,0 +1,83 @@
+import { parseImageReference } from "./image-ref.js";
+import type { Plan, PullAction } from "./plan-types.js";
+
+export type RenderOptions = { color: boolean };
+
+const CODES = { green: 32, yellow: 33, red: 31, bold: 1, dim: 2 } as const;
+type Style = keyof typeof CODES;
+
+const shortDigest = (digest?: string) => (digest ? digest.replace(/^sha256:(.{12}).*$/, "sha256:$1") : "?");
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** The closing line, like terraform's: `Plan: 3 pulls on 2 agents, 1 promotion.` or `No changes.` */
+export function summaryLine(plan: Plan): string {
+  const agents = new Set(plan.actions.filter((a) => a.type === "pull").map((a) => (a as PullAction).agent))
+    .size;
+  const parts: string[] = [];
+  if (plan.summary.pull > 0) parts.push(`${plural(plan.summary.pull, "pull")} on ${plural(agents, "agent")}`);
+  if (plan.summary.promote > 0) parts.push(plural(plan.summary.promote, "promotion"));
+  const blocked = plan.summary.blocked > 0 ? ` ${plural(plan.summary.blocked, "promotion")} blocked.` : "";
+  return parts.length === 0 ? `No changes.${blocked}` : `Plan: ${parts.join(", ")}.${blocked}`;
+}
+
+/** Renders a plan for people: by agent, then registry, then image; ends with the summary line. */
+export function renderPlan(plan: Plan, options: RenderOptions): string {
+  const paint = (style: Style, text: string) =>
+    options.color ? `\x1b[${CODES[style]}m${text}\x1b[0m` : text;
+  const lines: string[] = [
+    paint("bold", `kasm-gitops plan: ${plan.branch} @ ${plan.revision.slice(0, 12)}`),
+    "",
+  ];
+
+  const promotes = plan.actions.filter((a) => a.type === "promote");
+  if (promotes.length > 0) {
+    lines.push(paint("bold", "registry promotions"));
+    for (const p of promotes) {
+      lines.push(`  ${paint("yellow", "~")} ${p.image}  (workspace ${p.workspace})`);
+      lines.push(
+        `      ${shortDigest(p.currentDigest)} → ${shortDigest(p.targetDigest)}, the digest of ${p.source}`,
+      );
+    }
+    lines.push("");
+  }
+
+  const byAgent = new Map<string, PullAction[]>();
+  for (const action of plan.actions) {
+    if (action.type !== "pull") continue;
+    byAgent.set(action.agent, [...(byAgent.get(action.agent) ?? []), action]);
+  }
+  for (const [agent, pulls] of byAgent) {
+    lines.push(paint("bold", `agent ${agent}`));
+    const byRegistry = new Map<string, PullAction[]>();
+    for (const pull of pulls) {
+      const registry = parseImageReference(pull.image).registry;
+      byRegistry.set(registry, [...(byRegistry.get(registry) ?? []), pull]);
+    }
+    for (const [registry, items] of byRegistry) {
+      lines.push(`  ${registry}`);
+      for (const pull of items) {
+        const name = pull.image.slice(registry.length + 1);
+        const change =
+          pull.reason === "missing"
+            ? `${paint("green", "+")} ${name}  missing → ${shortDigest(pull.targetDigest)}`
+            : `${paint("yellow", "~")} ${name}  outdated ${shortDigest(pull.currentDigest)} → ${shortDigest(pull.targetDigest)}`;
+        lines.push(`    ${change}  (${pull.workspaces.join(", ")})`);
+      }
+    }
+    lines.push("");
+  }
+
+  if (plan.blocked.length > 0) {
+    lines.push(paint("bold", "blocked"));
+    for (const b of plan.blocked)
+      lines.push(`  ${paint("red", "!")} promote ${b.image} [${b.reason}]: ${b.message}`);
+    lines.push("");
+  }
+  if (plan.warnings.length > 0) {
+    lines.push(paint("bold", "warnings"));
+    for (const w of plan.warnings) lines.push(`  ${paint("yellow", "-")} ${w.code}: ${w.message}`);
+    lines.push("");
+  }
+  lines.push(paint("bold", summaryLine(plan)));
+  return `${lines.join("\n")}\n`;
+}
