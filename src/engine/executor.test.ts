@@ -1,0 +1,212 @@
+import { describe, expect, it } from "vitest";
+import { KasmGitopsError } from "../core/errors.js";
+import type { Plan, PullAction } from "../core/plan-types.js";
+import type { Clock, DockerAgent, LedgerEntry, RegistryClient } from "../ports.js";
+import { type ExecutorEvent, executePlan } from "./executor.js";
+
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+const H = "reg.test:5000";
+
+/** A clock whose sleeps advance virtual time at once, so backoff and pauses cost nothing in tests. */
+function virtualClock(): Clock & { slept: number[] } {
+  let now = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => new Date(now),
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+  };
+}
+
+/** An agent whose pulls take a few event-loop turns and fail as `failures` says. */
+function fakeAgent(name: string, failures: Record<string, KasmGitopsError[]> = {}) {
+  const state = { inFlight: 0, maxInFlight: 0, pulls: [] as string[] };
+  const agent: DockerAgent = {
+    name,
+    listImages: async () => [],
+    pull: async (reference) => {
+      state.inFlight++;
+      state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+      state.pulls.push(reference);
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      state.inFlight--;
+      const error = failures[reference]?.shift();
+      if (error) throw error;
+      return { digest: D("d") };
+    },
+  };
+  return { agent, state };
+}
+
+function memoryLedger() {
+  const recorded: LedgerEntry[] = [];
+  return { recorded, append: async (e: LedgerEntry) => void recorded.push(e), entries: async () => recorded };
+}
+
+const pull = (agent: string, tag: string): PullAction => ({
+  type: "pull",
+  agent,
+  image: `${H}/kasm/app:${tag}`,
+  workspaces: ["w"],
+  reason: "missing",
+  targetDigest: D("d"),
+});
+
+const plan = (actions: Plan["actions"]): Plan => ({
+  version: 1,
+  revision: "r".repeat(40),
+  branch: "main",
+  actions,
+  blocked: [],
+  warnings: [],
+  summary: { pull: 0, promote: 0, blocked: 0 },
+});
+
+function registryStub(put: () => Promise<string>): RegistryClient {
+  return {
+    host: H,
+    headDigest: async () => ({ digest: D("e"), mediaType: "x" }),
+    getManifest: async () => ({
+      digest: D("b"),
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      body: Buffer.from("{}"),
+    }),
+    putManifest: put,
+    rateLimit: () => ({ retryAfterMs: 7000 }),
+  };
+}
+
+const transient = () => new KasmGitopsError("pull-failed", "HTTP 503", { transient: true });
+const rateLimited = () =>
+  new KasmGitopsError("pull-failed", "toomanyrequests", { transient: true, rateLimited: true });
+const fatal = () => new KasmGitopsError("pull-failed", "manifest unknown");
+
+describe("executePlan", () => {
+  it.each([
+    [1, 6, 1],
+    [2, 6, 2],
+    [3, 2, 2],
+    [4, 9, 4],
+  ])("limit %d with %d pulls → at most %d in flight", async (limit, count, expected) => {
+    const { agent, state } = fakeAgent("a1");
+    const actions = Array.from({ length: count }, (_, i) => pull("a1", `t${i}`));
+    const results = await executePlan(plan(actions), {
+      agents: new Map([["a1", agent]]),
+      limits: new Map([["a1", limit]]),
+      registryFor: () => undefined,
+      ledger: memoryLedger(),
+      clock: virtualClock(),
+      revision: "r",
+    });
+    expect(state.maxInFlight).toBe(expected);
+    expect(results.map((r) => r.status)).toEqual(Array(count).fill("ok"));
+  });
+
+  it.each([
+    ["a fatal error fails one action and not the others", [fatal()], ["failed", "ok", "ok"], 1],
+    ["a transient error is retried", [transient()], ["ok", "ok", "ok"], 2],
+    [
+      "transient errors until the attempts run out",
+      [transient(), transient(), transient(), transient()],
+      ["failed", "ok", "ok"],
+      4,
+    ],
+  ])("%s", async (_, errors, statuses, attempts) => {
+    const { agent } = fakeAgent("a1", { [`${H}/kasm/app:t0`]: errors });
+    const ledger = memoryLedger();
+    const results = await executePlan(plan([pull("a1", "t0"), pull("a1", "t1"), pull("a1", "t2")]), {
+      agents: new Map([["a1", agent]]),
+      limits: new Map([["a1", 2]]),
+      registryFor: () => undefined,
+      ledger,
+      clock: virtualClock(),
+      revision: "rev",
+      retry: { attempts: 4, baseMs: 10, maxMs: 100 },
+    });
+    const byImage = new Map(results.map((r) => [r.action.image, r]));
+    expect([0, 1, 2].map((i) => byImage.get(`${H}/kasm/app:t${i}`)!.status)).toEqual(statuses);
+    expect(byImage.get(`${H}/kasm/app:t0`)!.attempts).toBe(attempts);
+    expect(ledger.recorded.map((e) => e.revision)).toEqual(
+      Array(statuses.filter((s) => s === "ok").length).fill("rev"),
+    );
+  });
+
+  it("a rate limit pauses the registry for its Retry-After, for every agent", async () => {
+    const a1 = fakeAgent("a1", { [`${H}/kasm/app:t0`]: [rateLimited()] });
+    const a2 = fakeAgent("a2");
+    const clock = virtualClock();
+    const events: ExecutorEvent[] = [];
+    const results = await executePlan(plan([pull("a1", "t0"), pull("a2", "t1")]), {
+      agents: new Map([
+        ["a1", a1.agent],
+        ["a2", a2.agent],
+      ]),
+      limits: new Map(),
+      registryFor: () => ({ client: registryStub(async () => D("b")) }),
+      ledger: memoryLedger(),
+      clock,
+      revision: "r",
+      retry: { attempts: 3, baseMs: 10, maxMs: 100 },
+      onEvent: (e) => events.push(e),
+    });
+    expect(results.every((r) => r.status === "ok")).toBe(true);
+    expect(events.filter((e) => e.type === "registry-paused")).toEqual([
+      { type: "registry-paused", registry: H, ms: 7000 },
+    ]);
+    expect(clock.slept.some((ms) => ms >= 6990)).toBe(true);
+  });
+
+  it.each([
+    ["promotion ok → moving tag pulled after it", async () => D("b"), ["ok", "ok"]],
+    [
+      "promotion to a different digest → failed, moving tag skipped",
+      async () => D("c"),
+      ["failed", "skipped"],
+    ],
+    [
+      "promotion refused (403) → failed, moving tag skipped",
+      async () => Promise.reject(new KasmGitopsError("registry-forbidden", "403")),
+      ["failed", "skipped"],
+    ],
+  ])("%s", async (_, put, statuses) => {
+    const { agent, state } = fakeAgent("a1");
+    const promote = {
+      type: "promote" as const,
+      image: `${H}/kasm/app:latest`,
+      workspace: "w",
+      source: `${H}/kasm/app:new`,
+      targetDigest: D("b"),
+    };
+    const results = await executePlan(plan([promote, pull("a1", "latest")]), {
+      agents: new Map([["a1", agent]]),
+      limits: new Map(),
+      registryFor: () => ({ client: registryStub(put) }),
+      ledger: memoryLedger(),
+      clock: virtualClock(),
+      revision: "r",
+      retry: { attempts: 1, baseMs: 1, maxMs: 1 },
+    });
+    expect(results.map((r) => r.status)).toEqual(statuses);
+    expect(state.pulls.length).toBe(statuses[1] === "ok" ? 1 : 0);
+  });
+
+  it("an aborted run starts no new pull", async () => {
+    const { agent, state } = fakeAgent("a1");
+    const controller = new AbortController();
+    controller.abort();
+    const results = await executePlan(plan([pull("a1", "t0"), pull("a1", "t1")]), {
+      agents: new Map([["a1", agent]]),
+      limits: new Map(),
+      registryFor: () => undefined,
+      ledger: memoryLedger(),
+      clock: virtualClock(),
+      revision: "r",
+      signal: controller.signal,
+    });
+    expect(state.pulls).toEqual([]);
+    expect(results.map((r) => r.status)).toEqual(["skipped", "skipped"]);
+  });
+});

@@ -1,0 +1,239 @@
+import { describeError, KasmGitopsError } from "../core/errors.js";
+import { parseImageReference } from "../core/image-ref.js";
+import type { Action, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
+import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "./retry.js";
+
+export type ActionStatus = "ok" | "failed" | "skipped";
+export type ActionResult = {
+  action: Action;
+  status: ActionStatus;
+  durationMs: number;
+  attempts: number;
+  digest?: string;
+  error?: { code: string; message: string };
+};
+
+/** Everything the executor reports while it works: drives progress bars, JSON lines and metrics. */
+export type ExecutorEvent =
+  | { type: "start"; action: Action; attempt: number; inFlight: number; queued: number }
+  | { type: "progress"; action: PullAction; progress: PullProgress }
+  | { type: "retry"; action: Action; attempt: number; delayMs: number; error: string }
+  | { type: "registry-paused"; registry: string; ms: number }
+  | { type: "done"; result: ActionResult };
+
+/** Where an image's registry is reached and with which credentials. */
+export type RegistryAccess = { client: RegistryClient; credentials?: Credentials };
+
+export type ExecutorDeps = {
+  agents: ReadonlyMap<string, DockerAgent>;
+  /** `maxConcurrentPulls` per agent. */
+  limits: ReadonlyMap<string, number>;
+  registryFor: (image: string) => RegistryAccess | undefined;
+  ledger: Ledger;
+  clock: Clock;
+  revision: string;
+  retry?: RetryPolicy;
+  random?: () => number;
+  signal?: AbortSignal;
+  onEvent?: (event: ExecutorEvent) => void;
+};
+
+const failure = (error: unknown) => ({
+  code: error instanceof KasmGitopsError ? error.code : "internal",
+  message: describeError(error),
+});
+
+/** Copies the tested manifest bytes under the moving tag, so digest and multi-arch index stay identical. */
+async function promote(action: PromoteAction, access: RegistryAccess, signal?: AbortSignal): Promise<string> {
+  const target = parseImageReference(action.image);
+  const source = parseImageReference(action.source);
+  const manifest = await access.client.getManifest(source, action.targetDigest, signal);
+  const digest = await access.client.putManifest(
+    target,
+    target.tag!,
+    manifest.body,
+    manifest.mediaType,
+    signal,
+  );
+  if (digest !== action.targetDigest) {
+    throw new KasmGitopsError(
+      "promotion-failed",
+      `${action.image} now points at ${digest}, not the tested ${action.targetDigest}`,
+      { image: action.image },
+    );
+  }
+  return digest;
+}
+
+/** Per-registry pause after a 429: every agent waits it out instead of hammering the registry. */
+class RegistryGate {
+  private readonly until = new Map<string, number>();
+  constructor(private readonly clock: Clock) {}
+  pause(host: string, ms: number) {
+    this.until.set(host, Math.max(this.until.get(host) ?? 0, this.clock.now().getTime() + ms));
+  }
+  async wait(host: string, signal?: AbortSignal) {
+    for (;;) {
+      const left = (this.until.get(host) ?? 0) - this.clock.now().getTime();
+      if (left <= 0) return;
+      await this.clock.sleep(left, signal);
+    }
+  }
+}
+
+/**
+ * Carries out a plan: promotions first, then pulls, at most `limit` in flight per agent with no idle
+ * slot while that agent has work queued, all agents in parallel. One failure never stops the others.
+ */
+export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<ActionResult[]> {
+  const policy = deps.retry ?? DEFAULT_RETRY;
+  const gate = new RegistryGate(deps.clock);
+  const emit = (event: ExecutorEvent) => deps.onEvent?.(event);
+
+  async function run(
+    action: Action,
+    work: (attempt: number) => Promise<string | undefined>,
+  ): Promise<ActionResult> {
+    const started = deps.clock.now().getTime();
+    let attempts = 0;
+    let result: ActionResult;
+    try {
+      const { value, attempts: used } = await withRetry(
+        (attempt) => {
+          attempts = attempt;
+          return work(attempt);
+        },
+        {
+          policy,
+          clock: deps.clock,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+          ...(deps.random ? { random: deps.random } : {}),
+          onRetry: (attempt, delayMs, error) =>
+            emit({ type: "retry", action, attempt, delayMs, error: describeError(error) }),
+        },
+      );
+      result = { action, status: "ok", attempts: used, durationMs: 0, ...(value ? { digest: value } : {}) };
+    } catch (error) {
+      result = { action, status: "failed", attempts, durationMs: 0, error: failure(error) };
+    }
+    result.durationMs = deps.clock.now().getTime() - started;
+    emit({ type: "done", result });
+    return result;
+  }
+
+  const promotions = plan.actions.filter((a): a is PromoteAction => a.type === "promote");
+  const promoted = await Promise.all(
+    promotions.map((action) =>
+      run(action, async (attempt) => {
+        const access = deps.registryFor(action.image);
+        if (!access)
+          throw new KasmGitopsError("promotion-failed", `no registry configured for ${action.image}`);
+        emit({ type: "start", action, attempt, inFlight: 1, queued: 0 });
+        return promote(action, access, deps.signal);
+      }),
+    ),
+  );
+  const failedTags = new Set(promoted.filter((r) => r.status !== "ok").map((r) => r.action.image));
+
+  const byAgent = new Map<string, PullAction[]>();
+  for (const action of plan.actions) {
+    if (action.type === "pull") byAgent.set(action.agent, [...(byAgent.get(action.agent) ?? []), action]);
+  }
+  const pullResults = await Promise.all(
+    [...byAgent].map(([agentName, queue]) => runAgentQueue(agentName, [...queue])),
+  );
+  return [...promoted, ...pullResults.flat()];
+
+  async function runAgentQueue(agentName: string, queue: PullAction[]): Promise<ActionResult[]> {
+    const agent = deps.agents.get(agentName);
+    const limit = Math.max(1, deps.limits.get(agentName) ?? 2);
+    const results: ActionResult[] = [];
+    let inFlight = 0;
+    const lane = async () => {
+      for (let action = queue.shift(); action; action = queue.shift()) {
+        if (deps.signal?.aborted) {
+          results.push(skip(action, "stopping: the pull was not started"));
+          continue;
+        }
+        if (failedTags.has(action.image)) {
+          results.push(skip(action, "its promotion failed, so the moving tag was not pulled"));
+          continue;
+        }
+        inFlight++;
+        try {
+          results.push(
+            await run(action, (attempt) => pullOnce(agent, action, attempt, inFlight, queue.length)),
+          );
+        } finally {
+          inFlight--;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, lane));
+    return results;
+  }
+
+  function skip(action: Action, message: string): ActionResult {
+    const result: ActionResult = {
+      action,
+      status: "skipped",
+      attempts: 0,
+      durationMs: 0,
+      error: { code: "skipped", message },
+    };
+    emit({ type: "done", result });
+    return result;
+  }
+
+  async function pullOnce(
+    agent: DockerAgent | undefined,
+    action: PullAction,
+    attempt: number,
+    inFlight: number,
+    queued: number,
+  ): Promise<string | undefined> {
+    if (!agent) throw new KasmGitopsError("agent-unreachable", `no agent named "${action.agent}"`);
+    const access = deps.registryFor(action.image);
+    const host = parseImageReference(action.image).registry;
+    await gate.wait(host, deps.signal);
+    emit({ type: "start", action, attempt, inFlight, queued });
+    try {
+      const { digest } = await agent.pull(action.image, {
+        ...(access?.credentials ? { auth: access.credentials } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        onProgress: (progress) => emit({ type: "progress", action, progress }),
+      });
+      const recorded = digest ?? action.targetDigest;
+      if (recorded) {
+        await deps.ledger.append({
+          time: deps.clock.now().toISOString(),
+          agent: action.agent,
+          image: action.image,
+          digest: recorded,
+          revision: deps.revision,
+          workspaces: action.workspaces,
+        });
+      }
+      return recorded;
+    } catch (error) {
+      if (isRateLimited(error)) await pauseRegistry(action.image, access, error);
+      throw error;
+    }
+  }
+
+  /** Learns the registry's Retry-After (a cheap HEAD when the engine did not pass it on) and pauses it. */
+  async function pauseRegistry(image: string, access: RegistryAccess | undefined, error: unknown) {
+    const ref = parseImageReference(image);
+    let ms =
+      error instanceof KasmGitopsError ? (error.context.retryAfterMs as number | undefined) : undefined;
+    if (ms === undefined && access) {
+      await access.client.headDigest(ref, deps.signal).catch(() => undefined);
+      ms = access.client.rateLimit().retryAfterMs;
+    }
+    const host = ref.registry;
+    ms ??= policy.baseMs;
+    gate.pause(host, ms);
+    emit({ type: "registry-paused", registry: host, ms });
+  }
+}

@@ -1,0 +1,70 @@
+import { describeError, KasmGitopsError } from "../core/errors.js";
+import type { ImageReference } from "../core/image-ref.js";
+import type { AgentObservation } from "../core/plan.js";
+import type { DigestResult } from "../core/promotion.js";
+import type { Clock, DockerAgent, RegistryClient } from "../ports.js";
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.js";
+
+/** Lists every agent's images in parallel; an unreachable agent becomes an observation, not a failure. */
+export async function observeAgents(
+  agents: readonly DockerAgent[],
+  signal?: AbortSignal,
+): Promise<AgentObservation[]> {
+  return Promise.all(
+    agents.map(async (agent): Promise<AgentObservation> => {
+      try {
+        return { agent: agent.name, reachable: true, images: await agent.listImages(signal) };
+      } catch (error) {
+        return { agent: agent.name, reachable: false, error: describeError(error) };
+      }
+    }),
+  );
+}
+
+/** Runs `items` through `worker` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, worker: (item: T) => Promise<R>) {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await worker(items[i]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+export type DigestQuery = { ref: ImageReference; registry: string };
+
+/**
+ * One HEAD per unique reference, shared by every agent that wants it (DESIGN.md §1), with transient
+ * failures retried. A reference the registry cannot answer becomes an error result, not an exception.
+ */
+export async function resolveDigests(
+  queries: readonly DigestQuery[],
+  registryFor: (name: string) => RegistryClient | undefined,
+  options: { clock: Clock; retry?: RetryPolicy; concurrency?: number; signal?: AbortSignal },
+): Promise<Map<string, DigestResult>> {
+  const unique = new Map(queries.map((q) => [q.ref.canonical, q]));
+  const entries = await mapLimit([...unique.values()], options.concurrency ?? 8, async (query) => {
+    const client = registryFor(query.registry);
+    if (!client) {
+      const result: DigestResult = { error: `no Registry named "${query.registry}"`, code: "registry-error" };
+      return [query.ref.canonical, result] as const;
+    }
+    try {
+      const { value } = await withRetry(() => client.headDigest(query.ref, options.signal), {
+        policy: options.retry ?? DEFAULT_RETRY,
+        clock: options.clock,
+        ...(options.signal ? { signal: options.signal } : {}),
+        waitFor: () => client.rateLimit().retryAfterMs,
+      });
+      return [query.ref.canonical, { digest: value.digest } as DigestResult] as const;
+    } catch (error) {
+      const code = error instanceof KasmGitopsError ? error.code : "registry-error";
+      return [query.ref.canonical, { error: describeError(error), code } as DigestResult] as const;
+    }
+  });
+  return new Map(entries);
+}

@@ -1,0 +1,54 @@
+import { KasmGitopsError } from "../core/errors.js";
+import type { Clock } from "../ports.js";
+
+/** How transient failures are retried: exponential backoff with full jitter, capped. */
+export type RetryPolicy = { attempts: number; baseMs: number; maxMs: number };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 1000, maxMs: 30_000 };
+
+/** Delay before attempt `attempt + 1`: a random point in [base/2, base·2^(attempt-1)], capped. */
+export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+const TRANSIENT_CODES = new Set(["registry-rate-limited", "registry-unavailable"]);
+
+/** True for failures worth trying again: rate limits, 5xx, timeouts, dropped connections. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof KasmGitopsError)) return false;
+  return TRANSIENT_CODES.has(error.code) || error.context.transient === true;
+}
+
+/** True for a rate limit, which pauses the whole registry rather than one action. */
+export function isRateLimited(error: unknown): boolean {
+  if (!(error instanceof KasmGitopsError)) return false;
+  return error.code === "registry-rate-limited" || error.context.rateLimited === true;
+}
+
+/** Runs `task` until it succeeds, fails for good, or the attempts run out. */
+export async function withRetry<T>(
+  task: (attempt: number) => Promise<T>,
+  options: {
+    policy: RetryPolicy;
+    clock: Clock;
+    signal?: AbortSignal;
+    random?: () => number;
+    onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+    /** A wait the error itself asks for (Retry-After), used instead of the backoff when longer. */
+    waitFor?: (error: unknown) => number | undefined;
+  },
+): Promise<{ value: T; attempts: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { value: await task(attempt), attempts: attempt };
+    } catch (error) {
+      if (attempt >= options.policy.attempts || !isTransient(error) || options.signal?.aborted) throw error;
+      const delay = Math.max(
+        backoffMs(options.policy, attempt, options.random),
+        options.waitFor?.(error) ?? 0,
+      );
+      options.onRetry?.(attempt, delay, error);
+      await options.clock.sleep(delay, options.signal);
+    }
+  }
+}
