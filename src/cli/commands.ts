@@ -1,6 +1,8 @@
 import { KasmGitopsError } from "../core/errors.js";
 import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
+import { applyCommand } from "./apply-command.js";
 import type { CliIo } from "./io.js";
+import { planCommand } from "./plan-command.js";
 
 /** What a command receives: its parsed flags and the outside world it may use. */
 export type CommandContext = { args: ParsedArgs; io: CliIo };
@@ -42,7 +44,7 @@ export const COMMANDS: Command[] = [
       "detailed-exitcode": { type: "boolean", description: "exit 0 no changes, 2 changes, 1 error" },
       ...GLOBAL_OPTIONS,
     },
-    run: notYet("plan"),
+    run: planCommand,
   },
   {
     name: "apply",
@@ -53,7 +55,7 @@ export const COMMANDS: Command[] = [
       json: { type: "boolean", description: "one JSON object per event line" },
       ...GLOBAL_OPTIONS,
     },
-    run: notYet("apply"),
+    run: applyCommand,
   },
   {
     name: "run",

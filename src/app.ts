@@ -1,0 +1,69 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { createClock } from "./adapters/clock.js";
+import { createDockerAgent } from "./adapters/docker-agent.js";
+import { createGitSource } from "./adapters/git-source.js";
+import { createFileLedger } from "./adapters/ledger-file.js";
+import { readManifestDir } from "./adapters/manifest-files.js";
+import { createRegistryClient } from "./adapters/registry-client.js";
+import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
+import { DEFAULTS, type SecretRef } from "./core/manifest.js";
+import type { ReconcileDeps } from "./engine/reconcile.js";
+
+/** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
+export function defaultStateDir(env: Record<string, string | undefined>): string {
+  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
+  return join(base, "kasm-gitops");
+}
+
+export type AppOptions = {
+  repo: string;
+  branch?: string;
+  path?: string;
+  stateDir: string;
+  env: Record<string, string | undefined>;
+  /** Sees every registry request (metrics); never sees credentials. */
+  onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
+};
+
+async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
+  return ref ? resolveSecret(ref, env) : undefined;
+}
+
+/** Wires the real adapters into the engine: the one place that knows them all. */
+export function createDeps(options: AppOptions): ReconcileDeps {
+  const env = options.env;
+  return {
+    git: createGitSource({
+      repo: options.repo,
+      branch: options.branch ?? DEFAULTS.branch,
+      ...(options.path ? { path: options.path } : {}),
+      stateDir: options.stateDir,
+      env,
+    }),
+    readManifests: readManifestDir,
+    agentFor: async (manifest) => {
+      const tls = manifest.spec.docker.tls;
+      const [ca, cert, key] = await Promise.all([pem(tls?.ca, env), pem(tls?.cert, env), pem(tls?.key, env)]);
+      return createDockerAgent({
+        name: manifest.metadata.name,
+        host: manifest.spec.docker.host,
+        ...(tls ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+      });
+    },
+    registryFor: async (manifest) => {
+      const credentials = await resolveCredentials(manifest.spec.auth, env);
+      const client = createRegistryClient({
+        host: manifest.spec.host,
+        insecure: manifest.spec.insecure ?? false,
+        ...(credentials ? { credentials } : {}),
+        ...(options.onRegistryRequest
+          ? { onRequest: (info) => options.onRegistryRequest!({ host: manifest.spec.host, ...info }) }
+          : {}),
+      });
+      return { client, ...(credentials ? { credentials } : {}) };
+    },
+    ledger: createFileLedger(options.stateDir),
+    clock: createClock(),
+  };
+}

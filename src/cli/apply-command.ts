@@ -1,0 +1,73 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { KasmGitopsError } from "../core/errors.js";
+import { renderPlan } from "../core/render-plan.js";
+import { executePlan } from "../engine/executor.js";
+import { connectFleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import { parsePlanFile, staleReasons } from "../engine/stale.js";
+import type { CommandContext } from "./commands.js";
+import { depsFor, repoFlags, reportInvalid } from "./context.js";
+import { applySummary, jsonLines, terminalProgress } from "./progress.js";
+
+/** `kasm-gitops apply [PLANFILE]`: one reconcile, or exactly a saved plan when it is not stale. */
+export async function applyCommand({ args, io }: CommandContext): Promise<number> {
+  const flags = repoFlags(args, io);
+  const deps = depsFor(flags, io);
+  const planFile = args.positionals[0];
+  if (args.positionals.length > 1) throw new KasmGitopsError("usage", "apply takes at most one PLANFILE");
+  let snapshot: Awaited<ReturnType<typeof loadSnapshot>>;
+  try {
+    snapshot = await loadSnapshot(deps, io.stopSignal);
+  } catch (error) {
+    if (reportInvalid(error, io)) return 1;
+    throw error;
+  }
+  const signal = io.stopSignal;
+  let plan: Awaited<ReturnType<typeof planSnapshot>>["plan"];
+  let fleet: Awaited<ReturnType<typeof connectFleet>>;
+  if (planFile) {
+    const path = resolve(io.cwd, planFile);
+    plan = parsePlanFile(await readFile(path, "utf8"), planFile);
+    fleet = await connectFleet(snapshot.set, deps, flags.agents);
+    const reasons = await staleReasons(plan, snapshot, fleet, signal);
+    if (reasons.length > 0) {
+      throw new KasmGitopsError(
+        "stale-plan",
+        `the saved plan ${planFile} is stale; run plan again:\n  ${reasons.join("\n  ")}`,
+      );
+    }
+  } else {
+    ({ plan, fleet } = await planSnapshot(snapshot, deps, {
+      refresh: true,
+      onlyAgents: flags.agents,
+      ...(signal ? { signal } : {}),
+    }));
+  }
+  const json = Boolean(args.values.json) || !io.isTTY;
+  if (!json) io.stdout(renderPlan(plan, { color: true }));
+  const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
+  const results = await executePlan(plan, {
+    agents: fleet.agents,
+    limits: fleet.limits,
+    registryFor: fleet.accessForImage,
+    ledger: deps.ledger,
+    clock: deps.clock,
+    revision: plan.revision,
+    ...(signal ? { signal } : {}),
+    onEvent,
+  });
+  const failed = results.filter((r) => r.status !== "ok").length;
+  if (json) {
+    const summary = {
+      event: "summary",
+      revision: plan.revision,
+      ok: results.length - failed,
+      failed,
+      converged: failed === 0,
+    };
+    io.stdout(`${JSON.stringify(summary)}\n`);
+  } else {
+    io.stdout(applySummary(results));
+  }
+  return failed === 0 ? 0 : 1;
+}

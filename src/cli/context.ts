@@ -1,0 +1,46 @@
+import { resolve } from "node:path";
+import { createDeps, defaultStateDir } from "../app.js";
+import { KasmGitopsError } from "../core/errors.js";
+import type { Problem } from "../core/manifest.js";
+import type { ReconcileDeps } from "../engine/reconcile.js";
+import type { ParsedArgs } from "./args.js";
+import type { CliIo } from "./io.js";
+
+/** The repo flags every reconciling command shares, resolved against the environment. */
+export type RepoFlags = { repo: string; branch: string; path?: string; stateDir: string; agents: string[] };
+
+export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
+  const repo = args.values.repo as string | undefined;
+  if (!repo) throw new KasmGitopsError("usage", "--repo URL|PATH is required (or KASM_GITOPS_REPO)");
+  const looksLocal = !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/]+@[^/]+:/.test(repo);
+  return {
+    repo: looksLocal ? resolve(io.cwd, repo) : repo,
+    branch: (args.values.branch as string | undefined) ?? "main",
+    ...(args.values.path ? { path: args.values.path as string } : {}),
+    stateDir: resolve(io.cwd, (args.values["state-dir"] as string | undefined) ?? defaultStateDir(io.env)),
+    agents: (args.values.agent as string[] | undefined) ?? [],
+  };
+}
+
+export function depsFor(flags: RepoFlags, io: CliIo): ReconcileDeps {
+  return createDeps({
+    repo: flags.repo,
+    branch: flags.branch,
+    ...(flags.path ? { path: flags.path } : {}),
+    stateDir: flags.stateDir,
+    env: io.env,
+  });
+}
+
+/** `file:line:col: severity: message`, the format editors and CI logs link. */
+export function formatProblem(problem: Problem): string {
+  return `${problem.file}:${problem.line}:${problem.col}: ${problem.severity}: ${problem.message}`;
+}
+
+/** Prints an invalid revision's problems to stderr; other errors propagate to the CLI's handler. */
+export function reportInvalid(error: unknown, io: CliIo): boolean {
+  if (!(error instanceof KasmGitopsError) || error.code !== "invalid-manifest") return false;
+  for (const problem of (error.context.problems as Problem[]) ?? []) io.stderr(`${formatProblem(problem)}\n`);
+  io.stderr(`kasm-gitops: error: ${error.message}; nothing was planned\n`);
+  return true;
+}

@@ -1,0 +1,29 @@
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { renderPlan } from "../core/render-plan.js";
+import { loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import type { CommandContext } from "./commands.js";
+import { depsFor, repoFlags, reportInvalid } from "./context.js";
+
+/** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
+export async function planCommand({ args, io }: CommandContext): Promise<number> {
+  const flags = repoFlags(args, io);
+  const deps = depsFor(flags, io);
+  let snapshot: Awaited<ReturnType<typeof loadSnapshot>>;
+  try {
+    snapshot = await loadSnapshot(deps, io.stopSignal);
+  } catch (error) {
+    if (reportInvalid(error, io)) return 1;
+    throw error;
+  }
+  const { plan } = await planSnapshot(snapshot, deps, {
+    refresh: !args.values["no-refresh"],
+    onlyAgents: flags.agents,
+    ...(io.stopSignal ? { signal: io.stopSignal } : {}),
+  });
+  const json = `${JSON.stringify(plan, null, 2)}\n`;
+  if (args.values.out) await writeFile(resolve(io.cwd, args.values.out as string), json);
+  io.stdout(args.values.json ? json : renderPlan(plan, { color: io.isTTY }));
+  if (args.values["detailed-exitcode"] && plan.actions.length > 0) return 2;
+  return 0;
+}

@@ -1,0 +1,99 @@
+import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
+import type { CliIo } from "./io.js";
+
+type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
+
+const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+const shortImage = (image: string) => image.replace(/^[^/]+\//, "");
+
+/** One JSON object per line: for logs, CI and anything that parses apply's output. */
+export function jsonLines(io: CliIo, now: () => Date = () => new Date()) {
+  return (event: ExecutorEvent) => {
+    const { type, ...rest } = event;
+    const body =
+      event.type === "done"
+        ? {
+            ...event.result.action,
+            status: event.result.status,
+            durationMs: event.result.durationMs,
+            attempts: event.result.attempts,
+            ...(event.result.digest ? { digest: event.result.digest } : {}),
+            ...(event.result.error ? { error: event.result.error } : {}),
+          }
+        : "action" in rest
+          ? { ...rest.action, ...rest, action: undefined }
+          : rest;
+    io.stdout(`${JSON.stringify({ time: now().toISOString(), event: type, ...body })}\n`);
+  };
+}
+
+/** Live lines per agent on a terminal (pulls running, bytes, queue), redrawn in place. */
+export function terminalProgress(io: CliIo) {
+  const agents = new Map<string, AgentLine>();
+  let drawn = 0;
+  let last = 0;
+  const line = (name: string): AgentLine => {
+    let entry = agents.get(name);
+    if (!entry) {
+      entry = { running: new Map(), queued: 0, ok: 0, failed: 0 };
+      agents.set(name, entry);
+    }
+    return entry;
+  };
+  const draw = (force = false) => {
+    const time = Date.now();
+    if (!force && time - last < 100) return;
+    last = time;
+    const rows = [...agents].map(([name, a]) => {
+      const running = [...a.running].map(([image, detail]) => `${shortImage(image)} ${detail}`).join(", ");
+      return `\x1b[2K  ${name}: ${a.ok} done, ${a.failed} failed, ${a.queued} queued${running ? ` | ${running}` : ""}`;
+    });
+    io.stdout(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${rows.join("\n")}\n`);
+    drawn = rows.length;
+  };
+  return {
+    onEvent(event: ExecutorEvent) {
+      if (event.type === "registry-paused") return;
+      const action = event.type === "done" ? event.result.action : event.action;
+      const a = line(action.type === "pull" ? action.agent : "registry");
+      if (event.type === "start") {
+        a.running.set(action.image, "starting");
+        a.queued = event.queued;
+      } else if (event.type === "progress") {
+        const p = event.progress;
+        a.running.set(
+          action.image,
+          p.bytesTotal > 0
+            ? `${mb(p.bytesDone)}/${mb(p.bytesTotal)}`
+            : `${p.layersDone}/${p.layersTotal} layers`,
+        );
+      } else if (event.type === "retry") {
+        a.running.set(action.image, `retry ${event.attempt} in ${Math.round(event.delayMs / 1000)}s`);
+      } else {
+        a.running.delete(action.image);
+        if (event.result.status === "ok") a.ok++;
+        else a.failed++;
+      }
+      draw(event.type === "done");
+    },
+  };
+}
+
+/** The closing lines of apply: counts, then one line per failure with its reason. */
+export function applySummary(results: ActionResult[]): string {
+  const count = (type: string, status: string) =>
+    results.filter((r) => r.action.type === type && r.status === status).length;
+  const parts = [`${count("pull", "ok")} pulled`];
+  if (results.some((r) => r.action.type === "promote")) parts.push(`${count("promote", "ok")} promoted`);
+  const failed = results.filter((r) => r.status !== "ok");
+  parts.push(`${failed.length} failed`);
+  const lines = failed.map((r) => {
+    const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
+    return `  ✗ ${r.action.type} ${where}${r.action.image}: ${r.error?.message ?? r.status}`;
+  });
+  const head =
+    failed.length === 0
+      ? `Apply complete: ${parts.join(", ")}.`
+      : `Apply finished with failures: ${parts.join(", ")}.`;
+  return `${[head, ...lines].join("\n")}\n`;
+}

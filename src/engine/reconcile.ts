@@ -1,0 +1,130 @@
+import { type DesiredState, desiredState, refsToCheck } from "../core/desired.js";
+import { KasmGitopsError } from "../core/errors.js";
+import { parseImageReference } from "../core/image-ref.js";
+import {
+  type AgentManifest,
+  DEFAULTS,
+  type ManifestSet,
+  type Problem,
+  type RegistryManifest,
+} from "../core/manifest.js";
+import { type AgentObservation, buildPlan } from "../core/plan.js";
+import type { Plan } from "../core/plan-types.js";
+import { promotionRefs } from "../core/promotion.js";
+import { checkManifestFiles } from "../core/validate.js";
+import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
+import type { RegistryAccess } from "./executor.js";
+import { observeAgents, resolveDigests } from "./observe.js";
+import type { RetryPolicy } from "./retry.js";
+
+/** The side effects a reconcile needs, injected from src/app.ts. */
+export type ReconcileDeps = {
+  git: GitSource;
+  readManifests: (dir: string) => Promise<{ file: string; text: string }[]>;
+  agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
+  registryFor: (manifest: RegistryManifest) => Promise<RegistryAccess>;
+  ledger: Ledger;
+  clock: Clock;
+  retry?: RetryPolicy;
+};
+
+/** A revision read and validated: what the fleet should look like. */
+export type Snapshot = { revision: GitRevision; set: ManifestSet; problems: Problem[] };
+
+/** The agents and registries of a snapshot, connected. */
+export type Fleet = {
+  agents: Map<string, DockerAgent>;
+  limits: Map<string, number>;
+  registries: Map<string, RegistryAccess>;
+  /** The registry that serves an image, by its host (DESIGN.md §2: an image's host is its Registry's). */
+  accessForImage: (image: string) => RegistryAccess | undefined;
+};
+
+/** Reads and validates a set of manifest files; an invalid set is refused whole with every problem. */
+export function acceptManifests(
+  files: { file: string; text: string }[],
+  where: string,
+): Omit<Snapshot, "revision"> {
+  const { set, problems } = checkManifestFiles(files);
+  const errors = problems.filter((p) => p.severity === "error");
+  if (errors.length > 0) {
+    throw new KasmGitopsError("invalid-manifest", `${errors.length} error(s) in the manifests at ${where}`, {
+      problems,
+    });
+  }
+  return { set, problems };
+}
+
+/** Fetches the branch and validates its manifests. */
+export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
+  const revision = await deps.git.sync(signal);
+  const files = await deps.readManifests(revision.manifestDir);
+  return { revision, ...acceptManifests(files, `${revision.branch}@${revision.revision.slice(0, 12)}`) };
+}
+
+/** Connects to every Registry and (selected) Agent of the set. */
+export async function connectFleet(
+  set: ManifestSet,
+  deps: ReconcileDeps,
+  onlyAgents?: string[],
+): Promise<Fleet> {
+  const defaultLimit = set.settings?.spec.maxConcurrentPulls ?? DEFAULTS.maxConcurrentPulls;
+  const agents = new Map<string, DockerAgent>();
+  const limits = new Map<string, number>();
+  for (const manifest of set.agents) {
+    if (onlyAgents?.length && !onlyAgents.includes(manifest.metadata.name)) continue;
+    agents.set(manifest.metadata.name, await deps.agentFor(manifest));
+    limits.set(manifest.metadata.name, manifest.spec.maxConcurrentPulls ?? defaultLimit);
+  }
+  const registries = new Map<string, RegistryAccess>();
+  const byHost = new Map<string, RegistryAccess>();
+  for (const manifest of set.registries) {
+    const access = await deps.registryFor(manifest);
+    registries.set(manifest.metadata.name, access);
+    if (!byHost.has(manifest.spec.host)) byHost.set(manifest.spec.host, access);
+  }
+  return {
+    agents,
+    limits,
+    registries,
+    accessForImage: (image) => byHost.get(parseImageReference(image).registry),
+  };
+}
+
+export type PlanOptions = { refresh: boolean; onlyAgents?: string[]; signal?: AbortSignal };
+export type PlannedCycle = {
+  plan: Plan;
+  desired: DesiredState;
+  observations: AgentObservation[];
+  fleet: Fleet;
+};
+
+/** Observes agents and registries for a snapshot and returns the plan: the same code for plan, apply and run. */
+export async function planSnapshot(
+  snapshot: Snapshot,
+  deps: ReconcileDeps,
+  options: PlanOptions,
+): Promise<PlannedCycle> {
+  const fleet = await connectFleet(snapshot.set, deps, options.onlyAgents);
+  const desired = desiredState(snapshot.set, options.onlyAgents);
+  // With --agent (one reconciler per node), only those agents are observed; promotion verification
+  // then also relies on the ledger.
+  const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
+  const observed = await observeAgents(enabled, options.signal);
+  const queries = options.refresh ? [...refsToCheck(desired), ...promotionRefs(snapshot.set)] : [];
+  const digests = await resolveDigests(queries, (name) => fleet.registries.get(name)?.client, {
+    clock: deps.clock,
+    ...(deps.retry ? { retry: deps.retry } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const plan = buildPlan({
+    revision: snapshot.revision.revision,
+    branch: snapshot.revision.branch,
+    set: snapshot.set,
+    desired,
+    observations: observed,
+    digests,
+    ledger: await deps.ledger.entries(),
+  });
+  return { plan, desired, observations: observed, fleet };
+}
