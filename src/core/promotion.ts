@@ -34,8 +34,8 @@ export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry
   return [...refs.values()].sort((a, b) => a.ref.canonical.localeCompare(b.ref.canonical));
 }
 
-/** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6). */
-function verifiedOn(input: PromotionInput, from: WorkspaceManifest, source: ImageReference, digest: string) {
+/** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6); says where. */
+export function verifiedOn(input: Pick<PromotionInput, "set" | "agents" | "ledger">, from: WorkspaceManifest, source: ImageReference, digest: string) {
   for (const agent of input.set.agents) {
     const index = input.agents.get(agent.metadata.name);
     if (index && selects(from, agent) && holdsDigest(index, source.registry, source.repository, digest)) {

@@ -193,7 +193,7 @@ describe("executePlan", () => {
     expect(state.pulls.length).toBe(statuses[1] === "ok" ? 1 : 0);
   });
 
-  it("an aborted run starts no new pull", async () => {
+  it.each(["signal", "drain"] as const)("an aborted run (%s) starts no new pull", async (which) => {
     const { agent, state } = fakeAgent("a1");
     const controller = new AbortController();
     controller.abort();
@@ -204,7 +204,7 @@ describe("executePlan", () => {
       ledger: memoryLedger(),
       clock: virtualClock(),
       revision: "r",
-      signal: controller.signal,
+      [which]: controller.signal,
     });
     expect(state.pulls).toEqual([]);
     expect(results.map((r) => r.status)).toEqual(["skipped", "skipped"]);

@@ -35,7 +35,10 @@ export type ExecutorDeps = {
   revision: string;
   retry?: RetryPolicy;
   random?: () => number;
+  /** Aborts in-flight work (a hard stop). */
   signal?: AbortSignal;
+  /** Stops starting new work while in-flight pulls finish (a graceful stop). */
+  drain?: AbortSignal;
   onEvent?: (event: ExecutorEvent) => void;
 };
 
@@ -152,7 +155,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
     let inFlight = 0;
     const lane = async () => {
       for (let action = queue.shift(); action; action = queue.shift()) {
-        if (deps.signal?.aborted) {
+        if (deps.signal?.aborted || deps.drain?.aborted) {
           results.push(skip(action, "stopping: the pull was not started"));
           continue;
         }
