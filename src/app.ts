@@ -48,7 +48,9 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       return createDockerAgent({
         name: manifest.metadata.name,
         host: manifest.spec.docker.host,
-        ...(tls ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
+        ...(tls
+          ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } }
+          : {}),
       });
     },
     registryFor: async (manifest) => {

@@ -1,8 +1,9 @@
 import { KasmGitopsError } from "../core/errors.js";
-import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
 import { applyCommand } from "./apply-command.js";
+import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
 import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
+import { runCommand } from "./run-command.js";
 
 /** What a command receives: its parsed flags and the outside world it may use. */
 export type CommandContext = { args: ParsedArgs; io: CliIo };
@@ -76,6 +77,6 @@ export const COMMANDS: Command[] = [
       },
       ...GLOBAL_OPTIONS,
     },
-    run: notYet("run"),
+    run: runCommand,
   },
 ];

@@ -35,7 +35,12 @@ export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry
 }
 
 /** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6); says where. */
-export function verifiedOn(input: Pick<PromotionInput, "set" | "agents" | "ledger">, from: WorkspaceManifest, source: ImageReference, digest: string) {
+export function verifiedOn(
+  input: Pick<PromotionInput, "set" | "agents" | "ledger">,
+  from: WorkspaceManifest,
+  source: ImageReference,
+  digest: string,
+) {
   for (const agent of input.set.agents) {
     const index = input.agents.get(agent.metadata.name);
     if (index && selects(from, agent) && holdsDigest(index, source.registry, source.repository, digest)) {

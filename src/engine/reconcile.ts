@@ -20,7 +20,7 @@ import type { RetryPolicy } from "./retry.js";
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
   git: GitSource;
-  readManifests: (dir: string) => Promise<{ file: string; text: string }[]>;
+  readManifests: (dir: string) => Promise<ManifestFile[]>;
   agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
   registryFor: (manifest: RegistryManifest) => Promise<RegistryAccess>;
   ledger: Ledger;
@@ -28,8 +28,14 @@ export type ReconcileDeps = {
   retry?: RetryPolicy;
 };
 
-/** A revision read and validated: what the fleet should look like. */
-export type Snapshot = { revision: GitRevision; set: ManifestSet; problems: Problem[] };
+export type ManifestFile = { file: string; text: string };
+/** A revision read and validated: what the fleet should look like, and the files it came from. */
+export type Snapshot = {
+  revision: GitRevision;
+  set: ManifestSet;
+  problems: Problem[];
+  files: ManifestFile[];
+};
 
 /** The agents and registries of a snapshot, connected. */
 export type Fleet = {
@@ -59,7 +65,8 @@ export function acceptManifests(
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
   const files = await deps.readManifests(revision.manifestDir);
-  return { revision, ...acceptManifests(files, `${revision.branch}@${revision.revision.slice(0, 12)}`) };
+  const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
+  return { revision, files, ...acceptManifests(files, where, revision.revision) };
 }
 
 /** Connects to every Registry and (selected) Agent of the set. */

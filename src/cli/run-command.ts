@@ -1,0 +1,81 @@
+import { readFile } from "node:fs/promises";
+import { createLogger } from "../adapters/logger.js";
+import { createRevisionStore } from "../adapters/revision-store.js";
+import { createDeps } from "../app.js";
+import { parseDuration } from "../core/duration.js";
+import { KasmGitopsError } from "../core/errors.js";
+import { createDaemon } from "../engine/daemon.js";
+import { createMetrics } from "../http/metrics.js";
+import { type StatusServer, startStatusServer } from "../http/server.js";
+import type { CommandContext } from "./commands.js";
+import { repoFlags } from "./context.js";
+
+function duration(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(String(value));
+  if (ms === undefined || ms < 1000)
+    throw new KasmGitopsError("usage", `--${flag} ${String(value)} is not a duration like 30s, 2m, 1h`);
+  return ms;
+}
+
+/** The webhook secret, from a file (preferred: Docker secrets) or KASM_GITOPS_WEBHOOK_SECRET. */
+async function webhookSecret(
+  file: unknown,
+  env: Record<string, string | undefined>,
+): Promise<string | undefined> {
+  if (typeof file === "string") return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
+  return env.KASM_GITOPS_WEBHOOK_SECRET || undefined;
+}
+
+/** `kasm-gitops run`: the daemon, until SIGTERM/SIGINT; then it drains and exits 0. */
+export async function runCommand({ args, io }: CommandContext): Promise<number> {
+  const flags = repoFlags(args, io);
+  const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
+  const metrics = createMetrics();
+  const deps = createDeps({
+    repo: flags.repo,
+    branch: flags.branch,
+    ...(flags.path ? { path: flags.path } : {}),
+    stateDir: flags.stateDir,
+    env: io.env,
+    onRegistryRequest: ({ host, method, status }) => metrics.registryRequest(host, method, status),
+  });
+  const intervalMs = duration("interval", args.values.interval);
+  const graceMs = duration("grace", args.values.grace) ?? 60_000;
+  const daemon = createDaemon(
+    { ...deps, store: createRevisionStore(flags.stateDir), metrics, logger },
+    {
+      branch: flags.branch,
+      ...(intervalMs ? { intervalMs } : {}),
+      ...(args.values.refresh ? { refreshCron: args.values.refresh as string } : {}),
+      ...(flags.agents.length ? { onlyAgents: flags.agents } : {}),
+      graceMs,
+    },
+  );
+  let server: StatusServer | undefined;
+  if (args.values.listen) {
+    const secret = await webhookSecret(args.values["webhook-secret-file"], io.env);
+    server = await startStatusServer({
+      listen: args.values.listen as string,
+      status: daemon.status,
+      ready: () => daemon.status().ready,
+      metrics,
+      logger,
+      ...(secret
+        ? { webhook: { secret, branch: flags.branch, onPush: () => daemon.request("webhook") } }
+        : {}),
+    });
+    logger.info({ url: server.url }, "serving /healthz, /readyz, /metrics, /status, /hooks/git");
+  }
+  logger.info({ repo: flags.repo.replace(/\/\/[^@/]*@/, "//"), branch: flags.branch }, "kasm-gitops started");
+  daemon.start();
+  await new Promise<void>((resolve) => {
+    if (!io.stopSignal || io.stopSignal.aborted) return resolve();
+    io.stopSignal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  logger.info({ graceMs }, "stopping: no new pulls; in-flight pulls may finish");
+  await daemon.stop();
+  await server?.close();
+  logger.info({}, "stopped");
+  return 0;
+}

@@ -1,0 +1,280 @@
+import { randomBytes } from "node:crypto";
+import { Cron } from "croner";
+import { parseDuration } from "../core/duration.js";
+import { describeError, KasmGitopsError } from "../core/errors.js";
+import { DEFAULTS, type ManifestSet, type Problem } from "../core/manifest.js";
+import type { Metrics } from "../http/metrics.js";
+import { executePlan } from "./executor.js";
+import {
+  acceptManifests,
+  loadSnapshot,
+  planSnapshot,
+  type ReconcileDeps,
+  type Snapshot,
+} from "./reconcile.js";
+import {
+  type AgentStatus,
+  type CycleResult,
+  type CycleTrigger,
+  type DaemonStatus,
+  initialStatus,
+  reduceStatus,
+  type StatusEvent,
+} from "./status.js";
+
+/** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */
+export type SavedRevision = {
+  revision: string;
+  branch: string;
+  time: string;
+  files: { file: string; text: string }[];
+};
+export type RevisionStore = {
+  read(): Promise<SavedRevision | undefined>;
+  write(saved: SavedRevision): Promise<void>;
+};
+
+/** The structured logger the daemon writes to (pino's shape). */
+export type DaemonLogger = {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+};
+
+export type DaemonDeps = ReconcileDeps & { store: RevisionStore; metrics: Metrics; logger: DaemonLogger };
+export type DaemonOptions = {
+  branch: string;
+  /** Flags win over the repo's Settings, which win over the defaults (DESIGN.md §4). */
+  intervalMs?: number;
+  refreshCron?: string;
+  onlyAgents?: string[];
+  /** How long in-flight pulls may finish after a stop before they are aborted. */
+  graceMs: number;
+};
+
+export type Daemon = {
+  start(): void;
+  /** Asks for a cycle now; coalesced with one already running or queued. */
+  request(trigger: CycleTrigger): void;
+  status(): DaemonStatus;
+  /** Stops scheduling, lets in-flight pulls finish within the grace period, and resolves when idle. */
+  stop(): Promise<void>;
+  /** Resolves when no cycle is running or queued (tests and benchmarks wait on it). */
+  idle(): Promise<void>;
+};
+
+/** Which trigger wins when two are coalesced: a refresh includes everything an interval cycle does. */
+const RANK: Record<CycleTrigger, number> = { interval: 0, webhook: 1, start: 2, refresh: 3 };
+
+/** The reconciler loop of `kasm-gitops run`: never two cycles at once, the last good revision in force. */
+export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
+  let status = initialStatus(options.branch);
+  let good: Snapshot | undefined;
+  let loop: Promise<void> | undefined;
+  let queued: CycleTrigger | undefined;
+  let stopping = false;
+  let crons: Cron[] = [];
+  let schedule = "";
+  const drain = new AbortController();
+  const hard = new AbortController();
+  const update = (event: StatusEvent) => {
+    status = reduceStatus(status, event);
+  };
+
+  /** The snapshot in force: the fresh one when it validates, else the last good (memory, then disk). */
+  async function snapshotFor(
+    id: string,
+  ): Promise<{ snapshot?: Snapshot; changed: boolean; refused?: string }> {
+    try {
+      const snapshot = await loadSnapshot(deps, hard.signal);
+      const changed = good?.revision.revision !== snapshot.revision.revision;
+      good = snapshot;
+      reschedule(snapshot.set);
+      update({ type: "revision-applied", revision: snapshot.revision.revision });
+      deps.metrics.setAppliedRevision(snapshot.revision.revision);
+      if (changed) {
+        await deps.store.write({
+          revision: snapshot.revision.revision,
+          branch: snapshot.revision.branch,
+          time: deps.clock.now().toISOString(),
+          files: snapshot.files,
+        });
+        deps.logger.info({ cycle: id, revision: snapshot.revision.revision }, "new revision in force");
+      }
+      return { snapshot, changed };
+    } catch (error) {
+      const revision = (error instanceof KasmGitopsError && (error.context.revision as string)) || "unknown";
+      const invalid = error instanceof KasmGitopsError && error.code === "invalid-manifest";
+      if (invalid) {
+        const problems = (error.context.problems as Problem[] | undefined) ?? [];
+        update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
+        deps.logger.error(
+          { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
+          "revision refused; the last good revision stays in force",
+        );
+      } else {
+        deps.logger.error({ cycle: id, err: describeError(error) }, "could not fetch the manifests");
+      }
+      if (!good) {
+        good = await restoreSaved(id);
+        reschedule(good?.set);
+      }
+      return { ...(good ? { snapshot: good } : {}), changed: false, refused: describeError(error) };
+    }
+  }
+
+  async function restoreSaved(id: string): Promise<Snapshot | undefined> {
+    const saved = await deps.store.read();
+    if (!saved) return undefined;
+    deps.logger.warn(
+      { cycle: id, revision: saved.revision },
+      "using the last good revision from the state dir",
+    );
+    const revision = { revision: saved.revision, branch: saved.branch, checkoutDir: "", manifestDir: "" };
+    return { revision, files: saved.files, ...acceptManifests(saved.files, `saved ${saved.revision}`) };
+  }
+
+  async function cycle(trigger: CycleTrigger): Promise<void> {
+    const id = randomBytes(4).toString("hex");
+    const started = deps.clock.now();
+    update({ type: "cycle-started", id, trigger, at: started });
+    let result: CycleResult = "ok";
+    let error: string | undefined;
+    try {
+      const { snapshot, changed, refused } = await snapshotFor(id);
+      if (refused) {
+        result = status.lastError?.cycleId === id ? "invalid-revision" : "failed";
+        error = refused;
+      }
+      if (snapshot) {
+        const failed = await reconcile(id, snapshot, trigger === "refresh" || trigger === "start" || changed);
+        if (failed > 0 && result === "ok") {
+          result = "failed";
+          error = `${failed} action(s) failed`;
+        }
+      }
+    } catch (cause) {
+      result = "failed";
+      error = describeError(cause);
+      deps.logger.error({ cycle: id, err: error }, "cycle failed");
+    }
+    const finished = deps.clock.now();
+    update({ type: "cycle-finished", id, result, ...(error ? { error } : {}), at: finished });
+    deps.metrics.cycleFinished(result, finished.getTime() - started.getTime());
+  }
+
+  async function reconcile(id: string, snapshot: Snapshot, refresh: boolean): Promise<number> {
+    const revision = snapshot.revision.revision;
+    const { plan, observations, fleet } = await planSnapshot(snapshot, deps, {
+      refresh,
+      ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
+      signal: hard.signal,
+    });
+    const agents: Record<string, AgentStatus> = {};
+    for (const o of observations) {
+      const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
+      agents[o.agent] = o.reachable
+        ? { reachable: true, converged: pending === 0, pending }
+        : { reachable: false, converged: false, pending: 0, error: o.error };
+    }
+    update({ type: "agents-observed", agents });
+    const reachable = observations.filter((o) => o.reachable).length;
+    deps.metrics.setAgents(reachable, observations.length);
+    deps.logger.info({ cycle: id, revision, refresh, ...plan.summary }, "planned");
+    if (plan.actions.length === 0) return 0;
+    const results = await executePlan(plan, {
+      agents: fleet.agents,
+      limits: fleet.limits,
+      registryFor: fleet.accessForImage,
+      ledger: deps.ledger,
+      clock: deps.clock,
+      revision,
+      ...(deps.retry ? { retry: deps.retry } : {}),
+      signal: hard.signal,
+      drain: drain.signal,
+      onEvent: (event) => {
+        if (event.type !== "done") return;
+        const { action, status: outcome, durationMs, error } = event.result;
+        if (action.type === "promote") deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
+        else deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
+        const log = {
+          cycle: id,
+          revision,
+          action: action.type,
+          image: action.image,
+          status: outcome,
+          durationMs,
+        };
+        if (outcome === "ok") deps.logger.info(log, `${action.type} done`);
+        else deps.logger.error({ ...log, error }, `${action.type} ${outcome}`);
+      },
+    });
+    for (const [agent, entry] of Object.entries(agents)) {
+      const failed = results.filter(
+        (r) => r.status !== "ok" && r.action.type === "pull" && r.action.agent === agent,
+      );
+      if (entry.reachable)
+        update({
+          type: "agent-updated",
+          agent,
+          status: { pending: failed.length, converged: failed.length === 0 },
+        });
+    }
+    return results.filter((r) => r.status !== "ok").length;
+  }
+
+  /** (Re)creates the interval and refresh timers when the effective schedule changes. */
+  function reschedule(set?: ManifestSet) {
+    if (stopping) return;
+    const settings = set?.settings?.spec;
+    const intervalMs = options.intervalMs ?? parseDuration(settings?.interval ?? DEFAULTS.interval)!;
+    const refreshCron = options.refreshCron ?? settings?.refreshSchedule ?? DEFAULTS.refreshSchedule;
+    const key = `${intervalMs} ${refreshCron}`;
+    if (key === schedule) return;
+    schedule = key;
+    for (const cron of crons) cron.stop();
+    const seconds = Math.max(1, Math.round(intervalMs / 1000));
+    crons = [
+      new Cron("* * * * * *", { interval: seconds, protect: true }, () => daemon.request("interval")),
+      new Cron(refreshCron, { protect: true }, () => daemon.request("refresh")),
+    ];
+    deps.logger.info({ interval: `${seconds}s`, refresh: refreshCron }, "schedule");
+  }
+
+  async function run(first: CycleTrigger) {
+    for (let next: CycleTrigger | undefined = first; next && !stopping; ) {
+      await cycle(next);
+      next = queued;
+      queued = undefined;
+    }
+    loop = undefined;
+  }
+
+  const daemon: Daemon = {
+    start() {
+      reschedule();
+      daemon.request("start");
+    },
+    request(trigger) {
+      if (stopping) return;
+      if (loop) {
+        if (queued === undefined || RANK[trigger] > RANK[queued]) queued = trigger;
+        return;
+      }
+      loop = run(trigger);
+    },
+    status: () => status,
+    async idle() {
+      while (loop) await loop;
+    },
+    async stop() {
+      stopping = true;
+      for (const cron of crons) cron.stop();
+      drain.abort();
+      const timer = setTimeout(() => hard.abort(), options.graceMs);
+      await daemon.idle();
+      clearTimeout(timer);
+    },
+  };
+  return daemon;
+}
