@@ -30,11 +30,6 @@ export class RegistryAuth {
 
   constructor(private readonly options: RegistryAuthOptions) {}
 
-  /** Whether requests carry credentials (Basic, or a token obtained with them): for error messages. */
-  get sendsCredentials(): boolean {
-    return this.options.credentials !== undefined && this.scheme.kind !== "anonymous";
-  }
-
   /** The Authorization header to send for `scope` now, fetching a token when the scheme is Bearer. */
   async authorization(
     scope: string,

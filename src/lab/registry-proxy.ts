@@ -37,6 +37,8 @@ export type RecordedRequest = RequestFacts & {
   durationMs: number;
   /** Which scheme the client sent (never the credential). */
   authorization: "none" | "basic" | "bearer" | "other";
+  /** The scopes a token request asked for. */
+  scopes?: string[];
   injected: boolean;
 };
 
@@ -198,6 +200,7 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       durationMs: 0,
       authorization: schemeOf(req.headers.authorization),
       injected: false,
+      ...(facts.kind === "token" ? { scopes: requestUrl.searchParams.getAll("scope") } : {}),
     };
     requests.push(record);
     inFlight[facts.kind] = (inFlight[facts.kind] ?? 0) + 1;
