@@ -63,6 +63,18 @@ describe("lab registry proxy", () => {
     proxy.setBehaviour({ delayMs: 0 });
   });
 
+  it("measures blob GETs and repositories in flight at once", async () => {
+    proxy.setBehaviour({ delayMs: 300, inject: [] });
+    proxy.reset();
+    const blob = (repository: string) => `${proxy.url}/v2/${repository}/blobs/sha256:${"0".repeat(64)}`;
+    const [a, b] = [unique("a"), unique("b")];
+    const statuses = await Promise.all([a, a, b].map(async (r) => (await fetch(blob(r))).status));
+    expect(statuses).toEqual([404, 404, 404]);
+    expect(proxy.stats().maxInFlight["blob-get"]).toBe(3);
+    expect(proxy.stats().maxRepositoriesInFlight).toBe(2);
+    proxy.setBehaviour({ delayMs: 0 });
+  });
+
   it("blob uploads work through it (Location rewritten to the proxy)", async () => {
     proxy.reset();
     const repository = unique("upload");

@@ -3,7 +3,6 @@
  * digests are compared at the level the registry returns and promotion copies bytes unchanged.
  * It never retries (callers decide, using `isTransient`), except the one retry an auth challenge needs.
  */
-import { createHash } from "node:crypto";
 import { KasmGitopsError } from "../core/errors.js";
 import type { ImageReference } from "../core/image-ref.js";
 import type { Credentials, ManifestResponse, RateLimit, RegistryClient } from "../ports.js";
@@ -16,6 +15,7 @@ import {
   repositoryScope,
 } from "./registry-headers.js";
 import { DEFAULT_TIMEOUT_MS, type RegistryRequestInfo, withDeadline } from "./registry-http.js";
+import { digestOf, embeddedMediaType, isDigest, mediaTypeOf, readLimited } from "./registry-manifest.js";
 
 export { isTransient } from "./registry-errors.js";
 export type { RegistryRequestInfo } from "./registry-http.js";
@@ -36,26 +36,12 @@ export type RegistryClientOptions = {
   now?: () => number;
 };
 
-/** Registries cap manifests at a few MiB; refusing more protects memory from a misbehaving server. */
-const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 const REFERENCE_RE = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+:[a-f0-9]{32,})$/;
-const HASHES: Record<string, string> = { sha256: "sha256", sha384: "sha384", sha512: "sha512" };
 
 /** Docker Hub's API lives on another host than its image references name. */
 export function apiBaseUrl(host: string, insecure = false): string {
   const apiHost = host === "docker.io" || host === "index.docker.io" ? "registry-1.docker.io" : host;
   return `${insecure ? "http" : "https"}://${apiHost}`;
-}
-
-/** A content type without parameters (`; charset=utf-8`), as the manifest media type. */
-function mediaTypeOf(headers: Headers): string {
-  return (headers.get("content-type") ?? "").split(";")[0]!.trim();
-}
-
-function digestOf(body: Buffer, algorithm = "sha256"): string {
-  return `${algorithm}:${createHash(HASHES[algorithm] ?? "sha256")
-    .update(body)
-    .digest("hex")}`;
 }
 
 type Exchange = { response: Response; body?: Buffer };
@@ -102,8 +88,8 @@ class HttpRegistryClient implements RegistryClient {
       signal,
     );
     const digest = response.headers.get("docker-content-digest");
-    // Some registries omit the digest on HEAD; the bytes then say what it is.
-    if (!digest) {
+    // Some registries omit the digest on HEAD (or send junk); the bytes then say what it is.
+    if (!digest || !isDigest(digest)) {
       const manifest = await this.getManifest(ref, reference, signal);
       return { digest: manifest.digest, mediaType: manifest.mediaType };
     }
@@ -239,30 +225,6 @@ class HttpRegistryClient implements RegistryClient {
     if (retryAfterMs !== undefined) next.retryAfterMs = retryAfterMs;
     else if (response.ok) delete next.retryAfterMs;
     this.limits = next;
-  }
-}
-
-async function readLimited(response: Response, context: RegistryErrorContext): Promise<Buffer> {
-  const declared = Number(response.headers.get("content-length") ?? "0");
-  const tooLarge = () =>
-    new KasmGitopsError(
-      "registry-error",
-      `${context.host}/${context.repository}:${context.reference}: manifest larger than ${MAX_MANIFEST_BYTES} bytes`,
-      context,
-    );
-  if (declared > MAX_MANIFEST_BYTES) throw tooLarge();
-  const body = Buffer.from(await response.arrayBuffer());
-  if (body.length > MAX_MANIFEST_BYTES) throw tooLarge();
-  return body;
-}
-
-/** The `mediaType` field of a manifest, for registries that answer without a Content-Type. */
-function embeddedMediaType(body: Buffer): string {
-  try {
-    const parsed = JSON.parse(body.toString("utf8")) as { mediaType?: unknown };
-    return typeof parsed.mediaType === "string" ? parsed.mediaType : "";
-  } catch {
-    return "";
   }
 }
 

@@ -12,23 +12,16 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type BearerSettings, TokenService } from "./registry-proxy-auth.js";
+import {
+  classify,
+  type InjectRule,
+  matches,
+  type RequestFacts,
+  type RequestKind,
+  schemeOf,
+} from "./registry-proxy-requests.js";
 
-export type RequestKind =
-  | "ping"
-  | "token"
-  | "manifest-head"
-  | "manifest-get"
-  | "manifest-put"
-  | "manifest-delete"
-  | "blob-head"
-  | "blob-get"
-  | "blob-upload"
-  | "tags"
-  | "catalog"
-  | "other";
-
-/** What a request is about, as rules and counters see it. */
-export type RequestFacts = { method: string; path: string; kind: RequestKind; repository?: string };
+export type { InjectRule, RequestFacts, RequestKind } from "./registry-proxy-requests.js";
 
 export type RecordedRequest = RequestFacts & {
   status: number;
@@ -40,17 +33,6 @@ export type RecordedRequest = RequestFacts & {
   /** The scopes a token request asked for. */
   scopes?: string[];
   injected: boolean;
-};
-
-export type InjectRule = {
-  match:
-    | ((req: RequestFacts) => boolean)
-    | { method?: string; kind?: RequestKind; pathPattern?: RegExp | string };
-  status: number;
-  headers?: Record<string, string>;
-  body?: string;
-  /** How many matching requests get this answer before the rule lets them through. */
-  times: number;
 };
 
 export type ProxyBehaviour = {
@@ -70,6 +52,8 @@ export type ProxyStats = {
   byStatus: Record<string, number>;
   /** Most requests of a kind in flight at once, e.g. concurrent blob GETs during pulls. */
   maxInFlight: Partial<Record<RequestKind, number>>;
+  /** Most distinct repositories with a blob GET in flight at once: concurrent pulls, one repository each. */
+  maxRepositoriesInFlight: number;
   tokenRequests: number;
 };
 
@@ -92,44 +76,6 @@ export type RegistryProxyOptions = {
   behaviour?: ProxyBehaviour;
 };
 
-/** Classifies a registry API path, so counters speak of manifest HEADs and blob GETs, not URLs. */
-export function classify(method: string, path: string): RequestFacts {
-  const base = { method, path };
-  if (path === "/token") return { ...base, kind: "token" };
-  if (path === "/v2/" || path === "/v2") return { ...base, kind: "ping" };
-  if (path === "/v2/_catalog") return { ...base, kind: "catalog" };
-  const upload = /^\/v2\/(.+)\/blobs\/uploads(?:\/.*)?$/.exec(path);
-  if (upload) return { ...base, kind: "blob-upload", repository: upload[1]! };
-  const tags = /^\/v2\/(.+)\/tags\/list$/.exec(path);
-  if (tags) return { ...base, kind: "tags", repository: tags[1]! };
-  const item = /^\/v2\/(.+)\/(manifests|blobs)\/[^/]+$/.exec(path);
-  if (!item) return { ...base, kind: "other" };
-  const repository = item[1]!;
-  const prefix = item[2] === "manifests" ? "manifest" : "blob";
-  const verb = method === "HEAD" ? "head" : method === "GET" ? "get" : method === "DELETE" ? "delete" : "put";
-  const kind = `${prefix}-${verb}` as RequestKind;
-  return {
-    ...base,
-    kind: prefix === "blob" && verb !== "head" && verb !== "get" ? "other" : kind,
-    repository,
-  };
-}
-
-function matches(rule: InjectRule, facts: RequestFacts): boolean {
-  if (typeof rule.match === "function") return rule.match(facts);
-  const { method, kind, pathPattern } = rule.match;
-  if (method && method !== facts.method) return false;
-  if (kind && kind !== facts.kind) return false;
-  if (pathPattern === undefined) return true;
-  return typeof pathPattern === "string" ? facts.path.includes(pathPattern) : pathPattern.test(facts.path);
-}
-
-function schemeOf(header: string | undefined): RecordedRequest["authorization"] {
-  if (!header) return "none";
-  const scheme = header.split(" ")[0]!.toLowerCase();
-  return scheme === "basic" || scheme === "bearer" ? scheme : "other";
-}
-
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"]);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -140,6 +86,8 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
   const requests: RecordedRequest[] = [];
   let inFlight: Partial<Record<RequestKind, number>> = {};
   let maxInFlight: Partial<Record<RequestKind, number>> = {};
+  let pulling = new Map<string, number>();
+  let maxRepositoriesInFlight = 0;
   let behaviour: ProxyBehaviour = {};
   let rules: { rule: InjectRule; left: number }[] = [];
   let tokens: TokenService | undefined;
@@ -185,7 +133,10 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       res.end(`upstream error: ${error.message}`);
       done(502);
     });
-    res.on("close", () => outgoing.destroy());
+    // A client that goes away mid-answer cancels the upstream request; a finished one leaves the socket pooled.
+    res.on("close", () => {
+      if (!res.writableFinished) outgoing.destroy();
+    });
     req.pipe(outgoing);
   };
 
@@ -206,9 +157,18 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
     inFlight[facts.kind] = (inFlight[facts.kind] ?? 0) + 1;
     maxInFlight[facts.kind] = Math.max(maxInFlight[facts.kind] ?? 0, inFlight[facts.kind]!);
     const counters = inFlight;
+    const repositories = pulling;
+    const repository = facts.kind === "blob-get" ? facts.repository : undefined;
+    if (repository !== undefined) {
+      repositories.set(repository, (repositories.get(repository) ?? 0) + 1);
+      maxRepositoriesInFlight = Math.max(maxRepositoriesInFlight, repositories.size);
+    }
     res.on("close", () => {
       counters[facts.kind] = (counters[facts.kind] ?? 1) - 1;
       record.durationMs = Date.now() - time;
+      const left = repository === undefined ? 0 : (repositories.get(repository) ?? 1) - 1;
+      if (repository !== undefined && left === 0) repositories.delete(repository);
+      else if (repository !== undefined) repositories.set(repository, left);
     });
     const finish = (status: number) => {
       record.status = status;
@@ -240,9 +200,10 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       return answer(401, { "www-authenticate": tokens.challenge(facts.repository, facts.method) }, body);
     }
     if (facts.kind === "blob-get" && behaviour.delayMs) await sleep(behaviour.delayMs);
-    if (facts.kind.startsWith("manifest-") && behaviour.manifestDelayMs)
+    if (facts.kind.startsWith("manifest-") && behaviour.manifestDelayMs) {
       await sleep(behaviour.manifestDelayMs);
-    forward(req, res, finish);
+    }
+    if (!res.destroyed) forward(req, res, finish);
   };
 
   const server = createServer((req, res) => {
@@ -271,6 +232,7 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       byKind,
       byStatus,
       maxInFlight: { ...maxInFlight },
+      maxRepositoriesInFlight,
       tokenRequests: byKind.token ?? 0,
     };
   };
@@ -284,6 +246,8 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       requests.length = 0;
       inFlight = {};
       maxInFlight = {};
+      pulling = new Map();
+      maxRepositoriesInFlight = 0;
     },
     setBehaviour,
     close: () =>
