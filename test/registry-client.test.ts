@@ -200,6 +200,45 @@ describe("registry client through the lab proxy", () => {
     expect((await direct.headDigest(refOn(auth.host, repository, "latest"))).digest).toBe(pushed.digest);
   });
 
+  it("Bearer: concurrent HEADs share one token request; an expired token is renewed", async () => {
+    const behaviour = bearer();
+    proxy.setBehaviour({ ...behaviour, inject: [] });
+    const repository = unique("shared");
+    const pushed = await pushRandomImage({ url: auth.url, repository, tag: "v1", auth: credentials });
+    proxy.reset();
+    let now = Date.now();
+    const client = createRegistryClient({
+      host: proxy.host,
+      insecure: true,
+      credentials: behaviour.bearer,
+      now: () => now,
+    });
+    const ref = refOn(proxy.host, repository, "v1");
+    const heads = await Promise.all([1, 2, 3].map(() => client.headDigest(ref)));
+    expect(heads.map((h) => h.digest)).toEqual([pushed.digest, pushed.digest, pushed.digest]);
+    expect(proxy.stats().tokenRequests).toBe(1);
+    now += 301_000; // past the proxy's 300 s expires_in
+    expect((await client.headDigest(ref)).digest).toBe(pushed.digest);
+    expect(proxy.stats().tokenRequests).toBe(2);
+  });
+
+  it("a slow registry is registry-unavailable after timeoutMs; a caller's abort passes through", async () => {
+    proxy.setBehaviour({ bearer: undefined, inject: [], manifestDelayMs: 1000 });
+    const ref = refOn(proxy.host, unique("slow"), "v1");
+    try {
+      const client = createRegistryClient({ host: proxy.host, insecure: true, timeoutMs: 100 });
+      const error = await failure(client.headDigest(ref));
+      expect(error.code).toBe("registry-unavailable");
+      expect(error.message).toContain("no answer within 100 ms");
+      const controller = new AbortController();
+      controller.abort(new Error("shutting down"));
+      const aborted = await client.headDigest(ref, controller.signal).catch((e: unknown) => e);
+      expect(aborted).toBe(controller.signal.reason);
+    } finally {
+      proxy.setBehaviour({ manifestDelayMs: 0 });
+    }
+  });
+
   it("Bearer with wrong credentials: the token service's 401 is registry-unauthorized", async () => {
     proxy.setBehaviour({ ...bearer(), inject: [] });
     const wrong = `nope-${randomBytes(4).toString("hex")}`;
