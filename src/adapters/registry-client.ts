@@ -1,0 +1,234 @@
+/**
+ * The registry HTTP API v2 client: manifest HEAD/GET/PUT with every manifest media type accepted, so
+ * digests are compared at the level the registry returns and promotion copies bytes unchanged.
+ * It never retries (callers decide, using `isTransient`), except the one retry an auth challenge needs.
+ */
+import { KasmGitopsError } from "../core/errors.js";
+import type { ImageReference } from "../core/image-ref.js";
+import type { Credentials, ManifestResponse, RateLimit, RegistryClient } from "../ports.js";
+import { RegistryAuth } from "./registry-auth.js";
+import { errorForResponse, type RegistryErrorContext, registryErrorDetail } from "./registry-errors.js";
+import {
+  MANIFEST_ACCEPT,
+  parseRateLimitValue,
+  parseRetryAfter,
+  repositoryScope,
+} from "./registry-headers.js";
+import { DEFAULT_TIMEOUT_MS, type RegistryRequestInfo, withDeadline } from "./registry-http.js";
+import { digestOf, embeddedMediaType, isDigest, mediaTypeOf, readLimited } from "./registry-manifest.js";
+
+export { isTransient } from "./registry-errors.js";
+export type { RegistryRequestInfo } from "./registry-http.js";
+
+export type RegistryClientOptions = {
+  /** The host as written in image references (`docker.io` for Docker Hub), with `:port` when given. */
+  host: string;
+  /** Plain HTTP instead of HTTPS. */
+  insecure?: boolean;
+  credentials?: Credentials;
+  /** The Registry manifest's name, so error messages say which one to fix. */
+  name?: string;
+  fetch?: typeof fetch;
+  /** Hears every HTTP exchange (method, host, path, status, duration), for metrics and tests. */
+  onRequest?: (info: RegistryRequestInfo) => void;
+  /** Deadline per HTTP exchange, body included; default 30 s. */
+  timeoutMs?: number;
+  now?: () => number;
+};
+
+const REFERENCE_RE = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+:[a-f0-9]{32,})$/;
+
+/** Docker Hub's API lives on another host than its image references name. */
+export function apiBaseUrl(host: string, insecure = false): string {
+  const apiHost = host === "docker.io" || host === "index.docker.io" ? "registry-1.docker.io" : host;
+  return `${insecure ? "http" : "https"}://${apiHost}`;
+}
+
+type Exchange = { response: Response; body?: Buffer };
+type ExchangeRequest = {
+  method: "HEAD" | "GET" | "PUT";
+  ref: ImageReference;
+  reference: string;
+  access: "pull" | "push";
+  headers: Record<string, string>;
+  body?: Buffer;
+};
+
+class HttpRegistryClient implements RegistryClient {
+  readonly host: string;
+  private readonly baseUrl: string;
+  private readonly auth: RegistryAuth;
+  private readonly fetch: typeof fetch;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  private limits: RateLimit = {};
+
+  constructor(private readonly options: RegistryClientOptions) {
+    this.host = options.host;
+    this.baseUrl = apiBaseUrl(options.host, options.insecure);
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.now = options.now ?? Date.now;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.auth = new RegistryAuth({
+      fetch: this.fetch,
+      now: this.now,
+      timeoutMs: this.timeoutMs,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    });
+  }
+
+  async headDigest(
+    ref: ImageReference,
+    signal?: AbortSignal,
+  ): Promise<{ digest: string; mediaType: string }> {
+    const reference = ref.digest ?? ref.tag ?? "latest";
+    const { response } = await this.exchange(
+      { method: "HEAD", ref, reference, access: "pull", headers: { accept: MANIFEST_ACCEPT } },
+      signal,
+    );
+    const digest = response.headers.get("docker-content-digest");
+    // Some registries omit the digest on HEAD (or send junk); the bytes then say what it is.
+    if (!digest || !isDigest(digest)) {
+      const manifest = await this.getManifest(ref, reference, signal);
+      return { digest: manifest.digest, mediaType: manifest.mediaType };
+    }
+    return { digest, mediaType: mediaTypeOf(response.headers) };
+  }
+
+  async getManifest(ref: ImageReference, reference: string, signal?: AbortSignal): Promise<ManifestResponse> {
+    const { response, body } = await this.exchange(
+      { method: "GET", ref, reference, access: "pull", headers: { accept: MANIFEST_ACCEPT } },
+      signal,
+    );
+    const bytes = body ?? Buffer.alloc(0);
+    const byDigest = reference.includes(":");
+    const expected = byDigest ? reference : (response.headers.get("docker-content-digest") ?? undefined);
+    const algorithm = expected?.split(":")[0] ?? "sha256";
+    const actual = digestOf(bytes, algorithm);
+    if (expected !== undefined && expected !== actual) {
+      throw new KasmGitopsError(
+        "registry-error",
+        `${this.host}/${ref.repository}: the manifest for ${reference} hashes to ${actual}, not ${expected}; refusing bytes that do not match their digest`,
+        { ...this.context(ref, reference), expected, actual },
+      );
+    }
+    const mediaType = mediaTypeOf(response.headers) || embeddedMediaType(bytes);
+    return { digest: actual, mediaType, body: bytes };
+  }
+
+  async putManifest(
+    ref: ImageReference,
+    tag: string,
+    body: Buffer,
+    mediaType: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const { response } = await this.exchange(
+      { method: "PUT", ref, reference: tag, access: "push", headers: { "content-type": mediaType }, body },
+      signal,
+    );
+    return response.headers.get("docker-content-digest") ?? digestOf(body);
+  }
+
+  rateLimit(): RateLimit {
+    return { ...this.limits };
+  }
+
+  private context(ref: ImageReference, reference: string): RegistryErrorContext {
+    return {
+      host: this.host,
+      repository: ref.repository,
+      reference,
+      ...(this.options.name ? { registryName: this.options.name } : {}),
+    };
+  }
+
+  /** One manifest request, with the single retry an auth challenge asks for; non-2xx becomes a typed error. */
+  private async exchange(request: ExchangeRequest, signal?: AbortSignal): Promise<Exchange> {
+    const { ref, reference } = request;
+    const context = this.context(ref, reference);
+    if (ref.registry !== this.host) {
+      throw new KasmGitopsError(
+        "internal",
+        `the client for ${this.host} was asked about ${ref.canonical}`,
+        context,
+      );
+    }
+    if (!REFERENCE_RE.test(reference)) {
+      throw new KasmGitopsError(
+        "invalid-image-reference",
+        `"${reference}" is neither a tag nor a digest (repository ${ref.repository} on ${this.host})`,
+        context,
+      );
+    }
+    const scope = repositoryScope(ref.repository, request.access);
+    let authorization = await this.auth.authorization(scope, context, signal);
+    let result = await this.attempt(request, context, authorization, signal);
+    const challenge = result.response.headers.get("www-authenticate");
+    if (result.response.status === 401 && this.auth.challenge(challenge, scope, authorization)) {
+      authorization = await this.auth.authorization(scope, context, signal);
+      result = await this.attempt(request, context, authorization, signal);
+    }
+    if (result.response.ok)
+      return { response: result.response, ...(result.body ? { body: result.body } : {}) };
+    throw errorForResponse(context, {
+      status: result.response.status,
+      headers: result.response.headers,
+      credentialsSent: authorization !== undefined && this.options.credentials !== undefined,
+      access: request.access,
+      ...(result.detail ? { detail: result.detail } : {}),
+      now: this.now(),
+    });
+  }
+
+  private attempt(
+    request: ExchangeRequest,
+    context: RegistryErrorContext,
+    authorization: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<Exchange & { detail?: string }> {
+    const path = `/v2/${request.ref.repository}/manifests/${request.reference}`;
+    return withDeadline(context, this.timeoutMs, signal, async (deadline) => {
+      const started = this.now();
+      let status = 0;
+      try {
+        const response = await this.fetch(`${this.baseUrl}${path}`, {
+          method: request.method,
+          headers: { ...request.headers, ...(authorization ? { authorization } : {}) },
+          ...(request.body ? { body: request.body } : {}),
+          signal: deadline,
+        });
+        status = response.status;
+        this.observe(response);
+        if (!response.ok) {
+          const detail = registryErrorDetail(await response.text());
+          return { response, ...(detail ? { detail } : {}) };
+        }
+        if (request.method !== "GET") return { response };
+        return { response, body: await readLimited(response, context) };
+      } finally {
+        const durationMs = this.now() - started;
+        this.options.onRequest?.({ method: request.method, host: this.host, path, status, durationMs });
+      }
+    });
+  }
+
+  /** Keeps what the registry last said about its rate limit; a success clears an old Retry-After. */
+  private observe(response: Response): void {
+    const remaining = parseRateLimitValue(response.headers.get("ratelimit-remaining"));
+    const limit = parseRateLimitValue(response.headers.get("ratelimit-limit"));
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.now());
+    const next: RateLimit = { ...this.limits };
+    if (remaining !== undefined) next.remaining = remaining;
+    if (limit !== undefined) next.limit = limit;
+    if (retryAfterMs !== undefined) next.retryAfterMs = retryAfterMs;
+    else if (response.ok) delete next.retryAfterMs;
+    this.limits = next;
+  }
+}
+
+/** A RegistryClient for one registry host, with its credentials bound. */
+export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
+  return new HttpRegistryClient(options);
+}

@@ -1,0 +1,68 @@
+/**
+ * Resolves `{env: NAME}` and `{file: /path}` references at the moment of use, so secrets never sit in Git,
+ * in plans or in logs; errors name the reference, never a value.
+ */
+import { readFile } from "node:fs/promises";
+import { KasmGitopsError } from "../core/errors.js";
+import type { RegistrySpec, SecretRef, ValueOrRef } from "../core/manifest.js";
+import type { Credentials } from "../ports.js";
+
+/** How a reference reads in a message: `{env: NAME}` or `{file: /path}`, as the manifest writes it. */
+export function describeSecretRef(ref: SecretRef): string {
+  return "env" in ref ? `{env: ${ref.env}}` : `{file: ${ref.file}}`;
+}
+
+function unresolved(ref: SecretRef, why: string, cause?: unknown): KasmGitopsError {
+  return new KasmGitopsError(
+    "secret-unresolved",
+    `secret reference ${describeSecretRef(ref)} cannot be resolved: ${why}`,
+    { reference: describeSecretRef(ref) },
+    cause === undefined ? {} : { cause },
+  );
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "the file does not exist",
+  EACCES: "the file is not readable by this process",
+  EPERM: "the file is not readable by this process",
+  EISDIR: "the path is a directory, not a file",
+};
+
+/** A literal is returned as is; a reference is read from the environment or a file. */
+export async function resolveSecret(
+  value: ValueOrRef,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  if (typeof value === "string") return value;
+  if ("env" in value) {
+    const resolved = env[value.env];
+    if (resolved === undefined) throw unresolved(value, `environment variable ${value.env} is not set`);
+    if (resolved === "") throw unresolved(value, `environment variable ${value.env} is empty`);
+    return resolved;
+  }
+  let content: string;
+  try {
+    content = await readFile(value.file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    // The fs error names only the path, so it is safe as a cause.
+    throw unresolved(value, FILE_ERRORS[code] ?? `the file cannot be read (${code || "error"})`, error);
+  }
+  // Files written by `echo` or editors end with a newline that is not part of the secret.
+  const secret = content.replace(/\r?\n$/, "");
+  if (secret === "") throw unresolved(value, "the file is empty");
+  return secret;
+}
+
+/** A Registry's `spec.auth` with both fields resolved; undefined when the Registry has no auth. */
+export async function resolveCredentials(
+  auth: RegistrySpec["auth"] | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Credentials | undefined> {
+  if (!auth) return undefined;
+  const [username, password] = await Promise.all([
+    resolveSecret(auth.username, env),
+    resolveSecret(auth.password, env),
+  ]);
+  return { username, password };
+}
