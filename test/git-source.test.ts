@@ -4,18 +4,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createGitSource, type GitSourceOptions } from "../src/adapters/git-source.js";
-import { KasmGitopsError } from "../src/core/errors.js";
+import { failure } from "./helpers/errors.js";
 import { createTestRepo, git, serveGitHttp, tempDir } from "./helpers/git-repos.js";
-
-/** Runs `promise` and returns the KasmGitopsError it must reject with. */
-async function failure(promise: Promise<unknown>): Promise<KasmGitopsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KasmGitopsError);
-  return error as KasmGitopsError;
-}
 
 async function source(options: Partial<GitSourceOptions> & { repo: string }) {
   // A hostile environment (a hook's GIT_DIR, an EDITOR) must neither leak into git nor trip simple-git.
