@@ -121,6 +121,17 @@ describe("Git source", () => {
     expect((await (await source({ repo: repoOf(repo) })).sync()).revision).toBe(head);
   });
 
+  it("hands the SSH key file to ssh for an SSH remote", async () => {
+    const repo = "ssh://git@127.0.0.1:1/kasm/manifests.git";
+    const error = await failure(
+      (await source({ repo, sshKeyFile: "/no such/deploy key", timeoutMs: 20_000 })).sync(),
+    );
+    expect(error.code).toBe("git-failed");
+    expect(error.message).toContain(repo);
+    // ssh itself complains about the key, so GIT_SSH_COMMAND reached it with the path quoted intact.
+    expect(error.message).toContain("/no such/deploy key");
+  });
+
   it("serialises concurrent syncs of one clone", async () => {
     const repo = await createTestRepo();
     const head = await repo.commit({ "manifests/c.yaml": "c: 1\n" }, "third");

@@ -31,6 +31,8 @@ describe("redact", () => {
     ["fetch https://user:pass@host/r.git failed", [], "fetch https://host/r.git failed"],
     ["https://tok-only@host/r.git", [], "https://host/r.git"],
     ["no url here", [], "no url here"],
+    ["ssh://git@host/r.git and git@host:r.git", [], "ssh://git@host/r.git and git@host:r.git"],
+    ["ssh://git:pw@host/r.git", [], "ssh://host/r.git"],
     ["header abcd1234 echoed twice abcd1234", ["abcd1234"], "header *** echoed twice ***"],
     ["short secrets are not masked: ab", ["ab"], "short secrets are not masked: ab"],
   ] as [string, string[], string][])("%s", (input, secrets, output) => {

@@ -37,9 +37,14 @@ export function fetchUrl(repo: string, cwd = process.cwd()): string {
   return repoKind(repo) === "local" ? resolve(cwd, repo) : repo;
 }
 
-/** Removes `user:password@` from every URL in `text` and masks each secret, so messages are safe to log. */
+/**
+ * Removes `user:password@` from every URL in `text` (and any user from HTTP URLs, where it is often a token)
+ * and masks each secret, so messages are safe to log. SSH's `git@` stays: it is no secret and helps debugging.
+ */
 export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, "$1");
+  let out = text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s:]*:[^/@\s]*@/gi, "$1")
+    .replace(/(https?:\/\/)[^/@\s]+@/gi, "$1");
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("***");
   return out;
 }

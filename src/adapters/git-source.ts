@@ -17,7 +17,7 @@ export type GitSourceOptions = GitAuthOptions & {
   stateDir: string;
   /** Where the token variable is read and what git inherits; `process.env` by default. */
   env?: NodeJS.ProcessEnv;
-  /** Kill a git command after this long without output. */
+  /** Kill a git command after this long without output (fetch runs quiet, so this bounds a whole fetch); default 2 min. */
   timeoutMs?: number;
 };
 
