@@ -1,0 +1,94 @@
+/**
+ * What an agent holds, read from Docker's image list. Docker reports Docker Hub names short (`ubuntu:22.04`,
+ * `ubuntu@sha256:…`), so every tag and digest is normalised before it is compared with a canonical reference.
+ */
+
+import type { LocalImage } from "../ports.js";
+import { type ImageReference, parseImageReference } from "./image-ref.js";
+
+/** Docker's raw image summary fields that matter here. */
+export type DockerImageSummary = { Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null };
+
+/** Docker's placeholders for untagged or digest-less images. */
+const isPlaceholder = (entry: string) => entry.startsWith("<none>");
+
+/** Converts Docker's summary to a LocalImage, dropping `<none>:<none>` and `<none>@<none>` entries. */
+export function toLocalImage(summary: DockerImageSummary): LocalImage {
+  return {
+    id: summary.Id,
+    repoTags: (summary.RepoTags ?? []).filter((tag) => !isPlaceholder(tag)),
+    repoDigests: (summary.RepoDigests ?? []).filter((digest) => !isPlaceholder(digest)),
+  };
+}
+
+/** Parses an entry Docker reported; undefined for anything Docker's own parser would not produce. */
+function parseLocal(entry: string): ImageReference | undefined {
+  try {
+    return parseImageReference(entry);
+  } catch {
+    return undefined;
+  }
+}
+
+const repositoryOf = (ref: ImageReference) => `${ref.registry}/${ref.repository}`;
+
+/** An agent's images indexed once, so the planner answers each reference in constant time. */
+export type LocalImageIndex = {
+  /** The local image that carries the reference's tag (`:latest` when untagged). */
+  taggedImage(reference: ImageReference): LocalImage | undefined;
+  /**
+   * Digests held for the reference: for a digest-pinned one, that digest when any local image has it in the
+   * repository; for a tag, the repo digests of the image carrying the tag. Empty when missing.
+   */
+  digestsFor(reference: ImageReference): string[];
+};
+
+/** Parses every tag and repo digest once; entries Docker's own parser would not produce are ignored. */
+export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex {
+  const byTag = new Map<string, LocalImage>();
+  const digestsByImage = new Map<LocalImage, Map<string, string[]>>();
+  const held = new Set<string>();
+  for (const image of images) {
+    for (const tag of image.repoTags) {
+      const parsed = parseLocal(tag);
+      const key = parsed && `${repositoryOf(parsed)}:${parsed.tag ?? "latest"}`;
+      if (key && !byTag.has(key)) byTag.set(key, image);
+    }
+    const perRepository = new Map<string, string[]>();
+    for (const entry of image.repoDigests) {
+      const parsed = parseLocal(entry);
+      if (!parsed?.digest) continue;
+      const repository = repositoryOf(parsed);
+      const digests = perRepository.get(repository) ?? [];
+      if (!digests.includes(parsed.digest)) digests.push(parsed.digest);
+      perRepository.set(repository, digests);
+      held.add(`${repository}@${parsed.digest}`);
+    }
+    digestsByImage.set(image, perRepository);
+  }
+  const taggedImage = (reference: ImageReference) =>
+    byTag.get(`${repositoryOf(reference)}:${reference.tag ?? "latest"}`);
+  return {
+    taggedImage,
+    digestsFor(reference) {
+      if (reference.digest !== undefined) {
+        return held.has(`${repositoryOf(reference)}@${reference.digest}`) ? [reference.digest] : [];
+      }
+      const image = taggedImage(reference);
+      return image ? [...(digestsByImage.get(image)?.get(repositoryOf(reference)) ?? [])] : [];
+    },
+  };
+}
+
+/** One-off form of `indexLocalImages(images).digestsFor(reference)`. */
+export function imageDigestsFor(images: readonly LocalImage[], reference: ImageReference): string[] {
+  return indexLocalImages(images).digestsFor(reference);
+}
+
+/** One-off form of `indexLocalImages(images).taggedImage(reference)`. */
+export function findTaggedImage(
+  images: readonly LocalImage[],
+  reference: ImageReference,
+): LocalImage | undefined {
+  return indexLocalImages(images).taggedImage(reference);
+}
