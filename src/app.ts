@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { createClock } from "./adapters/clock.js";
+import { systemClock } from "./adapters/clock.js";
 import { createDockerAgent } from "./adapters/docker-agent.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
@@ -59,13 +59,11 @@ export function createDeps(options: AppOptions): ReconcileDeps {
         host: manifest.spec.host,
         insecure: manifest.spec.insecure ?? false,
         ...(credentials ? { credentials } : {}),
-        ...(options.onRegistryRequest
-          ? { onRequest: (info) => options.onRegistryRequest!({ host: manifest.spec.host, ...info }) }
-          : {}),
+        ...(options.onRegistryRequest ? { onRequest: (info) => options.onRegistryRequest!(info) } : {}),
       });
       return { client, ...(credentials ? { credentials } : {}) };
     },
     ledger: createFileLedger(options.stateDir),
-    clock: createClock(),
+    clock: systemClock,
   };
 }

@@ -80,7 +80,12 @@ describe("file ledger", () => {
 });
 
 describe("last good revision", () => {
-  const good = { revision: "b".repeat(40), branch: "main", time: "2026-11-27T12:00:00.000Z" };
+  const good = {
+    revision: "b".repeat(40),
+    branch: "main",
+    time: "2026-11-27T12:00:00.000Z",
+    files: [{ file: "fleet.yaml", text: "apiVersion: kasm-gitops/v1\n" }],
+  };
 
   it("is undefined until written, then reads back what was written last", async () => {
     const stateDir = await tempDir("lastgood");
@@ -97,6 +102,7 @@ describe("last good revision", () => {
     ["half a file", '{"revision": "bbbb'],
     ["another shape", JSON.stringify({ revision: "HEAD", branch: "main", time: "now" })],
     ["null", "null"],
+    ["a record without its files", JSON.stringify({ revision: "b".repeat(40), branch: "main", time: "now" })],
   ])("is undefined for %s", async (_, content) => {
     const stateDir = await tempDir("lastgood");
     await writeFile(lastGoodPath(stateDir), content);

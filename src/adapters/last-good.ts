@@ -3,7 +3,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic-file.js";
 
-export type LastGood = { revision: string; branch: string; time: string };
+/** The manifest files are kept too, so a restart on an invalid tip still knows the fleet it must hold. */
+export type LastGood = {
+  revision: string;
+  branch: string;
+  time: string;
+  files: { file: string; text: string }[];
+};
 
 export const lastGoodPath = (stateDir: string) => join(stateDir, "last-good.json");
 
@@ -15,7 +21,9 @@ const isLastGood = (value: unknown): value is LastGood => {
     typeof v.revision === "string" &&
     /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(v.revision) &&
     typeof v.branch === "string" &&
-    typeof v.time === "string"
+    typeof v.time === "string" &&
+    Array.isArray(v.files) &&
+    v.files.every((f) => typeof f?.file === "string" && typeof f?.text === "string")
   );
 };
 
@@ -31,7 +39,7 @@ export async function readLastGood(stateDir: string): Promise<LastGood | undefin
   try {
     const parsed: unknown = JSON.parse(text);
     return isLastGood(parsed)
-      ? { revision: parsed.revision, branch: parsed.branch, time: parsed.time }
+      ? { revision: parsed.revision, branch: parsed.branch, time: parsed.time, files: parsed.files }
       : undefined;
   } catch {
     return undefined;
@@ -41,4 +49,9 @@ export async function readLastGood(stateDir: string): Promise<LastGood | undefin
 /** Records `lastGood` atomically (temp file + rename), so a crash leaves the previous record intact. */
 export async function writeLastGood(stateDir: string, lastGood: LastGood): Promise<void> {
   await writeFileAtomic(lastGoodPath(stateDir), `${JSON.stringify(lastGood, null, 2)}\n`);
+}
+
+/** The daemon's view of the record: read and write, bound to one state dir. */
+export function createRevisionStore(stateDir: string) {
+  return { read: () => readLastGood(stateDir), write: (saved: LastGood) => writeLastGood(stateDir, saved) };
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { createRevisionStore } from "../adapters/last-good.js";
 import { createLogger } from "../adapters/logger.js";
-import { createRevisionStore } from "../adapters/revision-store.js";
 import { createDeps } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";

@@ -21,7 +21,7 @@ const base = (extra: Partial<ManifestSet> = {}) =>
 const seen = (name: string, images: { tags?: string[]; digests?: string[] }[] = []): AgentObservation => ({
   agent: name,
   reachable: true,
-  images: images.map((i) => ({ repoTags: i.tags ?? [], repoDigests: i.digests ?? [] })),
+  images: images.map((i, n) => ({ id: `sha256:${n}`, repoTags: i.tags ?? [], repoDigests: i.digests ?? [] })),
 });
 
 type Case = {

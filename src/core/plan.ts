@@ -1,12 +1,13 @@
-import { type AgentIndex, holdsDigest, indexAgentImages, type ObservedImage } from "./agent-index.js";
+import type { LocalImage } from "../ports.js";
 import type { DesiredImage, DesiredState } from "./desired.js";
+import { indexLocalImages, type LocalImageIndex } from "./local-images.js";
 import type { ManifestSet } from "./manifest.js";
 import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
 import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";
 
 /** What the shell saw on one agent. */
 export type AgentObservation =
-  | { agent: string; reachable: true; images: ObservedImage[] }
+  | { agent: string; reachable: true; images: LocalImage[] }
   | { agent: string; reachable: false; error: string };
 
 export type PlanInput = {
@@ -23,16 +24,15 @@ export type PlanInput = {
 function pullFor(
   agent: string,
   image: DesiredImage,
-  index: AgentIndex,
+  index: LocalImageIndex,
   expected?: string,
 ): PullAction | undefined {
   const base = { type: "pull" as const, agent, image: image.image, workspaces: [...image.workspaces].sort() };
   if (image.pinned) {
-    const digest = image.ref.digest!;
-    if (holdsDigest(index, image.ref.registry, image.ref.repository, digest)) return undefined;
-    return { ...base, reason: "missing", targetDigest: digest };
+    if (index.digestsFor(image.ref).length > 0) return undefined;
+    return { ...base, reason: "missing", targetDigest: image.ref.digest! };
   }
-  const local = index.tags.get(image.image);
+  const local = index.taggedImage(image.ref) ? index.digestsFor(image.ref) : undefined;
   if (!local) return { ...base, reason: "missing", ...(expected ? { targetDigest: expected } : {}) };
   if (!expected || local.includes(expected)) return undefined;
   return {
@@ -59,10 +59,10 @@ function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: 
  * Promotions come first, and the moving tags they move are planned at their new digest in the same run.
  */
 export function buildPlan(input: PlanInput): Plan {
-  const indexes = new Map<string, AgentIndex>();
+  const indexes = new Map<string, LocalImageIndex>();
   const warnings: PlanWarning[] = [...input.desired.warnings];
   for (const observation of input.observations) {
-    if (observation.reachable) indexes.set(observation.agent, indexAgentImages(observation.images));
+    if (observation.reachable) indexes.set(observation.agent, indexLocalImages(observation.images));
     else {
       warnings.push({
         code: "agent-unreachable",

@@ -1,6 +1,6 @@
-import { type AgentIndex, holdsDigest } from "./agent-index.js";
 import { movingTagRefs, selects } from "./desired.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
+import type { LocalImageIndex } from "./local-images.js";
 import { DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
 import type { BlockedAction, PromoteAction } from "./plan-types.js";
 
@@ -15,7 +15,7 @@ export type PromotionInput = {
   branch: string;
   digests: ReadonlyMap<string, DigestResult>;
   /** Index of every reachable agent's images, by agent name. */
-  agents: ReadonlyMap<string, AgentIndex>;
+  agents: ReadonlyMap<string, LocalImageIndex>;
   ledger: readonly PullRecord[];
 };
 
@@ -43,7 +43,7 @@ export function verifiedOn(
 ) {
   for (const agent of input.set.agents) {
     const index = input.agents.get(agent.metadata.name);
-    if (index && selects(from, agent) && holdsDigest(index, source.registry, source.repository, digest)) {
+    if (index && selects(from, agent) && index.digestsFor({ ...source, digest }).length > 0) {
       return `agent ${agent.metadata.name}`;
     }
   }

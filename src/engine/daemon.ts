@@ -258,7 +258,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     request(trigger) {
       if (stopping) return;
       if (loop) {
-        if (queued === undefined || RANK[trigger] > RANK[queued]) queued = trigger;
+        if (queued === undefined || RANK[trigger]! > RANK[queued]!) queued = trigger;
         return;
       }
       loop = run(trigger);

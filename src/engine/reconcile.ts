@@ -48,14 +48,16 @@ export type Fleet = {
 
 /** Reads and validates a set of manifest files; an invalid set is refused whole with every problem. */
 export function acceptManifests(
-  files: { file: string; text: string }[],
+  files: ManifestFile[],
   where: string,
-): Omit<Snapshot, "revision"> {
+  revision?: string,
+): Pick<Snapshot, "set" | "problems"> {
   const { set, problems } = checkManifestFiles(files);
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length > 0) {
     throw new KasmGitopsError("invalid-manifest", `${errors.length} error(s) in the manifests at ${where}`, {
       problems,
+      ...(revision ? { revision } : {}),
     });
   }
   return { set, problems };

@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Plan } from "../src/core/plan-types.js";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { kasmGitops } from "./helpers/cli.js";
+import { fleetYaml, localDigests, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+
+const lab = inject("lab");
+const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
+
+describe("kasm-gitops plan against real agents, registries and git", () => {
+  let proxy: RegistryProxy;
+  let repo: TestRepo;
+  let state: string;
+  let P: string;
+  const names = {
+    testing: uniqueRepo("testing"),
+    all: uniqueRepo("all"),
+    pinned: uniqueRepo("pinned"),
+    loose: uniqueRepo("loose"),
+  };
+  let pinnedDigest: string;
+  const plan = async (...extra: string[]) => {
+    const result = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state, "--json", ...extra]);
+    return { ...result, plan: result.code !== 1 ? (JSON.parse(result.stdout) as Plan) : undefined };
+  };
+  const pulls = (p: Plan) =>
+    p.actions
+      .filter((a) => a.type === "pull")
+      .map((a) => `${a.agent} ${a.image.replace(`${P}/`, "")} ${a.reason}`);
+
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    P = proxy.host;
+    for (const name of [names.testing, names.all, names.loose])
+      await pushRandomImage({ url: proxy.url, repository: name, tag: "v1" });
+    pinnedDigest = (await pushRandomImage({ url: proxy.url, repository: names.pinned, tag: "v1" })).digest;
+    repo = await createTestRepo();
+    state = await stateDir();
+    await repo.commit(
+      {
+        "fleet.yaml": fleetYaml({
+          registries: [{ name: "corp", host: P }],
+          agents: [
+            { name: "a1", host: e1.host, labels: { ring: "testing" } },
+            { name: "a2", host: e2.host, labels: { ring: "production" } },
+            {
+              name: "gone",
+              host: "unix:///tmp/kasm-gitops-no-such-engine.sock",
+              labels: { ring: "production" },
+            },
+          ],
+          workspaces: [
+            {
+              name: "only-testing",
+              image: `${P}/${names.testing}:v1`,
+              registry: "corp",
+              labels: { ring: "testing" },
+            },
+            { name: "everywhere", image: `${P}/${names.all}:v1`, registry: "corp" },
+            {
+              name: "pinned",
+              image: `${P}/${names.pinned}@${pinnedDigest}`,
+              registry: "corp",
+              labels: { ring: "testing" },
+            },
+            { name: "loose", image: `${P}/${names.loose}:v1` },
+          ],
+        }),
+      },
+      "fleet",
+    );
+    proxy.reset();
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("plans missing images only where selectors pick them, warns for the rest, one HEAD per unique tag", async () => {
+    const result = await plan();
+    expect(result.code).toBe(0);
+    expect(pulls(result.plan!)).toEqual([
+      `a1 ${names.all}:v1 missing`,
+      `a1 ${names.pinned}@${pinnedDigest} missing`,
+      `a1 ${names.testing}:v1 missing`,
+      `a2 ${names.all}:v1 missing`,
+    ]);
+    expect(result.plan!.warnings.map((w) => `${w.code} ${w.agent ?? w.workspace}`).sort()).toEqual([
+      "agent-unreachable gone",
+      "no-registry loose",
+    ]);
+    // Two unique tag references (the pinned one is never checked), however many agents want them.
+    expect(proxy.stats().byKind["manifest-head"]).toBe(2);
+    expect(proxy.stats().byKind["manifest-get"] ?? 0).toBe(0);
+    expect(result.plan!.revision).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it("does not plan a pre-pulled image, and plans a moved tag as outdated with both digests", async () => {
+    const first = await prePull(e1.host, `${P}/${names.all}:v1`);
+    let result = await plan();
+    expect(pulls(result.plan!)).not.toContain(`a1 ${names.all}:v1 missing`);
+    const moved = await pushRandomImage({ url: proxy.url, repository: names.all, tag: "v1" });
+    result = await plan();
+    const outdated = result.plan!.actions.find(
+      (a) => a.type === "pull" && a.agent === "a1" && a.image.endsWith(`${names.all}:v1`),
+    );
+    expect(outdated).toMatchObject({
+      reason: "outdated",
+      currentDigest: first.digest,
+      targetDigest: moved.digest,
+    });
+    expect(await localDigests(e1.host, `${P}/${names.all}:v1`)).toContain(
+      first.digest,
+    );
+  });
+
+  it("--no-refresh sends no HEAD and plans no outdated image", async () => {
+    proxy.reset();
+    const result = await plan("--no-refresh");
+    expect(proxy.stats().byKind["manifest-head"] ?? 0).toBe(0);
+    expect(result.plan!.actions.every((a) => a.type === "pull" && a.reason === "missing")).toBe(true);
+  });
+
+  it.each([
+    [[], 0],
+    [["--detailed-exitcode"], 2],
+  ])("exit code with %j is %d when there are changes", async (flags, code) => {
+    expect((await plan(...flags)).code).toBe(code);
+  });
+
+  it("--agent limits the plan to that agent", async () => {
+    const result = await plan("--agent", "a2");
+    expect(new Set(result.plan!.actions.map((a) => (a.type === "pull" ? a.agent : "")))).toEqual(
+      new Set(["a2"]),
+    );
+  });
+
+  it("renders text grouped by agent with one summary line", async () => {
+    const result = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^agent a1$/m);
+    expect(result.stdout).toMatch(/^agent a2$/m);
+    expect(result.stdout.trimEnd().split("\n").at(-1)).toMatch(/^Plan: \d+ pulls on 2 agents\.$/);
+    expect(result.stdout).not.toContain("\x1b[");
+  });
+
+  it("ends with exit 1 and the validator's file:line:col messages on an invalid revision", async () => {
+    const bad = await createTestRepo();
+    await bad.commit(
+      {
+        "fleet.yaml":
+          "apiVersion: kasm-gitops/v1\nkind: Workspace\nmetadata: {name: x}\nspec:\n  imagee: foo:1\n",
+      },
+      "typo",
+    );
+    const result = await kasmGitops(["plan", "--repo", bad.bare, "--state-dir", await stateDir()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/fleet\.yaml:5:3: error: .*imagee/);
+    expect(result.stdout).toBe("");
+  });
+});
+
+describe("plan with an htpasswd registry", () => {
+  it("checks digests with credentials from the environment and never prints the password", async () => {
+    const registry = lab.registries.auth;
+    const name = uniqueRepo("private");
+    const pushed = await pushRandomImage({
+      url: registry.url,
+      repository: name,
+      tag: "v1",
+      auth: registry.auth!,
+    });
+    const repo = await createTestRepo();
+    await repo.commit(
+      {
+        "fleet.yaml": fleetYaml({
+          registries: [
+            {
+              name: "private",
+              host: registry.host,
+              auth: { username: registry.auth!.username, passwordEnv: "LAB_REGISTRY_PASSWORD" },
+            },
+          ],
+          agents: [{ name: "a1", host: e1.host }],
+          workspaces: [{ name: "secret-app", image: `${registry.host}/${name}:v1`, registry: "private" }],
+        }),
+      },
+      "private fleet",
+    );
+    const state = await stateDir();
+    const ok = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state, "--json"], {
+      env: { LAB_REGISTRY_PASSWORD: registry.auth!.password },
+    });
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.stdout) as Plan).actions[0]).toMatchObject({
+      reason: "missing",
+      targetDigest: pushed.digest,
+    });
+    const denied = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state, "--json"], {
+      env: { LAB_REGISTRY_PASSWORD: "wrong-password" },
+    });
+    expect(denied.code).toBe(0);
+    expect((JSON.parse(denied.stdout) as Plan).warnings.map((w) => w.code)).toContain("registry-error");
+    for (const output of [ok.stdout, ok.stderr, denied.stdout, denied.stderr]) {
+      expect(output).not.toContain(registry.auth!.password);
+      expect(output).not.toContain("wrong-password");
+    }
+  });
+});
