@@ -1,6 +1,7 @@
 import { KasmGitopsError } from "../core/errors.js";
 import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
 import type { CliIo } from "./io.js";
+import { validateCommand } from "./validate-command.js";
 
 /** What a command receives: its parsed flags and the outside world it may use. */
 export type CommandContext = { args: ParsedArgs; io: CliIo };
@@ -28,7 +29,7 @@ export const COMMANDS: Command[] = [
       strict: { type: "boolean", description: "fail on warnings too" },
       ...GLOBAL_OPTIONS,
     },
-    run: notYet("validate"),
+    run: validateCommand,
   },
   {
     name: "plan",
