@@ -4,6 +4,7 @@ import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from 
 import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
 import { runCommand } from "./run-command.js";
+import { validateCommand } from "./validate-command.js";
 
 /** What a command receives: its parsed flags and the outside world it may use. */
 export type CommandContext = { args: ParsedArgs; io: CliIo };
@@ -31,7 +32,7 @@ export const COMMANDS: Command[] = [
       strict: { type: "boolean", description: "fail on warnings too" },
       ...GLOBAL_OPTIONS,
     },
-    run: notYet("validate"),
+    run: validateCommand,
   },
   {
     name: "plan",

@@ -2,6 +2,7 @@
 export type ErrorCode =
   | "usage"
   | "invalid-manifest"
+  | "manifest-path-not-found"
   | "invalid-image-reference"
   | "git-failed"
   | "agent-unreachable"

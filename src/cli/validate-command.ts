@@ -1,0 +1,62 @@
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { readManifestDir } from "../adapters/manifest-files.js";
+import { describeError, KasmGitopsError } from "../core/errors.js";
+import type { ManifestFile } from "../core/load.js";
+import type { Problem } from "../core/manifest.js";
+import { checkManifestFiles, formatProblem, sortProblems } from "../core/validate.js";
+import type { CommandContext } from "./commands.js";
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+/** The files of one DIR argument, named as the user wrote the path so editors can open them from the output. */
+async function readArgument(dir: string, cwd: string): Promise<ManifestFile[]> {
+  const path = resolve(cwd, dir);
+  const files = await readManifestDir(path);
+  const isFile = (await stat(path)).isFile();
+  return files.map((f) => ({ ...f, file: isFile ? dir : join(dir, f.file) }));
+}
+
+/** `kasm-gitops validate [DIR…]`: each folder is one manifest repo, checked on its own as `plan` would read it. */
+export async function validateCommand({ args, io }: CommandContext): Promise<number> {
+  const dirs = args.positionals.length > 0 ? args.positionals : ["."];
+  const problems: Problem[] = [];
+  let fileCount = 0;
+  let failed = false;
+  for (const dir of dirs) {
+    let files: ManifestFile[];
+    try {
+      files = await readArgument(dir, io.cwd);
+    } catch (error) {
+      if (!(error instanceof KasmGitopsError && error.code === "manifest-path-not-found")) throw error;
+      io.stderr(`kasm-gitops: error: ${describeError(error).replace(resolve(io.cwd, dir), dir)}\n`);
+      failed = true;
+      continue;
+    }
+    if (files.length === 0) {
+      io.stderr(`kasm-gitops: error: no *.yaml or *.yml manifest files under ${dir}\n`);
+      failed = true;
+      continue;
+    }
+    fileCount += files.length;
+    problems.push(...checkManifestFiles(files).problems);
+  }
+  sortProblems(problems);
+  const errors = problems.filter((p) => p.severity === "error").length;
+  const warnings = problems.length - errors;
+  if (args.values.json) {
+    io.stdout(`${JSON.stringify(problems, null, 2)}\n`);
+  } else {
+    for (const problem of problems) io.stdout(`${formatProblem(problem)}\n`);
+    const counts = [
+      errors ? plural(errors, "error") : "",
+      warnings ? plural(warnings, "warning") : "",
+    ].filter(Boolean);
+    io.stdout(
+      counts.length
+        ? `${counts.join(", ")} in ${plural(fileCount, "file")}\n`
+        : `${plural(fileCount, "file")} valid\n`,
+    );
+  }
+  return failed || errors > 0 || (args.values.strict === true && warnings > 0) ? 1 : 0;
+}

@@ -1,0 +1,319 @@
+import { CronPattern } from "croner";
+import { parseDuration } from "./duration.js";
+import { type ImageReference, parseImageReference } from "./image-ref.js";
+import type { Kind } from "./manifest.js";
+import type { Finding } from "./schema-errors.js";
+import { matchingAgentCounter } from "./selectors.js";
+import { didYouMean } from "./suggest.js";
+
+/** What the rules may do with a document: say where a pointer is written, and add a finding to it. */
+export type DocRef = {
+  where: (pointer: string, part?: "key" | "value") => string;
+  add: (finding: Finding) => void;
+};
+
+/**
+ * A document of a known kind, valid or not: the rules read its fields through `field`, which yields only
+ * well-typed values the schema did not already complain about, so one run reports every problem once.
+ */
+export type Identified = {
+  kind: Kind;
+  name?: string;
+  data: Record<string, unknown>;
+  /** Pointers the schema check reported. */
+  flagged: ReadonlySet<string>;
+  ref: DocRef;
+};
+
+function field(item: Identified, pointer: string): unknown {
+  if (item.flagged.has(pointer)) return undefined;
+  let value: unknown = item.data;
+  for (const key of pointer.slice(1).split("/")) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+const text = (item: Identified, pointer: string): string | undefined => {
+  const value = field(item, pointer);
+  return typeof value === "string" ? value : undefined;
+};
+const stringMap = (value: unknown): Record<string, string> | undefined =>
+  value !== null &&
+  typeof value === "object" &&
+  !Array.isArray(value) &&
+  Object.values(value).every((v) => typeof v === "string")
+    ? (value as Record<string, string>)
+    : undefined;
+
+const error = (pointer: string, code: string, message: string, part: Finding["part"] = "value"): Finding => ({
+  pointer,
+  part,
+  code,
+  message,
+});
+
+/** The cross-document rules of DESIGN.md §2, in one linear pass over the documents. */
+export function checkSemantics(items: readonly Identified[]): void {
+  const byKind = new Map<Kind, Map<string, Identified>>(KIND_ORDER.map((k) => [k, new Map()]));
+  let settings: Identified | undefined;
+  for (const item of items) {
+    if (item.kind === "Settings") {
+      if (settings)
+        item.ref.add(
+          error(
+            "/kind",
+            "multiple-settings",
+            `only one Settings document is allowed; the first is at ${settings.ref.where("/kind")}`,
+          ),
+        );
+      settings ??= item;
+      checkSettings(item);
+      continue;
+    }
+    if (item.name === undefined) continue;
+    const names = byKind.get(item.kind)!;
+    const first = names.get(item.name);
+    if (first) {
+      item.ref.add(
+        error(
+          "/metadata/name",
+          "duplicate-name",
+          `${item.kind} "${item.name}" is already defined at ${first.ref.where("/metadata/name")}`,
+        ),
+      );
+    } else names.set(item.name, item);
+  }
+  const registries = byKind.get("Registry")!;
+  const hosts = new Map<string, string>();
+  for (const [name, item] of registries) {
+    const host = registryHost(item);
+    if (host) hosts.set(name, host);
+  }
+  const countMatches = matchingAgentCounter(
+    items.filter((i) => i.kind === "Agent").map((i) => stringMap(field(i, "/metadata/labels"))),
+  );
+  const images = new Map<string, ImageReference>();
+  for (const item of items) {
+    if (item.kind !== "Workspace") continue;
+    const image = workspaceImage(item);
+    if (image && item.name !== undefined && !images.has(item.name)) images.set(item.name, image);
+    checkRegistry(item, image, registries, hosts);
+    const selector = stringMap(field(item, "/spec/agents/matchLabels"));
+    if (selector && countMatches(selector) === 0) {
+      const wanted = Object.entries(selector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ");
+      item.ref.add({
+        ...error(
+          "/spec/agents/matchLabels",
+          "selector-matches-nothing",
+          `no agent has the labels ${wanted}: this workspace is served nowhere`,
+          "key",
+        ),
+        severity: "warning",
+      });
+    }
+    const refresh = text(item, "/spec/refresh");
+    if (refresh !== undefined && refresh !== "default" && refresh !== "never")
+      checkCron(item, "/spec/refresh", refresh);
+  }
+  checkPromotions(items, byKind.get("Workspace")!, images);
+}
+const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+
+function checkSettings(item: Identified): void {
+  const schedule = text(item, "/spec/refreshSchedule");
+  if (schedule !== undefined) checkCron(item, "/spec/refreshSchedule", schedule);
+  const interval = text(item, "/spec/interval");
+  const ms = interval === undefined ? undefined : parseDuration(interval);
+  if (ms !== undefined && ms < 1000)
+    item.ref.add(
+      error("/spec/interval", "invalid-duration", `spec.interval must be at least 1s, got ${interval}`),
+    );
+}
+
+function checkCron(item: Identified, pointer: string, expression: string): void {
+  try {
+    new CronPattern(expression);
+  } catch (e) {
+    const detail = (e as Error).message.replace(/^CronPattern: /, "");
+    item.ref.add(
+      error(
+        pointer,
+        "invalid-cron",
+        `${pointer.slice(1).replace("/", ".")} "${expression}" is not a cron expression: ${detail} (e.g. "0 * * * *" = hourly)`,
+      ),
+    );
+  }
+}
+
+/** The Registry's host as image references carry it, or undefined (reported) when Docker would not read it as one. */
+function registryHost(item: Identified): string | undefined {
+  const host = text(item, "/spec/host");
+  if (host === undefined) return undefined;
+  try {
+    const parsed = parseImageReference(`${host}/probe`).registry;
+    if (parsed === host || host === "index.docker.io") return parsed;
+  } catch {
+    // reported below
+  }
+  item.ref.add(
+    error(
+      "/spec/host",
+      "invalid-registry-host",
+      `"${host}" is not a registry host: Docker only reads a first path component with a dot or a port, or localhost, as a registry (registry.example.com, localhost:5000, docker.io)`,
+    ),
+  );
+  return undefined;
+}
+
+function workspaceImage(item: Identified): ImageReference | undefined {
+  const written = text(item, "/spec/image");
+  if (written === undefined) return undefined;
+  let image: ImageReference;
+  try {
+    image = parseImageReference(written);
+  } catch (e) {
+    item.ref.add(error("/spec/image", "invalid-image", (e as Error).message));
+    return undefined;
+  }
+  if (image.tag === undefined && image.digest === undefined) {
+    item.ref.add(
+      error(
+        "/spec/image",
+        "image-missing-tag",
+        `image "${written}" has no tag or digest: Kasm leaves such a workspace "Installing" forever; write ${written}:TAG or ${written}@sha256:…`,
+      ),
+    );
+  }
+  return image;
+}
+
+function checkRegistry(
+  item: Identified,
+  image: ImageReference | undefined,
+  registries: Map<string, Identified>,
+  hosts: Map<string, string>,
+): void {
+  const name = text(item, "/spec/registry");
+  if (name === undefined) return;
+  if (!registries.has(name)) {
+    const defined = [...registries.keys()];
+    const list = defined.length
+      ? `; defined: ${defined.slice(0, 10).join(", ")}`
+      : "; no Registry is defined";
+    item.ref.add(
+      error(
+        "/spec/registry",
+        "unknown-registry",
+        `unknown registry "${name}"${didYouMean(name, defined)}${list}`,
+      ),
+    );
+    return;
+  }
+  const host = hosts.get(name);
+  if (image && host && image.registry !== host) {
+    const fix = `${host}/${image.repository}${image.tag ? `:${image.tag}` : ""}${image.digest ? `@${image.digest}` : ""}`;
+    item.ref.add(
+      error(
+        "/spec/image",
+        "registry-host-mismatch",
+        `image host ${image.registry} is not the host of registry "${name}" (${host}): Kasm would pull it from ${image.registry} without ${name}'s credentials; write ${fix}`,
+      ),
+    );
+  }
+}
+
+const repositoryOf = (image: ImageReference) => `${image.registry}/${image.repository}`;
+
+/** promotion.from must name another workspace of the same repository, and chains must end. */
+function checkPromotions(
+  items: readonly Identified[],
+  workspaces: Map<string, Identified>,
+  images: Map<string, ImageReference>,
+): void {
+  const from = new Map<string, string>();
+  const pointer = "/spec/promotion/from";
+  for (const item of items) {
+    const source = item.kind === "Workspace" ? text(item, pointer) : undefined;
+    if (source === undefined) continue;
+    if (source === item.name) {
+      item.ref.add(
+        error(
+          pointer,
+          "promotion-self",
+          "promotion.from names this workspace itself; name the testing workspace whose agents verify the digest first",
+        ),
+      );
+      continue;
+    }
+    if (!workspaces.has(source)) {
+      item.ref.add(
+        error(
+          pointer,
+          "unknown-workspace",
+          `unknown workspace "${source}" in promotion.from${didYouMean(
+            source,
+            [...workspaces.keys()].filter((n) => n !== item.name),
+          )}`,
+        ),
+      );
+      continue;
+    }
+    const mine = item.name === undefined ? undefined : images.get(item.name);
+    if (item.name !== undefined && workspaces.get(item.name) === item) from.set(item.name, source);
+    const theirs = images.get(source);
+    if (mine && theirs && repositoryOf(mine) !== repositoryOf(theirs)) {
+      item.ref.add(
+        error(
+          pointer,
+          "promotion-other-repository",
+          `promotion.from "${source}" serves ${repositoryOf(theirs)}, not ${repositoryOf(mine)}: a digest verified there says nothing about this image`,
+        ),
+      );
+    }
+    const tags = field(item, "/spec/promotion/movingTags");
+    for (const [i, tag] of (Array.isArray(tags) ? tags : []).entries()) {
+      if (mine && tag === mine.tag) {
+        item.ref.add({
+          ...error(
+            `/spec/promotion/movingTags/${i}`,
+            "moving-tag-is-image-tag",
+            `moving tag "${tag}" is the image's own tag, so promoting it changes nothing: pin the image to a release tag or a digest`,
+          ),
+          severity: "warning",
+        });
+      }
+    }
+  }
+  reportCycles(from, workspaces);
+}
+
+/** Each promotion cycle once, at the workspace where the walk closes it. */
+function reportCycles(from: Map<string, string>, workspaces: Map<string, Identified>): void {
+  const done = new Set<string>();
+  for (const start of from.keys()) {
+    const path: string[] = [];
+    const onPath = new Set<string>();
+    let current: string | undefined = start;
+    while (current !== undefined && !done.has(current) && !onPath.has(current)) {
+      path.push(current);
+      onPath.add(current);
+      current = from.get(current);
+    }
+    if (current !== undefined && onPath.has(current)) {
+      const cycle = [...path.slice(path.indexOf(current)), current];
+      workspaces
+        .get(current)!
+        .ref.add(
+          error(
+            "/spec/promotion/from",
+            "promotion-cycle",
+            `promotion.from goes round in a circle (${cycle.join(" → ")}): no workspace in it can verify a digest first`,
+          ),
+        );
+    }
+    for (const name of path) done.add(name);
+  }
+}

@@ -1,0 +1,368 @@
+import { describe, expect, it } from "vitest";
+import type { Problem } from "./manifest.js";
+import { checkManifestFiles, formatProblem } from "./validate.js";
+
+/** Context every case sees, in a file that sorts first: a registry, an agent and a workspace. */
+const BASE = `apiVersion: kasm-gitops/v1
+kind: Registry
+metadata: {name: corp}
+spec: {host: "registry.example.com:5000"}
+---
+apiVersion: kasm-gitops/v1
+kind: Agent
+metadata: {name: agent-1, labels: {ring: testing}}
+spec: {docker: {host: "unix:///var/run/docker.sock"}}
+---
+apiVersion: kasm-gitops/v1
+kind: Workspace
+metadata: {name: chrome-testing}
+spec: {image: "registry.example.com:5000/kasm/chrome:2", registry: corp}
+`;
+
+/** A workspace whose extra spec lines start at line 7. */
+const workspace = (...extra: string[]) =>
+  [
+    "apiVersion: kasm-gitops/v1",
+    "kind: Workspace",
+    "metadata: {name: w}",
+    "spec:",
+    "  image: registry.example.com:5000/kasm/chrome:1",
+    "  registry: corp",
+    ...extra,
+    "",
+  ].join("\n");
+/** A registry whose extra spec lines start at line 6. */
+const registry = (...extra: string[]) =>
+  [
+    "apiVersion: kasm-gitops/v1",
+    "kind: Registry",
+    "metadata: {name: r}",
+    "spec:",
+    "  host: registry.example.com",
+    ...extra,
+    "",
+  ].join("\n");
+/** An agent whose extra spec lines start at line 7. */
+const agent = (...extra: string[]) =>
+  [
+    "apiVersion: kasm-gitops/v1",
+    "kind: Agent",
+    "metadata: {name: a}",
+    "spec:",
+    "  docker:",
+    '    host: "unix:///x.sock"',
+    ...extra,
+    "",
+  ].join("\n");
+/** Settings whose spec lines start at line 5. */
+const settings = (...extra: string[]) =>
+  ["apiVersion: kasm-gitops/v1", "kind: Settings", "metadata: {name: other}", "spec:", ...extra, ""].join(
+    "\n",
+  );
+
+const check = (text: string) =>
+  checkManifestFiles([
+    { file: "a-base.yaml", text: BASE },
+    { file: "case.yaml", text },
+  ]);
+
+const CASES: [string, string, string, number, number][] = [
+  // YAML
+  ["a syntax error", "apiVersion: kasm-gitops/v1\nkind: [Workspace\nfoo: 1\n", "yaml-syntax", 3, 1],
+  ["a duplicate key", workspace("  groups: [a]", "  groups: [b]"), "duplicate-key", 8, 3],
+  [
+    "a tab as indentation",
+    "apiVersion: kasm-gitops/v1\nkind: Workspace\nspec:\n\timage: x\n",
+    "tab-indent",
+    4,
+    1,
+  ],
+  ["a document that is a list", "- apiVersion: kasm-gitops/v1\n", "not-a-mapping", 1, 1],
+  ["an alias without anchor", workspace("  groups: *nope"), "unresolved-alias", 7, 11],
+  ["an unknown YAML tag", workspace("  friendlyName: !secret x"), "yaml-warning", 7, 17],
+  // Document identity
+  ["no apiVersion", "kind: Workspace\nmetadata: {name: w}\n", "missing-property", 1, 1],
+  ["another apiVersion", "apiVersion: kasm-gitops/v2\nkind: Workspace\n", "unsupported-api-version", 1, 13],
+  ["an unknown kind", "apiVersion: kasm-gitops/v1\nkind: Workspce\n", "unknown-kind", 2, 7],
+  ["no spec", "apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: r}\n", "missing-property", 1, 1],
+  // Schema constraints
+  ["an unknown spec property", workspace("  frendlyName: Chrome"), "unknown-property", 7, 3],
+  ["an unknown top-level property", `${workspace()}status: {}\n`, "unknown-property", 7, 1],
+  ["a string where a boolean goes", workspace('  enabled: "yes"'), "wrong-type", 7, 12],
+  ["a number where a string goes", workspace("  friendlyName: 5"), "wrong-type", 7, 17],
+  [
+    "a list where a mapping goes",
+    "apiVersion: kasm-gitops/v1\nkind: Settings\nmetadata: {name: s}\nspec: [1]\n",
+    "wrong-type",
+    4,
+    7,
+  ],
+  ["a number as user name", registry("  auth: {username: 5, password: {env: P}}"), "wrong-type", 6, 20],
+  [
+    "a number as label value",
+    "apiVersion: kasm-gitops/v1\nkind: Agent\nmetadata: {name: a, labels: {ring: 1}}\nspec: {docker: {host: unix:///x}}\n",
+    "wrong-type",
+    3,
+    36,
+  ],
+  [
+    "a literal password",
+    registry("  auth:", "    username: ci", "    password: hunter2"),
+    "literal-secret",
+    8,
+    15,
+  ],
+  ["a literal TLS key", agent("    tls: {cert: {file: /c}, key: BEGIN}"), "literal-secret", 7, 34],
+  [
+    "a secret reference with two sources",
+    registry("  auth: {username: u, password: {env: P, file: /p}}"),
+    "invalid-secret-ref",
+    6,
+    33,
+  ],
+  [
+    "a misspelt secret source",
+    registry("  auth: {username: u, password: {environment: P}}"),
+    "unknown-property",
+    6,
+    34,
+  ],
+  [
+    "a name that is not a DNS label",
+    "apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: Corp_1}\nspec: {host: r.example.com}\n",
+    "invalid-format",
+    3,
+    18,
+  ],
+  [
+    "an environment variable with a dash",
+    registry("  auth: {username: u, password: {env: my-token}}"),
+    "invalid-format",
+    6,
+    39,
+  ],
+  [
+    "a relative secret file",
+    registry("  auth: {username: u, password: {file: secrets/p}}"),
+    "invalid-format",
+    6,
+    40,
+  ],
+  [
+    "a label key with a space",
+    "apiVersion: kasm-gitops/v1\nkind: Agent\nmetadata: {name: a, labels: {my ring: x}}\nspec: {docker: {host: unix:///x}}\n",
+    "invalid-format",
+    3,
+    30,
+  ],
+  [
+    "a Docker host without scheme",
+    "apiVersion: kasm-gitops/v1\nkind: Agent\nmetadata: {name: a}\nspec: {docker: {host: /var/run/docker.sock}}\n",
+    "invalid-format",
+    4,
+    23,
+  ],
+  [
+    "a registry host with a scheme",
+    "apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: r}\nspec: {host: https://r.example.com}\n",
+    "invalid-format",
+    4,
+    14,
+  ],
+  ["a duration in words", settings("  interval: 30 seconds"), "invalid-format", 5, 13],
+  [
+    "a moving tag starting with a dot",
+    workspace("  promotion: {from: chrome-testing, movingTags: [.bad]}"),
+    "invalid-format",
+    7,
+    50,
+  ],
+  ["an empty friendly name", workspace('  friendlyName: ""'), "too-short", 7, 17],
+  [
+    "a name of 64 characters",
+    `apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: ${"a".repeat(64)}}\nspec: {host: r.example.com}\n`,
+    "too-long",
+    3,
+    18,
+  ],
+  ["no pull at all", agent("  maxConcurrentPulls: 0"), "out-of-range", 7, 23],
+  ["a group listed twice", workspace("  groups: [qa, dev, qa]"), "duplicate-item", 7, 21],
+  ["a TLS cert without key", agent("    tls: {cert: {file: /c}}"), "missing-property", 7, 5],
+  ["a promotion without from", workspace("  promotion: {movingTags: [latest]}"), "missing-property", 7, 3],
+  [
+    "a workspace without image",
+    "apiVersion: kasm-gitops/v1\nkind: Workspace\nmetadata: {name: w}\nspec:\n  registry: corp\n",
+    "missing-property",
+    4,
+    1,
+  ],
+  // Semantic rules
+  [
+    "a duplicate name",
+    "apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: corp}\nspec: {host: r.example.com}\n",
+    "duplicate-name",
+    3,
+    18,
+  ],
+  [
+    "a second Settings",
+    `${settings("  interval: 1m")}---\n${settings("  maxConcurrentPulls: 3")}`,
+    "multiple-settings",
+    8,
+    7,
+  ],
+  ["an unknown registry", workspace().replace("registry: corp", "registry: crop"), "unknown-registry", 6, 13],
+  ["an image without tag or digest", workspace().replace("chrome:1", "chrome"), "image-missing-tag", 5, 10],
+  [
+    "an invalid image reference",
+    workspace().replace("kasm/chrome:1", "Kasm/Chrome:1"),
+    "invalid-image",
+    5,
+    10,
+  ],
+  [
+    "an image of another host",
+    workspace().replace("registry.example.com:5000/", "docker.io/"),
+    "registry-host-mismatch",
+    5,
+    10,
+  ],
+  [
+    "an image without host under a registry",
+    workspace().replace("registry.example.com:5000/", ""),
+    "registry-host-mismatch",
+    5,
+    10,
+  ],
+  [
+    "a registry host Docker reads as a repository",
+    "apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: r}\nspec: {host: myregistry}\n",
+    "invalid-registry-host",
+    4,
+    14,
+  ],
+  [
+    "promotion from an unknown workspace",
+    workspace("  promotion: {from: chrome-testnig}"),
+    "unknown-workspace",
+    7,
+    21,
+  ],
+  ["promotion from itself", workspace("  promotion: {from: w}"), "promotion-self", 7, 21],
+  [
+    "promotion from another repository",
+    workspace("  promotion: {from: chrome-testing}").replace("kasm/chrome", "kasm/firefox"),
+    "promotion-other-repository",
+    7,
+    21,
+  ],
+  [
+    "a moving tag that is the image's tag",
+    workspace("  promotion: {from: chrome-testing, movingTags: [latest, '1']}"),
+    "moving-tag-is-image-tag",
+    7,
+    58,
+  ],
+  [
+    "a selector matching no agent",
+    workspace("  agents: {matchLabels: {ring: prod}}"),
+    "selector-matches-nothing",
+    7,
+    12,
+  ],
+  ["an invalid refresh cron", workspace('  refresh: "61 * * * *"'), "invalid-cron", 7, 12],
+  [
+    "an invalid refresh schedule",
+    "apiVersion: kasm-gitops/v1\nkind: Settings\nmetadata: {name: default}\nspec: {refreshSchedule: hourly}\n",
+    "invalid-cron",
+    4,
+    25,
+  ],
+  [
+    "an interval under a second",
+    "apiVersion: kasm-gitops/v1\nkind: Settings\nmetadata: {name: default}\nspec: {interval: 500ms}\n",
+    "invalid-duration",
+    4,
+    18,
+  ],
+];
+
+const CYCLE = `${workspace("  promotion: {from: x}")}---\n${workspace("  promotion: {from: w}").replace("name: w", "name: x")}`;
+
+describe("validation problems", () => {
+  it.each(CASES)("%s → %s at %i:%i", (_name, text, code, line, col) => {
+    const { problems } = check(text.replace(/^\s*\n/, ""));
+    const mine = problems.filter((p) => p.file === "case.yaml");
+    expect(mine.map((p) => ({ code: p.code, line: p.line, col: p.col, file: p.file }))).toEqual([
+      { code, line, col, file: "case.yaml" },
+    ]);
+    expect(problems.filter((p) => p.file !== "case.yaml")).toEqual([]);
+    expect(mine[0]!.message.length).toBeGreaterThan(15);
+  });
+
+  it("reports a promotion cycle once", () => {
+    const { problems } = check(CYCLE);
+    expect(problems.map((p) => [p.code, p.line])).toEqual([["promotion-cycle", 7]]);
+    expect(problems[0]!.message).toContain("w → x → w");
+  });
+
+  it("every problem carries a position inside its file", () => {
+    const texts = [...CASES.map((c) => c[1]), CYCLE];
+    for (const text of texts) {
+      for (const p of check(text).problems as Problem[]) {
+        const lines = (p.file === "case.yaml" ? text : BASE).split("\n");
+        expect(p.line, formatProblem(p)).toBeGreaterThanOrEqual(1);
+        expect(p.line, formatProblem(p)).toBeLessThanOrEqual(lines.length);
+        expect(p.col, formatProblem(p)).toBeGreaterThanOrEqual(1);
+        expect(p.col, formatProblem(p)).toBeLessThanOrEqual(lines[p.line - 1]!.length + 1);
+      }
+    }
+  });
+});
+
+describe("human wording", () => {
+  it.each([
+    [
+      workspace("  frendlyName: Chrome"),
+      /unknown property "frendlyName" in spec \(did you mean "friendlyName"\?\); allowed: friendlyName, image, registry/,
+    ],
+    [workspace('  enabled: "yes"'), /spec\.enabled must be true or false, got the string "yes"/],
+    [workspace("  friendlyName: 1.10"), /must be a string, got the number 1\.1 \(quote it/],
+    [
+      registry("  auth: {username: u, password: hunter2}").replace("name: r", "name: corp-eu"),
+      /write \{env: CORP_EU_PASSWORD\}.*\{file: \/run\/secrets\/corp-eu-password\}/,
+    ],
+    [
+      workspace().replace("registry: corp", "registry: crop"),
+      /unknown registry "crop" \(did you mean "corp"\?\); defined: corp/,
+    ],
+    [
+      "apiVersion: kasm-gitops/v1\nkind: Workspce\n",
+      /got the string "Workspce" \(did you mean "Workspace"\?\)/,
+    ],
+    [
+      workspace().replace("registry.example.com:5000/", "docker.io/"),
+      /write registry\.example\.com:5000\/kasm\/chrome:1/,
+    ],
+    [registry("  insecure: maybe"), /spec\.insecure must be true or false, got the string "maybe"/],
+    [workspace("  agents: {matchLabels: {ring: prod}}"), /no agent has the labels ring=prod/],
+  ])("%#: %s", (text, message) => {
+    expect(
+      check(text)
+        .problems.map((p) => p.message)
+        .join("\n"),
+    ).toMatch(message);
+  });
+
+  it("returns every valid document in the set, split by kind", () => {
+    const { set, problems } = check(
+      `${workspace()}---\n${workspace("  friendlyName: 7").replace("name: w", "name: v")}`,
+    );
+    expect(problems.map((p) => p.code)).toEqual(["wrong-type"]);
+    expect(set.registries.map((r) => r.metadata.name)).toEqual(["corp"]);
+    expect(set.agents.map((a) => a.metadata.name)).toEqual(["agent-1"]);
+    expect(set.workspaces.map((w) => w.metadata.name)).toEqual(["chrome-testing", "w"]);
+    expect(set.settings).toBeUndefined();
+    expect(set.workspaces[1]!.source).toEqual({ file: "case.yaml", line: 1, col: 1 });
+  });
+});
