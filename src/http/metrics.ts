@@ -1,9 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { CycleResult } from "../engine/status.js";
 
 /** Every metric name starts with this, so dashboards can select the reconciler's series at once. */
 export const METRIC_PREFIX = "kasm_gitops_";
 
-export type CycleResult = "ok" | "failed" | "invalid-revision";
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
 
