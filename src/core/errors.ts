@@ -16,6 +16,7 @@ export type ErrorCode =
   | "stale-plan"
   | "pull-failed"
   | "promotion-failed"
+  | "listen-failed"
   | "internal";
 
 /** An error with a code and context that never carries a secret; only the CLI turns it into an exit code. */

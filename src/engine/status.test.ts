@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { agentCounts, type DaemonStatus, initialStatus, reduceStatus, type StatusEvent } from "./status.js";
+
+const T0 = new Date("2026-11-27T10:00:00.000Z");
+const T1 = new Date("2026-11-27T10:00:05.000Z");
+const A = "a".repeat(40);
+const B = "b".repeat(40);
+const agent = { reachable: true, converged: false, pending: 2 };
+const start = (id: string): StatusEvent => ({ type: "cycle-started", id, trigger: "webhook", at: T0 });
+const finish = (id: string, result: "ok" | "failed" | "invalid-revision", error?: string): StatusEvent => ({
+  type: "cycle-finished",
+  id,
+  result,
+  at: T1,
+  ...(error ? { error } : {}),
+});
+
+describe("reduceStatus", () => {
+  it.each<[string, StatusEvent[], Partial<DaemonStatus>]>([
+    ["nothing yet", [], { branch: "main", agents: {}, ready: false }],
+    [
+      "a running cycle",
+      [start("c1")],
+      { running: { id: "c1", trigger: "webhook", startedAt: T0.toISOString() }, ready: false },
+    ],
+    [
+      "a first good cycle makes the daemon ready",
+      [start("c1"), { type: "revision-applied", revision: A }, finish("c1", "ok")],
+      {
+        revision: A,
+        lastGoodRevision: A,
+        running: undefined,
+        lastCycle: {
+          id: "c1",
+          trigger: "webhook",
+          startedAt: T0.toISOString(),
+          finishedAt: T1.toISOString(),
+          result: "ok",
+        },
+        ready: true,
+      },
+    ],
+    [
+      "an invalid first revision: not ready, the refusal is the error",
+      [
+        start("c1"),
+        { type: "revision-refused", revision: B, error: "chrome.yaml:3:1: unknown field", at: T1 },
+        finish("c1", "invalid-revision", "manifests invalid"),
+      ],
+      {
+        revision: B,
+        lastGoodRevision: undefined,
+        ready: false,
+        lastError: {
+          at: T1.toISOString(),
+          message: `revision ${B} refused: chrome.yaml:3:1: unknown field`,
+          cycleId: "c1",
+        },
+      },
+    ],
+    [
+      "an invalid later revision keeps the last good one and readiness",
+      [
+        start("c1"),
+        { type: "revision-applied", revision: A },
+        finish("c1", "ok"),
+        start("c2"),
+        { type: "revision-refused", revision: B, error: "bad", at: T1 },
+        finish("c2", "invalid-revision"),
+      ],
+      {
+        revision: B,
+        lastGoodRevision: A,
+        ready: true,
+        lastCycle: expect.objectContaining({ id: "c2", result: "invalid-revision" }),
+      },
+    ],
+    [
+      "a failed cycle records its error",
+      [start("c1"), finish("c1", "failed", "agent-1 unreachable")],
+      {
+        ready: false,
+        lastCycle: expect.objectContaining({ result: "failed", error: "agent-1 unreachable" }),
+        lastError: { at: T1.toISOString(), message: "agent-1 unreachable", cycleId: "c1" },
+      },
+    ],
+    [
+      "a finish without a matching start still records the cycle",
+      [finish("c9", "ok")],
+      { lastCycle: expect.objectContaining({ id: "c9", startedAt: T1.toISOString() }), ready: true },
+    ],
+    [
+      "observed agents replace the previous set",
+      [
+        { type: "agents-observed", agents: { old: agent } },
+        { type: "agents-observed", agents: { "agent-1": agent } },
+      ],
+      { agents: { "agent-1": agent } },
+    ],
+    [
+      "an agent update merges, and clears an error explicitly set to undefined",
+      [
+        { type: "agents-observed", agents: { "agent-1": { ...agent, error: "timeout" } } },
+        {
+          type: "agent-updated",
+          agent: "agent-1",
+          status: { pending: 0, converged: true, error: undefined },
+        },
+      ],
+      { agents: { "agent-1": { reachable: true, converged: true, pending: 0 } } },
+    ],
+    [
+      "an update for an unknown agent starts from unreachable",
+      [{ type: "agent-updated", agent: "agent-2", status: { pending: 1 } }],
+      { agents: { "agent-2": { reachable: false, converged: false, pending: 1 } } },
+    ],
+  ])("%s", (_, events, expected) => {
+    const status = events.reduce(reduceStatus, initialStatus("main"));
+    const absent = Object.keys(expected).filter((key) => expected[key as keyof DaemonStatus] === undefined);
+    const present = Object.fromEntries(Object.entries(expected).filter(([key]) => !absent.includes(key)));
+    expect(status).toMatchObject(present);
+    for (const key of absent) expect(status).not.toHaveProperty(key);
+  });
+
+  it("never mutates the snapshot it was given", () => {
+    const before = reduceStatus(initialStatus("main"), {
+      type: "agents-observed",
+      agents: { "agent-1": agent },
+    });
+    const frozen = structuredClone(before);
+    reduceStatus(before, { type: "agent-updated", agent: "agent-1", status: { pending: 0 } });
+    reduceStatus(before, finish("c1", "ok"));
+    expect(before).toEqual(frozen);
+  });
+
+  it.each([
+    [{}, { reachable: 0, total: 0 }],
+    [
+      { a: agent, b: { ...agent, reachable: false }, c: agent },
+      { reachable: 2, total: 3 },
+    ],
+  ])("agentCounts(%j)", (agents, expected) => {
+    expect(agentCounts({ ...initialStatus("main"), agents })).toEqual(expected);
+  });
+});

@@ -1,0 +1,114 @@
+/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
+export type CycleResult = "ok" | "failed" | "invalid-revision";
+/** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
+export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
+
+export type AgentStatus = { reachable: boolean; converged: boolean; pending: number; error?: string };
+
+export type CycleRecord = {
+  id: string;
+  trigger: CycleTrigger;
+  startedAt: string;
+  finishedAt: string;
+  result: CycleResult;
+  error?: string;
+};
+
+/** The daemon's state as `/status` shows it: plain JSON, times as ISO strings. */
+export type DaemonStatus = {
+  branch: string;
+  /** The branch tip last fetched, valid or not. */
+  revision?: string;
+  /** The revision in force: the last one that validated. */
+  lastGoodRevision?: string;
+  running?: { id: string; trigger: CycleTrigger; startedAt: string };
+  lastCycle?: CycleRecord;
+  lastError?: { at: string; message: string; cycleId?: string };
+  agents: Record<string, AgentStatus>;
+  /** True from the first good cycle on; a later failure keeps the last good revision serving. */
+  ready: boolean;
+};
+
+/** What the daemon loop reports; `at` comes from its clock, so the reducer stays pure. */
+export type StatusEvent =
+  | { type: "cycle-started"; id: string; trigger: CycleTrigger; at: Date }
+  | { type: "revision-fetched"; revision: string }
+  | { type: "revision-applied"; revision: string }
+  | { type: "revision-refused"; revision: string; error: string; at: Date }
+  | { type: "agents-observed"; agents: Record<string, AgentStatus> }
+  | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
+  | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date };
+
+export function initialStatus(branch: string): DaemonStatus {
+  return { branch, agents: {}, ready: false };
+}
+
+const UNKNOWN_AGENT: AgentStatus = { reachable: false, converged: false, pending: 0 };
+
+/** Applies one event; returns a new snapshot and never mutates the old one (it may be being served). */
+export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonStatus {
+  switch (event.type) {
+    case "cycle-started":
+      return {
+        ...status,
+        running: { id: event.id, trigger: event.trigger, startedAt: event.at.toISOString() },
+      };
+    case "revision-fetched":
+      return { ...status, revision: event.revision };
+    case "revision-applied":
+      return { ...status, revision: event.revision, lastGoodRevision: event.revision };
+    case "revision-refused":
+      return {
+        ...status,
+        revision: event.revision,
+        lastError: {
+          at: event.at.toISOString(),
+          message: `revision ${event.revision} refused: ${event.error}`,
+          ...(status.running ? { cycleId: status.running.id } : {}),
+        },
+      };
+    case "agents-observed":
+      return { ...status, agents: structuredClone(event.agents) };
+    case "agent-updated": {
+      const merged = { ...(status.agents[event.agent] ?? UNKNOWN_AGENT), ...event.status };
+      if (event.status.error === undefined && "error" in event.status) delete merged.error;
+      return { ...status, agents: { ...status.agents, [event.agent]: merged } };
+    }
+    case "cycle-finished":
+      return finishCycle(status, event);
+  }
+}
+
+function finishCycle(
+  status: DaemonStatus,
+  event: Extract<StatusEvent, { type: "cycle-finished" }>,
+): DaemonStatus {
+  const at = event.at.toISOString();
+  const { running, ...rest } = status;
+  const lastCycle: CycleRecord = {
+    id: event.id,
+    trigger: running?.id === event.id ? running.trigger : "interval",
+    startedAt: running?.id === event.id ? running.startedAt : at,
+    finishedAt: at,
+    result: event.result,
+    ...(event.error !== undefined ? { error: event.error } : {}),
+  };
+  // A refused revision already recorded its own, more precise error.
+  const keepRefusal = event.result === "invalid-revision" && status.lastError?.cycleId === event.id;
+  const lastError =
+    event.error !== undefined && !keepRefusal
+      ? { at, message: event.error, cycleId: event.id }
+      : status.lastError;
+  return {
+    ...rest,
+    lastCycle,
+    ...(lastError ? { lastError } : {}),
+    ready: status.ready || event.result === "ok",
+  };
+}
+
+/** Reachable and total agents, for the `kasm_gitops_agents*` gauges. */
+export function agentCounts(status: DaemonStatus): { reachable: number; total: number } {
+  const agents = Object.values(status.agents);
+  return { reachable: agents.filter((a) => a.reachable).length, total: agents.length };
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { createMetrics, type Metrics } from "./metrics.js";
+
+describe("createMetrics", () => {
+  it.each<[string, (m: Metrics) => void, string[]]>([
+    [
+      "a cycle",
+      (m) => m.cycleFinished("ok", 1500),
+      [
+        'kasm_gitops_cycles_total{result="ok"} 1',
+        'kasm_gitops_cycle_duration_seconds_sum{result="ok"} 1.5',
+        "kasm_gitops_last_successful_cycle_timestamp_seconds 1700000000",
+      ],
+    ],
+    [
+      "a refused revision does not count as success",
+      (m) => m.cycleFinished("invalid-revision", 10),
+      [
+        'kasm_gitops_cycles_total{result="invalid-revision"} 1',
+        "kasm_gitops_last_successful_cycle_timestamp_seconds 0",
+      ],
+    ],
+    [
+      "two pulls",
+      (m) => {
+        m.pullFinished("agent-1", "ok", 2000);
+        m.pullFinished("agent-1", "ok", 4000);
+      },
+      [
+        'kasm_gitops_pulls_total{agent="agent-1",result="ok"} 2',
+        'kasm_gitops_pull_duration_seconds_sum{agent="agent-1",result="ok"} 6',
+        'kasm_gitops_pull_duration_seconds_bucket{le="5",agent="agent-1",result="ok"} 2',
+      ],
+    ],
+    [
+      "registry requests, with and without a response",
+      (m) => {
+        m.registryRequest("reg:5000", "head", 200);
+        m.registryRequest("reg:5000", "HEAD", "error");
+      },
+      [
+        'kasm_gitops_registry_requests_total{host="reg:5000",method="HEAD",status="200"} 1',
+        'kasm_gitops_registry_requests_total{host="reg:5000",method="HEAD",status="error"} 1',
+      ],
+    ],
+    ["agents", (m) => m.setAgents(1, 3), ["kasm_gitops_agents_reachable 1", "kasm_gitops_agents 3"]],
+    [
+      "a blocked promotion",
+      (m) => m.promotionFinished("blocked"),
+      ['kasm_gitops_promotions_total{result="blocked"} 1'],
+    ],
+    [
+      "process metrics carry the prefix",
+      () => {},
+      ["kasm_gitops_process_resident_memory_bytes", "kasm_gitops_process_cpu_seconds_total"],
+    ],
+  ])("%s", async (_, act, expected) => {
+    const metrics = createMetrics({ now: () => 1_700_000_000_000 });
+    act(metrics);
+    const { body, contentType } = await metrics.render();
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const line of expected) expect(body).toContain(line);
+  });
+
+  it("keeps only the revision in force in the info gauge", async () => {
+    const metrics = createMetrics();
+    metrics.setAppliedRevision("a".repeat(40));
+    metrics.setAppliedRevision("b".repeat(40));
+    const { body } = await metrics.render();
+    expect(body).toContain(`kasm_gitops_applied_revision_info{revision="${"b".repeat(40)}"} 1`);
+    expect(body).not.toContain("a".repeat(40));
+  });
+
+  it("gives every set its own registry", async () => {
+    const first = createMetrics();
+    const second = createMetrics();
+    first.promotionFinished("ok");
+    expect((await second.render()).body).not.toContain('kasm_gitops_promotions_total{result="ok"}');
+  });
+});

@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { describeError, KasmGitopsError } from "../core/errors.js";
+import { parseListen } from "./listen.js";
+import type { Metrics } from "./metrics.js";
+import { verifyWebhook, type WebhookSource } from "./webhook.js";
+
+/** Push payloads are a few KB (GitHub lists at most 20 commits); a larger body is refused, not buffered. */
+export const MAX_WEBHOOK_BODY = 1024 * 1024;
+
+export type HttpLogger = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+/** An authenticated push on the tracked branch: the daemon starts a cycle now. */
+export type PushInfo = { source: WebhookSource; branch: string; revision?: string; event?: string };
+
+export type StatusServerOptions = {
+  /** `HOST:PORT`; port 0 takes any free port (see `port` on the result). */
+  listen: string;
+  /** JSON snapshot for `/status`, read on every request. */
+  status: () => unknown;
+  /** `/readyz` answers 200 once this is true (after the first good cycle). */
+  ready: () => boolean;
+  metrics: Metrics;
+  /** Without it `POST /hooks/git` is 404; `branch` unset = any branch. */
+  webhook?: { secret: string; onPush: (info: PushInfo) => void; branch?: string };
+  logger?: HttpLogger;
+};
+
+export type StatusServer = { url: string; port: number; close(): Promise<void> };
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+const NOOP = () => {};
+const SILENT: HttpLogger = { debug: NOOP, info: NOOP, warn: NOOP, error: NOOP };
+/** Past this, a client still sending an oversized body is cut off instead of drained. */
+const MAX_DRAIN = 16 * MAX_WEBHOOK_BODY;
+
+function send(res: ServerResponse, status: number, body: string, contentType = "text/plain; charset=utf-8") {
+  res.writeHead(status, { "content-type": contentType, "cache-control": "no-store" });
+  res.end(body);
+}
+
+const sendJson = (res: ServerResponse, status: number, value: unknown) =>
+  send(res, status, `${JSON.stringify(value, null, 2)}\n`, "application/json; charset=utf-8");
+
+/** Reads the body up to `limit`; undefined (after answering 413) when the client sends more. */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    const refuse = () => {
+      refused = true;
+      res.setHeader("connection", "close");
+      sendJson(res, 413, { status: "rejected", reason: `request body larger than ${limit} bytes` });
+      resolve(undefined);
+    };
+    if (Number(req.headers["content-length"] ?? 0) > limit) refuse();
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      // Drain what follows a refusal so the client reads the 413, up to a bound.
+      if (refused) return void (size > MAX_DRAIN && req.destroy());
+      if (size > limit) return refuse();
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(refused ? undefined : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function webhookHandler(webhook: NonNullable<StatusServerOptions["webhook"]>, logger: HttpLogger): Handler {
+  return async (req, res) => {
+    const body = await readBody(req, res, MAX_WEBHOOK_BODY);
+    if (body === undefined) return;
+    const result = verifyWebhook({ headers: req.headers, body, secret: webhook.secret });
+    if (!result.ok) {
+      logger.warn({ remote: req.socket.remoteAddress, reason: result.reason }, "webhook rejected");
+      return sendJson(res, 401, { status: "rejected", reason: result.reason });
+    }
+    const { source, event, branch, revision } = result;
+    const tracked = branch !== undefined && (webhook.branch === undefined || branch === webhook.branch);
+    if (!result.push || !tracked) {
+      const reason = !result.push
+        ? `${source} event ${event ?? "(none)"} is not a push`
+        : `push to ${branch === undefined ? "a tag" : `branch ${branch}`}, tracking ${webhook.branch}`;
+      logger.debug({ source, event, branch }, `webhook ignored: ${reason}`);
+      return sendJson(res, 200, { status: "ignored", reason });
+    }
+    const info: PushInfo = { source, branch, ...(revision ? { revision } : {}), ...(event ? { event } : {}) };
+    webhook.onPush(info);
+    logger.info(info, "webhook push accepted: starting a cycle");
+    sendJson(res, 202, { status: "accepted", ...info });
+  };
+}
+
+function routes(options: StatusServerOptions, logger: HttpLogger): Record<string, Record<string, Handler>> {
+  const table: Record<string, Record<string, Handler>> = {
+    "/healthz": { GET: (_, res) => send(res, 200, "ok\n") },
+    "/readyz": {
+      GET: (_, res) => (options.ready() ? send(res, 200, "ready\n") : send(res, 503, "not ready\n")),
+    },
+    "/metrics": {
+      GET: async (_, res) => {
+        const { contentType, body } = await options.metrics.render();
+        send(res, 200, body, contentType);
+      },
+    },
+    "/status": { GET: (_, res) => sendJson(res, 200, options.status()) },
+  };
+  if (options.webhook) table["/hooks/git"] = { POST: webhookHandler(options.webhook, logger) };
+  return table;
+}
+
+/** A URL a client on this host can use: the unspecified address is reached through loopback. */
+function urlOf(address: AddressInfo): string {
+  const host = { "0.0.0.0": "127.0.0.1", "::": "::1" }[address.address] ?? address.address;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+}
+
+/** Serves health, readiness, metrics, status and the Git webhook for the daemon on node:http. */
+export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const { host, port } = parseListen(options.listen);
+  const logger = options.logger ?? SILENT;
+  const table = routes(options, logger);
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const methods = table[path];
+    const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
+    try {
+      if (!methods) return send(res, 404, "not found\n");
+      const handler = methods[method];
+      if (!handler) {
+        res.setHeader("allow", Object.keys(methods).join(", "));
+        return send(res, 405, "method not allowed\n");
+      }
+      await handler(req, res);
+    } catch (error) {
+      logger.error({ path, err: describeError(error) }, "status server request failed");
+      if (!res.headersSent) send(res, 500, "internal error\n");
+      else res.destroy();
+    }
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new KasmGitopsError("listen-failed", `cannot listen on ${options.listen}: ${error.message}`, {
+          listen: options.listen,
+          code: error.code,
+        }),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: urlOf(address),
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

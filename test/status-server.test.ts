@@ -1,0 +1,204 @@
+import { createHmac } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMetrics } from "../src/http/metrics.js";
+import { type PushInfo, type StatusServer, startStatusServer } from "../src/http/server.js";
+
+const SECRET = "webhook-secret-for-tests";
+const sign = (body: string, secret = SECRET) =>
+  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+const pushBody = (ref: string) =>
+  JSON.stringify({ ref, after: "d".repeat(40), repository: { name: "fleet" } });
+
+describe("status server on a real socket", () => {
+  const metrics = createMetrics();
+  const pushes: PushInfo[] = [];
+  let ready = false;
+  const snapshot = { branch: "main", revision: "a".repeat(40), agents: { "agent-1": { reachable: true } } };
+  let server: StatusServer;
+  let bare: StatusServer;
+
+  beforeAll(async () => {
+    server = await startStatusServer({
+      listen: "127.0.0.1:0",
+      status: () => snapshot,
+      ready: () => ready,
+      metrics,
+      webhook: { secret: SECRET, branch: "main", onPush: (info) => pushes.push(info) },
+    });
+    bare = await startStatusServer({ listen: "127.0.0.1:0", status: () => ({}), ready: () => true, metrics });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await bare?.close();
+  });
+
+  it("answers /healthz while running, and /readyz only once ready", async () => {
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    const health = await fetch(`${server.url}/healthz`);
+    expect([health.status, await health.text()]).toEqual([200, "ok\n"]);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    ready = true;
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const head = await fetch(`${server.url}/healthz?probe=1`, { method: "HEAD" });
+    expect([head.status, await head.text()]).toEqual([200, ""]);
+  });
+
+  it("serves the status snapshot as JSON", async () => {
+    const response = await fetch(`${server.url}/status`);
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(await response.json()).toEqual(snapshot);
+  });
+
+  it("serves the metrics the daemon recorded", async () => {
+    metrics.cycleFinished("ok", 1200);
+    metrics.pullFinished("agent-1", "failed", 300);
+    metrics.registryRequest("127.0.0.1:5000", "HEAD", 429);
+    metrics.setAppliedRevision("a".repeat(40));
+    metrics.setAgents(1, 2);
+    metrics.promotionFinished("ok");
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const body = await response.text();
+    for (const line of [
+      'kasm_gitops_cycles_total{result="ok"} 1',
+      'kasm_gitops_pulls_total{agent="agent-1",result="failed"} 1',
+      'kasm_gitops_pull_duration_seconds_count{agent="agent-1",result="failed"} 1',
+      'kasm_gitops_registry_requests_total{host="127.0.0.1:5000",method="HEAD",status="429"} 1',
+      `kasm_gitops_applied_revision_info{revision="${"a".repeat(40)}"} 1`,
+      "kasm_gitops_agents_reachable 1",
+      'kasm_gitops_promotions_total{result="ok"} 1',
+      "# TYPE kasm_gitops_process_resident_memory_bytes gauge",
+    ]) {
+      expect(body).toContain(line);
+    }
+  });
+
+  it.each([
+    ["GET", "/nothing-here", 404],
+    ["GET", "/", 404],
+    ["POST", "/healthz", 405],
+    ["DELETE", "/status", 405],
+    ["GET", "/hooks/git", 405],
+  ])("%s %s → %i", async (method, path, status) => {
+    const response = await fetch(`${server.url}${path}`, { method });
+    expect(response.status).toBe(status);
+    if (status === 405) expect(response.headers.get("allow")).toBeTruthy();
+  });
+
+  type Hook = { name: string; headers: Record<string, string>; body: string; status: number; pushed: number };
+  const hooks: Hook[] = [
+    {
+      name: "signed GitHub push to main",
+      headers: { "x-github-event": "push", "x-hub-signature-256": sign(pushBody("refs/heads/main")) },
+      body: pushBody("refs/heads/main"),
+      status: 202,
+      pushed: 1,
+    },
+    {
+      name: "GitHub push with a wrong signature",
+      headers: {
+        "x-github-event": "push",
+        "x-hub-signature-256": sign(pushBody("refs/heads/main"), "guess"),
+      },
+      body: pushBody("refs/heads/main"),
+      status: 401,
+      pushed: 0,
+    },
+    {
+      name: "unsigned GitHub push",
+      headers: { "x-github-event": "push" },
+      body: pushBody("refs/heads/main"),
+      status: 401,
+      pushed: 0,
+    },
+    {
+      name: "signed GitHub push to another branch",
+      headers: { "x-github-event": "push", "x-hub-signature-256": sign(pushBody("refs/heads/dev")) },
+      body: pushBody("refs/heads/dev"),
+      status: 200,
+      pushed: 0,
+    },
+    {
+      name: "signed GitHub ping",
+      headers: { "x-github-event": "ping", "x-hub-signature-256": sign('{"zen":"ok"}') },
+      body: '{"zen":"ok"}',
+      status: 200,
+      pushed: 0,
+    },
+    {
+      name: "GitLab push with the right token",
+      headers: { "x-gitlab-event": "Push Hook", "x-gitlab-token": SECRET },
+      body: pushBody("refs/heads/main"),
+      status: 202,
+      pushed: 1,
+    },
+    {
+      name: "GitLab push with a wrong token",
+      headers: { "x-gitlab-event": "Push Hook", "x-gitlab-token": "nope" },
+      body: pushBody("refs/heads/main"),
+      status: 401,
+      pushed: 0,
+    },
+  ];
+  it.each(hooks)("POST /hooks/git: $name → $status", async ({ headers, body, status, pushed }) => {
+    const before = pushes.length;
+    const response = await fetch(`${server.url}/hooks/git`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+    expect(response.status).toBe(status);
+    const answer = (await response.json()) as { status: string; reason?: string };
+    expect(answer.status).toBe({ 202: "accepted", 200: "ignored", 401: "rejected" }[status]);
+    expect(JSON.stringify(answer)).not.toContain(SECRET);
+    expect(pushes.length - before).toBe(pushed);
+    if (pushed) {
+      expect(pushes.at(-1)).toEqual({
+        source: headers["x-gitlab-token"] ? "gitlab" : "github",
+        event: headers["x-github-event"] ?? headers["x-gitlab-event"],
+        branch: "main",
+        revision: "d".repeat(40),
+      });
+    }
+  });
+
+  it.each([
+    ["with a Content-Length", false],
+    ["sent chunked, without a length", true],
+  ])("refuses a webhook body over 1 MiB %s: 413 and no push", async (_, chunked) => {
+    const before = pushes.length;
+    const body = JSON.stringify({ ref: "refs/heads/main", padding: "x".repeat(1024 * 1024) });
+    const parts = [body.slice(0, 1000), body.slice(1000)];
+    const response = await fetch(`${server.url}/hooks/git`, {
+      method: "POST",
+      headers: { "x-github-event": "push", "x-hub-signature-256": sign(body) },
+      ...(chunked
+        ? { body: ReadableStream.from(parts.map((part) => new TextEncoder().encode(part))), duplex: "half" }
+        : { body }),
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(pushes.length).toBe(before);
+  });
+
+  it("has no webhook route when no secret is configured", async () => {
+    const body = pushBody("refs/heads/main");
+    const response = await fetch(`${bare.url}/hooks/git`, {
+      method: "POST",
+      headers: { "x-github-event": "push", "x-hub-signature-256": sign(body) },
+      body,
+    });
+    expect(response.status).toBe(404);
+  });
+
+  it("reports a port in use as listen-failed", async () => {
+    await expect(
+      startStatusServer({
+        listen: `127.0.0.1:${server.port}`,
+        status: () => ({}),
+        ready: () => true,
+        metrics,
+      }),
+    ).rejects.toMatchObject({ code: "listen-failed", message: expect.stringContaining("EADDRINUSE") });
+  });
+});
