@@ -110,9 +110,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
       currentDigest: first.digest,
       targetDigest: moved.digest,
     });
-    expect(await localDigests(e1.host, `${P}/${names.all}:v1`)).toContain(
-      first.digest,
-    );
+    expect(await localDigests(e1.host, `${P}/${names.all}:v1`)).toContain(first.digest);
   });
 
   it("--no-refresh sends no HEAD and plans no outdated image", async () => {

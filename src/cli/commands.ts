@@ -1,4 +1,3 @@
-import { KasmGitopsError } from "../core/errors.js";
 import { applyCommand } from "./apply-command.js";
 import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
 import type { CliIo } from "./io.js";
@@ -15,10 +14,6 @@ export type Command = {
   usage: string;
   options: OptionTable;
   run: (context: CommandContext) => Promise<number>;
-};
-
-const notYet = (name: string) => async (): Promise<number> => {
-  throw new KasmGitopsError("internal", `${name} is not available in this build yet`);
 };
 
 /** The command table: one parser serves all of them (src/cli/run-cli.ts). */
