@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { compareText } from "../src/core/manifest.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
@@ -22,7 +23,17 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
   };
   let pinnedDigest: string;
   const plan = async (...extra: string[]) => {
-    const result = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state, "--json", ...extra]);
+    const result = await kasmGitops([
+      "plan",
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+      "--json",
+      ...extra,
+    ]);
     return { ...result, plan: result.code !== 1 ? (JSON.parse(result.stdout) as Plan) : undefined };
   };
   const pulls = (p: Plan) =>
@@ -40,7 +51,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
     state = await stateDir();
     await repo.commit(
       {
-        "fleet.yaml": fleetYaml({
+        "manifests/a.yaml": fleetYaml({
           registries: [{ name: "corp", host: P }],
           agents: [
             { name: "a1", host: e1.host, labels: { ring: "testing" } },
@@ -80,12 +91,15 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
   it("plans missing images only where selectors pick them, warns for the rest, one HEAD per unique tag", async () => {
     const result = await plan();
     expect(result.code).toBe(0);
-    expect(pulls(result.plan!)).toEqual([
-      `a1 ${names.all}:v1 missing`,
-      `a1 ${names.pinned}@${pinnedDigest} missing`,
-      `a1 ${names.testing}:v1 missing`,
-      `a2 ${names.all}:v1 missing`,
-    ]);
+    // Sorted by agent, then canonical reference (the planner's deterministic order).
+    expect(pulls(result.plan!)).toEqual(
+      [
+        `a1 ${names.all}:v1 missing`,
+        `a1 ${names.pinned}@${pinnedDigest} missing`,
+        `a1 ${names.testing}:v1 missing`,
+        `a2 ${names.all}:v1 missing`,
+      ].sort(compareText),
+    );
     expect(result.plan!.warnings.map((w) => `${w.code} ${w.agent ?? w.workspace}`).sort()).toEqual([
       "agent-unreachable gone",
       "no-registry loose",
@@ -135,7 +149,15 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
   });
 
   it("renders text grouped by agent with one summary line", async () => {
-    const result = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state]);
+    const result = await kasmGitops([
+      "plan",
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^agent a1$/m);
     expect(result.stdout).toMatch(/^agent a2$/m);
@@ -147,14 +169,22 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
     const bad = await createTestRepo();
     await bad.commit(
       {
-        "fleet.yaml":
+        "manifests/a.yaml":
           "apiVersion: kasm-gitops/v1\nkind: Workspace\nmetadata: {name: x}\nspec:\n  imagee: foo:1\n",
       },
       "typo",
     );
-    const result = await kasmGitops(["plan", "--repo", bad.bare, "--state-dir", await stateDir()]);
+    const result = await kasmGitops([
+      "plan",
+      "--repo",
+      bad.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      await stateDir(),
+    ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/fleet\.yaml:5:3: error: .*imagee/);
+    expect(result.stderr).toMatch(/^a\.yaml:5:3: error: .*imagee/m);
     expect(result.stdout).toBe("");
   });
 });
@@ -172,7 +202,7 @@ describe("plan with an htpasswd registry", () => {
     const repo = await createTestRepo();
     await repo.commit(
       {
-        "fleet.yaml": fleetYaml({
+        "manifests/a.yaml": fleetYaml({
           registries: [
             {
               name: "private",
@@ -187,17 +217,23 @@ describe("plan with an htpasswd registry", () => {
       "private fleet",
     );
     const state = await stateDir();
-    const ok = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state, "--json"], {
-      env: { LAB_REGISTRY_PASSWORD: registry.auth!.password },
-    });
+    const ok = await kasmGitops(
+      ["plan", "--repo", repo.bare, "--path", "manifests", "--state-dir", state, "--json"],
+      {
+        env: { LAB_REGISTRY_PASSWORD: registry.auth!.password },
+      },
+    );
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.stdout) as Plan).actions[0]).toMatchObject({
       reason: "missing",
       targetDigest: pushed.digest,
     });
-    const denied = await kasmGitops(["plan", "--repo", repo.bare, "--state-dir", state, "--json"], {
-      env: { LAB_REGISTRY_PASSWORD: "wrong-password" },
-    });
+    const denied = await kasmGitops(
+      ["plan", "--repo", repo.bare, "--path", "manifests", "--state-dir", state, "--json"],
+      {
+        env: { LAB_REGISTRY_PASSWORD: "wrong-password" },
+      },
+    );
     expect(denied.code).toBe(0);
     expect((JSON.parse(denied.stdout) as Plan).warnings.map((w) => w.code)).toContain("registry-error");
     for (const output of [ok.stdout, ok.stderr, denied.stdout, denied.stderr]) {

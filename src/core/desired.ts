@@ -1,5 +1,11 @@
 import { type ImageReference, parseImageReference } from "./image-ref.js";
-import { type AgentManifest, DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
+import {
+  type AgentManifest,
+  compareText,
+  DEFAULTS,
+  type ManifestSet,
+  type WorkspaceManifest,
+} from "./manifest.js";
 import type { PlanWarning } from "./plan-types.js";
 
 /** One image an agent should hold, with every workspace that wants it. */
@@ -53,7 +59,7 @@ function wanted(workspace: WorkspaceManifest): { ref: ImageReference; refresh: b
 export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): DesiredState {
   const warnings: PlanWarning[] = [];
   const defaultLimit = set.settings?.spec.maxConcurrentPulls ?? DEFAULTS.maxConcurrentPulls;
-  const workspaces = [...set.workspaces].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const workspaces = [...set.workspaces].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   const enabled = workspaces.filter((w) => w.spec.enabled !== false);
   for (const w of enabled) {
     if (!w.spec.registry) {
@@ -74,7 +80,7 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
   }
   const agents = [...set.agents]
     .filter((a) => !onlyAgents?.length || onlyAgents.includes(a.metadata.name))
-    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    .sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   const result: DesiredAgent[] = [];
   for (const agent of agents) {
     const isEnabled = agent.spec.enabled !== false;
@@ -106,7 +112,7 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
       agent: agent.metadata.name,
       enabled: isEnabled,
       maxConcurrentPulls: agent.spec.maxConcurrentPulls ?? defaultLimit,
-      images: isEnabled ? [...images.values()].sort((a, b) => a.image.localeCompare(b.image)) : [],
+      images: isEnabled ? [...images.values()].sort((a, b) => compareText(a.image, b.image)) : [],
     });
   }
   return { agents: result, warnings };
@@ -124,5 +130,5 @@ export function refsToCheck(desired: DesiredState): { ref: ImageReference; regis
       if (!unique.has(image.image)) unique.set(image.image, { ref: image.ref, registry: image.registry });
     }
   }
-  return [...unique.values()].sort((a, b) => a.ref.canonical.localeCompare(b.ref.canonical));
+  return [...unique.values()].sort((a, b) => compareText(a.ref.canonical, b.ref.canonical));
 }

@@ -86,3 +86,6 @@ export const DEFAULTS = {
   maxConcurrentPulls: 2,
   promotionBranch: "main",
 } as const;
+
+/** Code-point order: the same on every machine and locale, so plans are byte-for-byte reproducible. */
+export const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,7 +1,7 @@
 import type { LocalImage } from "../ports.js";
 import type { DesiredImage, DesiredState } from "./desired.js";
 import { indexLocalImages, type LocalImageIndex } from "./local-images.js";
-import type { ManifestSet } from "./manifest.js";
+import { compareText, type ManifestSet } from "./manifest.js";
 import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
 import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";
 
@@ -46,9 +46,13 @@ function pullFor(
 /** One warning per reference the registry could not answer, except a moving tag a promotion creates. */
 function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: Set<string>): PlanWarning[] {
   const warnings: PlanWarning[] = [];
-  for (const [image, result] of [...digests].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [image, result] of [...digests].sort(([a], [b]) => compareText(a, b))) {
     if ("error" in result && !promoted.has(image)) {
-      warnings.push({ code: "registry-error", image, message: `${image}: ${result.error}` });
+      warnings.push({
+        code: "registry-error",
+        image,
+        message: result.error.includes(image) ? result.error : `${image}: ${result.error}`,
+      });
     }
   }
   return warnings;

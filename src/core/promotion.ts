@@ -1,7 +1,7 @@
 import { movingTagRefs, selects } from "./desired.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { LocalImageIndex } from "./local-images.js";
-import { DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
+import { compareText, DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
 import type { BlockedAction, PromoteAction } from "./plan-types.js";
 
 /** A registry's answer for one tag reference: its digest, or why it could not be read. */
@@ -31,7 +31,7 @@ export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry
       refs.set(ref.canonical, { ref, registry: w.spec.registry });
     }
   }
-  return [...refs.values()].sort((a, b) => a.ref.canonical.localeCompare(b.ref.canonical));
+  return [...refs.values()].sort((a, b) => compareText(a.ref.canonical, b.ref.canonical));
 }
 
 /** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6); says where. */
@@ -65,7 +65,7 @@ export function planPromotions(input: PromotionInput): PromotionPlan {
   const byName = new Map(input.set.workspaces.map((w) => [w.metadata.name, w]));
   const workspaces = input.set.workspaces
     .filter((w) => w.spec.promotion && w.spec.enabled !== false && w.spec.registry)
-    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    .sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   for (const w of workspaces) {
     const source = parseImageReference(w.spec.image);
     const sourceResult = source.digest ? { digest: source.digest } : input.digests.get(source.canonical);
