@@ -44,7 +44,12 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     }));
   }
   const json = Boolean(args.values.json) || !io.isTTY;
-  if (!json) io.stdout(renderPlan(plan, { color: true }));
+  if (json) {
+    const { actions: _, ...overview } = plan;
+    io.stdout(`${JSON.stringify({ time: new Date().toISOString(), event: "plan", ...overview })}\n`);
+  } else {
+    io.stdout(renderPlan(plan, { color: true }));
+  }
   const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
   const results = await executePlan(plan, {
     agents: fleet.agents,

@@ -8,7 +8,15 @@ const shortImage = (image: string) => image.replace(/^[^/]+\//, "");
 
 /** One JSON object per line: for logs, CI and anything that parses apply's output. */
 export function jsonLines(io: CliIo, now: () => Date = () => new Date()) {
+  const lastProgress = new Map<string, string>();
   return (event: ExecutorEvent) => {
+    if (event.type === "progress") {
+      // Docker repeats identical progress lines; only a change is worth a line.
+      const key = `${event.action.agent} ${event.action.image}`;
+      const value = JSON.stringify(event.progress);
+      if (lastProgress.get(key) === value) return;
+      lastProgress.set(key, value);
+    }
     const { type, ...rest } = event;
     const body =
       event.type === "done"
