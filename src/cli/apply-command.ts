@@ -29,7 +29,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     const path = resolve(io.cwd, planFile);
     plan = parsePlanFile(await readFile(path, "utf8"), planFile);
     fleet = await connectFleet(snapshot.set, deps, flags.agents);
-    const reasons = await staleReasons(plan, snapshot, fleet, signal);
+    const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
     if (reasons.length > 0) {
       throw new KasmGitopsError(
         "stale-plan",

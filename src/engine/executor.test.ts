@@ -81,7 +81,7 @@ function registryStub(put: () => Promise<string>): RegistryClient {
 
 const transient = () => new KasmGitopsError("pull-failed", "HTTP 503", { transient: true });
 const rateLimited = () =>
-  new KasmGitopsError("pull-failed", "toomanyrequests", { transient: true, rateLimited: true });
+  new KasmGitopsError("pull-failed", "toomanyrequests", { transient: true, reason: "rate-limited" });
 const fatal = () => new KasmGitopsError("pull-failed", "manifest unknown");
 
 describe("executePlan", () => {

@@ -44,6 +44,7 @@ export type Fleet = {
   registries: Map<string, RegistryAccess>;
   /** The registry that serves an image, by its host (DESIGN.md §2: an image's host is its Registry's). */
   accessForImage: (image: string) => RegistryAccess | undefined;
+  accessForHost: (host: string) => RegistryAccess | undefined;
 };
 
 /** Reads and validates a set of manifest files; an invalid set is refused whole with every problem. */
@@ -97,6 +98,7 @@ export async function connectFleet(
     limits,
     registries,
     accessForImage: (image) => byHost.get(parseImageReference(image).registry),
+    accessForHost: (host) => byHost.get(host),
   };
 }
 

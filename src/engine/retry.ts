@@ -22,7 +22,7 @@ export function isTransient(error: unknown): boolean {
 /** True for a rate limit, which pauses the whole registry rather than one action. */
 export function isRateLimited(error: unknown): boolean {
   if (!(error instanceof KasmGitopsError)) return false;
-  return error.code === "registry-rate-limited" || error.context.rateLimited === true;
+  return error.code === "registry-rate-limited" || error.context.reason === "rate-limited";
 }
 
 /** Runs `task` until it succeeds, fails for good, or the attempts run out. */

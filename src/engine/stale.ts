@@ -1,13 +1,33 @@
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { Plan } from "../core/plan-types.js";
+import type { Clock } from "../ports.js";
+import { resolveDigests } from "./observe.js";
 import type { Fleet, Snapshot } from "./reconcile.js";
+
+/** The digest each tag reference must still have for a saved plan to mean what it meant. */
+function expectations(plan: Plan): Map<string, string | undefined> {
+  const expected = new Map<string, string | undefined>();
+  const promoted = new Set(plan.actions.filter((a) => a.type === "promote").map((a) => a.image));
+  for (const action of plan.actions) {
+    if (action.type === "promote") {
+      expected.set(action.image, action.currentDigest);
+      expected.set(action.source, action.targetDigest);
+    } else if (action.targetDigest && !promoted.has(action.image)) {
+      // A pull of a tag a promotion in this plan moves is checked through that promotion instead.
+      expected.set(action.image, action.targetDigest);
+    }
+  }
+  for (const image of expected.keys()) if (parseImageReference(image).digest) expected.delete(image);
+  return expected;
+}
 
 /** What moved since a saved plan was made; empty when it can still be applied exactly. */
 export async function staleReasons(
   plan: Plan,
   snapshot: Snapshot,
   fleet: Fleet,
+  clock: Clock,
   signal?: AbortSignal,
 ): Promise<string[]> {
   const reasons: string[] = [];
@@ -16,32 +36,25 @@ export async function staleReasons(
       `${plan.branch} moved from ${plan.revision.slice(0, 12)} to ${snapshot.revision.revision.slice(0, 12)}`,
     );
   }
-  const expected = new Map<string, string | undefined>();
-  for (const action of plan.actions) {
-    if (action.type === "promote") {
-      expected.set(action.image, action.currentDigest);
-      expected.set(action.source, action.targetDigest);
-    } else if (action.targetDigest && !parseImageReference(action.image).digest) {
-      // A pull of a tag a promotion in this plan moves is checked against the promotion instead.
-      if (!plan.actions.some((a) => a.type === "promote" && a.image === action.image)) {
-        expected.set(action.image, action.targetDigest);
-      }
-    }
-  }
-  for (const [image, digest] of expected) {
-    const access = fleet.accessForImage(image);
-    if (!access) continue;
+  const expected = expectations(plan);
+  const queries = [...expected.keys()].map((image) => {
     const ref = parseImageReference(image);
-    if (ref.digest) continue;
-    const now = await access.client.headDigest(ref, signal).then(
-      (r) => r.digest,
-      (error: unknown) => {
-        if (error instanceof KasmGitopsError && error.code === "registry-not-found") return undefined;
-        throw error;
-      },
-    );
-    if (now !== digest)
-      reasons.push(`${image} is now ${now ?? "absent"}, the plan expected ${digest ?? "absent"}`);
+    return { ref, registry: ref.registry };
+  });
+  const now = await resolveDigests(queries, (host) => fleet.accessForHost(host)?.client, {
+    clock,
+    ...(signal ? { signal } : {}),
+  });
+  for (const [image, digest] of expected) {
+    const result = now.get(image);
+    if (!result) continue;
+    if ("error" in result && result.code !== "registry-not-found") {
+      reasons.push(`${image} could not be checked: ${result.error}`);
+      continue;
+    }
+    const current = "digest" in result ? result.digest : undefined;
+    if (current !== digest)
+      reasons.push(`${image} is now ${current ?? "absent"}, the plan expected ${digest ?? "absent"}`);
   }
   return reasons;
 }

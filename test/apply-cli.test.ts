@@ -1,0 +1,280 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Plan } from "../src/core/plan-types.js";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { kasmGitops } from "./helpers/cli.js";
+import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+
+const lab = inject("lab");
+const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
+
+type Line = Record<string, unknown> & { event: string };
+const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
+
+/** A manifest repo on one proxied registry; `workspaces` are image names under a unique prefix. */
+async function fleet(
+  proxy: RegistryProxy,
+  images: string[],
+  agents = [{ name: "a1", host: e1.host, maxConcurrentPulls: 2 }],
+): Promise<{ repo: TestRepo; state: string; refs: string[] }> {
+  const prefix = uniqueRepo("app");
+  const refs = images.map((name) => `${proxy.host}/${prefix}-${name}:v1`);
+  const repo = await createTestRepo();
+  await repo.commit(
+    {
+      "manifests/a.yaml": fleetYaml({
+        registries: [{ name: "corp", host: proxy.host }],
+        agents,
+        workspaces: images.map((name, i) => ({ name: `ws-${name}`, image: refs[i]!, registry: "corp" })),
+      }),
+    },
+    "fleet",
+  );
+  return { repo, state: await stateDir(), refs };
+}
+
+const apply = (repo: TestRepo, state: string, ...extra: string[]) =>
+  kasmGitops(["apply", "--repo", repo.bare, "--path", "manifests", "--state-dir", state, "--json", ...extra]);
+const planJson = async (repo: TestRepo, state: string, ...extra: string[]) => {
+  const result = await kasmGitops([
+    "plan",
+    "--repo",
+    repo.bare,
+    "--path",
+    "manifests",
+    "--state-dir",
+    state,
+    "--json",
+    ...extra,
+  ]);
+  expect(result.code).not.toBe(1);
+  return JSON.parse(result.stdout) as Plan;
+};
+
+describe("kasm-gitops apply", () => {
+  let proxy: RegistryProxy;
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("pulls 6 images on one agent never more than 2 at a time, then a second plan is empty", async () => {
+    const names = ["a", "b", "c", "d", "e", "f"];
+    const { repo, state, refs } = await fleet(proxy, names);
+    for (const ref of refs) {
+      const [repository, tag] = ref.slice(proxy.host.length + 1).split(":") as [string, string];
+      await pushRandomImage({ url: proxy.url, repository, tag });
+    }
+    proxy.reset();
+    proxy.setBehaviour({ delayMs: 400 });
+    try {
+      const result = await apply(repo, state);
+      expect(result.code).toBe(0);
+      const done = lines(result.stdout).filter((l) => l.event === "done");
+      expect(done.map((l) => l.status)).toEqual(Array(6).fill("ok"));
+      // The limit holds at the registry, and it was used: two pulls overlapped.
+      expect(proxy.stats().maxRepositoriesInFlight).toBe(2);
+      expect(lines(result.stdout).at(-1)).toMatchObject({
+        event: "summary",
+        ok: 6,
+        failed: 0,
+        converged: true,
+      });
+    } finally {
+      proxy.setBehaviour({ delayMs: 0 });
+    }
+    for (const ref of refs) expect(await localDigests(e1.host, ref)).toHaveLength(1);
+    const again = await planJson(repo, state);
+    expect(again.actions).toEqual([]);
+    // The ledger records every completed pull with its revision.
+    const ledger = (await readFile(join(state, "ledger.jsonl"), "utf8")).trim().split("\n");
+    expect(ledger.map((l) => JSON.parse(l).revision)).toEqual(Array(6).fill(again.revision));
+  });
+
+  it("waits out a 429 with Retry-After for the whole registry and converges", async () => {
+    const { repo, state, refs } = await fleet(proxy, ["x", "y"]);
+    for (const ref of refs) {
+      const [repository, tag] = ref.slice(proxy.host.length + 1).split(":") as [string, string];
+      await pushRandomImage({ url: proxy.url, repository, tag });
+    }
+    const plan = await planJson(repo, state);
+    const planFile = join(state, "plan.json");
+    await writeFile(planFile, JSON.stringify(plan));
+    proxy.reset();
+    let refusedGet = false;
+    proxy.setBehaviour({
+      // The engine's first manifest GET is refused, then the HEAD kasm-gitops sends to learn the Retry-After
+      // (the engine does not pass the header on).
+      inject: [
+        {
+          match: (r) => {
+            if (r.kind === "manifest-get" && !refusedGet) return (refusedGet = true);
+            return r.kind === "manifest-head" && refusedGet;
+          },
+          status: 429,
+          headers: { "retry-after": "2" },
+          times: 2,
+        },
+      ],
+    });
+    try {
+      const result = await apply(repo, state, planFile);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const events = lines(result.stdout);
+      expect(events.filter((l) => l.event === "registry-paused").map((l) => l.ms)).toEqual([2000]);
+      expect(events.filter((l) => l.event === "done").map((l) => l.status)).toEqual(["ok", "ok"]);
+      expect(proxy.requests.filter((r) => r.injected && r.status === 429)).toHaveLength(2);
+    } finally {
+      proxy.setBehaviour({ inject: [] });
+    }
+  });
+
+  it("records a failed pull, carries on with the others, and exits 1", async () => {
+    const { repo, state, refs } = await fleet(proxy, ["ok", "gone"]);
+    const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
+    await pushRandomImage({ url: proxy.url, repository, tag });
+    const result = await apply(repo, state);
+    expect(result.code).toBe(1);
+    const done = lines(result.stdout).filter((l) => l.event === "done");
+    expect(
+      done.map((l) => `${String(l.image).endsWith("ok:v1") ? "ok" : "gone"} ${l.status}`).sort(),
+    ).toEqual(["gone failed", "ok ok"]);
+    const failed = done.find((l) => l.status === "failed")!;
+    expect(failed.error).toMatchObject({ code: "pull-failed" });
+  });
+
+  it("applies a saved plan exactly, and refuses it once a digest moved", async () => {
+    const { repo, state, refs } = await fleet(
+      proxy,
+      ["p"],
+      [
+        { name: "a1", host: e1.host, maxConcurrentPulls: 2 },
+        { name: "a2", host: e2.host, maxConcurrentPulls: 2 },
+      ],
+    );
+    const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
+    await pushRandomImage({ url: proxy.url, repository, tag });
+    const planFile = join(state, "plan.json");
+    const saved = await kasmGitops([
+      "plan",
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+      "--out",
+      planFile,
+      "--agent",
+      "a1",
+    ]);
+    expect(saved.code).toBe(0);
+    const exact = await apply(repo, state, planFile);
+    expect(exact.code).toBe(0);
+    expect(
+      lines(exact.stdout)
+        .filter((l) => l.event === "done")
+        .map((l) => l.agent),
+    ).toEqual(["a1"]);
+
+    const stale = await kasmGitops([
+      "plan",
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+      "--out",
+      planFile,
+    ]);
+    expect(stale.code).toBe(0);
+    await pushRandomImage({ url: proxy.url, repository, tag });
+    const refused = await apply(repo, state, planFile);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/stale.*\n.*is now sha256:[0-9a-f]{64}, the plan expected sha256:/);
+    expect(refused.stdout).not.toMatch(/"event":"done"/);
+  });
+
+  it("refuses a saved plan once the branch moved", async () => {
+    const { repo, state } = await fleet(proxy, ["r"]);
+    const planFile = join(state, "plan.json");
+    await kasmGitops([
+      "plan",
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+      "--out",
+      planFile,
+      "--no-refresh",
+    ]);
+    await repo.commit({ "manifests/readme.txt": "moved\n" }, "move the branch");
+    const refused = await apply(repo, state, planFile);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/main moved from [0-9a-f]{12} to [0-9a-f]{12}/);
+  });
+});
+
+describe("apply with an htpasswd registry", () => {
+  it("pulls with credentials from the environment and prints the password nowhere", async () => {
+    const registry = lab.registries.auth;
+    const name = uniqueRepo("private");
+    const pushed = await pushRandomImage({
+      url: registry.url,
+      repository: name,
+      tag: "v1",
+      auth: registry.auth!,
+    });
+    const repo = await createTestRepo();
+    await repo.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [
+            {
+              name: "private",
+              host: registry.host,
+              auth: { username: registry.auth!.username, passwordEnv: "LAB_REGISTRY_PASSWORD" },
+            },
+          ],
+          agents: [{ name: "a2", host: e2.host }],
+          workspaces: [{ name: "secret-app", image: `${registry.host}/${name}:v1`, registry: "private" }],
+        }),
+      },
+      "private fleet",
+    );
+    const state = await stateDir();
+    const result = await kasmGitops(
+      [
+        "apply",
+        "--repo",
+        repo.bare,
+        "--path",
+        "manifests",
+        "--state-dir",
+        state,
+        "--json",
+        "--log-level",
+        "debug",
+      ],
+      { env: { LAB_REGISTRY_PASSWORD: registry.auth!.password } },
+    );
+    expect(result.code).toBe(0);
+    expect(await localDigests(e2.host, `${registry.host}/${name}:v1`)).toEqual([pushed.digest]);
+    expect(result.stdout + result.stderr).not.toContain(registry.auth!.password);
+    expect(await readFile(join(state, "ledger.jsonl"), "utf8")).not.toContain(registry.auth!.password);
+  });
+});
