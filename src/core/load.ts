@@ -112,6 +112,7 @@ function parseFile(
   const lineCounter = new LineCounter();
   const overflow = flowNestingOverflow(text, limits.maxDepth);
   if (overflow !== undefined) {
+    lineCounter.addNewLine(0);
     for (let i = 0; i <= overflow; i++) if (text[i] === "\n") lineCounter.addNewLine(i + 1);
     const { line, col } = lineCounter.linePos(overflow);
     error(
