@@ -8,3 +8,41 @@ export {
   parseImageReference,
   tagReference,
 } from "./core/image-ref.js";
+export {
+  LOAD_LIMITS,
+  type LoadedDocument,
+  type LoadLimits,
+  type ManifestFile,
+  parseManifestFiles,
+} from "./core/load.js";
+export {
+  type AgentManifest,
+  type AgentSpec,
+  API_VERSION,
+  DEFAULTS,
+  KINDS,
+  type Kind,
+  type Manifest,
+  type ManifestSet,
+  type Metadata,
+  type Position,
+  type Problem,
+  type RegistryManifest,
+  type RegistrySpec,
+  type SecretRef,
+  type SettingsManifest,
+  type SettingsSpec,
+  type ValueOrRef,
+  type WorkspaceManifest,
+  type WorkspaceSpec,
+} from "./core/manifest.js";
+export { selectorMatches } from "./core/selectors.js";
+export {
+  checkManifestFiles,
+  formatProblem,
+  hasErrors,
+  sortProblems,
+  type ValidationResult,
+  validateManifests,
+} from "./core/validate.js";
+export { type NodeSpot, type PositionIndex, positionIn } from "./core/yaml-positions.js";

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { readManifestDir } from "../adapters/manifest-files.js";
-import { describeError, KasmGitopsError } from "../core/errors.js";
+import { KasmGitopsError } from "../core/errors.js";
 import type { ManifestFile } from "../core/load.js";
 import type { Problem } from "../core/manifest.js";
 import { checkManifestFiles, formatProblem, sortProblems } from "../core/validate.js";
@@ -29,7 +29,7 @@ export async function validateCommand({ args, io }: CommandContext): Promise<num
       files = await readArgument(dir, io.cwd);
     } catch (error) {
       if (!(error instanceof KasmGitopsError && error.code === "manifest-path-not-found")) throw error;
-      io.stderr(`kasm-gitops: error: ${describeError(error).replace(resolve(io.cwd, dir), dir)}\n`);
+      io.stderr(`kasm-gitops: error: ${error.message.replace(resolve(io.cwd, dir), dir)}\n`);
       failed = true;
       continue;
     }
@@ -46,7 +46,7 @@ export async function validateCommand({ args, io }: CommandContext): Promise<num
   const warnings = problems.length - errors;
   if (args.values.json) {
     io.stdout(`${JSON.stringify(problems, null, 2)}\n`);
-  } else {
+  } else if (fileCount > 0) {
     for (const problem of problems) io.stdout(`${formatProblem(problem)}\n`);
     const counts = [
       errors ? plural(errors, "error") : "",

@@ -1,6 +1,6 @@
 import { Composer, type Document, isAlias, LineCounter, Parser, visit, type YAMLError } from "yaml";
 import type { Position, Problem } from "./manifest.js";
-import { indexPositions, type PositionIndex, positionIn } from "./yaml-positions.js";
+import { type PositionIndex, positionIn, tooDeep, treePositions } from "./yaml-positions.js";
 
 /** One manifest file as read from disk; `size` is set instead of `text` when the file was too large to read. */
 export type ManifestFile = { file: string; text: string; size?: number };
@@ -112,6 +112,7 @@ function parseFile(
   const lineCounter = new LineCounter();
   const overflow = flowNestingOverflow(text, limits.maxDepth);
   if (overflow !== undefined) {
+    lineCounter.addNewLine(0);
     for (let i = 0; i <= overflow; i++) if (text[i] === "\n") lineCounter.addNewLine(i + 1);
     const { line, col } = lineCounter.linePos(overflow);
     error(
@@ -166,17 +167,20 @@ function parseDocument(doc: Document.Parsed, ctx: DocContext): LoadedDocument | 
   for (const w of doc.warnings) problems.push(yamlProblem(w, "warning", ctx));
   // A duplicate key still leaves a readable document; any other error leaves guesses, not data.
   if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return undefined;
-  const { positions, tooDeep } = indexPositions(doc.contents, ctx.lineCounter, ctx.limits.maxDepth);
-  if (tooDeep) {
+  const deep = tooDeep(doc.contents, ctx.limits.maxDepth);
+  if (deep) {
+    const { line, col } = ctx.lineCounter.linePos(deep.range?.[0] ?? 0);
     problems.push({
       file,
-      ...tooDeep,
+      line,
+      col,
       severity: "error",
       code: "nesting-limit",
       message: `the document nests deeper than ${ctx.limits.maxDepth} levels`,
     });
     return undefined;
   }
+  const positions = treePositions(doc.contents, ctx.lineCounter);
   const source = positionIn(file, positions, "");
   let data: unknown;
   try {

@@ -2,56 +2,12 @@ import { CronPattern } from "croner";
 import { parseDuration } from "./duration.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { Kind } from "./manifest.js";
-import type { Finding } from "./schema-errors.js";
+import { checkPromotions } from "./promotion-rules.js";
+import { error, field, type Identified, stringMap, text } from "./rule-context.js";
 import { matchingAgentCounter } from "./selectors.js";
 import { didYouMean } from "./suggest.js";
 
-/** What the rules may do with a document: say where a pointer is written, and add a finding to it. */
-export type DocRef = {
-  where: (pointer: string, part?: "key" | "value") => string;
-  add: (finding: Finding) => void;
-};
-
-/**
- * A document of a known kind, valid or not: the rules read its fields through `field`, which yields only
- * well-typed values the schema did not already complain about, so one run reports every problem once.
- */
-export type Identified = {
-  kind: Kind;
-  name?: string;
-  data: Record<string, unknown>;
-  /** Pointers the schema check reported. */
-  flagged: ReadonlySet<string>;
-  ref: DocRef;
-};
-
-function field(item: Identified, pointer: string): unknown {
-  if (item.flagged.has(pointer)) return undefined;
-  let value: unknown = item.data;
-  for (const key of pointer.slice(1).split("/")) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
-const text = (item: Identified, pointer: string): string | undefined => {
-  const value = field(item, pointer);
-  return typeof value === "string" ? value : undefined;
-};
-const stringMap = (value: unknown): Record<string, string> | undefined =>
-  value !== null &&
-  typeof value === "object" &&
-  !Array.isArray(value) &&
-  Object.values(value).every((v) => typeof v === "string")
-    ? (value as Record<string, string>)
-    : undefined;
-
-const error = (pointer: string, code: string, message: string, part: Finding["part"] = "value"): Finding => ({
-  pointer,
-  part,
-  code,
-  message,
-});
+export type { DocRef, Identified } from "./rule-context.js";
 
 /** The cross-document rules of DESIGN.md §2, in one linear pass over the documents. */
 export function checkSemantics(items: readonly Identified[]): void {
@@ -222,98 +178,5 @@ function checkRegistry(
         `image host ${image.registry} is not the host of registry "${name}" (${host}): Kasm would pull it from ${image.registry} without ${name}'s credentials; write ${fix}`,
       ),
     );
-  }
-}
-
-const repositoryOf = (image: ImageReference) => `${image.registry}/${image.repository}`;
-
-/** promotion.from must name another workspace of the same repository, and chains must end. */
-function checkPromotions(
-  items: readonly Identified[],
-  workspaces: Map<string, Identified>,
-  images: Map<string, ImageReference>,
-): void {
-  const from = new Map<string, string>();
-  const pointer = "/spec/promotion/from";
-  for (const item of items) {
-    const source = item.kind === "Workspace" ? text(item, pointer) : undefined;
-    if (source === undefined) continue;
-    if (source === item.name) {
-      item.ref.add(
-        error(
-          pointer,
-          "promotion-self",
-          "promotion.from names this workspace itself; name the testing workspace whose agents verify the digest first",
-        ),
-      );
-      continue;
-    }
-    if (!workspaces.has(source)) {
-      item.ref.add(
-        error(
-          pointer,
-          "unknown-workspace",
-          `unknown workspace "${source}" in promotion.from${didYouMean(
-            source,
-            [...workspaces.keys()].filter((n) => n !== item.name),
-          )}`,
-        ),
-      );
-      continue;
-    }
-    const mine = item.name === undefined ? undefined : images.get(item.name);
-    if (item.name !== undefined && workspaces.get(item.name) === item) from.set(item.name, source);
-    const theirs = images.get(source);
-    if (mine && theirs && repositoryOf(mine) !== repositoryOf(theirs)) {
-      item.ref.add(
-        error(
-          pointer,
-          "promotion-other-repository",
-          `promotion.from "${source}" serves ${repositoryOf(theirs)}, not ${repositoryOf(mine)}: a digest verified there says nothing about this image`,
-        ),
-      );
-    }
-    const tags = field(item, "/spec/promotion/movingTags");
-    for (const [i, tag] of (Array.isArray(tags) ? tags : []).entries()) {
-      if (mine && tag === mine.tag) {
-        item.ref.add({
-          ...error(
-            `/spec/promotion/movingTags/${i}`,
-            "moving-tag-is-image-tag",
-            `moving tag "${tag}" is the image's own tag, so promoting it changes nothing: pin the image to a release tag or a digest`,
-          ),
-          severity: "warning",
-        });
-      }
-    }
-  }
-  reportCycles(from, workspaces);
-}
-
-/** Each promotion cycle once, at the workspace where the walk closes it. */
-function reportCycles(from: Map<string, string>, workspaces: Map<string, Identified>): void {
-  const done = new Set<string>();
-  for (const start of from.keys()) {
-    const path: string[] = [];
-    const onPath = new Set<string>();
-    let current: string | undefined = start;
-    while (current !== undefined && !done.has(current) && !onPath.has(current)) {
-      path.push(current);
-      onPath.add(current);
-      current = from.get(current);
-    }
-    if (current !== undefined && onPath.has(current)) {
-      const cycle = [...path.slice(path.indexOf(current)), current];
-      workspaces
-        .get(current)!
-        .ref.add(
-          error(
-            "/spec/promotion/from",
-            "promotion-cycle",
-            `promotion.from goes round in a circle (${cycle.join(" → ")}): no workspace in it can verify a digest first`,
-          ),
-        );
-    }
-    for (const name of path) done.add(name);
   }
 }

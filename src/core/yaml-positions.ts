@@ -1,50 +1,68 @@
-import { isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from "yaml";
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from "yaml";
 import type { Position } from "./manifest.js";
 
 /** Where one node stands: its value, and the key that names it when it sits in a mapping. */
 export type NodeSpot = { line: number; col: number; keyLine?: number; keyCol?: number };
 
-/** JSON pointer (RFC 6901, "" = the document) → where that node is written. */
-export type PositionIndex = ReadonlyMap<string, NodeSpot>;
+/** JSON pointer (RFC 6901, "" = the document) → where that node is written, when it is. */
+export type PositionIndex = { get(pointer: string): NodeSpot | undefined };
 
 /** Escapes one pointer segment the way ajv writes instancePath. */
 export const pointerSegment = (key: string | number) =>
   String(key).replaceAll("~", "~0").replaceAll("/", "~1");
-
-/** Result of indexing: the pointer map, or the pointer that nests deeper than `maxDepth`. */
-export type IndexResult = { positions: Map<string, NodeSpot>; tooDeep?: { line: number; col: number } };
+const unescapeSegment = (segment: string) => segment.replaceAll("~1", "/").replaceAll("~0", "~");
 
 /**
- * Records a position for every node reachable without following aliases, so the walk stays linear
- * even for alias-heavy input; nodes inside an alias fall back to the alias itself in `positionAt`.
+ * Looks pointers up in the document's syntax tree on demand: positions are needed only for the few nodes
+ * with a problem, so nothing is computed for the thousands without one. Aliases are not followed; a node
+ * inside one resolves to the alias itself in `spotAt`.
  */
-export function indexPositions(root: Node | null, lineCounter: LineCounter, maxDepth: number): IndexResult {
-  const positions = new Map<string, NodeSpot>();
-  const at = (offset: number) => lineCounter.linePos(offset);
-  let tooDeep: IndexResult["tooDeep"];
-  const walk = (node: Node, pointer: string, depth: number, key?: { line: number; col: number }) => {
-    const start = at(node.range?.[0] ?? 0);
-    positions.set(pointer, key ? { ...start, keyLine: key.line, keyCol: key.col } : start);
-    if (depth > maxDepth) {
-      tooDeep ??= start;
-      return;
-    }
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        if (!isPair(pair) || !isScalar(pair.key)) continue;
-        const keyPos = at(pair.key.range?.[0] ?? 0);
-        const child = `${pointer}/${pointerSegment(String(pair.key.value))}`;
-        if (pair.value) walk(pair.value as Node, child, depth + 1, keyPos);
-        else positions.set(child, { ...keyPos, keyLine: keyPos.line, keyCol: keyPos.col });
+export function treePositions(root: Node | null, lineCounter: LineCounter): PositionIndex {
+  const at = (node: Node | null | undefined) => lineCounter.linePos(node?.range?.[0] ?? 0);
+  return {
+    get(pointer) {
+      if (!root) return undefined;
+      let node: Node | null = root;
+      let key: Node | undefined;
+      for (const raw of pointer === "" ? [] : pointer.slice(1).split("/")) {
+        const segment = unescapeSegment(raw);
+        if (isMap(node)) {
+          const pair: Pair | undefined = node.items.find(
+            (p) => isScalar(p.key) && String(p.key.value) === segment,
+          );
+          if (!pair) return undefined;
+          key = pair.key as Node;
+          node = (pair.value as Node | null) ?? null;
+        } else if (isSeq(node)) {
+          node = (node.items[Number(segment)] as Node | undefined) ?? null;
+          key = undefined;
+        } else return undefined;
+        if (!node) return key ? { ...at(key), keyLine: at(key).line, keyCol: at(key).col } : undefined;
       }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, i) => {
-        if (item && !isPair(item)) walk(item as Node, `${pointer}/${i}`, depth + 1);
-      });
-    }
+      const value = at(node);
+      if (!key) return value;
+      const keyPos = at(key);
+      return { ...value, keyLine: keyPos.line, keyCol: keyPos.col };
+    },
   };
-  if (root) walk(root, "", 0);
-  return tooDeep ? { positions, tooDeep } : { positions };
+}
+
+/** The first node nested deeper than `max` (aliases not followed), without allocating per node. */
+export function tooDeep(root: Node | null, max: number, depth = 0): Node | undefined {
+  if (!root) return undefined;
+  if (depth > max) return root;
+  if (isMap(root)) {
+    for (const pair of root.items) {
+      const found = tooDeep(pair.value as Node | null, max, depth + 1);
+      if (found) return found;
+    }
+  } else if (isSeq(root)) {
+    for (const item of root.items) {
+      const found = tooDeep(item as Node | null, max, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 /** Where a pointer is written; a pointer without its own node (defaults, aliases) resolves to its nearest ancestor. */

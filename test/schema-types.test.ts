@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import {
+  type AgentManifest,
+  type AgentSpec,
+  API_VERSION,
+  DEFAULTS,
+  type Metadata,
+  type RegistryManifest,
+  type RegistrySpec,
+  type SecretRef,
+  type SettingsManifest,
+  type SettingsSpec,
+  type WorkspaceManifest,
+  type WorkspaceSpec,
+} from "../src/core/manifest.js";
+import { type JsonSchema, KIND_VALIDATORS, SCHEMAS } from "../src/core/schemas.js";
+
+/**
+ * The schemas are the source of truth and src/core/manifest.ts mirrors them. Each key list below must name
+ * exactly the keys of its TypeScript type (`satisfies Record<keyof T, true>` fails type checking on a
+ * missing or extra key), and the test compares it with the schema's properties: a field added on one side
+ * only fails either `npm run lint` or this test.
+ */
+type AllKeys<T> = T extends unknown ? keyof T : never;
+type Doc = Omit<RegistryManifest, "source">;
+const keys = (record: Record<string, true>) => Object.keys(record).sort();
+
+const TYPE_KEYS = {
+  document: keys({ apiVersion: true, kind: true, metadata: true, spec: true } satisfies Record<
+    keyof Doc,
+    true
+  >),
+  metadata: keys({ name: true, labels: true } satisfies Record<keyof Metadata, true>),
+  secretRef: keys({ env: true, file: true } satisfies Record<AllKeys<SecretRef>, true>),
+  registry: keys({ host: true, insecure: true, auth: true } satisfies Record<keyof RegistrySpec, true>),
+  registryAuth: keys({ username: true, password: true } satisfies Record<
+    keyof NonNullable<RegistrySpec["auth"]>,
+    true
+  >),
+  agent: keys({ docker: true, maxConcurrentPulls: true, enabled: true } satisfies Record<
+    keyof AgentSpec,
+    true
+  >),
+  agentDocker: keys({ host: true, tls: true } satisfies Record<keyof AgentSpec["docker"], true>),
+  agentTls: keys({ ca: true, cert: true, key: true } satisfies Record<
+    keyof NonNullable<AgentSpec["docker"]["tls"]>,
+    true
+  >),
+  workspace: keys({
+    friendlyName: true,
+    image: true,
+    registry: true,
+    agents: true,
+    groups: true,
+    enabled: true,
+    refresh: true,
+    promotion: true,
+  } satisfies Record<keyof WorkspaceSpec, true>),
+  workspaceAgents: keys({ matchLabels: true } satisfies Record<
+    keyof NonNullable<WorkspaceSpec["agents"]>,
+    true
+  >),
+  workspacePromotion: keys({ from: true, movingTags: true } satisfies Record<
+    keyof NonNullable<WorkspaceSpec["promotion"]>,
+    true
+  >),
+  settings: keys({
+    interval: true,
+    refreshSchedule: true,
+    maxConcurrentPulls: true,
+    promotionBranch: true,
+  } satisfies Record<keyof SettingsSpec, true>),
+};
+
+const props = (schema: JsonSchema | undefined, ...path: string[]): string[] => {
+  let node = schema;
+  for (const name of path) node = node?.properties?.[name];
+  return Object.keys(node?.properties ?? {}).sort();
+};
+const common = SCHEMAS.common.definitions!;
+
+const SCHEMA_KEYS: Record<keyof typeof TYPE_KEYS, string[]> = {
+  document: props(SCHEMAS.Registry),
+  metadata: props(common.metadata),
+  secretRef: props(common.secretRef),
+  registry: props(SCHEMAS.Registry, "spec"),
+  registryAuth: props(SCHEMAS.Registry, "spec", "auth"),
+  agent: props(SCHEMAS.Agent, "spec"),
+  agentDocker: props(SCHEMAS.Agent, "spec", "docker"),
+  agentTls: props(SCHEMAS.Agent, "spec", "docker", "tls"),
+  workspace: props(SCHEMAS.Workspace, "spec"),
+  workspaceAgents: props(SCHEMAS.Workspace, "spec", "agents"),
+  workspacePromotion: props(SCHEMAS.Workspace, "spec", "promotion"),
+  settings: props(SCHEMAS.Settings, "spec"),
+};
+
+/** A document of each kind with every optional field set, typed by manifest.ts. */
+const SAMPLES = {
+  Registry: {
+    apiVersion: API_VERSION,
+    kind: "Registry",
+    metadata: { name: "corp", labels: { tier: "core" } },
+    spec: {
+      host: "registry.example.com:5000",
+      insecure: false,
+      auth: { username: { env: "U" }, password: { file: "/run/p" } },
+    },
+  } satisfies Omit<RegistryManifest, "source">,
+  Agent: {
+    apiVersion: API_VERSION,
+    kind: "Agent",
+    metadata: { name: "agent-1" },
+    spec: {
+      docker: {
+        host: "tcp://10.0.0.5:2376",
+        tls: { ca: { file: "/ca.pem" }, cert: { file: "/c.pem" }, key: { env: "KEY" } },
+      },
+      maxConcurrentPulls: 3,
+      enabled: false,
+    },
+  } satisfies Omit<AgentManifest, "source">,
+  Workspace: {
+    apiVersion: API_VERSION,
+    kind: "Workspace",
+    metadata: { name: "chrome" },
+    spec: {
+      friendlyName: "Chrome",
+      image: "registry.example.com:5000/kasm/chrome:1",
+      registry: "corp",
+      agents: { matchLabels: { ring: "production" } },
+      groups: ["all-users"],
+      enabled: true,
+      refresh: "0 6 * * *",
+      promotion: { from: "chrome-testing", movingTags: ["latest"] },
+    },
+  } satisfies Omit<WorkspaceManifest, "source">,
+  Settings: {
+    apiVersion: API_VERSION,
+    kind: "Settings",
+    metadata: { name: "default" },
+    spec: { interval: "30s", refreshSchedule: "0 * * * *", maxConcurrentPulls: 2, promotionBranch: "main" },
+  } satisfies Omit<SettingsManifest, "source">,
+};
+
+describe("schemas/ and src/core/manifest.ts agree", () => {
+  it.each(Object.keys(TYPE_KEYS) as (keyof typeof TYPE_KEYS)[])(
+    "%s has the same fields on both sides",
+    (name) => {
+      expect(SCHEMA_KEYS[name].length).toBeGreaterThan(0);
+      expect(TYPE_KEYS[name]).toEqual(SCHEMA_KEYS[name]);
+    },
+  );
+
+  it.each(["Agent", "Workspace", "Settings"] as const)(
+    "every kind's document has the same top-level fields (%s)",
+    (kind) => {
+      expect(props(SCHEMAS[kind])).toEqual(TYPE_KEYS.document);
+    },
+  );
+
+  it.each(Object.entries(SAMPLES))(
+    "a %s typed by manifest.ts with every field set passes its schema",
+    (kind, sample) => {
+      const validate = KIND_VALIDATORS[kind as keyof typeof KIND_VALIDATORS];
+      expect(validate(sample), JSON.stringify(validate.errors)).toBe(true);
+    },
+  );
+
+  it("writes the same defaults as DEFAULTS", () => {
+    const spec = SCHEMAS.Settings.properties!.spec!.properties!;
+    expect({
+      interval: spec.interval!.default,
+      refreshSchedule: spec.refreshSchedule!.default,
+      maxConcurrentPulls: spec.maxConcurrentPulls!.default,
+      promotionBranch: spec.promotionBranch!.default,
+    }).toEqual({
+      interval: DEFAULTS.interval,
+      refreshSchedule: DEFAULTS.refreshSchedule,
+      maxConcurrentPulls: DEFAULTS.maxConcurrentPulls,
+      promotionBranch: DEFAULTS.promotionBranch,
+    });
+  });
+});
