@@ -118,7 +118,10 @@ describe("kasm-gitops apply", () => {
       inject: [
         {
           match: (r) => {
-            if (r.kind === "manifest-get" && !refusedGet) return (refusedGet = true);
+            if (r.kind === "manifest-get" && !refusedGet) {
+              refusedGet = true;
+              return true;
+            }
             return r.kind === "manifest-head" && refusedGet;
           },
           status: 429,
