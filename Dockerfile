@@ -12,6 +12,7 @@ ARG BASE_IMAGE=node:20-bookworm-slim
 FROM ${BASE_IMAGE} AS build
 # For builds behind a registry mirror or a TLS-inspecting proxy; unset by default.
 ARG NPM_CONFIG_REGISTRY
+ARG NPM_CONFIG_CAFILE
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY . .

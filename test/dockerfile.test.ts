@@ -26,9 +26,13 @@ const CONTEXT = [
 
 /** This host's npm registry and CA settings, passed on so the build stage's `npm ci` reaches the same registry. */
 function npmBuildArgs(): Record<string, string> {
-  const registry = execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
+  const config = (key: string) => execFileSync("npm", ["config", "get", key], { encoding: "utf8" }).trim();
+  const registry = config("registry");
+  const cafile = config("cafile");
   return {
     ...(registry && registry !== "https://registry.npmjs.org/" ? { NPM_CONFIG_REGISTRY: registry } : {}),
+    // The base image carries these files (see importLocalBaseImage), at the same paths.
+    ...(cafile && cafile !== "null" && cafile !== "undefined" ? { NPM_CONFIG_CAFILE: cafile } : {}),
     ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
   };
 }
@@ -44,14 +48,18 @@ describe("Dockerfile", () => {
   let buildSeconds = 0;
 
   beforeAll(async () => {
-    const baseSize = await importLocalBaseImage(docker, base.repo, base.tag);
+    const buildArgs = npmBuildArgs();
+    const caFiles = [buildArgs.NPM_CONFIG_CAFILE, buildArgs.NODE_EXTRA_CA_CERTS].filter(
+      (f) => f !== undefined,
+    );
+    const baseSize = await importLocalBaseImage(docker, base.repo, base.tag, caFiles);
     const log: string[] = [];
     const started = Date.now();
     const stream = await docker.buildImage(
       { context: ROOT, src: CONTEXT.filter((entry) => existsSync(`${ROOT}/${entry}`)) },
       {
         t: image,
-        buildargs: { BASE_IMAGE: `${base.repo}:${base.tag}`, ...npmBuildArgs() },
+        buildargs: { BASE_IMAGE: `${base.repo}:${base.tag}`, ...buildArgs },
         // The lab's engines have no bridge network; npm ci in the build stage uses the host's.
         networkmode: "host",
         rm: true,

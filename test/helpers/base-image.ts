@@ -32,7 +32,7 @@ function copyInto(root: string, target: string, source: string) {
 }
 
 /** Lays out a minimal Node.js root filesystem from this machine's own node, npm, sh and git. */
-function stageRootfs(root: string): void {
+function stageRootfs(root: string, caFiles: string[]): void {
   const binaries: Record<string, string> = { "usr/local/bin/node": process.execPath, "bin/sh": "/bin/sh" };
   for (const tool of TOOLS)
     binaries[`usr/bin/${tool}`] = execFileSync("which", [tool], { encoding: "utf8" }).trim();
@@ -44,9 +44,9 @@ function stageRootfs(root: string): void {
   copyInto(root, "usr/local/lib/node_modules/npm", join(npmRoot, "npm"));
   symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(root, "usr/local/bin/npm"));
   symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(root, "usr/local/bin/npx"));
-  // The system bundle, plus the file NODE_EXTRA_CA_CERTS names when this host needs one to reach npm.
-  for (const bundle of ["/etc/ssl/certs/ca-certificates.crt", process.env.NODE_EXTRA_CA_CERTS]) {
-    if (bundle && existsSync(bundle)) copyInto(root, bundle.slice(1), bundle);
+  // The system bundle, plus the CA files this host's npm uses to reach its registry, at the same paths.
+  for (const bundle of ["/etc/ssl/certs/ca-certificates.crt", ...caFiles]) {
+    if (existsSync(bundle)) copyInto(root, bundle.slice(1), bundle);
   }
   mkdirSync(join(root, "etc"), { recursive: true });
   writeFileSync(
@@ -84,10 +84,15 @@ export function followProgress(
  * Imports a base image made of this machine's node, npm, /bin/sh, git and the libraries they load, so the
  * Dockerfile builds without pulling anything. Returns the image size in bytes.
  */
-export async function importLocalBaseImage(docker: Docker, repo: string, tag: string): Promise<number> {
+export async function importLocalBaseImage(
+  docker: Docker,
+  repo: string,
+  tag: string,
+  caFiles: string[] = [],
+): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), "kasm-gitops-base-"));
   try {
-    stageRootfs(root);
+    stageRootfs(root, caFiles);
     const tar = spawn("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", root, "-cf", "-", "."], {
       stdio: ["ignore", "pipe", "pipe"],
     });
