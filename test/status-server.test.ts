@@ -13,6 +13,18 @@ describe("status server on a real socket", () => {
   const metrics = createMetrics();
   const pushes: PushInfo[] = [];
   let ready = false;
+  /** Every log call, to prove rejections are logged and the secret never is. */
+  const logged: { level: string; line: string }[] = [];
+  const capture =
+    (level: string) =>
+    (...args: unknown[]) =>
+      logged.push({ level, line: JSON.stringify(args) });
+  const logger = {
+    debug: capture("debug"),
+    info: capture("info"),
+    warn: capture("warn"),
+    error: capture("error"),
+  };
   const snapshot = { branch: "main", revision: "a".repeat(40), agents: { "agent-1": { reachable: true } } };
   let server: StatusServer;
   let bare: StatusServer;
@@ -24,6 +36,7 @@ describe("status server on a real socket", () => {
       ready: () => ready,
       metrics,
       webhook: { secret: SECRET, branch: "main", onPush: (info) => pushes.push(info) },
+      logger,
     });
     bare = await startStatusServer({ listen: "127.0.0.1:0", status: () => ({}), ready: () => true, metrics });
   });
@@ -120,6 +133,13 @@ describe("status server on a real socket", () => {
       pushed: 0,
     },
     {
+      name: "signed GitHub tag push",
+      headers: { "x-github-event": "push", "x-hub-signature-256": sign(pushBody("refs/tags/v1")) },
+      body: pushBody("refs/tags/v1"),
+      status: 200,
+      pushed: 0,
+    },
+    {
       name: "signed GitHub ping",
       headers: { "x-github-event": "ping", "x-hub-signature-256": sign('{"zen":"ok"}') },
       body: '{"zen":"ok"}',
@@ -143,6 +163,7 @@ describe("status server on a real socket", () => {
   ];
   it.each(hooks)("POST /hooks/git: $name → $status", async ({ headers, body, status, pushed }) => {
     const before = pushes.length;
+    const warnings = logged.filter((entry) => entry.level === "warn").length;
     const response = await fetch(`${server.url}/hooks/git`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
@@ -153,6 +174,8 @@ describe("status server on a real socket", () => {
     expect(answer.status).toBe({ 202: "accepted", 200: "ignored", 401: "rejected" }[status]);
     expect(JSON.stringify(answer)).not.toContain(SECRET);
     expect(pushes.length - before).toBe(pushed);
+    expect(logged.filter((entry) => entry.level === "warn").length - warnings).toBe(status === 401 ? 1 : 0);
+    expect(logged.map((entry) => entry.line).join("\n")).not.toContain(SECRET);
     if (pushed) {
       expect(pushes.at(-1)).toEqual({
         source: headers["x-gitlab-token"] ? "gitlab" : "github",

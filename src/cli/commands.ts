@@ -69,7 +69,17 @@ export const COMMANDS: Command[] = [
       listen: {
         type: "string",
         value: "HOST:PORT",
-        description: "serve /healthz, /readyz, /metrics, /status",
+        description: "serve /healthz, /readyz, /metrics, /status, /hooks/git",
+      },
+      "webhook-secret-file": {
+        type: "string",
+        value: "FILE",
+        description: "secret for POST /hooks/git signatures (or KASM_GITOPS_WEBHOOK_SECRET)",
+      },
+      grace: {
+        type: "string",
+        value: "DURATION",
+        description: "on SIGTERM, how long in-flight pulls may finish (60s)",
       },
       ...GLOBAL_OPTIONS,
     },

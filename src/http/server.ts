@@ -83,7 +83,9 @@ function webhookHandler(webhook: NonNullable<StatusServerOptions["webhook"]>, lo
     if (!result.push || !tracked) {
       const reason = !result.push
         ? `${source} event ${event ?? "(none)"} is not a push`
-        : `push to ${branch === undefined ? "a tag" : `branch ${branch}`}, tracking ${webhook.branch}`;
+        : branch === undefined
+          ? "push to a tag, not a branch"
+          : `push to branch ${branch}, tracking ${webhook.branch}`;
       logger.debug({ source, event, branch }, `webhook ignored: ${reason}`);
       return sendJson(res, 200, { status: "ignored", reason });
     }

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { type RunningDaemon, startDaemon, waitUntil } from "./helpers/daemon.js";
+import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+
+const lab = inject("lab");
+const engine = lab.engines[0]!;
+
+type Status = {
+  revision?: string;
+  lastGoodRevision?: string;
+  ready: boolean;
+  lastError?: { message: string };
+  lastCycle?: { result: string; trigger: string };
+  agents: Record<string, { reachable: boolean; converged: boolean }>;
+};
+
+/** One workspace at `image` on the lab's first engine. */
+const manifests = (proxy: RegistryProxy, image: string) => ({
+  "manifests/a.yaml": fleetYaml({
+    registries: [{ name: "corp", host: proxy.host }],
+    agents: [{ name: "a1", host: engine.host }],
+    workspaces: [{ name: "app", image, registry: "corp" }],
+  }),
+});
+
+async function pushed(proxy: RegistryProxy, repository: string, tag: string) {
+  return (await pushRandomImage({ url: proxy.url, repository, tag })).digest;
+}
+
+describe("kasm-gitops run (polling)", () => {
+  let proxy: RegistryProxy;
+  let repo: TestRepo;
+  let daemon: RunningDaemon;
+  const name = uniqueRepo("daemon");
+  const image = (tag: string) => `${proxy.host}/${name}:${tag}`;
+  const holds = async (tag: string, digest: string) =>
+    (await localDigests(engine.host, image(tag))).includes(digest);
+
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    repo = await createTestRepo();
+    await pushed(proxy, name, "v1");
+    await repo.commit(manifests(proxy, image("v1")), "v1");
+    daemon = await startDaemon([
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      await stateDir(),
+      "--interval",
+      "1s",
+    ]);
+  });
+  afterAll(async () => {
+    await daemon?.stop();
+    await proxy.close();
+  });
+
+  it("becomes ready after the first good cycle, and pulls what is missing", async () => {
+    await waitUntil("ready", async () => (await daemon.get("/readyz")).status === 200, 30_000, daemon.logs);
+    const status = (await daemon.status()) as Status;
+    expect(status.lastGoodRevision).toMatch(/^[0-9a-f]{40}$/);
+    await waitUntil(
+      "v1 pulled",
+      async () => ((await daemon.status()) as Status).agents.a1?.converged === true,
+      30_000,
+      daemon.logs,
+    );
+    expect((await localDigests(engine.host, image("v1"))).length).toBe(1);
+  });
+
+  it("picks up a new commit and pulls it", async () => {
+    const digest = await pushed(proxy, name, "v2");
+    const revision = await repo.commit(manifests(proxy, image("v2")), "v2");
+    await waitUntil("v2 pulled", () => holds("v2", digest), 30_000, daemon.logs);
+    await waitUntil(
+      "v2 in force",
+      async () => ((await daemon.status()) as Status).lastGoodRevision === revision,
+    );
+    const metrics = (await daemon.get("/metrics")).body;
+    expect(metrics).toMatch(/kasm_gitops_pulls_total\{agent="a1",result="ok"\} [1-9]/);
+    expect(metrics).toContain(`kasm_gitops_applied_revision_info{revision="${revision}"} 1`);
+    expect(metrics).toMatch(/kasm_gitops_cycles_total\{result="ok"\} [1-9]/);
+  });
+
+  it("refuses an invalid commit whole and keeps the last good revision in force", async () => {
+    const good = ((await daemon.status()) as Status).lastGoodRevision;
+    const bad = await repo.commit(
+      {
+        "manifests/a.yaml":
+          "apiVersion: kasm-gitops/v1\nkind: Workspace\nmetadata: {name: x}\nspec: {imag: 1}\n",
+      },
+      "broken",
+    );
+    await waitUntil(
+      "refusal",
+      async () => ((await daemon.status()) as Status).revision === bad,
+      30_000,
+      daemon.logs,
+    );
+    const status = (await daemon.status()) as Status;
+    expect(status.lastGoodRevision).toBe(good);
+    expect(status.lastError?.message).toContain(bad);
+    expect(status.ready).toBe(true);
+    expect(daemon.logs()).toMatch(/revision refused/);
+    expect((await daemon.get("/readyz")).status).toBe(200);
+    // The last good revision stays in force: its image stays converged.
+    expect(status.agents.a1?.converged).toBe(true);
+  });
+});
+
+describe("kasm-gitops run (webhook, shutdown)", () => {
+  let proxy: RegistryProxy;
+  let repo: TestRepo;
+  let daemon: RunningDaemon;
+  const name = uniqueRepo("hook");
+  const image = (tag: string) => `${proxy.host}/${name}:${tag}`;
+
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    repo = await createTestRepo();
+    await pushed(proxy, name, "v1");
+    await repo.commit(manifests(proxy, image("v1")), "v1");
+    // An hour between polls: only the webhook can explain a prompt cycle.
+    daemon = await startDaemon([
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      await stateDir(),
+      "--interval",
+      "1h",
+      "--grace",
+      "30s",
+    ]);
+    await waitUntil("ready", async () => (await daemon.get("/readyz")).status === 200, 30_000, daemon.logs);
+  });
+  afterAll(async () => {
+    await daemon?.stop("SIGKILL");
+    await proxy.close();
+  });
+
+  it("starts a cycle on a signed push webhook, and ignores a bad signature", async () => {
+    const digest = await pushed(proxy, name, "v2");
+    await repo.commit(manifests(proxy, image("v2")), "v2");
+    expect(await daemon.push("main", "wrong-secret")).toBe(401);
+    expect(await daemon.push("main")).toBe(202);
+    await waitUntil(
+      "v2 pulled",
+      async () => (await localDigests(engine.host, image("v2"))).includes(digest),
+      30_000,
+      daemon.logs,
+    );
+    expect(((await daemon.status()) as Status).lastCycle?.trigger).toBe("webhook");
+  });
+
+  it("drains on SIGTERM in the middle of a pull: the pull finishes, the process exits 0", async () => {
+    const digest = await pushed(proxy, name, "v3");
+    await repo.commit(manifests(proxy, image("v3")), "v3");
+    proxy.reset();
+    proxy.setBehaviour({ delayMs: 2500 });
+    expect(await daemon.push("main")).toBe(202);
+    await waitUntil(
+      "a blob GET in flight",
+      async () => proxy.requests.some((r) => r.kind === "blob-get" && r.status === 0),
+      30_000,
+      daemon.logs,
+    );
+    const code = await daemon.stop("SIGTERM");
+    expect(code).toBe(0);
+    expect(await localDigests(engine.host, image("v3"))).toContain(digest);
+    expect(daemon.logs()).toMatch(/stopping: no new pulls/);
+    expect(daemon.logs()).toMatch(/"msg":"stopped"/);
+  });
+});

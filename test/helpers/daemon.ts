@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../src/lab/processes.js";
+
+const bin = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+export type RunningDaemon = {
+  url: string;
+  process: ChildProcess;
+  logs: () => string;
+  status: () => Promise<Record<string, unknown>>;
+  get: (path: string) => Promise<{ status: number; body: string }>;
+  /** POSTs a GitHub push for `branch`, signed with the daemon's secret. */
+  push: (branch?: string, secret?: string) => Promise<number>;
+  /** Sends a signal and resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+};
+
+export const WEBHOOK_SECRET = "lab-webhook-secret";
+
+/** Starts `kasm-gitops run` as a real process listening on a free loopback port. */
+export async function startDaemon(args: string[], env: Record<string, string> = {}): Promise<RunningDaemon> {
+  const port = await freePort();
+  const secretFile = join(args[args.indexOf("--state-dir") + 1]!, "..", `webhook-${port}.secret`);
+  await writeFile(secretFile, `${WEBHOOK_SECRET}\n`);
+  const child = spawn(
+    process.execPath,
+    [bin, "run", ...args, "--listen", `127.0.0.1:${port}`, "--webhook-secret-file", secretFile],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const get = async (path: string) => {
+    const response = await fetch(`${url}${path}`);
+    return { status: response.status, body: await response.text() };
+  };
+  await waitUntil(
+    `daemon on ${url}`,
+    async () => (await get("/healthz").catch(() => ({ status: 0 }))).status === 200,
+    30_000,
+    () => output,
+  );
+  return {
+    url,
+    process: child,
+    logs: () => output,
+    get,
+    status: async () => JSON.parse((await get("/status")).body) as Record<string, unknown>,
+    async push(branch = "main", secret = WEBHOOK_SECRET) {
+      const body = JSON.stringify({ ref: `refs/heads/${branch}`, after: "0".repeat(40) });
+      const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+      const response = await fetch(`${url}/hooks/git`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "push",
+          "x-hub-signature-256": signature,
+        },
+        body,
+      });
+      return response.status;
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls until `probe` holds; the failure message carries the daemon's log for diagnosis. */
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+  logs: () => string = () => "",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}\n${logs().slice(-4000)}`);
+}
