@@ -88,11 +88,6 @@ export async function openCheckout(
       throw fail(what, error);
     }
   };
-  const succeeds = (args: string[]) =>
-    git.raw(args).then(
-      () => true,
-      () => false,
-    );
   const remoteUrl = async (name: string) => {
     const out = await git.raw(["remote", "get-url", name]).catch(() => "");
     return out.trim() || undefined;
@@ -109,7 +104,8 @@ export async function openCheckout(
       return out.trim() || undefined;
     },
     head: async () => (await run(["rev-parse", "HEAD"], "git rev-parse")).trim(),
-    branchExists: (name) => succeeds(["rev-parse", "--verify", "--quiet", `refs/heads/${name}`]),
+    // Not `rev-parse --verify --quiet`: simple-git resolves a failing command that writes no stderr.
+    branchExists: async (name) => (await run(["branch", "--list", name], "git branch")).trim() !== "",
     remoteUrl,
     async createBranch(name) {
       await run(["checkout", "--quiet", "-b", name], `creating branch "${name}"`);

@@ -151,7 +151,12 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
     throw error;
   }
   const branch = flags.branch ?? previous;
-  if (flags.push) await checkout.push(branch);
+  if (flags.push) {
+    await checkout.push(branch).catch((error: KasmGitopsError) => {
+      const where = `commit ${commit.slice(0, 12)} is on local branch "${branch}"; push it yourself once origin is reachable`;
+      throw new KasmGitopsError(error.code, `${error.message} (${where})`, error.context, { cause: error });
+    });
+  }
 
   if (json) {
     const { file: _file, previous: previousImage, movingTags, ...rest } = record;

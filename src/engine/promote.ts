@@ -43,7 +43,7 @@ async function digestOf(set: ManifestSet, target: PromotionTarget, deps: Promote
   if ("error" in result) {
     throw new KasmGitopsError(
       result.code as KasmGitopsError["code"],
-      `cannot read the digest of ${ref.canonical}: ${result.error}`,
+      `cannot read the digest of ${ref.canonical}: ${result.error.replace(`${ref.canonical}: `, "")}`,
       {
         image: ref.canonical,
       },
