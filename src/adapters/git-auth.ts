@@ -112,3 +112,17 @@ export function gitEnvironment(
   }
   return { env, secrets };
 }
+
+/** git's error output as one line: `fatal:`/`error:` prefixes and hints dropped, lines joined with `; `. */
+export function gitErrorDetail(text: string): string {
+  return text
+    .split("\n")
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^(fatal|error):\s*/, "")
+        .replace(/\.$/, ""),
+    )
+    .filter((line) => line && !/^hint:/.test(line))
+    .join("; ");
+}

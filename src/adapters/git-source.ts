@@ -6,7 +6,7 @@ import { join, posix } from "node:path";
 import { GitError, GitPluginError, simpleGit } from "simple-git";
 import { KasmGitopsError } from "../core/errors.js";
 import type { GitRevision, GitSource } from "../ports.js";
-import { fetchUrl, type GitAuthOptions, gitEnvironment, redact } from "./git-auth.js";
+import { fetchUrl, type GitAuthOptions, gitEnvironment, gitErrorDetail, redact } from "./git-auth.js";
 
 export type GitSourceOptions = GitAuthOptions & {
   /** A Git URL (https, ssh, scp-like, file://) or a path to a checkout or bare repository. */
@@ -62,7 +62,7 @@ export function manifestSubpath(path: string | undefined): string {
 }
 
 /** Checks the branch name before it goes into a refspec, with git's own ref-name rules in spirit. */
-function checkBranch(branch: string): void {
+export function checkBranch(branch: string): void {
   if (!branch || /[\s:~^?*[\\]|\.\.|@\{|^[-/]|\/$|\.lock$|\.$/.test(branch)) {
     throw new KasmGitopsError("usage", `"${branch}" is not a valid Git branch name`, { branch });
   }
@@ -121,16 +121,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       if (/couldn't find remote ref/i.test(text)) {
         return fail("branch-not-found", `branch "${branch}" does not exist in ${shownRepo}`, error);
       }
-      const detail = text
-        .split("\n")
-        .map((line) =>
-          line
-            .trim()
-            .replace(/^(fatal|error):\s*/, "")
-            .replace(/\.$/, ""),
-        )
-        .filter((line) => line && !/^hint:/.test(line))
-        .join("; ");
+      const detail = gitErrorDetail(text);
       return fail("fetch-failed", `${what} of ${shownRepo} (branch "${branch}") failed: ${detail}`, error);
     };
 

@@ -2,6 +2,7 @@ import { applyCommand } from "./apply-command.js";
 import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
 import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
+import { promoteCommand } from "./promote-command.js";
 import { runCommand } from "./run-command.js";
 import { validateCommand } from "./validate-command.js";
 
@@ -53,6 +54,31 @@ export const COMMANDS: Command[] = [
       ...GLOBAL_OPTIONS,
     },
     run: applyCommand,
+  },
+  {
+    name: "promote",
+    summary: "move a workspace to the image verified on its promotion.from, as a commit",
+    usage: "kasm-gitops promote WORKSPACE [--tag TAG] [--repo PATH] [--push --branch NAME]",
+    options: {
+      repo: {
+        type: "string",
+        value: "PATH",
+        description: "local checkout of the manifest repo (default: .)",
+      },
+      path: REPO_OPTIONS.path!,
+      "state-dir": REPO_OPTIONS["state-dir"]!,
+      agent: { ...REPO_OPTIONS.agent!, description: "only check this agent for verification (repeatable)" },
+      tag: {
+        type: "string",
+        value: "TAG",
+        description: "tag to promote to (default: the version promotion.from runs)",
+      },
+      branch: { type: "string", value: "NAME", description: "create this branch from HEAD and commit there" },
+      push: { type: "boolean", description: "push the --branch to origin, for a merge request" },
+      json: { type: "boolean", description: "print the result as JSON" },
+      ...GLOBAL_OPTIONS,
+    },
+    run: promoteCommand,
   },
   {
     name: "run",

@@ -17,9 +17,14 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     repo: looksLocal ? resolve(io.cwd, repo) : repo,
     branch: (args.values.branch as string | undefined) ?? "main",
     ...(args.values.path ? { path: args.values.path as string } : {}),
-    stateDir: resolve(io.cwd, (args.values["state-dir"] as string | undefined) ?? defaultStateDir(io.env)),
+    stateDir: stateDirFlag(args, io),
     agents: (args.values.agent as string[] | undefined) ?? [],
   };
+}
+
+/** `--state-dir`, or the default state folder, as an absolute path. */
+export function stateDirFlag(args: ParsedArgs, io: CliIo): string {
+  return resolve(io.cwd, (args.values["state-dir"] as string | undefined) ?? defaultStateDir(io.env));
 }
 
 export function depsFor(flags: RepoFlags, io: CliIo): ReconcileDeps {
@@ -38,9 +43,9 @@ export function formatProblem(problem: Problem): string {
 }
 
 /** Prints an invalid revision's problems to stderr; other errors propagate to the CLI's handler. */
-export function reportInvalid(error: unknown, io: CliIo): boolean {
+export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was planned"): boolean {
   if (!(error instanceof KasmGitopsError) || error.code !== "invalid-manifest") return false;
   for (const problem of (error.context.problems as Problem[]) ?? []) io.stderr(`${formatProblem(problem)}\n`);
-  io.stderr(`kasm-gitops: error: ${error.message}; nothing was planned\n`);
+  io.stderr(`kasm-gitops: error: ${error.message}; ${outcome}\n`);
   return true;
 }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "stale-plan"
   | "pull-failed"
   | "promotion-failed"
+  | "not-verified"
   | "listen-failed"
   | "internal";
 

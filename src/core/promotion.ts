@@ -56,7 +56,12 @@ export function verifiedOn(
   return record ? `ledger (pulled on ${record.agent})` : undefined;
 }
 
-const short = (digest: string) => digest.replace(/^(sha256:)?(.{12}).*$/, "$1$2");
+/** A digest cut to its first 12 hex characters, for labels and commit subjects. */
+export const shortDigest = (digest: string) => digest.replace(/^(sha256:)?(.{12}).*$/, "$1$2");
+
+/** Why a digest may not be promoted: one wording for the planner and the `promote` command. */
+export const notVerifiedMessage = (from: string, digest: string) =>
+  `digest ${digest} was never verified on workspace "${from}" (no agent serving it holds it, and no pull of it is in the ledger)`;
 
 /** Promote actions for moving tags, or the reason each one is blocked. Pure: the registry is asked elsewhere. */
 export function planPromotions(input: PromotionInput): PromotionPlan {
@@ -85,7 +90,7 @@ export function planPromotions(input: PromotionInput): PromotionPlan {
         ...(currentDigest ? { currentDigest } : {}),
         targetDigest: target,
       };
-      const label = `${tag.repository}:${tag.tag} → ${short(target)}`;
+      const label = `${tag.repository}:${tag.tag} → ${shortDigest(target)}`;
       if (input.branch !== promotionBranch) {
         plan.blocked.push({
           ...action,
@@ -96,7 +101,7 @@ export function planPromotions(input: PromotionInput): PromotionPlan {
         plan.blocked.push({
           ...action,
           reason: "not-verified",
-          message: `${label}: digest ${target} was never verified on workspace "${w.spec.promotion!.from}" (no agent serving it holds it, and no pull of it is in the ledger)`,
+          message: `${label}: ${notVerifiedMessage(w.spec.promotion!.from, target)}`,
         });
       } else {
         plan.actions.push(action);

@@ -1,0 +1,177 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { repoKind } from "../adapters/git-auth.js";
+import { type LocalCheckout, openCheckout } from "../adapters/git-checkout.js";
+import { checkBranch, manifestSubpath } from "../adapters/git-source.js";
+import { readManifestDir } from "../adapters/manifest-files.js";
+import { createDeps } from "../app.js";
+import { KasmGitopsError } from "../core/errors.js";
+import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
+import { editPromotion, verifyPromotion } from "../engine/promote.js";
+import { acceptManifests } from "../engine/reconcile.js";
+import type { CommandContext } from "./commands.js";
+import { reportInvalid, stateDirFlag } from "./context.js";
+import type { CliIo } from "./io.js";
+
+/** The checkout, folder and git flags of one `promote` run. */
+type PromoteFlags = { repo: string; path?: string; tag?: string; branch?: string; push: boolean };
+
+function promoteFlags({ args, io }: CommandContext): PromoteFlags {
+  const repo = (args.values.repo as string | undefined) ?? ".";
+  if (repoKind(repo) !== "local") {
+    throw new KasmGitopsError(
+      "usage",
+      `promote edits a local checkout: --repo must be a folder, got "${repo}"`,
+    );
+  }
+  const branch = args.values.branch as string | undefined;
+  if (branch !== undefined) checkBranch(branch);
+  const push = args.values.push === true;
+  if (push && branch === undefined) {
+    throw new KasmGitopsError(
+      "usage",
+      "--push needs --branch NAME: promote pushes a new branch for a merge request, never the current one",
+    );
+  }
+  return {
+    repo: resolve(io.cwd, repo),
+    push,
+    ...(args.values.path ? { path: args.values.path as string } : {}),
+    ...(args.values.tag !== undefined ? { tag: args.values.tag as string } : {}),
+    ...(branch !== undefined ? { branch } : {}),
+  };
+}
+
+/** Refuses what would make the commit differ from what was checked, before anything is asked or edited. */
+async function checkGitState(checkout: LocalCheckout, manifestDir: string, flags: PromoteFlags) {
+  const changes = await checkout.changes(manifestDir);
+  if (changes.length > 0) {
+    const folder = relative(checkout.root, manifestDir) || ".";
+    throw new KasmGitopsError(
+      "git-failed",
+      `the manifest folder ${folder} has uncommitted changes (${changes.slice(0, 5).join(", ")}${changes.length > 5 ? ", …" : ""}); commit or stash them first, so what is validated is what gets committed`,
+      { reason: "dirty" },
+    );
+  }
+  const current = await checkout.currentBranch();
+  if (flags.branch !== undefined && (await checkout.branchExists(flags.branch))) {
+    throw new KasmGitopsError("git-failed", `branch "${flags.branch}" already exists in ${checkout.root}`, {
+      reason: "branch-exists",
+    });
+  }
+  if (flags.branch === undefined && current === undefined) {
+    throw new KasmGitopsError(
+      "git-failed",
+      "HEAD is detached: name a branch to commit on with --branch NAME",
+      {
+        reason: "detached",
+      },
+    );
+  }
+  if (flags.push && !(await checkout.remoteUrl("origin"))) {
+    throw new KasmGitopsError("git-failed", `--push: ${checkout.root} has no remote named "origin"`, {
+      reason: "no-origin",
+    });
+  }
+  return current ?? (await checkout.head());
+}
+
+function upToDate(target: PromotionTarget, io: CliIo, json: boolean): number {
+  const name = target.workspace.metadata.name;
+  if (json) {
+    const from = target.from.metadata.name;
+    const result = {
+      workspace: name,
+      from,
+      image: target.image,
+      changed: false,
+      commit: null,
+      pushed: false,
+    };
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  } else io.stdout(`Workspace "${name}" already runs ${target.image}: nothing to do.\n`);
+  return 0;
+}
+
+/** `kasm-gitops promote WORKSPACE [--tag TAG]`: edit the image line, verify, commit, optionally push. */
+export async function promoteCommand(context: CommandContext): Promise<number> {
+  const { args, io } = context;
+  const [name, ...extra] = args.positionals;
+  if (name === undefined || extra.length > 0) {
+    throw new KasmGitopsError(
+      "usage",
+      "promote takes exactly one WORKSPACE name (see kasm-gitops promote --help)",
+    );
+  }
+  const flags = promoteFlags(context);
+  const json = args.values.json === true;
+  const checkout = await openCheckout(flags.repo, io.env);
+  const manifestDir = join(checkout.root, manifestSubpath(flags.path));
+  const files = await readManifestDir(manifestDir);
+  let set: ReturnType<typeof acceptManifests>["set"];
+  try {
+    ({ set } = acceptManifests(files, manifestDir));
+  } catch (error) {
+    if (reportInvalid(error, io, "nothing was edited")) return 1;
+    throw error;
+  }
+  const target = promotionTarget(set, name, flags.tag);
+  if (target.upToDate) return upToDate(target, io, json);
+  const previous = await checkGitState(checkout, manifestDir, flags);
+
+  const deps = createDeps({ repo: checkout.root, stateDir: stateDirFlag(args, io), env: io.env });
+  const verification = await verifyPromotion(set, target, deps, {
+    onlyAgents: (args.values.agent as string[] | undefined) ?? [],
+    ...(io.stopSignal ? { signal: io.stopSignal } : {}),
+  });
+  for (const warning of verification.warnings) io.stderr(`kasm-gitops: warning: ${warning}\n`);
+  const edited = editPromotion(files, target, manifestDir);
+
+  const path = join(manifestDir, edited.file);
+  const record = {
+    workspace: target.workspace.metadata.name,
+    from: target.from.metadata.name,
+    file: relative(checkout.root, path),
+    previous: target.current,
+    image: target.image,
+    digest: verification.digest,
+    verifiedOn: verification.verifiedOn,
+    movingTags: target.workspace.spec.promotion?.movingTags ?? [],
+  };
+  const message = promotionCommitMessage(record);
+  const original = await readFile(path, "utf8");
+  if (flags.branch !== undefined) await checkout.createBranch(flags.branch);
+  let commit: string;
+  try {
+    await writeFile(path, edited.text);
+    commit = await checkout.commitFile(record.file, message.subject, message.body);
+  } catch (error) {
+    await writeFile(path, original);
+    if (flags.branch !== undefined) await checkout.dropBranch(flags.branch, previous);
+    throw error;
+  }
+  const branch = flags.branch ?? previous;
+  if (flags.push) {
+    await checkout.push(branch).catch((error: KasmGitopsError) => {
+      const where = `commit ${commit.slice(0, 12)} is on local branch "${branch}"; push it yourself once origin is reachable`;
+      throw new KasmGitopsError(error.code, `${error.message} (${where})`, error.context, { cause: error });
+    });
+  }
+
+  if (json) {
+    const { file: _file, previous: previousImage, movingTags, ...rest } = record;
+    const result = { ...rest, previousImage, movingTags, changed: true, commit, branch, pushed: flags.push };
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `Promoted workspace "${record.workspace}" in ${record.file}: ${record.previous} → ${record.image}`,
+    `  digest ${record.digest} verified on workspace "${record.from}" (${record.verifiedOn})`,
+    ...(record.movingTags.length
+      ? [`  moving tags that follow once merged: ${record.movingTags.join(", ")}`]
+      : []),
+    `  commit ${commit.slice(0, 12)} on branch ${branch}${flags.push ? ", pushed to origin for a merge request" : " (not pushed)"}`,
+  ];
+  io.stdout(`${lines.join("\n")}\n`);
+  return 0;
+}
