@@ -213,6 +213,14 @@ cases.push(
     expect: { promotes: [`${chrome}:latest ${A} → ${B}`] },
   },
   {
+    name: "a ledger record of a repository that merely shares the prefix does not verify",
+    set: promoted(),
+    observations: [seen("a1"), tested[1]!],
+    ledger: [{ agent: "a1", image: `${chrome}-beta:new`, digest: B, workspaces: ["chrome-testing"] }],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: A } },
+    expect: { promotes: [], blocked: ["not-verified"] },
+  },
+  {
     name: "a ledger record for another workspace does not verify",
     set: promoted(),
     observations: [seen("a1"), tested[1]!],

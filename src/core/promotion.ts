@@ -47,13 +47,21 @@ export function verifiedOn(
       return `agent ${agent.metadata.name}`;
     }
   }
-  const record = input.ledger.find(
-    (r) =>
-      r.digest === digest &&
-      r.workspaces.includes(from.metadata.name) &&
-      r.image.startsWith(`${source.registry}/${source.repository}`),
-  );
+  const record = input.ledger.find((r) => {
+    if (r.digest !== digest || !r.workspaces.includes(from.metadata.name)) return false;
+    const pulled = parseLedgerImage(r.image);
+    return pulled?.registry === source.registry && pulled.repository === source.repository;
+  });
   return record ? `ledger (pulled on ${record.agent})` : undefined;
+}
+
+/** A ledger line's image, or undefined for a line an older or foreign writer left malformed. */
+function parseLedgerImage(image: string): ImageReference | undefined {
+  try {
+    return parseImageReference(image);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A digest cut to its first 12 hex characters, for labels and commit subjects. */
