@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { parseCommandArgs } from "../src/cli/args.js";
+import { COMMANDS } from "../src/cli/commands.js";
 import { memoryIo } from "../src/cli/io.js";
 import { runCli, VERSION } from "../src/cli/run-cli.js";
 import { kasmGitops } from "./helpers/cli.js";
@@ -59,5 +61,14 @@ describe("the command line", () => {
     expect(seen).toEqual({ repo: "/from/env", agent: ["a1", "a2"] });
     await runCli(["probe", "--repo", "/from/flag"], memoryIo({ env }), probe);
     expect(seen).toEqual({ repo: "/from/flag", agent: ["a1", "a2"] });
+  });
+
+  it.each([
+    ["plan", { branch: "release" }],
+    ["promote", {}],
+  ])("KASM_GITOPS_BRANCH fills %s's flags as %j (promote --branch names a new branch)", (name, expected) => {
+    const command = COMMANDS.find((c) => c.name === name)!;
+    const { values } = parseCommandArgs(name, [], command.options, { KASM_GITOPS_BRANCH: "release" });
+    expect(values).toEqual(expected);
   });
 });

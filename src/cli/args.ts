@@ -7,6 +7,8 @@ export type OptionSpec = {
   multiple?: boolean;
   value?: string;
   description: string;
+  /** False for flags whose KASM_GITOPS_* name means something else elsewhere. */
+  fromEnv?: boolean;
 };
 export type OptionTable = Record<string, OptionSpec>;
 export type ParsedArgs = {
@@ -45,7 +47,7 @@ const FALSE = new Set(["0", "false", "no", "off", ""]);
 /** Reads a flag's KASM_GITOPS_* variable; flags given on the command line win. */
 function fromEnv(flag: string, spec: OptionSpec, env: Record<string, string | undefined>) {
   const raw = env[envName(flag)];
-  if (raw === undefined) return undefined;
+  if (raw === undefined || spec.fromEnv === false) return undefined;
   if (spec.type === "boolean") {
     const lower = raw.trim().toLowerCase();
     if (TRUE.has(lower)) return true;

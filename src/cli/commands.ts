@@ -73,8 +73,18 @@ export const COMMANDS: Command[] = [
         value: "TAG",
         description: "tag to promote to (default: the version promotion.from runs)",
       },
-      branch: { type: "string", value: "NAME", description: "create this branch from HEAD and commit there" },
-      push: { type: "boolean", description: "push the --branch to origin, for a merge request" },
+      // Not mirrored: KASM_GITOPS_BRANCH names the branch the daemon follows, not a branch to create.
+      branch: {
+        type: "string",
+        value: "NAME",
+        description: "create this branch from HEAD and commit there",
+        fromEnv: false,
+      },
+      push: {
+        type: "boolean",
+        description: "push the --branch to origin, for a merge request",
+        fromEnv: false,
+      },
       json: { type: "boolean", description: "print the result as JSON" },
       ...GLOBAL_OPTIONS,
     },
