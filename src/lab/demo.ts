@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: the whole product on an embedded default, with nothing to configure. It starts the lab
+ * (three Docker engines as Kasm agents, an htpasswd registry), turns examples/manifests into a Git repo
+ * pointed at them, pushes the example images, and runs plan → apply → promote → plan → apply.
+ */
+import { execFile } from "node:child_process";
+import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createRegistryClient } from "../adapters/registry-client.js";
+import { runCli } from "../cli/run-cli.js";
+import { parseImageReference } from "../core/image-ref.js";
+import { defaultLabDir, type Lab, startLab } from "./lab.js";
+import { pushRandomImage } from "./push-image.js";
+
+const exec = promisify(execFile);
+const EXAMPLES = fileURLToPath(new URL("../../examples/manifests/", import.meta.url));
+const EXAMPLE_HOST = "registry.example.com:5000";
+const say = (text: string) => process.stdout.write(`\n\x1b[1m==> ${text}\x1b[0m\n`);
+
+/** Rewrites the example fleet for the lab: its registry, its engines, its credentials. */
+function localise(text: string, lab: Lab): string {
+  const [e1, e2, e3] = lab.engines;
+  return text
+    .replaceAll(EXAMPLE_HOST, lab.registries.auth.host)
+    .replace(/insecure: false/g, "insecure: true # the lab registry speaks plain HTTP on loopback")
+    .replace(/username: ci-bot/g, `username: ${lab.registries.auth.auth!.username}`)
+    .replace("unix:///var/run/docker.sock", e1!.host)
+    .replace("tcp://10.0.0.12:2376", e2!.host)
+    .replace("tcp://10.0.1.12:2376", e3!.host)
+    .replace(/^ {4}tls:\n( {6}\w+: .*\n){3}/gm, "");
+}
+
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile() && /\.ya?ml$/.test(e.name)).map((e) => join(e.parentPath, e.name));
+}
+
+async function git(cwd: string, ...args: string[]) {
+  const env = { ...process.env, GIT_AUTHOR_NAME: "Kasm admin", GIT_AUTHOR_EMAIL: "admin@example.invalid" };
+  const full = { ...env, GIT_COMMITTER_NAME: env.GIT_AUTHOR_NAME, GIT_COMMITTER_EMAIL: env.GIT_AUTHOR_EMAIL };
+  return (await exec("git", args, { cwd, env: full })).stdout.trim();
+}
+
+/** Pushes every image the examples name (random content), and points `latest` at production's tag. */
+async function pushImages(repoDir: string, lab: Lab) {
+  const registry = lab.registries.auth;
+  const images = new Set<string>();
+  for (const file of await files(repoDir)) {
+    for (const [, image] of (await readFile(file, "utf8")).matchAll(/image: (\S+)/g)) images.add(image!);
+  }
+  const digests = new Map<string, string>();
+  for (const image of images) {
+    const ref = parseImageReference(image);
+    const platforms = ref.repository.endsWith("chrome")
+      ? [
+          { os: "linux", architecture: "amd64" },
+          { os: "linux", architecture: "arm64" },
+        ]
+      : undefined;
+    const pushed = await pushRandomImage(
+      { url: registry.url, repository: ref.repository, tag: ref.tag!, auth: registry.auth! },
+      platforms,
+    );
+    digests.set(image, pushed.digest);
+    process.stdout.write(`  pushed ${image} → ${pushed.digest.slice(0, 19)}…\n`);
+  }
+  const client = createRegistryClient({ host: registry.host, insecure: true, credentials: registry.auth! });
+  const production = parseImageReference(`${registry.host}/kasm/chrome:20261120`);
+  const manifest = await client.getManifest(production, digests.get(production.canonical)!);
+  await client.putManifest(production, "latest", manifest.body, manifest.mediaType);
+  process.stdout.write(`  ${registry.host}/kasm/chrome:latest → the digest of :20261120\n`);
+}
+
+export async function runDemo(options: { dir: string; keep: boolean }) {
+  say("Starting the lab: 3 Docker engines (the Kasm agents) and an htpasswd registry on loopback");
+  const handle = await startLab({
+    dir: defaultLabDir(),
+    engines: 3,
+    log: (l) => process.stdout.write(`  ${l}\n`),
+  });
+  const { lab } = handle;
+  const repoDir = join(options.dir, "manifests");
+  const stateDir = join(options.dir, "state");
+  await rm(options.dir, { recursive: true, force: true });
+  await mkdir(options.dir, { recursive: true });
+  await cp(EXAMPLES, repoDir, { recursive: true });
+  for (const file of await files(repoDir)) await writeFile(file, localise(await readFile(file, "utf8"), lab));
+  await git(repoDir, "init", "--quiet", "--initial-branch=main");
+  await git(repoDir, "add", "--all");
+  await git(repoDir, "commit", "--quiet", "-m", "Our Kasm fleet, from examples/manifests");
+  process.stdout.write(`  manifest repo: ${repoDir}\n`);
+
+  say("Pushing the example images (the build and push steps of the Kasm image process)");
+  await pushImages(repoDir, lab);
+
+  const io = {
+    stdout: (t: string) => process.stdout.write(t),
+    stderr: (t: string) => process.stderr.write(t),
+    env: { ...process.env, CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password },
+    cwd: repoDir,
+    isTTY: Boolean(process.stdout.isTTY),
+  };
+  const cli = (...args: string[]) => runCli(args, io);
+  const repoFlags = ["--repo", repoDir, "--state-dir", stateDir];
+  let code = 0;
+  say("kasm-gitops validate");
+  code ||= await cli("validate", repoDir);
+  say("kasm-gitops plan: what the fleet lacks (chrome-testing's new tag on the testing ring)");
+  code ||= await cli("plan", ...repoFlags);
+  say("kasm-gitops apply: pulls, at most 2 at a time per agent (1 on agent-3)");
+  code ||= await cli("apply", ...repoFlags);
+  say("QA verified chrome-testing on the testing agent; kasm-gitops promote makes the release commit");
+  code ||= await cli("promote", "chrome", "--repo", repoDir, "--state-dir", stateDir);
+  process.stdout.write(`${await git(repoDir, "show", "--stat", "--format=%h %s", "HEAD")}\n`);
+  say("kasm-gitops plan: latest will point at the tested digest, and production pulls it");
+  code ||= await cli("plan", ...repoFlags);
+  say("kasm-gitops apply");
+  code ||= await cli("apply", ...repoFlags);
+  say("kasm-gitops plan: converged");
+  code ||= await cli("plan", ...repoFlags);
+  if (!options.keep) {
+    await handle.stop();
+    say(
+      handle.started.length
+        ? "Stopped the lab services this demo started"
+        : "The lab was already running; left it",
+    );
+  } else {
+    say("The lab keeps running (npm run lab -- down stops it)");
+  }
+  return code;
+}
+
+const keep = process.argv.includes("--keep");
+process.exitCode = await runDemo({ dir: "/tmp/kasm-gitops-demo", keep });
