@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Plan } from "../src/core/plan-types.js";
+import { OCI_INDEX, pushRandomImage } from "../src/lab/push-image.js";
+import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { kasmGitops } from "./helpers/cli.js";
+import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
+
+const lab = inject("lab");
+const [testingEngine, productionEngine] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
+const ACCEPT = `${OCI_INDEX}, application/vnd.oci.image.manifest.v1+json`;
+
+describe("promotion through apply, on the real registry", () => {
+  let proxy: RegistryProxy;
+  let repo: TestRepo;
+  let state: string;
+  let indexDigest: string;
+  let oldLatest: string;
+  const name = uniqueRepo("chrome");
+  const ref = (tag: string) => `${proxy.host}/${name}:${tag}`;
+  const registryDigest = async (tag: string) => {
+    const response = await fetch(`${proxy.url}/v2/${name}/manifests/${tag}`, {
+      method: "HEAD",
+      headers: { accept: ACCEPT },
+    });
+    return {
+      digest: response.headers.get("docker-content-digest"),
+      type: response.headers.get("content-type"),
+    };
+  };
+  const run = async (command: "plan" | "apply", branch = "main") => {
+    const result = await kasmGitops([
+      command,
+      "--repo",
+      repo.bare,
+      "--branch",
+      branch,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+      "--json",
+    ]);
+    return result;
+  };
+  const plan = async (branch = "main") => {
+    const result = await run("plan", branch);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as Plan;
+  };
+  const puts = () => proxy.requests.filter((r) => r.kind === "manifest-put").length;
+
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    indexDigest = (
+      await pushRandomImage({ url: proxy.url, repository: name, tag: "20261127" }, [
+        { os: "linux", architecture: "amd64" },
+        { os: "linux", architecture: "arm64" },
+      ])
+    ).digest;
+    oldLatest = (await pushRandomImage({ url: proxy.url, repository: name, tag: "latest" })).digest;
+    repo = await createTestRepo();
+    state = await stateDir();
+    const files = {
+      "manifests/a.yaml": fleetYaml({
+        registries: [{ name: "corp", host: proxy.host }],
+        agents: [
+          { name: "tester", host: testingEngine.host, labels: { ring: "testing" } },
+          { name: "prod", host: productionEngine.host, labels: { ring: "production" } },
+        ],
+        workspaces: [
+          { name: "chrome-testing", image: ref("20261127"), registry: "corp", labels: { ring: "testing" } },
+          {
+            name: "chrome",
+            image: ref("20261127"),
+            registry: "corp",
+            labels: { ring: "production" },
+            promotion: { from: "chrome-testing", movingTags: ["latest"] },
+          },
+        ],
+      }),
+    };
+    await repo.commit(files, "release 20261127", "main");
+    // The same commit on a merge-request branch.
+    await git(repo.work, "push", "--quiet", "origin", "main:feature");
+    proxy.reset();
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("blocks an unverified digest, and the registry is unchanged after apply", async () => {
+    const before = await plan();
+    expect(before.blocked.map((b) => [b.reason, b.image, b.targetDigest])).toEqual([
+      ["not-verified", ref("latest"), indexDigest],
+    ]);
+    expect(before.blocked[0]!.message).toMatch(/never verified on workspace "chrome-testing"/);
+    const applied = await run("apply");
+    expect(applied.code).toBe(0);
+    expect(puts()).toBe(0);
+    expect((await registryDigest("latest")).digest).toBe(oldLatest);
+  });
+
+  it("on a branch other than the promotion branch, lists the promotion as blocked and writes nothing", async () => {
+    const feature = await plan("feature");
+    expect(feature.actions.filter((a) => a.type === "promote")).toEqual([]);
+    expect(feature.blocked.map((b) => b.reason)).toEqual(["not-on-promotion-branch"]);
+    expect((await run("apply", "feature")).code).toBe(0);
+    expect(puts()).toBe(0);
+    expect((await registryDigest("latest")).digest).toBe(oldLatest);
+  });
+
+  it("once verified, points latest at the index digest and agents pull it in the same apply", async () => {
+    // The first apply pulled 20261127 on the testing agent: that is the verification.
+    expect(await localDigests(testingEngine.host, ref("20261127"))).toContain(indexDigest);
+    const verified = await plan();
+    expect(verified.actions.filter((a) => a.type === "promote")).toEqual([
+      expect.objectContaining({ image: ref("latest"), currentDigest: oldLatest, targetDigest: indexDigest }),
+    ]);
+    const applied = await run("apply");
+    expect(applied.code, applied.stdout).toBe(0);
+    expect(puts()).toBe(1);
+    const latest = await registryDigest("latest");
+    expect(latest).toEqual({ digest: indexDigest, type: OCI_INDEX });
+    expect(await localDigests(productionEngine.host, ref("latest"))).toContain(indexDigest);
+  });
+
+  it("repeating it is a no-op", async () => {
+    const again = await plan();
+    expect(again.actions).toEqual([]);
+    expect(again.blocked).toEqual([]);
+    expect((await run("apply")).code).toBe(0);
+    expect(puts()).toBe(1);
+  });
+});
