@@ -178,3 +178,69 @@ describe("kasm-gitops run (webhook, shutdown)", () => {
     expect(daemon.logs()).toMatch(/"msg":"stopped"/);
   });
 });
+
+describe("kasm-gitops run (per-workspace refresh schedules)", () => {
+  it("re-checks a workspace on its own cron, and leaves default-schedule workspaces to the refresh schedule", async () => {
+    const proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    const fast = uniqueRepo("every-second");
+    const slow = uniqueRepo("default-schedule");
+    await pushed(proxy, fast, "v1");
+    await pushed(proxy, slow, "v1");
+    const repo = await createTestRepo();
+    await repo.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [{ name: "corp", host: proxy.host }],
+          agents: [{ name: "a1", host: engine.host }],
+          workspaces: [
+            { name: "fast", image: `${proxy.host}/${fast}:v1`, registry: "corp", refresh: "* * * * * *" },
+            { name: "slow", image: `${proxy.host}/${slow}:v1`, registry: "corp" },
+          ],
+        }),
+      },
+      "two schedules",
+    );
+    // Polling hourly and the global refresh once a year: only the workspace's own cron can move it.
+    const daemon = await startDaemon([
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      await stateDir(),
+      "--interval",
+      "1h",
+      "--refresh",
+      "0 0 1 1 *",
+    ]);
+    try {
+      await waitUntil("ready", async () => (await daemon.get("/readyz")).status === 200, 30_000, daemon.logs);
+      await waitUntil(
+        "converged",
+        async () => ((await daemon.status()) as Status).agents.a1?.converged === true,
+        30_000,
+        daemon.logs,
+      );
+      const slowBefore = await localDigests(engine.host, `${proxy.host}/${slow}:v1`);
+      proxy.reset();
+      const fastMoved = await pushed(proxy, fast, "v1");
+      await pushed(proxy, slow, "v1");
+      await waitUntil(
+        "fast re-pulled",
+        async () => (await localDigests(engine.host, `${proxy.host}/${fast}:v1`)).includes(fastMoved),
+        30_000,
+        daemon.logs,
+      );
+      // Several per-second refreshes have run by now; none of them asked for the default-schedule tag.
+      expect(await localDigests(engine.host, `${proxy.host}/${slow}:v1`)).toEqual(slowBefore);
+      const heads = proxy.requests.filter((r) => r.kind === "manifest-head" && r.repository === slow);
+      expect(heads).toEqual([]);
+      expect(
+        proxy.requests.filter((r) => r.kind === "manifest-head" && r.repository === fast).length,
+      ).toBeGreaterThan(0);
+    } finally {
+      await daemon.stop();
+      await proxy.close();
+    }
+  });
+});

@@ -38,7 +38,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     }
   } else {
     ({ plan, fleet } = await planSnapshot(snapshot, deps, {
-      refresh: true,
+      refresh: "all",
       onlyAgents: flags.agents,
       ...(signal ? { signal } : {}),
     }));

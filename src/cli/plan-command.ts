@@ -17,7 +17,7 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
     throw error;
   }
   const { plan } = await planSnapshot(snapshot, deps, {
-    refresh: !args.values["no-refresh"],
+    refresh: args.values["no-refresh"] ? false : "all",
     onlyAgents: flags.agents,
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),
   });

@@ -18,8 +18,8 @@ export type DesiredImage = {
   registry?: string;
   /** Digest-pinned references are never refreshed. */
   pinned: boolean;
-  /** False when every workspace wanting it says `refresh: never`. */
-  refresh: boolean;
+  /** When its tag is re-checked: `default` (the refresh schedule) and/or workspace cron expressions; empty = never. */
+  schedules: string[];
 };
 
 export type DesiredAgent = {
@@ -46,10 +46,16 @@ export function movingTagRefs(workspace: WorkspaceManifest): ImageReference[] {
   );
 }
 
-function wanted(workspace: WorkspaceManifest): { ref: ImageReference; refresh: boolean }[] {
-  const refresh = workspace.spec.refresh !== "never";
+/** Which refresh a workspace follows: `default`, its own cron expression, or none for `never`. */
+export function refreshSchedule(workspace: WorkspaceManifest): string | undefined {
+  const refresh = workspace.spec.refresh ?? "default";
+  return refresh === "never" ? undefined : refresh;
+}
+
+function wanted(workspace: WorkspaceManifest): { ref: ImageReference; schedule: string | undefined }[] {
+  const schedule = refreshSchedule(workspace);
   const refs = [parseImageReference(workspace.spec.image), ...movingTagRefs(workspace)];
-  return refs.map((ref) => ({ ref, refresh }));
+  return refs.map((ref) => ({ ref, schedule }));
 }
 
 /**
@@ -87,17 +93,17 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
     const images = new Map<string, DesiredImage>();
     for (const w of enabled) {
       if (!selects(w, agent)) continue;
-      for (const { ref, refresh } of wanted(w)) {
+      for (const { ref, schedule } of wanted(w)) {
         const entry = images.get(ref.canonical) ?? {
           image: ref.canonical,
           ref,
           workspaces: [],
           pinned: ref.digest !== undefined,
-          refresh: false,
+          schedules: [],
         };
         if (!entry.workspaces.includes(w.metadata.name)) entry.workspaces.push(w.metadata.name);
         if (w.spec.registry && !entry.registry) entry.registry = w.spec.registry;
-        entry.refresh ||= refresh;
+        if (schedule && !entry.schedules.includes(schedule)) entry.schedules.push(schedule);
         images.set(ref.canonical, entry);
       }
     }
@@ -118,15 +124,23 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
   return { agents: result, warnings };
 }
 
+/** Which tags a refresh re-checks: all of them, or those following one of these schedules. */
+export type RefreshScope = "all" | ReadonlySet<string>;
+
 /**
  * The unique tag references whose registry digest a refresh must ask for: one HEAD each, however many
  * agents and workspaces want them. Pinned, registry-less and `refresh: never` images are left out.
  */
-export function refsToCheck(desired: DesiredState): { ref: ImageReference; registry: string }[] {
+export function refsToCheck(
+  desired: DesiredState,
+  scope: RefreshScope = "all",
+): { ref: ImageReference; registry: string }[] {
   const unique = new Map<string, { ref: ImageReference; registry: string }>();
+  const due = (image: DesiredImage) =>
+    scope === "all" ? image.schedules.length > 0 : image.schedules.some((s) => scope.has(s));
   for (const agent of desired.agents) {
     for (const image of agent.images) {
-      if (image.pinned || !image.registry || !image.refresh) continue;
+      if (image.pinned || !image.registry || !due(image)) continue;
       if (!unique.has(image.image)) unique.set(image.image, { ref: image.ref, registry: image.registry });
     }
   }

@@ -361,4 +361,24 @@ describe("refsToCheck", () => {
   ])("%s", (_, workspaces, expected) => {
     expect(refsToCheck(desiredState(base({ workspaces }))).map((r) => r.ref.canonical)).toEqual(expected);
   });
+
+  const nightly = "0 3 * * *";
+  const mixed = [
+    workspace("hourly", { image: `${chrome}:h`, registry: "corp" }),
+    workspace("explicit-default", { image: `${chrome}:d`, registry: "corp", refresh: "default" }),
+    workspace("nightly", { image: `${chrome}:n`, registry: "corp", refresh: nightly }),
+    workspace("shared-nightly", { image: `${chrome}:h`, registry: "corp", refresh: nightly }),
+    workspace("frozen", { image: `${chrome}:f`, registry: "corp", refresh: "never" }),
+  ];
+  it.each([
+    ["all", "all" as const, [`${chrome}:d`, `${chrome}:h`, `${chrome}:n`]],
+    ["the default schedule", new Set(["default"]), [`${chrome}:d`, `${chrome}:h`]],
+    ["a workspace's own cron", new Set([nightly]), [`${chrome}:h`, `${chrome}:n`]],
+    ["both", new Set(["default", nightly]), [`${chrome}:d`, `${chrome}:h`, `${chrome}:n`]],
+    ["a schedule nobody follows", new Set(["*/5 * * * *"]), []],
+  ])("scope %s", (_, scope, expected) => {
+    expect(refsToCheck(desiredState(base({ workspaces: mixed })), scope).map((r) => r.ref.canonical)).toEqual(
+      expected,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Cron } from "croner";
+import { type RefreshScope, refreshSchedule } from "../core/desired.js";
 import { parseDuration } from "../core/duration.js";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import { DEFAULTS, type ManifestSet, type Problem } from "../core/manifest.js";
@@ -54,8 +55,8 @@ export type DaemonOptions = {
 
 export type Daemon = {
   start(): void;
-  /** Asks for a cycle now; coalesced with one already running or queued. */
-  request(trigger: CycleTrigger): void;
+  /** Asks for a cycle now; coalesced with one already running or queued. A refresh names its schedule. */
+  request(trigger: CycleTrigger, schedule?: string): void;
   status(): DaemonStatus;
   /** Stops scheduling, lets in-flight pulls finish within the grace period, and resolves when idle. */
   stop(): Promise<void>;
@@ -72,6 +73,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   let good: Snapshot | undefined;
   let loop: Promise<void> | undefined;
   let queued: CycleTrigger | undefined;
+  /** Schedules (`default` or a workspace's cron) whose refresh is due and not yet run. */
+  let due = new Set<string>();
   let stopping = false;
   let crons: Cron[] = [];
   let schedule = "";
@@ -147,7 +150,12 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         error = refused;
       }
       if (snapshot) {
-        const failed = await reconcile(id, snapshot, trigger === "refresh" || trigger === "start" || changed);
+        // A new revision (or the first cycle) checks every tag; a scheduled refresh only the tags that follow it.
+        let scope: false | RefreshScope = false;
+        if (trigger === "start" || changed) scope = "all";
+        else if (trigger === "refresh") scope = new Set(due);
+        due = new Set();
+        const failed = await reconcile(id, snapshot, scope);
         if (failed > 0 && result === "ok") {
           result = "failed";
           error = `${failed} action(s) failed`;
@@ -163,7 +171,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     deps.metrics.cycleFinished(result, finished.getTime() - started.getTime());
   }
 
-  async function reconcile(id: string, snapshot: Snapshot, refresh: boolean): Promise<number> {
+  async function reconcile(id: string, snapshot: Snapshot, refresh: false | RefreshScope): Promise<number> {
     const revision = snapshot.revision.revision;
     const { plan, observations, fleet } = await planSnapshot(snapshot, deps, {
       refresh,
@@ -180,7 +188,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     update({ type: "agents-observed", agents });
     const reachable = observations.filter((o) => o.reachable).length;
     deps.metrics.setAgents(reachable, observations.length);
-    deps.logger.info({ cycle: id, revision, refresh, ...plan.summary }, "planned");
+    const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
+    deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
     if (plan.actions.length === 0) return 0;
     const results = await executePlan(plan, {
       agents: fleet.agents,
@@ -229,16 +238,24 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     const settings = set?.settings?.spec;
     const intervalMs = options.intervalMs ?? parseDuration(settings?.interval ?? DEFAULTS.interval)!;
     const refreshCron = options.refreshCron ?? settings?.refreshSchedule ?? DEFAULTS.refreshSchedule;
-    const key = `${intervalMs} ${refreshCron}`;
+    const workspaceCrons = [
+      ...new Set(
+        (set?.workspaces ?? []).map(refreshSchedule).filter((s): s is string => !!s && s !== "default"),
+      ),
+    ].sort();
+    const key = JSON.stringify([intervalMs, refreshCron, workspaceCrons]);
     if (key === schedule) return;
     schedule = key;
     for (const cron of crons) cron.stop();
     const seconds = Math.max(1, Math.round(intervalMs / 1000));
     crons = [
       new Cron("* * * * * *", { interval: seconds, protect: true }, () => daemon.request("interval")),
-      new Cron(refreshCron, { protect: true }, () => daemon.request("refresh")),
+      new Cron(refreshCron, { protect: true }, () => daemon.request("refresh", "default")),
+      ...workspaceCrons.map(
+        (expr) => new Cron(expr, { protect: true }, () => daemon.request("refresh", expr)),
+      ),
     ];
-    deps.logger.info({ interval: `${seconds}s`, refresh: refreshCron }, "schedule");
+    deps.logger.info({ interval: `${seconds}s`, refresh: refreshCron, workspaceCrons }, "schedule");
   }
 
   async function run(first: CycleTrigger) {
@@ -255,8 +272,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       reschedule();
       daemon.request("start");
     },
-    request(trigger) {
+    request(trigger, schedule = "default") {
       if (stopping) return;
+      if (trigger === "refresh") due.add(schedule);
       if (loop) {
         if (queued === undefined || RANK[trigger]! > RANK[queued]!) queued = trigger;
         return;

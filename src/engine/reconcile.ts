@@ -1,4 +1,4 @@
-import { type DesiredState, desiredState, refsToCheck } from "../core/desired.js";
+import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
 import {
@@ -102,7 +102,8 @@ export async function connectFleet(
   };
 }
 
-export type PlanOptions = { refresh: boolean; onlyAgents?: string[]; signal?: AbortSignal };
+/** `false`: no digest checks (interval cycles, --no-refresh); else which tags to re-check. */
+export type PlanOptions = { refresh: false | RefreshScope; onlyAgents?: string[]; signal?: AbortSignal };
 export type PlannedCycle = {
   plan: Plan;
   desired: DesiredState;
@@ -122,7 +123,10 @@ export async function planSnapshot(
   // then also relies on the ledger.
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
   const observed = await observeAgents(enabled, options.signal);
-  const queries = options.refresh ? [...refsToCheck(desired), ...promotionRefs(snapshot.set)] : [];
+  // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
+  const queries = options.refresh
+    ? [...refsToCheck(desired, options.refresh), ...promotionRefs(snapshot.set)]
+    : [];
   const digests = await resolveDigests(queries, (name) => fleet.registries.get(name)?.client, {
     clock: deps.clock,
     ...(deps.retry ? { retry: deps.retry } : {}),
