@@ -3,7 +3,17 @@ import type { CliIo } from "./io.js";
 
 type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
 
-const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+/** Bytes for people: Kasm images are GBs, lab images a few hundred bytes. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
 const shortImage = (image: string) => image.replace(/^[^/]+\//, "");
 
 /** One JSON object per line: for logs, CI and anything that parses apply's output. */
@@ -72,7 +82,7 @@ export function terminalProgress(io: CliIo) {
         a.running.set(
           action.image,
           p.bytesTotal > 0
-            ? `${mb(p.bytesDone)}/${mb(p.bytesTotal)}`
+            ? `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`
             : `${p.layersDone}/${p.layersTotal} layers`,
         );
       } else if (event.type === "retry") {
