@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { kasmGitops } from "./helpers/cli.js";
-import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { inRepo } from "./helpers/cli.js";
+import { fleetYaml, localDigests, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
@@ -42,19 +42,9 @@ async function fleet(
 }
 
 const apply = (repo: TestRepo, state: string, ...extra: string[]) =>
-  kasmGitops(["apply", "--repo", repo.bare, "--path", "manifests", "--state-dir", state, "--json", ...extra]);
+  inRepo("apply", repo.bare, state, ["--json", ...extra]);
 const planJson = async (repo: TestRepo, state: string, ...extra: string[]) => {
-  const result = await kasmGitops([
-    "plan",
-    "--repo",
-    repo.bare,
-    "--path",
-    "manifests",
-    "--state-dir",
-    state,
-    "--json",
-    ...extra,
-  ]);
+  const result = await inRepo("plan", repo.bare, state, ["--json", ...extra]);
   expect(result.code).not.toBe(1);
   return JSON.parse(result.stdout) as Plan;
 };
@@ -177,19 +167,7 @@ describe("kasm-gitops apply", () => {
     const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
     await pushRandomImage({ url: proxy.url, repository, tag });
     const planFile = join(state, "plan.json");
-    const saved = await kasmGitops([
-      "plan",
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      state,
-      "--out",
-      planFile,
-      "--agent",
-      "a1",
-    ]);
+    const saved = await inRepo("plan", repo.bare, state, ["--out", planFile, "--agent", "a1"]);
     expect(saved.code).toBe(0);
     const exact = await apply(repo, state, planFile);
     expect(exact.code).toBe(0);
@@ -199,17 +177,7 @@ describe("kasm-gitops apply", () => {
         .map((l) => l.agent),
     ).toEqual(["a1"]);
 
-    const stale = await kasmGitops([
-      "plan",
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      state,
-      "--out",
-      planFile,
-    ]);
+    const stale = await inRepo("plan", repo.bare, state, ["--out", planFile]);
     expect(stale.code).toBe(0);
     await pushRandomImage({ url: proxy.url, repository, tag });
     const refused = await apply(repo, state, planFile);
@@ -221,18 +189,7 @@ describe("kasm-gitops apply", () => {
   it("refuses a saved plan once the branch moved", async () => {
     const { repo, state } = await fleet(proxy, ["r"]);
     const planFile = join(state, "plan.json");
-    await kasmGitops([
-      "plan",
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      state,
-      "--out",
-      planFile,
-      "--no-refresh",
-    ]);
+    await inRepo("plan", repo.bare, state, ["--out", planFile, "--no-refresh"]);
     await repo.commit({ "manifests/readme.txt": "moved\n" }, "move the branch");
     const refused = await apply(repo, state, planFile);
     expect(refused.code).toBe(1);
@@ -242,50 +199,13 @@ describe("kasm-gitops apply", () => {
 
 describe("apply with an htpasswd registry", () => {
   it("pulls with credentials from the environment and prints the password nowhere", async () => {
-    const registry = lab.registries.auth;
-    const name = uniqueRepo("private");
-    const pushed = await pushRandomImage({
-      url: registry.url,
-      repository: name,
-      tag: "v1",
-      auth: registry.auth!,
+    const fleet = await privateFleet(lab.registries.auth, e2.host);
+    const result = await inRepo("apply", fleet.repo.bare, fleet.state, ["--json", "--log-level", "debug"], {
+      env: { LAB_REGISTRY_PASSWORD: fleet.password },
     });
-    const repo = await createTestRepo();
-    await repo.commit(
-      {
-        "manifests/a.yaml": fleetYaml({
-          registries: [
-            {
-              name: "private",
-              host: registry.host,
-              auth: { username: registry.auth!.username, passwordEnv: "LAB_REGISTRY_PASSWORD" },
-            },
-          ],
-          agents: [{ name: "a2", host: e2.host }],
-          workspaces: [{ name: "secret-app", image: `${registry.host}/${name}:v1`, registry: "private" }],
-        }),
-      },
-      "private fleet",
-    );
-    const state = await stateDir();
-    const result = await kasmGitops(
-      [
-        "apply",
-        "--repo",
-        repo.bare,
-        "--path",
-        "manifests",
-        "--state-dir",
-        state,
-        "--json",
-        "--log-level",
-        "debug",
-      ],
-      { env: { LAB_REGISTRY_PASSWORD: registry.auth!.password } },
-    );
     expect(result.code).toBe(0);
-    expect(await localDigests(e2.host, `${registry.host}/${name}:v1`)).toEqual([pushed.digest]);
-    expect(result.stdout + result.stderr).not.toContain(registry.auth!.password);
-    expect(await readFile(join(state, "ledger.jsonl"), "utf8")).not.toContain(registry.auth!.password);
+    expect(await localDigests(e2.host, fleet.image)).toEqual([fleet.digest]);
+    expect(result.stdout + result.stderr).not.toContain(fleet.password);
+    expect(await readFile(join(fleet.state, "ledger.jsonl"), "utf8")).not.toContain(fleet.password);
   });
 });

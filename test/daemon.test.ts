@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { type RunningDaemon, startDaemon, waitUntil } from "./helpers/daemon.js";
-import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { followRepo, type RunningDaemon, waitUntil } from "./helpers/daemon.js";
+import { fleetYaml, localDigests, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
@@ -30,6 +30,16 @@ async function pushed(proxy: RegistryProxy, repository: string, tag: string) {
   return (await pushRandomImage({ url: proxy.url, repository, tag })).digest;
 }
 
+/** A proxied registry, a repo whose one workspace runs `name:v1`, and a daemon following it. */
+async function setUp(name: string, ...flags: string[]) {
+  const proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+  const repo = await createTestRepo();
+  await pushed(proxy, name, "v1");
+  await repo.commit(manifests(proxy, `${proxy.host}/${name}:v1`), "v1");
+  const daemon = await followRepo(repo.bare, ...flags);
+  return { proxy, repo, daemon };
+}
+
 describe("kasm-gitops run (polling)", () => {
   let proxy: RegistryProxy;
   let repo: TestRepo;
@@ -40,20 +50,7 @@ describe("kasm-gitops run (polling)", () => {
     (await localDigests(engine.host, image(tag))).includes(digest);
 
   beforeAll(async () => {
-    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
-    repo = await createTestRepo();
-    await pushed(proxy, name, "v1");
-    await repo.commit(manifests(proxy, image("v1")), "v1");
-    daemon = await startDaemon([
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      await stateDir(),
-      "--interval",
-      "1s",
-    ]);
+    ({ proxy, repo, daemon } = await setUp(name, "--interval", "1s"));
   });
   afterAll(async () => {
     await daemon?.stop();
@@ -121,23 +118,8 @@ describe("kasm-gitops run (webhook, shutdown)", () => {
   const image = (tag: string) => `${proxy.host}/${name}:${tag}`;
 
   beforeAll(async () => {
-    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
-    repo = await createTestRepo();
-    await pushed(proxy, name, "v1");
-    await repo.commit(manifests(proxy, image("v1")), "v1");
     // An hour between polls: only the webhook can explain a prompt cycle.
-    daemon = await startDaemon([
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      await stateDir(),
-      "--interval",
-      "1h",
-      "--grace",
-      "30s",
-    ]);
+    ({ proxy, repo, daemon } = await setUp(name, "--interval", "1h", "--grace", "30s"));
     await waitUntil("ready", async () => (await daemon.get("/readyz")).status === 200, 30_000, daemon.logs);
   });
   afterAll(async () => {
@@ -201,18 +183,7 @@ describe("kasm-gitops run (per-workspace refresh schedules)", () => {
       "two schedules",
     );
     // Polling hourly and the global refresh once a year: only the workspace's own cron can move it.
-    const daemon = await startDaemon([
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      await stateDir(),
-      "--interval",
-      "1h",
-      "--refresh",
-      "0 0 1 1 *",
-    ]);
+    const daemon = await followRepo(repo.bare, "--interval", "1h", "--refresh", "0 0 1 1 *");
     try {
       await waitUntil("ready", async () => (await daemon.get("/readyz")).status === 200, 30_000, daemon.logs);
       await waitUntil(

@@ -3,8 +3,8 @@ import { compareText } from "../src/core/manifest.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { kasmGitops } from "./helpers/cli.js";
-import { fleetYaml, localDigests, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { inRepo } from "./helpers/cli.js";
+import { fleetYaml, localDigests, prePull, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
@@ -23,17 +23,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
   };
   let pinnedDigest: string;
   const plan = async (...extra: string[]) => {
-    const result = await kasmGitops([
-      "plan",
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      state,
-      "--json",
-      ...extra,
-    ]);
+    const result = await inRepo("plan", repo.bare, state, ["--json", ...extra]);
     return { ...result, plan: result.code !== 1 ? (JSON.parse(result.stdout) as Plan) : undefined };
   };
   const pulls = (p: Plan) =>
@@ -149,15 +139,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
   });
 
   it("renders text grouped by agent with one summary line", async () => {
-    const result = await kasmGitops([
-      "plan",
-      "--repo",
-      repo.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      state,
-    ]);
+    const result = await inRepo("plan", repo.bare, state);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^agent a1$/m);
     expect(result.stdout).toMatch(/^agent a2$/m);
@@ -174,15 +156,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
       },
       "typo",
     );
-    const result = await kasmGitops([
-      "plan",
-      "--repo",
-      bad.bare,
-      "--path",
-      "manifests",
-      "--state-dir",
-      await stateDir(),
-    ]);
+    const result = await inRepo("plan", bad.bare, await stateDir());
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^a\.yaml:5:3: error: .*imagee/m);
     expect(result.stdout).toBe("");
@@ -191,53 +165,19 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
 
 describe("plan with an htpasswd registry", () => {
   it("checks digests with credentials from the environment and never prints the password", async () => {
-    const registry = lab.registries.auth;
-    const name = uniqueRepo("private");
-    const pushed = await pushRandomImage({
-      url: registry.url,
-      repository: name,
-      tag: "v1",
-      auth: registry.auth!,
-    });
-    const repo = await createTestRepo();
-    await repo.commit(
-      {
-        "manifests/a.yaml": fleetYaml({
-          registries: [
-            {
-              name: "private",
-              host: registry.host,
-              auth: { username: registry.auth!.username, passwordEnv: "LAB_REGISTRY_PASSWORD" },
-            },
-          ],
-          agents: [{ name: "a1", host: e1.host }],
-          workspaces: [{ name: "secret-app", image: `${registry.host}/${name}:v1`, registry: "private" }],
-        }),
-      },
-      "private fleet",
-    );
-    const state = await stateDir();
-    const ok = await kasmGitops(
-      ["plan", "--repo", repo.bare, "--path", "manifests", "--state-dir", state, "--json"],
-      {
-        env: { LAB_REGISTRY_PASSWORD: registry.auth!.password },
-      },
-    );
+    const fleet = await privateFleet(lab.registries.auth, e1.host);
+    const env = (password: string) => ({ env: { LAB_REGISTRY_PASSWORD: password } });
+    const ok = await inRepo("plan", fleet.repo.bare, fleet.state, ["--json"], env(fleet.password));
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.stdout) as Plan).actions[0]).toMatchObject({
       reason: "missing",
-      targetDigest: pushed.digest,
+      targetDigest: fleet.digest,
     });
-    const denied = await kasmGitops(
-      ["plan", "--repo", repo.bare, "--path", "manifests", "--state-dir", state, "--json"],
-      {
-        env: { LAB_REGISTRY_PASSWORD: "wrong-password" },
-      },
-    );
+    const denied = await inRepo("plan", fleet.repo.bare, fleet.state, ["--json"], env("wrong-password"));
     expect(denied.code).toBe(0);
     expect((JSON.parse(denied.stdout) as Plan).warnings.map((w) => w.code)).toContain("registry-error");
     for (const output of [ok.stdout, ok.stderr, denied.stdout, denied.stderr]) {
-      expect(output).not.toContain(registry.auth!.password);
+      expect(output).not.toContain(fleet.password);
       expect(output).not.toContain("wrong-password");
     }
   });

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from "vitest";
 import { createFileLedger } from "../src/adapters/ledger-file.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { kasmGitops } from "./helpers/cli.js";
-import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { prePull, promotionPairYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
@@ -27,22 +27,12 @@ async function pair(options: { pullTestingTag?: boolean } = {}) {
   };
   if (options.pullTestingTag) await prePull(e1.host, image("B"));
   const repo = await createTestRepo();
-  const yaml = fleetYaml({
-    registries: [{ name: "corp", host: R }],
-    agents: [
-      { name: "a1", host: e1.host, labels: { ring: "testing" } },
-      { name: "a2", host: e2.host, labels: { ring: "production" } },
-    ],
-    workspaces: [
-      { name: "chrome-testing", image: image("B"), registry: "corp", labels: { ring: "testing" } },
-      {
-        name: "chrome",
-        image: image("A"),
-        registry: "corp",
-        labels: { ring: "production" },
-        promotion: { from: "chrome-testing", movingTags: ["latest"] },
-      },
-    ],
+  const yaml = promotionPairYaml({
+    registryHost: R,
+    testingHost: e1.host,
+    productionHost: e2.host,
+    testingImage: image("B"),
+    productionImage: image("A"),
   });
   await repo.commit({ "manifests/a.yaml": `# Chrome: testing, then users\n${yaml}` }, "fleet");
   const state = await stateDir();

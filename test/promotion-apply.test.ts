@@ -3,7 +3,7 @@ import type { Plan } from "../src/core/plan-types.js";
 import { OCI_INDEX, pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { kasmGitops } from "./helpers/cli.js";
-import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { localDigests, promotionPairYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
@@ -62,22 +62,12 @@ describe("promotion through apply, on the real registry", () => {
     repo = await createTestRepo();
     state = await stateDir();
     const files = {
-      "manifests/a.yaml": fleetYaml({
-        registries: [{ name: "corp", host: proxy.host }],
-        agents: [
-          { name: "tester", host: testingEngine.host, labels: { ring: "testing" } },
-          { name: "prod", host: productionEngine.host, labels: { ring: "production" } },
-        ],
-        workspaces: [
-          { name: "chrome-testing", image: ref("20261127"), registry: "corp", labels: { ring: "testing" } },
-          {
-            name: "chrome",
-            image: ref("20261127"),
-            registry: "corp",
-            labels: { ring: "production" },
-            promotion: { from: "chrome-testing", movingTags: ["latest"] },
-          },
-        ],
+      "manifests/a.yaml": promotionPairYaml({
+        registryHost: proxy.host,
+        testingHost: testingEngine.host,
+        productionHost: productionEngine.host,
+        testingImage: ref("20261127"),
+        productionImage: ref("20261127"),
       }),
     };
     await repo.commit(files, "release 20261127", "main");

@@ -2,11 +2,10 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { KasmGitopsError } from "../core/errors.js";
 import { renderPlan } from "../core/render-plan.js";
-import { executePlan } from "../engine/executor.js";
-import { connectFleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { CommandContext } from "./commands.js";
-import { depsFor, repoFlags, reportInvalid } from "./context.js";
+import { depsFor, loadOrReport, repoFlags } from "./context.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";
 
 /** `kasm-gitops apply [PLANFILE]`: one reconcile, or exactly a saved plan when it is not stale. */
@@ -15,13 +14,8 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const deps = depsFor(flags, io);
   const planFile = args.positionals[0];
   if (args.positionals.length > 1) throw new KasmGitopsError("usage", "apply takes at most one PLANFILE");
-  let snapshot: Awaited<ReturnType<typeof loadSnapshot>>;
-  try {
-    snapshot = await loadSnapshot(deps, io.stopSignal);
-  } catch (error) {
-    if (reportInvalid(error, io)) return 1;
-    throw error;
-  }
+  const snapshot = await loadOrReport(deps, io);
+  if (!snapshot) return 1;
   const signal = io.stopSignal;
   let plan: Awaited<ReturnType<typeof planSnapshot>>["plan"];
   let fleet: Awaited<ReturnType<typeof connectFleet>>;
@@ -51,16 +45,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     io.stdout(renderPlan(plan, { color: true }));
   }
   const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
-  const results = await executePlan(plan, {
-    agents: fleet.agents,
-    limits: fleet.limits,
-    registryFor: fleet.accessForImage,
-    ledger: deps.ledger,
-    clock: deps.clock,
-    revision: plan.revision,
-    ...(signal ? { signal } : {}),
-    onEvent,
-  });
+  const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { signal } : {}), onEvent });
   const failed = results.filter((r) => r.status !== "ok").length;
   if (json) {
     const summary = {

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
-import type { ReconcileDeps } from "../engine/reconcile.js";
+import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
 
@@ -48,4 +48,14 @@ export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was 
   for (const problem of (error.context.problems as Problem[]) ?? []) io.stderr(`${formatProblem(problem)}\n`);
   io.stderr(`kasm-gitops: error: ${error.message}; ${outcome}\n`);
   return true;
+}
+
+/** Fetches and validates the branch; undefined (problems printed) when the revision is invalid. */
+export async function loadOrReport(deps: ReconcileDeps, io: CliIo): Promise<Snapshot | undefined> {
+  try {
+    return await loadSnapshot(deps, io.stopSignal);
+  } catch (error) {
+    if (reportInvalid(error, io)) return undefined;
+    throw error;
+  }
 }

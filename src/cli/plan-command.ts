@@ -1,21 +1,16 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { renderPlan } from "../core/render-plan.js";
-import { loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./commands.js";
-import { depsFor, repoFlags, reportInvalid } from "./context.js";
+import { depsFor, loadOrReport, repoFlags } from "./context.js";
 
 /** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
 export async function planCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
   const deps = depsFor(flags, io);
-  let snapshot: Awaited<ReturnType<typeof loadSnapshot>>;
-  try {
-    snapshot = await loadSnapshot(deps, io.stopSignal);
-  } catch (error) {
-    if (reportInvalid(error, io)) return 1;
-    throw error;
-  }
+  const snapshot = await loadOrReport(deps, io);
+  if (!snapshot) return 1;
   const { plan } = await planSnapshot(snapshot, deps, {
     refresh: args.values["no-refresh"] ? false : "all",
     onlyAgents: flags.agents,

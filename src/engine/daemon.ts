@@ -5,9 +5,9 @@ import { parseDuration } from "../core/duration.js";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import { DEFAULTS, type ManifestSet, type Problem } from "../core/manifest.js";
 import type { Metrics } from "../http/metrics.js";
-import { executePlan } from "./executor.js";
 import {
   acceptManifests,
+  executeOnFleet,
   loadSnapshot,
   planSnapshot,
   type ReconcileDeps,
@@ -191,14 +191,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
     if (plan.actions.length === 0) return 0;
-    const results = await executePlan(plan, {
-      agents: fleet.agents,
-      limits: fleet.limits,
-      registryFor: fleet.accessForImage,
-      ledger: deps.ledger,
-      clock: deps.clock,
-      revision,
-      ...(deps.retry ? { retry: deps.retry } : {}),
+    const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
       onEvent: (event) => {

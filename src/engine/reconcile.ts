@@ -13,7 +13,7 @@ import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
-import type { RegistryAccess } from "./executor.js";
+import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 import type { RetryPolicy } from "./retry.js";
 
@@ -142,4 +142,23 @@ export async function planSnapshot(
     ledger: await deps.ledger.entries(),
   });
   return { plan, desired, observations: observed, fleet };
+}
+
+/** Carries out a plan on the fleet it was made for: the same wiring for apply and the daemon. */
+export function executeOnFleet(
+  plan: Plan,
+  fleet: Fleet,
+  deps: ReconcileDeps,
+  extra: Pick<ExecutorDeps, "signal" | "drain" | "onEvent">,
+): Promise<ActionResult[]> {
+  return executePlan(plan, {
+    agents: fleet.agents,
+    limits: fleet.limits,
+    registryFor: fleet.accessForImage,
+    ledger: deps.ledger,
+    clock: deps.clock,
+    revision: plan.revision,
+    ...(deps.retry ? { retry: deps.retry } : {}),
+    ...extra,
+  });
 }

@@ -24,3 +24,17 @@ export async function kasmGitops(
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/** Runs a command against a test repo's `manifests/` folder: the flags every repo test passes. */
+export function inRepo(
+  command: string,
+  bare: string,
+  state: string,
+  extra: string[] = [],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  return kasmGitops(
+    [command, "--repo", bare, "--path", "manifests", "--state-dir", state, ...extra],
+    options,
+  );
+}

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../src/lab/processes.js";
@@ -90,4 +91,10 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}\n${logs().slice(-4000)}`);
+}
+
+/** A daemon following a test repo's `manifests/` folder with a fresh state dir. */
+export async function followRepo(bare: string, ...flags: string[]): Promise<RunningDaemon> {
+  const state = await mkdtemp(join(tmpdir(), "kg-state-"));
+  return startDaemon(["--repo", bare, "--path", "manifests", "--state-dir", state, ...flags]);
 }

@@ -3,7 +3,10 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDockerAgent } from "../../src/adapters/docker-agent.js";
+import type { LabRegistry } from "../../src/lab/lab.js";
+import { pushRandomImage } from "../../src/lab/push-image.js";
 import type { Credentials } from "../../src/ports.js";
+import { createTestRepo } from "./git-repos.js";
 
 /** A unique repository prefix per test, because the lab's registries and engines are shared. */
 export const uniqueRepo = (name: string) => `t${randomBytes(4).toString("hex")}/${name}`;
@@ -94,4 +97,61 @@ export async function localDigests(host: string, reference: string): Promise<str
   return (image?.repoDigests ?? [])
     .filter((d) => d.startsWith(`${repo}@`))
     .map((d) => d.slice(repo.length + 1));
+}
+
+/** A one-workspace fleet on the lab's htpasswd registry, its password read from LAB_REGISTRY_PASSWORD. */
+export async function privateFleet(registry: LabRegistry, agentHost: string) {
+  const name = uniqueRepo("private");
+  const image = `${registry.host}/${name}:v1`;
+  const pushed = await pushRandomImage({
+    url: registry.url,
+    repository: name,
+    tag: "v1",
+    auth: registry.auth!,
+  });
+  const repo = await createTestRepo();
+  await repo.commit(
+    {
+      "manifests/a.yaml": fleetYaml({
+        registries: [
+          {
+            name: "private",
+            host: registry.host,
+            auth: { username: registry.auth!.username, passwordEnv: "LAB_REGISTRY_PASSWORD" },
+          },
+        ],
+        agents: [{ name: "a1", host: agentHost }],
+        workspaces: [{ name: "secret-app", image, registry: "private" }],
+      }),
+    },
+    "private fleet",
+  );
+  return { repo, image, digest: pushed.digest, state: await stateDir(), password: registry.auth!.password };
+}
+
+/** The testing/production pair of DESIGN.md §6: a testing agent and workspace, a promoted production one. */
+export function promotionPairYaml(p: {
+  registryHost: string;
+  testingHost: string;
+  productionHost: string;
+  testingImage: string;
+  productionImage: string;
+}): string {
+  return fleetYaml({
+    registries: [{ name: "corp", host: p.registryHost }],
+    agents: [
+      { name: "a1", host: p.testingHost, labels: { ring: "testing" } },
+      { name: "a2", host: p.productionHost, labels: { ring: "production" } },
+    ],
+    workspaces: [
+      { name: "chrome-testing", image: p.testingImage, registry: "corp", labels: { ring: "testing" } },
+      {
+        name: "chrome",
+        image: p.productionImage,
+        registry: "corp",
+        labels: { ring: "production" },
+        promotion: { from: "chrome-testing", movingTags: ["latest"] },
+      },
+    ],
+  });
 }
