@@ -1,3 +1,4 @@
+import { rename } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
@@ -107,6 +108,33 @@ describe("kasm-gitops run (polling)", () => {
     expect((await daemon.get("/readyz")).status).toBe(200);
     // The last good revision stays in force: its image stays converged.
     expect(status.agents.a1?.converged).toBe(true);
+  });
+  it("keeps the last good revision in force while Git is unreachable, and says so", async () => {
+    const before = (await daemon.status()) as Status;
+    const moved = `${repo.bare}.away`;
+    await rename(repo.bare, moved);
+    try {
+      await waitUntil(
+        "a git error in /status",
+        async () =>
+          /git|fetch|repository/i.test(((await daemon.status()) as Status).lastError?.message ?? "") &&
+          ((await daemon.status()) as Status).lastCycle?.result === "failed",
+        30_000,
+        daemon.logs,
+      );
+      const status = (await daemon.status()) as Status;
+      expect(status.lastGoodRevision).toBe(before.lastGoodRevision);
+      expect(status.ready).toBe(true);
+      expect(daemon.logs()).toMatch(/could not fetch the manifests/);
+    } finally {
+      await rename(moved, repo.bare);
+    }
+    await waitUntil(
+      "recovered",
+      async () => ((await daemon.status()) as Status).lastCycle?.result !== "failed",
+      30_000,
+      daemon.logs,
+    );
   });
 });
 
