@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "./adapters/clock.js";
 import { createDockerAgent } from "./adapters/docker-agent.js";
+import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
@@ -22,6 +23,8 @@ export type AppOptions = {
   path?: string;
   stateDir: string;
   env: Record<string, string | undefined>;
+  /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
+  git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
   onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
 };
@@ -40,6 +43,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       ...(options.path ? { path: options.path } : {}),
       stateDir: options.stateDir,
       env,
+      ...options.git,
     }),
     readManifests: readManifestDir,
     agentFor: async (manifest) => {

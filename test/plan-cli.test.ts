@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { compareText } from "../src/core/manifest.js";
 import type { Plan } from "../src/core/plan-types.js";
@@ -5,7 +6,7 @@ import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { inRepo } from "./helpers/cli.js";
 import { fleetYaml, localDigests, prePull, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
-import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+import { createTestRepo, serveGitHttp, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
@@ -179,6 +180,43 @@ describe("plan with an htpasswd registry", () => {
     for (const output of [ok.stdout, ok.stderr, denied.stdout, denied.stderr]) {
       expect(output).not.toContain(fleet.password);
       expect(output).not.toContain("wrong-password");
+    }
+  });
+});
+
+describe("plan from an HTTPS-style Git server with a token", () => {
+  it("reads the token from the variable --git-token-env names, and never prints it", async () => {
+    const TOKEN = "lab-git-token-123";
+    const repo = await createTestRepo();
+    await repo.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [{ name: "corp", host: lab.registries.plain.host }],
+          agents: [{ name: "a1", host: e1.host }],
+          workspaces: [],
+        }),
+      },
+      "empty fleet",
+    );
+    const basic = `Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`;
+    const server = await serveGitHttp(join(repo.bare, ".."), [basic]);
+    try {
+      const url = `${server.url}/origin.git`;
+      const state = await stateDir();
+      const ok = await inRepo("plan", url, state, ["--git-token-env", "MY_GIT_TOKEN"], {
+        env: { MY_GIT_TOKEN: TOKEN },
+      });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/No changes\./);
+      const denied = await inRepo("plan", url, await stateDir(), ["--git-token-env", "MY_GIT_TOKEN"], {
+        env: { MY_GIT_TOKEN: "wrong" },
+      });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toMatch(/^kasm-gitops: error: .*(fetch|git)/im);
+      for (const output of [ok.stdout, ok.stderr, denied.stdout, denied.stderr])
+        expect(output).not.toContain(TOKEN);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -27,6 +27,13 @@ export const REPO_OPTIONS: OptionTable = {
     description: "clones, ledger and last good revision (default: $XDG_STATE_HOME/kasm-gitops)",
   },
   agent: { type: "string", multiple: true, value: "NAME", description: "only this agent (repeatable)" },
+  "git-token-env": {
+    type: "string",
+    value: "NAME",
+    description: "variable holding an HTTPS token for the repo (default: KASM_GITOPS_GIT_TOKEN)",
+  },
+  "git-ssh-key-file": { type: "string", value: "FILE", description: "private key for an SSH repo URL" },
+  "git-known-hosts-file": { type: "string", value: "FILE", description: "known_hosts for an SSH repo URL" },
 };
 
 /** Flags of every command. */

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import type { GitAuthOptions } from "../adapters/git-auth.js";
 import { createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
@@ -7,7 +8,14 @@ import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
 
 /** The repo flags every reconciling command shares, resolved against the environment. */
-export type RepoFlags = { repo: string; branch: string; path?: string; stateDir: string; agents: string[] };
+export type RepoFlags = {
+  repo: string;
+  branch: string;
+  path?: string;
+  stateDir: string;
+  agents: string[];
+  git: GitAuthOptions;
+};
 
 export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
   const repo = args.values.repo as string | undefined;
@@ -19,6 +27,15 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     ...(args.values.path ? { path: args.values.path as string } : {}),
     stateDir: stateDirFlag(args, io),
     agents: (args.values.agent as string[] | undefined) ?? [],
+    git: {
+      ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),
+      ...(args.values["git-ssh-key-file"]
+        ? { sshKeyFile: resolve(io.cwd, args.values["git-ssh-key-file"] as string) }
+        : {}),
+      ...(args.values["git-known-hosts-file"]
+        ? { knownHostsFile: resolve(io.cwd, args.values["git-known-hosts-file"] as string) }
+        : {}),
+    },
   };
 }
 
@@ -34,6 +51,7 @@ export function depsFor(flags: RepoFlags, io: CliIo): ReconcileDeps {
     ...(flags.path ? { path: flags.path } : {}),
     stateDir: flags.stateDir,
     env: io.env,
+    git: flags.git,
   });
 }
 

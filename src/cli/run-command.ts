@@ -38,6 +38,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
     ...(flags.path ? { path: flags.path } : {}),
     stateDir: flags.stateDir,
     env: io.env,
+    git: flags.git,
     onRegistryRequest: ({ host, method, status }) => metrics.registryRequest(host, method, status),
   });
   const intervalMs = duration("interval", args.values.interval);
