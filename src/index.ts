@@ -1,5 +1,12 @@
 /** The package's public API: the pure core, for tools that build on kasm-gitops. */
 
+export {
+  type DesiredImage,
+  type DesiredState,
+  desiredState,
+  type RefreshScope,
+  refsToCheck,
+} from "./core/desired.js";
 export { formatDuration, parseDuration } from "./core/duration.js";
 export { type ErrorCode, KasmGitopsError } from "./core/errors.js";
 export {
@@ -36,6 +43,17 @@ export {
   type WorkspaceManifest,
   type WorkspaceSpec,
 } from "./core/manifest.js";
+export { type AgentObservation, buildPlan, type PlanInput } from "./core/plan.js";
+export type {
+  Action,
+  BlockedAction,
+  Plan,
+  PlanWarning,
+  PromoteAction,
+  PullAction,
+} from "./core/plan-types.js";
+export { type DigestResult, planPromotions, promotionRefs } from "./core/promotion.js";
+export { renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
 export {
   checkManifestFiles,
