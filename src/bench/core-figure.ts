@@ -36,18 +36,19 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 /**
  * Runs the baseline and the work alternately `runs` times, so machine noise and JIT warm-up fall on both:
- * the median wall time of each, and the memory growth of each one's first run, its result still referenced.
+ * the median wall time of each, and the memory growth and result of each one's first run (later results
+ * are dropped at once, so they do not weigh on the next run's garbage collector).
  */
 export function measurePair<B, W>(runs: number, base: () => B, work: () => W) {
-  const bases: Measured<B>[] = [];
-  const works: Measured<W>[] = [];
-  for (let i = 0; i < Math.max(1, runs); i++) {
-    bases.push(runOnce(base));
-    works.push(runOnce(work));
+  const first = { base: runOnce(base), work: runOnce(work) };
+  const times = { base: [first.base.ms], work: [first.work.ms] };
+  for (let i = 1; i < runs; i++) {
+    times.base.push(runOnce(base).ms);
+    times.work.push(runOnce(work).ms);
   }
   return {
-    base: { ...bases[0]!, ms: median(bases.map((m) => m.ms)) },
-    work: { ...works[0]!, ms: median(works.map((m) => m.ms)) },
+    base: { ...first.base, ms: median(times.base) },
+    work: { ...first.work, ms: median(times.work) },
   };
 }
 

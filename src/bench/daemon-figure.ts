@@ -9,12 +9,12 @@ import { parseDuration } from "../core/duration.js";
 import { fleetYaml, uniqueRepo } from "../lab/fleet-yaml.js";
 import type { Lab } from "../lab/lab.js";
 import { pushRandomImage } from "../lab/push-image.js";
-import { startDaemon } from "./daemon-process.js";
+import { type DaemonProcess, startDaemon } from "./daemon-process.js";
 import { hasImage, labAgents, manifestRepo, removeImages, removeRepo, sleep } from "./lab-fleet.js";
 import { bareNodeMemory, cpuPercent, cpuTicksOf, memoryOf } from "./proc.js";
 import { type FigureLine, ratioOf } from "./table.js";
 
-export type DaemonSizes = { interval: string; idleSeconds: number; samples: number };
+export type DaemonSizes = { interval: string; idleSeconds: number; samples: number; logFile?: string };
 export const DAEMON_DEFAULTS: DaemonSizes = { interval: "30s", idleSeconds: 30, samples: 3 };
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -31,70 +31,93 @@ async function converged(hosts: string[], reference: string, timeoutMs: number):
   }
 }
 
+/** A one-workspace fleet on the lab's engines whose image tag the bench moves, as a release would. */
+type Release = { hosts: string[]; reference(tag: string): string; release(tag: string): Promise<string> };
+
+/** Webhook and polling samples, alternating; `start` is when the daemon's first cycle converged. */
+async function sampleLatencies(
+  daemon: DaemonProcess,
+  fleet: Release,
+  sizes: DaemonSizes,
+  intervalMs: number,
+  start: number,
+) {
+  const webhook: number[] = [];
+  const polling: number[] = [];
+  let lastPoll = start;
+  for (let s = 0; s < sizes.samples; s++) {
+    const revision = await fleet.release(`w${s}`);
+    let merged = performance.now();
+    const status = await daemon.push("main", revision);
+    if (status !== 202) throw new Error(`the webhook was answered ${status}, not 202`);
+    webhook.push((await converged(fleet.hosts, fleet.reference(`w${s}`), 60_000)) - merged);
+    // Merges land at evenly spread moments of the poll interval (from the last poll's cycle), so the
+    // polling samples cover early, middle and late merges instead of one phase.
+    await sleep(Math.max(0, lastPoll + ((s + 0.5) / sizes.samples) * intervalMs - performance.now()));
+    await fleet.release(`p${s}`);
+    merged = performance.now();
+    lastPoll = await converged(fleet.hosts, fleet.reference(`p${s}`), intervalMs + 60_000);
+    polling.push(lastPoll - merged);
+  }
+  return { webhook, polling };
+}
+
+/** CPU over an idle window once no cycle runs, then resident memory, then a clean SIGTERM. */
+async function idleUsage(daemon: DaemonProcess, idleSeconds: number): Promise<Usage> {
+  for (let i = 0; i < 600 && (await daemon.status()).running; i++) await sleep(100);
+  const before = cpuTicksOf(daemon.pid);
+  await sleep(idleSeconds * 1000);
+  const cpu = cpuPercent(before, cpuTicksOf(daemon.pid), idleSeconds * 1000);
+  const memory = memoryOf(daemon.pid);
+  const bare = await bareNodeMemory();
+  const exitCode = await daemon.stop();
+  if (exitCode !== 0) throw new Error(`kasm-gitops run exited ${exitCode} on SIGTERM, not 0`);
+  return { cpu, memory, bare };
+}
+
 export async function benchDaemon(lab: Lab, sizes: DaemonSizes): Promise<FigureLine[]> {
   const intervalMs = parseDuration(sizes.interval);
   if (!intervalMs) throw new Error(`--interval ${sizes.interval} is not a duration like 30s`);
   const repository = uniqueRepo("daemon");
   const registry = lab.registries.plain;
   const agents = labAgents(lab, lab.engines.length);
-  const hosts = agents.map((a) => a.host);
-  const fleet = (tag: string) => ({
+  const reference = (tag: string) => `${registry.host}/${repository}:${tag}`;
+  const manifests = (tag: string) => ({
     registries: [{ name: "lab", host: registry.host }],
     agents,
-    workspaces: [{ name: "app", image: `${registry.host}/${repository}:${tag}`, registry: "lab" }],
+    workspaces: [{ name: "app", image: reference(tag), registry: "lab" }],
   });
-  const release = async (tag: string) => {
-    await pushRandomImage({ url: registry.url, repository, tag });
-    return bench.commit(fleetYaml(fleet(tag)));
-  };
-  const tags: string[] = ["v0"];
+  const tags = ["v0"];
   await pushRandomImage({ url: registry.url, repository, tag: "v0" });
-  const bench = await manifestRepo(fleet("v0"));
+  const bench = await manifestRepo(manifests("v0"));
+  const fleet: Release = {
+    hosts: agents.map((a) => a.host),
+    reference,
+    async release(tag) {
+      tags.push(tag);
+      await pushRandomImage({ url: registry.url, repository, tag });
+      return bench.commit(fleetYaml(manifests(tag)));
+    },
+  };
   const daemon = await startDaemon({
     repo: bench.repo.bare,
     path: bench.path,
     stateDir: bench.stateDir,
     interval: sizes.interval,
     secret: randomBytes(16).toString("hex"),
+    ...(sizes.logFile ? { logFile: sizes.logFile } : {}),
   });
   try {
-    await converged(hosts, reference("v0"), 60_000);
-    const webhook: number[] = [];
-    const polling: number[] = [];
-    for (let s = 0; s < sizes.samples; s++) {
-      tags.push(`w${s}`, `p${s}`);
-      const revision = await release(`w${s}`);
-      let merged = performance.now();
-      const status = await daemon.push("main", revision);
-      if (status !== 202) throw new Error(`the webhook was answered ${status}, not 202`);
-      webhook.push((await converged(hosts, reference(`w${s}`), 60_000)) - merged);
-      await release(`p${s}`);
-      merged = performance.now();
-      polling.push((await converged(hosts, reference(`p${s}`), intervalMs + 60_000)) - merged);
-    }
-    await waitIdle(daemon);
-    const ticksBefore = cpuTicksOf(daemon.pid);
-    await sleep(sizes.idleSeconds * 1000);
-    const cpu = cpuPercent(ticksBefore, cpuTicksOf(daemon.pid), sizes.idleSeconds * 1000);
-    const memory = memoryOf(daemon.pid);
-    const bare = await bareNodeMemory();
-    const exitCode = await daemon.stop();
-    if (exitCode !== 0) throw new Error(`kasm-gitops run exited ${exitCode} on SIGTERM, not 0`);
-    return lines(sizes, hosts.length, { webhook, polling }, { memory, bare, cpu });
+    const start = await converged(fleet.hosts, reference("v0"), 60_000);
+    const latency = await sampleLatencies(daemon, fleet, sizes, intervalMs, start);
+    return lines(sizes, fleet.hosts.length, latency, await idleUsage(daemon, sizes.idleSeconds));
   } finally {
     await daemon.stop();
-    await removeImages(tags.flatMap((tag) => hosts.map((host) => ({ host, reference: reference(tag) }))));
+    await removeImages(
+      tags.flatMap((tag) => fleet.hosts.map((host) => ({ host, reference: reference(tag) }))),
+    );
     await removeRepo(bench);
   }
-
-  function reference(tag: string) {
-    return `${registry.host}/${repository}:${tag}`;
-  }
-}
-
-/** Waits until no cycle is running, so the idle window starts idle. */
-async function waitIdle(daemon: { status(): Promise<{ running?: unknown }> }) {
-  for (let i = 0; i < 600 && (await daemon.status()).running; i++) await sleep(100);
 }
 
 type Usage = {
@@ -124,7 +147,7 @@ function lines(
       notes: [
         `webhook samples (ms): ${samples(latency.webhook)}; polling samples (ms): ${samples(latency.polling)}`,
         "merge = the commit pushed to the bare repo; converged = the new tag present on every agent's engine (polled every 100 ms)",
-        "polling latency falls anywhere between one cycle and one interval plus a cycle, depending on when the merge lands",
+        `polling: merge s of n lands (s + ½)/n of the interval after the last poll's cycle, so samples spread over the interval; the median is near half of it`,
       ],
     },
     {

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { DaemonStatus } from "../engine/status.js";
 
@@ -25,6 +26,8 @@ export async function startDaemon(options: {
   stateDir: string;
   interval: string;
   secret: string;
+  /** Where to keep the daemon's JSON log lines (by default only the last ones, for error messages). */
+  logFile?: string;
 }): Promise<DaemonProcess> {
   // biome-ignore format: flag and value pairs
   const args = [CLI, "run", "--repo", options.repo, "--path", options.path, "--state-dir", options.stateDir,
@@ -33,6 +36,7 @@ export async function startDaemon(options: {
     env: { ...process.env, KASM_GITOPS_WEBHOOK_SECRET: options.secret },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  if (options.logFile) child.stderr!.pipe(createWriteStream(options.logFile));
   const url = await serverUrl(child);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {

@@ -32,6 +32,7 @@ const FLAGS = {
   interval: { type: "string", value: "DURATION", help: "daemon: poll interval", default: DAEMON_DEFAULTS.interval },
   idle: { type: "string", help: "daemon: idle window in seconds", default: DAEMON_DEFAULTS.idleSeconds },
   samples: { type: "string", help: "daemon: latency samples of each kind", default: DAEMON_DEFAULTS.samples },
+  "daemon-log": { type: "string", value: "FILE", help: "daemon: keep its JSON log lines in FILE" },
   help: { type: "boolean", help: "show this help" },
 } as const;
 

@@ -22,11 +22,15 @@ export const REGISTRY_DEFAULTS: RegistrySizes = { agents: 10, images: 6, bearer:
 const KASM_PULLS_AT_ONCE = 2;
 const PASSWORD_ENV = "KASM_GITOPS_BENCH_REGISTRY_PASSWORD";
 
-const breakdown = (stats: ProxyStats) =>
-  Object.entries(stats.byKind)
+/** Requests by kind, and how many were 401 challenges (a client's first request to a new token scope). */
+function breakdown(stats: ProxyStats): string {
+  const kinds = Object.entries(stats.byKind)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([kind, n]) => `${kind} ${n}`)
     .join(", ");
+  const challenges = stats.byStatus["401"] ?? 0;
+  return challenges > 0 ? `${kinds} (${challenges} of them answered 401, a Bearer challenge)` : kinds;
+}
 
 /** A proxy that, in bearer mode, makes clients fetch tokens the way Docker Hub does. */
 async function startProxy(lab: Lab, sizes: RegistrySizes) {

@@ -92,7 +92,7 @@ export async function benchScheduling(lab: Lab, sizes: SchedulingSizes): Promise
   }
 }
 
-type Run = { wall: number; handoffMs: number };
+type Run = { wall: number; handoffMs: number; pullMs: number };
 
 /**
  * Time between a pull ending on an agent and the next queued pull starting there, summed over agents: the
@@ -132,7 +132,8 @@ async function execute(plan: Plan, fleet: Fleet, stateDir: string, limit: number
   const wall = performance.now() - started;
   const failed = results.find((r) => r.status !== "ok");
   if (failed) throw new Error(`a benchmark pull failed: ${failed.error?.message ?? failed.status}`);
-  return { wall, handoffMs: handoffMs(starts, dones, limit) };
+  const pullMs = median(results.map((r) => r.durationMs));
+  return { wall, handoffMs: handoffMs(starts, dones, limit), pullMs };
 }
 
 function lines(sizes: SchedulingSizes, run: Run, single: number, proxies: RegistryProxy[]): FigureLine[] {
@@ -153,6 +154,7 @@ function lines(sizes: SchedulingSizes, run: Run, single: number, proxies: Regist
       notes: [
         `one pull alone: ${single.toFixed(0)} ms (median of ${sizes.singles}, same executor, agent-0, same delay)`,
         `executor hand-off (a pull ends → the next queued one starts on that agent): ${run.handoffMs.toFixed(0)} ms in total`,
+        `a pull took ${run.pullMs.toFixed(0)} ms (median) while all agents pulled at once: ${rounds} rounds × that = ${(rounds * run.pullMs).toFixed(0)} ms; the rest of the gap to the ideal is the engines sharing this machine's cores`,
         "real executor (executePlan) and real engines; a blob GET waits the delay at the agent's proxy before it is forwarded",
       ],
     },
