@@ -13,7 +13,7 @@ import { atMost, type FigureLine, ratioOf } from "./table.js";
 export type CoreSizes = { documents: number; agents: number; workspaces: number; runs: number };
 export const CORE_DEFAULTS: CoreSizes = { documents: 10_000, agents: 200, workspaces: 2_000, runs: 3 };
 
-type Measured<T> = { ms: number; heapMB: number; rssMB: number; retainedMB?: number; result: T };
+type Measured<T> = { ms: number; heapMB: number; rssMB: number; result: T };
 
 const MB = 1024 * 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -26,10 +26,12 @@ function runOnce<T>(work: () => T): Measured<T> {
   const result = work();
   const ms = performance.now() - started;
   const after = process.memoryUsage();
-  const grown = { heapMB: (after.heapUsed - before.heapUsed) / MB, rssMB: (after.rss - before.rss) / MB };
-  gc?.();
-  const retainedMB = gc ? (process.memoryUsage().heapUsed - before.heapUsed) / MB : undefined;
-  return { ms, ...grown, ...(retainedMB === undefined ? {} : { retainedMB }), result };
+  return {
+    ms,
+    heapMB: (after.heapUsed - before.heapUsed) / MB,
+    rssMB: (after.rss - before.rss) / MB,
+    result,
+  };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -83,7 +85,7 @@ function timeAndMemory({ id, what, work, base, baseLabel, budgetMs, notes }: Pai
     baseline: { value: base.heapMB, unit: "MB", label: baseLabel },
     ...optionalRatio(work.heapMB, base.heapMB),
     notes: [
-      `heap growth ${mb(work.heapMB)}, RSS growth ${mb(work.rssMB)}${work.retainedMB === undefined ? "" : `, retained after GC ${mb(work.retainedMB)}`}`,
+      `heap growth ${mb(work.heapMB)}, RSS growth ${mb(work.rssMB)}`,
       `baseline: heap growth ${mb(base.heapMB)}, RSS growth ${mb(base.rssMB)}`,
       gc
         ? "growth = memoryUsage() right after the first run − before it (after a full GC), garbage included"
