@@ -1,0 +1,172 @@
+/**
+ * Figure 1: the pure core. Validating many documents and planning a large fleet from in-memory
+ * observations, each against the cheapest work any tool must do on the same input, in the same process.
+ */
+import { performance } from "node:perf_hooks";
+import { parseAllDocuments } from "yaml";
+import { desiredState, refsToCheck } from "../core/desired.js";
+import { buildPlan } from "../core/plan.js";
+import { checkManifestFiles, hasErrors } from "../core/validate.js";
+import { manifestFiles, planInputs } from "./core-inputs.js";
+import { atMost, type FigureLine, ratioOf } from "./table.js";
+
+export type CoreSizes = { documents: number; agents: number; workspaces: number; runs: number };
+export const CORE_DEFAULTS: CoreSizes = { documents: 10_000, agents: 200, workspaces: 2_000, runs: 3 };
+
+type Measured<T> = { ms: number; heapMB: number; rssMB: number; result: T };
+
+const MB = 1024 * 1024;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** One run: wall time, and heap and RSS growth (after a full GC first when node runs with --expose-gc). */
+function runOnce<T>(work: () => T): Measured<T> {
+  gc?.();
+  const before = process.memoryUsage();
+  const started = performance.now();
+  const result = work();
+  const ms = performance.now() - started;
+  const after = process.memoryUsage();
+  return {
+    ms,
+    heapMB: (after.heapUsed - before.heapUsed) / MB,
+    rssMB: (after.rss - before.rss) / MB,
+    result,
+  };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Runs the baseline and the work alternately `runs` times, so machine noise and JIT warm-up fall on both:
+ * the median wall time of each, and the memory growth and result of each one's first run (later results
+ * are dropped at once, so they do not weigh on the next run's garbage collector).
+ */
+export function measurePair<B, W>(runs: number, base: () => B, work: () => W) {
+  const first = { base: runOnce(base), work: runOnce(work) };
+  const times = { base: [first.base.ms], work: [first.work.ms] };
+  for (let i = 1; i < runs; i++) {
+    times.base.push(runOnce(base).ms);
+    times.work.push(runOnce(work).ms);
+  }
+  return {
+    base: { ...first.base, ms: median(times.base) },
+    work: { ...first.work, ms: median(times.work) },
+  };
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+const mb = (n: number) => `${n.toFixed(1)} MB`;
+
+type Pair = {
+  id: string;
+  what: string;
+  work: Measured<unknown>;
+  base: Measured<unknown>;
+  baseLabel: string;
+  budgetMs: number;
+  notes: string[];
+};
+
+/** Two lines per measurement: its time against the baseline and the budget, and its memory against the baseline's. */
+function timeAndMemory({ id, what, work, base, baseLabel, budgetMs, notes }: Pair): FigureLine[] {
+  const time: FigureLine = {
+    id,
+    what,
+    measured: { value: work.ms, unit: "ms" },
+    baseline: { value: base.ms, unit: "ms", label: baseLabel },
+    ...optionalRatio(work.ms, base.ms),
+    target: atMost(work.ms, budgetMs, `< ${budgetMs / 1000} s`),
+    notes,
+  };
+  const memory: FigureLine = {
+    id: `${id}.memory`,
+    what: `${what}: memory`,
+    measured: { value: work.heapMB, unit: "MB" },
+    baseline: { value: base.heapMB, unit: "MB", label: baseLabel },
+    ...optionalRatio(work.heapMB, base.heapMB),
+    notes: [
+      `heap growth ${mb(work.heapMB)}, RSS growth ${mb(work.rssMB)}`,
+      `baseline: heap growth ${mb(base.heapMB)}, RSS growth ${mb(base.rssMB)}`,
+      gc
+        ? "growth = memoryUsage() right after the first run − before it (after a full GC), garbage included"
+        : "growth = memoryUsage() right after the first run − before it; run node with --expose-gc for a GC first",
+    ],
+  };
+  return [time, memory];
+}
+
+const optionalRatio = (measured: number, baseline: number) => {
+  const ratio = ratioOf(measured, baseline);
+  return ratio === undefined ? {} : { ratio };
+};
+
+/** Validating documents: the loader with positions, the schemas and the semantic rules. */
+function validateFigure(sizes: CoreSizes): FigureLine[] {
+  const files = manifestFiles(sizes.documents);
+  const bytes = files.reduce((sum, f) => sum + Buffer.byteLength(f.text), 0);
+  const { base, work } = measurePair(
+    sizes.runs,
+    () => files.map((f) => parseAllDocuments(f.text).map((d) => d.toJS())),
+    () => checkManifestFiles(files),
+  );
+  const { set, problems } = work.result;
+  if (hasErrors(problems)) throw new Error(`the benchmark's manifests are invalid: ${problems[0]!.message}`);
+  const documents = set.registries.length + set.agents.length + set.workspaces.length;
+  return timeAndMemory({
+    id: "core.validate",
+    what: `validate ${count(documents)} documents`,
+    work,
+    base,
+    baseLabel: "YAML parse only",
+    budgetMs: 2000,
+    notes: [
+      `${files.length} files, ${(bytes / MB).toFixed(1)} MB, ${problems.length} warnings; median of ${sizes.runs} run(s)`,
+      "measured: checkManifestFiles (YAML with positions, JSON Schema, semantic rules); baseline: yaml's parseAllDocuments + toJS on the same text",
+    ],
+  });
+}
+
+/** Planning a fleet: desired state, the references to check, and the plan, from in-memory observations. */
+function planFigure(sizes: CoreSizes): FigureLine[] {
+  const inputs = planInputs(sizes);
+  const { set, observations, digests } = inputs;
+  const { base, work } = measurePair(
+    sizes.runs,
+    () => {
+      // The floor: visit every agent × workspace pair, match the selector, look the image up among the agent's tags.
+      let matched = 0;
+      observations.forEach((observation, a) => {
+        const agent = set.agents[a]!;
+        const labels = agent.metadata.labels ?? {};
+        const tags = new Set(observation.reachable ? observation.images.flatMap((i) => i.repoTags) : []);
+        for (const w of set.workspaces) {
+          const match = w.spec.agents?.matchLabels ?? {};
+          if (Object.entries(match).every(([k, v]) => labels[k] === v) && tags.has(w.spec.image)) matched++;
+        }
+      });
+      return matched;
+    },
+    () => {
+      const desired = desiredState(set);
+      refsToCheck(desired);
+      return buildPlan({ revision: "0".repeat(40), branch: "main", set, desired, observations, digests });
+    },
+  );
+  return timeAndMemory({
+    id: "core.plan",
+    what: `plan ${count(sizes.workspaces)} workspaces × ${count(sizes.agents)} agents`,
+    work,
+    base,
+    baseLabel: "agent × workspace loop",
+    budgetMs: 1000,
+    notes: [
+      `${count(inputs.desiredImages)} desired images on agents, ${count(work.result.summary.pull)} pulls planned; median of ${sizes.runs} run(s)`,
+      "measured: desiredState + refsToCheck + buildPlan; baseline: every agent × workspace pair with its selector matched and the image looked up in a Set of the agent's tags",
+    ],
+  });
+}
+
+/** Figure 1, both halves. */
+export function benchCore(sizes: CoreSizes = CORE_DEFAULTS): FigureLine[] {
+  return [...validateFigure(sizes), ...planFigure(sizes)];
+}

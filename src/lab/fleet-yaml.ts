@@ -1,0 +1,74 @@
+/**
+ * Manifest repo YAML as an administrator writes it, one document per object: tests, the demo and
+ * benchmarks build their fleets with it. Repository names are unique because the lab is shared.
+ */
+import { randomBytes } from "node:crypto";
+
+/** A unique repository prefix per test or benchmark run, because the lab's registries and engines are shared. */
+export const uniqueRepo = (name: string) => `t${randomBytes(4).toString("hex")}/${name}`;
+
+export type AgentDef = {
+  name: string;
+  host: string;
+  labels?: Record<string, string>;
+  maxConcurrentPulls?: number;
+  enabled?: boolean;
+};
+export type WorkspaceDef = {
+  name: string;
+  image: string;
+  registry?: string;
+  labels?: Record<string, string>;
+  promotion?: { from: string; movingTags: string[] };
+  refresh?: string;
+};
+export type RegistryDef = { name: string; host: string; auth?: { username: string; passwordEnv: string } };
+
+/** Writes a manifest repo's YAML as an administrator would: one document per object. */
+export function fleetYaml(parts: {
+  registries: RegistryDef[];
+  agents: AgentDef[];
+  workspaces: WorkspaceDef[];
+  settings?: Record<string, unknown>;
+}): string {
+  const docs: string[] = [];
+  for (const r of parts.registries) {
+    const auth = r.auth
+      ? `\n  auth:\n    username: ${r.auth.username}\n    password: {env: ${r.auth.passwordEnv}}`
+      : "";
+    docs.push(
+      `apiVersion: kasm-gitops/v1\nkind: Registry\nmetadata: {name: ${r.name}}\nspec:\n  host: "${r.host}"\n  insecure: true${auth}`,
+    );
+  }
+  for (const a of parts.agents) {
+    const labels = JSON.stringify(a.labels ?? {});
+    const extra = `${a.maxConcurrentPulls ? `\n  maxConcurrentPulls: ${a.maxConcurrentPulls}` : ""}${a.enabled === false ? "\n  enabled: false" : ""}`;
+    docs.push(
+      `apiVersion: kasm-gitops/v1\nkind: Agent\nmetadata: {name: ${a.name}, labels: ${labels}}\nspec:\n  docker: {host: "${a.host}"}${extra}`,
+    );
+  }
+  for (const w of parts.workspaces) {
+    const lines = [
+      `apiVersion: kasm-gitops/v1`,
+      `kind: Workspace`,
+      `metadata: {name: ${w.name}}`,
+      `spec:`,
+      `  image: "${w.image}"`,
+    ];
+    if (w.registry) lines.push(`  registry: ${w.registry}`);
+    if (w.labels) lines.push(`  agents: {matchLabels: ${JSON.stringify(w.labels)}}`);
+    if (w.refresh) lines.push(`  refresh: "${w.refresh}"`);
+    if (w.promotion)
+      lines.push(
+        `  promotion: {from: ${w.promotion.from}, movingTags: ${JSON.stringify(w.promotion.movingTags)}}`,
+      );
+    docs.push(lines.join("\n"));
+  }
+  if (parts.settings) {
+    const spec = Object.entries(parts.settings)
+      .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+      .join("\n");
+    docs.push(`apiVersion: kasm-gitops/v1\nkind: Settings\nmetadata: {name: default}\nspec:\n${spec}`);
+  }
+  return `${docs.join("\n---\n")}\n`;
+}
