@@ -81,7 +81,7 @@ export async function benchRegistry(lab: Lab, sizes: RegistrySizes): Promise<Fig
     const deps = createDeps({ repo: bench.repo.bare, path: bench.path, stateDir: bench.stateDir, env });
     const snapshot = await loadSnapshot(deps);
     proxy.reset();
-    const { plan } = await planSnapshot(snapshot, deps, { refresh: true });
+    const { plan } = await planSnapshot(snapshot, deps, { refresh: "all" });
     const ours = proxy.stats();
     if (plan.actions.length > 0)
       throw new Error(`an unchanged fleet was planned with ${plan.actions.length} action(s)`);

@@ -2,12 +2,13 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDockerAgent } from "../../src/adapters/docker-agent.js";
+import { fleetYaml, uniqueRepo } from "../../src/lab/fleet-yaml.js";
 import type { LabRegistry } from "../../src/lab/lab.js";
 import { pushRandomImage } from "../../src/lab/push-image.js";
 import type { Credentials } from "../../src/ports.js";
 import { createTestRepo } from "./git-repos.js";
 
-export { fleetYaml, uniqueRepo } from "../../src/lab/fleet-yaml.js";
+export { fleetYaml, uniqueRepo };
 
 export const stateDir = () => mkdtemp(join(tmpdir(), "kg-state-"));
 
