@@ -87,13 +87,15 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
   const agents = [...set.agents]
     .filter((a) => !onlyAgents?.length || onlyAgents.includes(a.metadata.name))
     .sort((a, b) => compareText(a.metadata.name, b.metadata.name));
+  // References are parsed once per workspace, not once per agent that selects it.
+  const wants = enabled.map((w) => ({ w, items: wanted(w) }));
   const result: DesiredAgent[] = [];
   for (const agent of agents) {
     const isEnabled = agent.spec.enabled !== false;
     const images = new Map<string, DesiredImage>();
-    for (const w of enabled) {
+    for (const { w, items } of wants) {
       if (!selects(w, agent)) continue;
-      for (const { ref, schedule } of wanted(w)) {
+      for (const { ref, schedule } of items) {
         const entry = images.get(ref.canonical) ?? {
           image: ref.canonical,
           ref,

@@ -95,8 +95,21 @@ function validatePath(input: string, path: string): void {
   }
 }
 
+/** Parsed references, frozen and shared: a fleet repeats the same few thousand strings on every agent. */
+const cache = new Map<string, Readonly<ImageReference>>();
+const CACHE_LIMIT = 100_000;
+
 /** Parses and normalises an image reference (`ubuntu` → `docker.io/library/ubuntu:latest`). */
 export function parseImageReference(input: string): ImageReference {
+  const cached = cache.get(input);
+  if (cached) return cached;
+  const parsed = Object.freeze(parseUncached(input));
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(input, parsed);
+  return parsed;
+}
+
+function parseUncached(input: string): ImageReference {
   if (typeof input !== "string" || input === "") {
     throw new ImageReferenceError(String(input ?? ""), "reference", "reference is empty");
   }

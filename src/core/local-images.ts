@@ -43,39 +43,47 @@ export type LocalImageIndex = {
   digestsFor(reference: ImageReference): string[];
 };
 
-/** Parses every tag and repo digest once; entries Docker's own parser would not produce are ignored. */
+/** `registry/repository:tag` of a reference, reusing the cached canonical form when it is exactly that. */
+const tagKey = (ref: ImageReference) =>
+  ref.digest === undefined ? ref.canonical : `${repositoryOf(ref)}:${ref.tag ?? "latest"}`;
+/** `registry/repository@digest`: the canonical form of a digest-only reference. */
+const digestKey = (ref: ImageReference) =>
+  ref.tag === undefined ? ref.canonical : `${repositoryOf(ref)}@${ref.digest}`;
+
+/**
+ * Parses every tag and repo digest once; entries Docker's own parser would not produce are ignored.
+ * Keys are the parser's cached canonical strings, so a fleet-wide plan builds few new strings per agent.
+ */
 export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex {
-  const byTag = new Map<string, LocalImage>();
-  const digestsByImage = new Map<LocalImage, Map<string, string[]>>();
+  const byTag = new Map<string, { image: LocalImage; digests: string[] }>();
   const held = new Set<string>();
   for (const image of images) {
-    for (const tag of image.repoTags) {
-      const parsed = parseLocal(tag);
-      const key = parsed && `${repositoryOf(parsed)}:${parsed.tag ?? "latest"}`;
-      if (key && !byTag.has(key)) byTag.set(key, image);
-    }
-    const perRepository = new Map<string, string[]>();
+    const digests: ImageReference[] = [];
     for (const entry of image.repoDigests) {
       const parsed = parseLocal(entry);
       if (!parsed?.digest) continue;
-      const repository = repositoryOf(parsed);
-      const digests = perRepository.get(repository) ?? [];
-      if (!digests.includes(parsed.digest)) digests.push(parsed.digest);
-      perRepository.set(repository, digests);
-      held.add(`${repository}@${parsed.digest}`);
+      digests.push(parsed);
+      held.add(digestKey(parsed));
     }
-    digestsByImage.set(image, perRepository);
-  }
-  const taggedImage = (reference: ImageReference) =>
-    byTag.get(`${repositoryOf(reference)}:${reference.tag ?? "latest"}`);
-  return {
-    taggedImage,
-    digestsFor(reference) {
-      if (reference.digest !== undefined) {
-        return held.has(`${repositoryOf(reference)}@${reference.digest}`) ? [reference.digest] : [];
+    for (const tag of image.repoTags) {
+      const parsed = parseLocal(tag);
+      if (!parsed) continue;
+      const key = tagKey(parsed);
+      if (byTag.has(key)) continue;
+      const same: string[] = [];
+      for (const d of digests) {
+        if (d.registry === parsed.registry && d.repository === parsed.repository && !same.includes(d.digest!)) {
+          same.push(d.digest!);
+        }
       }
-      const image = taggedImage(reference);
-      return image ? [...(digestsByImage.get(image)?.get(repositoryOf(reference)) ?? [])] : [];
+      byTag.set(key, { image, digests: same });
+    }
+  }
+  return {
+    taggedImage: (reference) => byTag.get(tagKey(reference))?.image,
+    digestsFor(reference) {
+      if (reference.digest !== undefined) return held.has(digestKey(reference)) ? [reference.digest] : [];
+      return [...(byTag.get(tagKey(reference))?.digests ?? [])];
     },
   };
 }
