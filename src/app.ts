@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "./adapters/clock.js";
@@ -10,6 +11,7 @@ import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type SecretRef } from "./core/manifest.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
+import type { RegistryClient } from "./ports.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
@@ -36,6 +38,7 @@ async function pem(ref: SecretRef | undefined, env: Record<string, string | unde
 /** Wires the real adapters into the engine: the one place that knows them all. */
 export function createDeps(options: AppOptions): ReconcileDeps {
   const env = options.env;
+  const registryClients = new Map<string, RegistryClient>();
   return {
     git: createGitSource({
       repo: options.repo,
@@ -58,13 +61,24 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       });
     },
     registryFor: async (manifest) => {
+      // Secrets are resolved every cycle (a rotated file takes effect), but a client with the same host
+      // and credentials is kept, so its auth scheme and tokens outlive the cycle.
       const credentials = await resolveCredentials(manifest.spec.auth, env);
-      const client = createRegistryClient({
-        host: manifest.spec.host,
-        insecure: manifest.spec.insecure ?? false,
-        ...(credentials ? { credentials } : {}),
-        ...(options.onRegistryRequest ? { onRequest: (info) => options.onRegistryRequest!(info) } : {}),
-      });
+      const insecure = manifest.spec.insecure ?? false;
+      const key = createHash("sha256")
+        .update(JSON.stringify([manifest.metadata.name, manifest.spec.host, insecure, credentials ?? null]))
+        .digest("hex");
+      let client = registryClients.get(key);
+      if (!client) {
+        client = createRegistryClient({
+          host: manifest.spec.host,
+          name: manifest.metadata.name,
+          insecure,
+          ...(credentials ? { credentials } : {}),
+          ...(options.onRegistryRequest ? { onRequest: (info) => options.onRegistryRequest!(info) } : {}),
+        });
+        registryClients.set(key, client);
+      }
       return { client, ...(credentials ? { credentials } : {}) };
     },
     ledger: createFileLedger(options.stateDir),

@@ -72,7 +72,11 @@ export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex
       if (byTag.has(key)) continue;
       const same: string[] = [];
       for (const d of digests) {
-        if (d.registry === parsed.registry && d.repository === parsed.repository && !same.includes(d.digest!)) {
+        if (
+          d.registry === parsed.registry &&
+          d.repository === parsed.repository &&
+          !same.includes(d.digest!)
+        ) {
           same.push(d.digest!);
         }
       }
