@@ -3,10 +3,10 @@
  * loopback port, a webhook secret from the environment. The bench talks to it only over HTTP and signals.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { DaemonStatus } from "../engine/status.js";
+import { postGithubPush } from "../lab/github-push.js";
 
 export type DaemonProcess = {
   pid: number;
@@ -43,21 +43,7 @@ export async function startDaemon(options: {
     pid: child.pid!,
     url,
     status: async () => (await (await fetch(`${url}/status`)).json()) as DaemonStatus,
-    async push(branch, revision) {
-      const body = JSON.stringify({ ref: `refs/heads/${branch}`, after: revision });
-      const signature = `sha256=${createHmac("sha256", options.secret).update(body).digest("hex")}`;
-      const response = await fetch(`${url}/hooks/git`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "push",
-          "x-hub-signature-256": signature,
-        },
-        body,
-      });
-      await response.arrayBuffer();
-      return response.status;
-    },
+    push: (branch, revision) => postGithubPush(`${url}/hooks/git`, options.secret, branch, revision),
     async stop() {
       child.kill("SIGTERM");
       return exited;

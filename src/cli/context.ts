@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { GitAuthOptions } from "../adapters/git-auth.js";
-import { createDeps, defaultStateDir } from "../app.js";
+import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
@@ -44,7 +44,11 @@ export function stateDirFlag(args: ParsedArgs, io: CliIo): string {
   return resolve(io.cwd, (args.values["state-dir"] as string | undefined) ?? defaultStateDir(io.env));
 }
 
-export function depsFor(flags: RepoFlags, io: CliIo): ReconcileDeps {
+export function depsFor(
+  flags: RepoFlags,
+  io: CliIo,
+  extra: Pick<AppOptions, "onRegistryRequest"> = {},
+): ReconcileDeps {
   return createDeps({
     repo: flags.repo,
     branch: flags.branch,
@@ -52,6 +56,7 @@ export function depsFor(flags: RepoFlags, io: CliIo): ReconcileDeps {
     stateDir: flags.stateDir,
     env: io.env,
     git: flags.git,
+    ...extra,
   });
 }
 

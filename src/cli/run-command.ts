@@ -1,14 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { createRevisionStore } from "../adapters/last-good.js";
 import { createLogger } from "../adapters/logger.js";
-import { createDeps } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
 import type { CommandContext } from "./commands.js";
-import { repoFlags } from "./context.js";
+import { depsFor, repoFlags } from "./context.js";
 
 function duration(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -32,14 +31,9 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   const flags = repoFlags(args, io);
   const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
   const metrics = createMetrics();
-  const deps = createDeps({
-    repo: flags.repo,
-    branch: flags.branch,
-    ...(flags.path ? { path: flags.path } : {}),
-    stateDir: flags.stateDir,
-    env: io.env,
-    git: flags.git,
-    onRegistryRequest: ({ host, method, status }) => metrics.registryRequest(host, method, status),
+  const deps = depsFor(flags, io, {
+    onRegistryRequest: ({ host, method, status }) =>
+      metrics.registryRequest(host, method, status === 0 ? "error" : status),
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { postGithubPush } from "../../src/lab/github-push.js";
 import { freePort } from "../../src/lab/processes.js";
 
 const bin = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -57,20 +57,7 @@ export async function startDaemon(args: string[], env: Record<string, string> = 
     logs: () => output,
     get,
     status: async () => JSON.parse((await get("/status")).body) as Record<string, unknown>,
-    async push(branch = "main", secret = WEBHOOK_SECRET) {
-      const body = JSON.stringify({ ref: `refs/heads/${branch}`, after: "0".repeat(40) });
-      const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-      const response = await fetch(`${url}/hooks/git`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "push",
-          "x-hub-signature-256": signature,
-        },
-        body,
-      });
-      return response.status;
-    },
+    push: (branch = "main", secret = WEBHOOK_SECRET) => postGithubPush(`${url}/hooks/git`, secret, branch),
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null) child.kill(signal);
       return exited;
