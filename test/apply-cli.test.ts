@@ -1,5 +1,8 @@
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
@@ -207,5 +210,41 @@ describe("apply with an htpasswd registry", () => {
     expect(await localDigests(e2.host, fleet.image)).toEqual([fleet.digest]);
     expect(result.stdout + result.stderr).not.toContain(fleet.password);
     expect(await readFile(join(fleet.state, "ledger.jsonl"), "utf8")).not.toContain(fleet.password);
+  });
+});
+
+describe("apply on a terminal", () => {
+  it("shows the plan, live lines per agent and a summary instead of JSON lines", async () => {
+    const proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    try {
+      const { repo, state, refs } = await fleet(proxy, ["tty"]);
+      const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
+      await pushRandomImage({ url: proxy.url, repository, tag });
+      const bin = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+      const command = [
+        process.execPath,
+        bin,
+        "apply",
+        "--repo",
+        repo.bare,
+        "--path",
+        "manifests",
+        "--state-dir",
+        state,
+      ]
+        .map((a) => `'${a}'`)
+        .join(" ");
+      // util-linux `script` gives the command a pseudo-terminal, as an administrator's shell would.
+      const { stdout } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], {
+        env: process.env,
+      });
+      expect(stdout).toMatch(/agent a1/);
+      expect(stdout).toContain("\x1b[2K  a1: "); // a live line, redrawn in place
+      expect(stdout).toMatch(/a1: 1 done, 0 failed, 0 queued/);
+      expect(stdout).toMatch(/Apply complete: 1 pulled, 0 failed\./);
+      expect(stdout).not.toMatch(/"event":/);
+    } finally {
+      await proxy.close();
+    }
   });
 });
