@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -243,6 +243,51 @@ describe("apply on a terminal", () => {
       expect(stdout).toMatch(/a1: 1 done, 0 failed, 0 queued/);
       expect(stdout).toMatch(/Apply complete: 1 pulled, 0 failed\./);
       expect(stdout).not.toMatch(/"event":/);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe("apply and SIGTERM", () => {
+  it("lets in-flight pulls finish, starts no new one, and exits 1 as not converged", async () => {
+    const proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    try {
+      const { repo, state, refs } = await fleet(
+        proxy,
+        ["s1", "s2", "s3"],
+        [{ name: "a1", host: e1.host, maxConcurrentPulls: 1 }],
+      );
+      for (const ref of refs) {
+        const [repository, tag] = ref.slice(proxy.host.length + 1).split(":") as [string, string];
+        await pushRandomImage({ url: proxy.url, repository, tag });
+      }
+      proxy.setBehaviour({ delayMs: 1500 });
+      const bin = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+      const child = spawn(process.execPath, [
+        bin,
+        "apply",
+        "--repo",
+        repo.bare,
+        "--path",
+        "manifests",
+        "--state-dir",
+        state,
+        "--json",
+      ]);
+      let stdout = "";
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      while (!proxy.requests.some((r) => r.kind === "blob-get" && r.status === 0))
+        await new Promise((r) => setTimeout(r, 50));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(1);
+      const done = lines(stdout).filter((l) => l.event === "done");
+      expect(done.map((l) => l.status).sort()).toEqual(["ok", "skipped", "skipped"]);
+      const pulled = done.find((l) => l.status === "ok")!;
+      expect((await localDigests(e1.host, String(pulled.image))).length).toBe(1);
     } finally {
       await proxy.close();
     }

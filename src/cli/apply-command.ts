@@ -45,7 +45,8 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     io.stdout(renderPlan(plan, { color: true }));
   }
   const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
-  const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { signal } : {}), onEvent });
+  // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
+  const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
   const failed = results.filter((r) => r.status !== "ok").length;
   if (json) {
     const summary = {
