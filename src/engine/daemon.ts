@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { Cron } from "croner";
-import { type RefreshScope, refreshSchedule } from "../core/desired.js";
-import { parseDuration } from "../core/duration.js";
+import type { RefreshScope } from "../core/desired.js";
 import { describeError, KasmGitopsError } from "../core/errors.js";
-import { DEFAULTS, type ManifestSet, type Problem } from "../core/manifest.js";
+import type { ManifestSet, Problem } from "../core/manifest.js";
 import type { Metrics } from "../http/metrics.js";
 import {
   acceptManifests,
@@ -13,6 +11,7 @@ import {
   type ReconcileDeps,
   type Snapshot,
 } from "./reconcile.js";
+import { createTimers } from "./schedule.js";
 import {
   type AgentStatus,
   type CycleResult,
@@ -76,8 +75,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   /** Schedules (`default` or a workspace's cron) whose refresh is due and not yet run. */
   let due = new Set<string>();
   let stopping = false;
-  let crons: Cron[] = [];
-  let schedule = "";
+  const timers = createTimers(
+    {
+      ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
+      ...(options.refreshCron ? { refreshCron: options.refreshCron } : {}),
+    },
+    (trigger, schedule) => daemon.request(trigger, schedule),
+    (schedule) => deps.logger.info(schedule, "schedule"),
+  );
   const drain = new AbortController();
   const hard = new AbortController();
   const update = (event: StatusEvent) => {
@@ -225,30 +230,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     return results.filter((r) => r.status !== "ok").length;
   }
 
-  /** (Re)creates the interval and refresh timers when the effective schedule changes. */
+  /** (Re)creates the timers when the schedule a revision asks for changes; never after a stop. */
   function reschedule(set?: ManifestSet) {
-    if (stopping) return;
-    const settings = set?.settings?.spec;
-    const intervalMs = options.intervalMs ?? parseDuration(settings?.interval ?? DEFAULTS.interval)!;
-    const refreshCron = options.refreshCron ?? settings?.refreshSchedule ?? DEFAULTS.refreshSchedule;
-    const workspaceCrons = [
-      ...new Set(
-        (set?.workspaces ?? []).map(refreshSchedule).filter((s): s is string => !!s && s !== "default"),
-      ),
-    ].sort();
-    const key = JSON.stringify([intervalMs, refreshCron, workspaceCrons]);
-    if (key === schedule) return;
-    schedule = key;
-    for (const cron of crons) cron.stop();
-    const seconds = Math.max(1, Math.round(intervalMs / 1000));
-    crons = [
-      new Cron("* * * * * *", { interval: seconds, protect: true }, () => daemon.request("interval")),
-      new Cron(refreshCron, { protect: true }, () => daemon.request("refresh", "default")),
-      ...workspaceCrons.map(
-        (expr) => new Cron(expr, { protect: true }, () => daemon.request("refresh", expr)),
-      ),
-    ];
-    deps.logger.info({ interval: `${seconds}s`, refresh: refreshCron, workspaceCrons }, "schedule");
+    if (!stopping) timers.update(set);
   }
 
   async function run(first: CycleTrigger) {
@@ -280,7 +264,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     },
     async stop() {
       stopping = true;
-      for (const cron of crons) cron.stop();
+      timers.stop();
       drain.abort();
       const timer = setTimeout(() => hard.abort(), options.graceMs);
       await daemon.idle();
