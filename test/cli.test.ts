@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCommandArgs } from "../src/cli/args.js";
 import { COMMANDS } from "../src/cli/commands.js";
-import { memoryIo } from "../src/cli/io.js";
+import { memoryIo, useColor } from "../src/cli/io.js";
 import { runCli, VERSION } from "../src/cli/run-cli.js";
 import { kasmGitops } from "./helpers/cli.js";
 
@@ -70,5 +70,15 @@ describe("the command line", () => {
     const command = COMMANDS.find((c) => c.name === name)!;
     const { values } = parseCommandArgs(name, [], command.options, { KASM_GITOPS_BRANCH: "release" });
     expect(values).toEqual(expected);
+  });
+});
+
+describe("colour", () => {
+  it.each([
+    [true, {}, true],
+    [true, { NO_COLOR: "1" }, false],
+    [false, {}, false],
+  ])("isTTY %s with %j → colour %s", (isTTY, env, expected) => {
+    expect(useColor(memoryIo({ isTTY, env }))).toBe(expected);
   });
 });

@@ -6,6 +6,7 @@ import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { CommandContext } from "./commands.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import { useColor } from "./io.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";
 
 /** `kasm-gitops apply [PLANFILE]`: one reconcile, or exactly a saved plan when it is not stale. */
@@ -42,7 +43,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     const { actions: _, ...overview } = plan;
     io.stdout(`${JSON.stringify({ time: new Date().toISOString(), event: "plan", ...overview })}\n`);
   } else {
-    io.stdout(renderPlan(plan, { color: true }));
+    io.stdout(renderPlan(plan, { color: useColor(io) }));
   }
   const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).

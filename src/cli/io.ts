@@ -25,3 +25,6 @@ export function memoryIo(overrides: Partial<CliIo> = {}): CliIo & { out: string[
     ...overrides,
   };
 }
+
+/** Colour on a terminal unless NO_COLOR is set (no-color.org), as people who set it expect everywhere. */
+export const useColor = (io: CliIo): boolean => io.isTTY && !io.env.NO_COLOR;

@@ -4,6 +4,7 @@ import { renderPlan } from "../core/render-plan.js";
 import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./commands.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import { useColor } from "./io.js";
 
 /** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
 export async function planCommand({ args, io }: CommandContext): Promise<number> {
@@ -18,7 +19,7 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   });
   const json = `${JSON.stringify(plan, null, 2)}\n`;
   if (args.values.out) await writeFile(resolve(io.cwd, args.values.out as string), json);
-  io.stdout(args.values.json ? json : renderPlan(plan, { color: io.isTTY }));
+  io.stdout(args.values.json ? json : renderPlan(plan, { color: useColor(io) }));
   if (args.values["detailed-exitcode"] && plan.actions.length > 0) return 2;
   return 0;
 }
