@@ -1,13 +1,13 @@
 import { execFile, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { parseImageReference } from "../src/core/image-ref.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { inRepo } from "./helpers/cli.js";
+import { BIN, inRepo, repoArgs } from "./helpers/cli.js";
 import { fleetYaml, localDigests, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
@@ -44,6 +44,12 @@ async function fleet(
   return { repo, state: await stateDir(), refs };
 }
 
+/** Pushes a random image under a `proxy.host/repository:tag` reference of the fleet. */
+async function pushRef(proxy: RegistryProxy, ref: string) {
+  const { repository, tag } = parseImageReference(ref);
+  return pushRandomImage({ url: proxy.url, repository, tag: tag! });
+}
+
 const apply = (repo: TestRepo, state: string, ...extra: string[]) =>
   inRepo("apply", repo.bare, state, ["--json", ...extra]);
 const planJson = async (repo: TestRepo, state: string, ...extra: string[]) => {
@@ -64,10 +70,7 @@ describe("kasm-gitops apply", () => {
   it("pulls 6 images on one agent never more than 2 at a time, then a second plan is empty", async () => {
     const names = ["a", "b", "c", "d", "e", "f"];
     const { repo, state, refs } = await fleet(proxy, names);
-    for (const ref of refs) {
-      const [repository, tag] = ref.slice(proxy.host.length + 1).split(":") as [string, string];
-      await pushRandomImage({ url: proxy.url, repository, tag });
-    }
+    for (const ref of refs) await pushRef(proxy, ref);
     proxy.reset();
     proxy.setBehaviour({ delayMs: 400 });
     try {
@@ -96,10 +99,7 @@ describe("kasm-gitops apply", () => {
 
   it("waits out a 429 with Retry-After for the whole registry and converges", async () => {
     const { repo, state, refs } = await fleet(proxy, ["x", "y"]);
-    for (const ref of refs) {
-      const [repository, tag] = ref.slice(proxy.host.length + 1).split(":") as [string, string];
-      await pushRandomImage({ url: proxy.url, repository, tag });
-    }
+    for (const ref of refs) await pushRef(proxy, ref);
     const plan = await planJson(repo, state);
     const planFile = join(state, "plan.json");
     await writeFile(planFile, JSON.stringify(plan));
@@ -146,8 +146,7 @@ describe("kasm-gitops apply", () => {
 
   it("records a failed pull, carries on with the others, and exits 1", async () => {
     const { repo, state, refs } = await fleet(proxy, ["ok", "gone"]);
-    const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
-    await pushRandomImage({ url: proxy.url, repository, tag });
+    await pushRef(proxy, refs[0]!);
     const result = await apply(repo, state);
     expect(result.code).toBe(1);
     const done = lines(result.stdout).filter((l) => l.event === "done");
@@ -167,8 +166,7 @@ describe("kasm-gitops apply", () => {
         { name: "a2", host: e2.host, maxConcurrentPulls: 2 },
       ],
     );
-    const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
-    await pushRandomImage({ url: proxy.url, repository, tag });
+    await pushRef(proxy, refs[0]!);
     const planFile = join(state, "plan.json");
     const saved = await inRepo("plan", repo.bare, state, ["--out", planFile, "--agent", "a1"]);
     expect(saved.code).toBe(0);
@@ -182,7 +180,7 @@ describe("kasm-gitops apply", () => {
 
     const stale = await inRepo("plan", repo.bare, state, ["--out", planFile]);
     expect(stale.code).toBe(0);
-    await pushRandomImage({ url: proxy.url, repository, tag });
+    await pushRef(proxy, refs[0]!);
     const refused = await apply(repo, state, planFile);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/stale.*\n.*is now sha256:[0-9a-f]{64}, the plan expected sha256:/);
@@ -218,20 +216,8 @@ describe("apply on a terminal", () => {
     const proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
     try {
       const { repo, state, refs } = await fleet(proxy, ["tty"]);
-      const [repository, tag] = refs[0]!.slice(proxy.host.length + 1).split(":") as [string, string];
-      await pushRandomImage({ url: proxy.url, repository, tag });
-      const bin = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-      const command = [
-        process.execPath,
-        bin,
-        "apply",
-        "--repo",
-        repo.bare,
-        "--path",
-        "manifests",
-        "--state-dir",
-        state,
-      ]
+      await pushRef(proxy, refs[0]!);
+      const command = [process.execPath, BIN, ...repoArgs("apply", repo.bare, state)]
         .map((a) => `'${a}'`)
         .join(" ");
       // util-linux `script` gives the command a pseudo-terminal, as an administrator's shell would.
@@ -258,23 +244,9 @@ describe("apply and SIGTERM", () => {
         ["s1", "s2", "s3"],
         [{ name: "a1", host: e1.host, maxConcurrentPulls: 1 }],
       );
-      for (const ref of refs) {
-        const [repository, tag] = ref.slice(proxy.host.length + 1).split(":") as [string, string];
-        await pushRandomImage({ url: proxy.url, repository, tag });
-      }
+      for (const ref of refs) await pushRef(proxy, ref);
       proxy.setBehaviour({ delayMs: 1500 });
-      const bin = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
-      const child = spawn(process.execPath, [
-        bin,
-        "apply",
-        "--repo",
-        repo.bare,
-        "--path",
-        "manifests",
-        "--state-dir",
-        state,
-        "--json",
-      ]);
+      const child = spawn(process.execPath, [BIN, ...repoArgs("apply", repo.bare, state, ["--json"])]);
       let stdout = "";
       child.stdout.on("data", (d: Buffer) => {
         stdout += d.toString();

@@ -2,7 +2,7 @@
  * Inputs for the core figure, built before the clock starts: manifest files as an administrator writes
  * them, and a fleet's observations and registry answers as the shell would hand them to the planner.
  */
-import { createHash } from "node:crypto";
+
 import { desiredState, refsToCheck } from "../core/desired.js";
 import type { ManifestFile } from "../core/load.js";
 import type { ManifestSet } from "../core/manifest.js";
@@ -10,6 +10,7 @@ import type { AgentObservation } from "../core/plan.js";
 import type { DigestResult } from "../core/promotion.js";
 import { syntheticFleet } from "../core/synthetic.js";
 import { type AgentDef, fleetYaml, type WorkspaceDef } from "../lab/fleet-yaml.js";
+import { sha256 } from "../lab/push-image.js";
 import type { LocalImage } from "../ports.js";
 
 const HOST = "registry.example.com:5000";
@@ -65,7 +66,8 @@ export type PlanInputs = {
   desiredImages: number;
 };
 
-const fakeDigest = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+/** A stable, well-formed digest for a name: the shape the planner compares, no registry needed. */
+const fakeDigest = (text: string) => sha256(text);
 
 /**
  * A fleet as the shell would observe it: each agent holds 90 % of its images at the registry's digest,

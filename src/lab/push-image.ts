@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
+import { digestOf } from "../adapters/registry-manifest.js";
 
 /** Media types of the OCI image format the lab pushes. */
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -27,8 +28,9 @@ export type PushedImage = {
   size: number;
 };
 
+/** The registry's digest of some bytes (or text), computed the way the registry client checks it. */
 export const sha256 = (data: Buffer | string): string =>
-  `sha256:${createHash("sha256").update(data).digest("hex")}`;
+  digestOf(typeof data === "string" ? Buffer.from(data) : data);
 
 /** A one-file ustar archive: enough for a valid image layer without shelling out to tar. */
 export function tarOneFile(name: string, content: Buffer, mtime = 0): Buffer {

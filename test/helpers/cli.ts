@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-const bin = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+/** The built command (`npm test` builds first). */
+export const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const exec = promisify(execFile);
 
 export type CliResult = { code: number; stdout: string; stderr: string };
@@ -13,7 +14,7 @@ export async function kasmGitops(
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
       maxBuffer: 64 << 20,
@@ -25,7 +26,19 @@ export async function kasmGitops(
   }
 }
 
-/** Runs a command against a test repo's `manifests/` folder: the flags every repo test passes. */
+/** The arguments every repo test passes: a test repo's `manifests/` folder and its own state dir. */
+export const repoArgs = (command: string, bare: string, state: string, extra: string[] = []): string[] => [
+  command,
+  "--repo",
+  bare,
+  "--path",
+  "manifests",
+  "--state-dir",
+  state,
+  ...extra,
+];
+
+/** Runs a command against a test repo's `manifests/` folder. */
 export function inRepo(
   command: string,
   bare: string,
@@ -33,8 +46,5 @@ export function inRepo(
   extra: string[] = [],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<CliResult> {
-  return kasmGitops(
-    [command, "--repo", bare, "--path", "manifests", "--state-dir", state, ...extra],
-    options,
-  );
+  return kasmGitops(repoArgs(command, bare, state, extra), options);
 }

@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { postGithubPush } from "../../src/lab/github-push.js";
-import { freePort } from "../../src/lab/processes.js";
-
-const bin = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+import { freePort, waitFor } from "../../src/lab/processes.js";
+import { BIN, repoArgs } from "./cli.js";
+import { stateDir } from "./fleet.js";
 
 export type RunningDaemon = {
   url: string;
@@ -29,7 +27,7 @@ export async function startDaemon(args: string[], env: Record<string, string> = 
   await writeFile(secretFile, `${WEBHOOK_SECRET}\n`);
   const child = spawn(
     process.execPath,
-    [bin, "run", ...args, "--listen", `127.0.0.1:${port}`, "--webhook-secret-file", secretFile],
+    [BIN, "run", ...args, "--listen", `127.0.0.1:${port}`, "--webhook-secret-file", secretFile],
     { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -72,16 +70,13 @@ export async function waitUntil(
   timeoutMs = 30_000,
   logs: () => string = () => "",
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}\n${logs().slice(-4000)}`);
+  await waitFor(what, probe, timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}\n${logs().slice(-4000)}`);
+  });
 }
 
 /** A daemon following a test repo's `manifests/` folder with a fresh state dir. */
 export async function followRepo(bare: string, ...flags: string[]): Promise<RunningDaemon> {
-  const state = await mkdtemp(join(tmpdir(), "kg-state-"));
-  return startDaemon(["--repo", bare, "--path", "manifests", "--state-dir", state, ...flags]);
+  const [, ...args] = repoArgs("run", bare, await stateDir(), flags);
+  return startDaemon(args);
 }
