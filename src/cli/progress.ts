@@ -1,3 +1,4 @@
+import { actionSubject } from "../core/render-plan.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
 
@@ -73,22 +74,23 @@ export function terminalProgress(io: CliIo) {
     onEvent(event: ExecutorEvent) {
       if (event.type === "registry-paused") return;
       const action = event.type === "done" ? event.result.action : event.action;
-      const a = line(action.type === "pull" ? action.agent : "registry");
+      const a = line(action.type === "pull" ? action.agent : action.type === "promote" ? "registry" : "kasm");
+      const subject = actionSubject(action);
       if (event.type === "start") {
-        a.running.set(action.image, "starting");
+        a.running.set(subject, "starting");
         a.queued = event.queued;
       } else if (event.type === "progress") {
         const p = event.progress;
         a.running.set(
-          action.image,
+          subject,
           p.bytesTotal > 0
             ? `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`
             : `${p.layersDone}/${p.layersTotal} layers`,
         );
       } else if (event.type === "retry") {
-        a.running.set(action.image, `retry ${event.attempt} in ${Math.round(event.delayMs / 1000)}s`);
+        a.running.set(subject, `retry ${event.attempt} in ${Math.round(event.delayMs / 1000)}s`);
       } else {
-        a.running.delete(action.image);
+        a.running.delete(subject);
         if (event.result.status === "ok") a.ok++;
         else a.failed++;
       }
@@ -103,11 +105,13 @@ export function applySummary(results: ActionResult[]): string {
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
   if (results.some((r) => r.action.type === "promote")) parts.push(`${count("promote", "ok")} promoted`);
+  const kasm = results.filter((r) => r.action.type.startsWith("kasm-"));
+  if (kasm.length > 0) parts.push(`${kasm.filter((r) => r.status === "ok").length} Kasm change(s) made`);
   const failed = results.filter((r) => r.status !== "ok");
   parts.push(`${failed.length} failed`);
   const lines = failed.map((r) => {
     const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
-    return `  ✗ ${r.action.type} ${where}${r.action.image}: ${r.error?.message ?? r.status}`;
+    return `  ✗ ${r.action.type} ${where}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`;
   });
   const head =
     failed.length === 0

@@ -1,4 +1,6 @@
 /** The plan of DESIGN.md §5: data first, rendered to text by core/render-plan.ts. */
+import type { KasmChange } from "./kasm-desired.js";
+import type { KasmOwnedFields } from "./kasm-types.js";
 
 export type PullReason = "missing" | "outdated";
 
@@ -24,10 +26,58 @@ export type PromoteAction = {
   targetDigest: string;
 };
 
-export type Action = PullAction | PromoteAction;
+/** A new Kasm record: owned fields only, never a secret; `after` lists the pulls (action indexes) it waits for. */
+export type KasmCreateAction = {
+  type: "kasm-create";
+  workspace: string;
+  after: number[];
+  record: KasmOwnedFields;
+  /** The Registry whose token is written with it (`pulls: kasm`); the token itself is read at apply time. */
+  tokenFrom?: string;
+};
 
-export type BlockedReason = "not-verified" | "not-on-promotion-branch";
-export type BlockedAction = PromoteAction & { reason: BlockedReason; message: string };
+/** Owned fields put back to Git's values: `changed` when Git moved, `drift` when the record was edited in Kasm. */
+export type KasmUpdateAction = {
+  type: "kasm-update";
+  workspace: string;
+  imageId: string;
+  reason: "changed" | "drift";
+  changes: KasmChange[];
+  after: number[];
+  /** True when this update adopts an unmarked record named by `kasm.imageId`. */
+  adopt?: true;
+  tokenFrom?: string;
+};
+
+/** A managed record whose Workspace left Git (`removed: disable | delete`). */
+export type KasmRemoveAction = { type: "kasm-disable" | "kasm-delete"; workspace: string; imageId: string };
+
+/**
+ * One (group, record) pair that differs. `imageId` is absent for a record this plan creates: `after`
+ * then names the create, whose id the executor learns when it runs.
+ */
+export type KasmGroupAction = {
+  type: "kasm-group-add" | "kasm-group-remove";
+  workspace: string;
+  group: string;
+  groupId: string;
+  imageId?: string;
+  after: number[];
+};
+
+export type KasmAction = KasmCreateAction | KasmUpdateAction | KasmRemoveAction | KasmGroupAction;
+export type Action = PullAction | PromoteAction | KasmAction;
+
+export type PromoteBlockedReason = "not-verified" | "not-on-promotion-branch";
+export type KasmBlockedReason = "unknown-group" | "image-not-on-agents";
+export type BlockedReason = PromoteBlockedReason | KasmBlockedReason;
+export type BlockedPromotion = PromoteAction & { reason: PromoteBlockedReason; message: string };
+export type BlockedKasm = KasmBlocked & { reason: KasmBlockedReason; message: string };
+export type BlockedAction = BlockedPromotion | BlockedKasm;
+/** A Kasm change that cannot be made yet: the record switch waiting for images, or a group Kasm lacks. */
+export type KasmBlocked =
+  | { type: "kasm-create" | "kasm-update"; workspace: string; image: string; agents: string[] }
+  | { type: "kasm-group-add"; workspace: string; group: string };
 
 export type WarningCode =
   | "no-registry"
@@ -35,7 +85,9 @@ export type WarningCode =
   | "agent-disabled"
   | "registry-error"
   | "workspace-disabled"
-  | "no-matching-agent";
+  | "no-matching-agent"
+  | "kasm-unreachable"
+  | "kasm-record-conflict";
 
 export type PlanWarning = {
   code: WarningCode;
@@ -53,5 +105,15 @@ export type Plan = {
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];
-  summary: { pull: number; promote: number; blocked: number };
+  summary: {
+    pull: number;
+    promote: number;
+    blocked: number;
+    /** Kasm record and group changes. */
+    kasm?: number;
+    /** Something could not be observed (Kasm unreachable): the plan may miss changes. */
+    incomplete?: true;
+  };
+  /** The Kasm web app the `kasm-*` actions are for. */
+  kasm?: { url: string };
 };

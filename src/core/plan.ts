@@ -1,5 +1,6 @@
 import type { LocalImage } from "../ports.js";
 import type { DesiredImage, DesiredState } from "./desired.js";
+import { type KasmPlanInput, planKasm } from "./kasm-plan.js";
 import { indexLocalImages, type LocalImageIndex } from "./local-images.js";
 import { compareText, type ManifestSet } from "./manifest.js";
 import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
@@ -19,6 +20,8 @@ export type PlanInput = {
   /** Registry answers by canonical tag reference; a reference absent here is not checked (no refresh). */
   digests: ReadonlyMap<string, DigestResult>;
   ledger?: readonly PullRecord[];
+  /** With a KasmServer: what Kasm holds and what was last written there. */
+  kasm?: Omit<KasmPlanInput, "workspaces" | "agents" | "indexes" | "planned">;
 };
 
 function pullFor(
@@ -99,13 +102,36 @@ export function buildPlan(input: PlanInput): Plan {
   const actions: Action[] = [...promotions.actions, ...pulls];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
   warnings.push(...registryWarnings(input.digests, promoted));
+  const blocked: Plan["blocked"] = [...promotions.blocked];
+  const summary: Plan["summary"] = {
+    pull: pulls.length,
+    promote: promotions.actions.length,
+    blocked: promotions.blocked.length,
+  };
+  if (input.kasm) {
+    const planned = new Set(input.desired.agents.map((a) => a.agent));
+    const kasm = planKasm({
+      ...input.kasm,
+      workspaces: input.set.workspaces,
+      agents: input.set.agents.filter((a) => planned.has(a.metadata.name)),
+      indexes,
+      planned: actions,
+    });
+    actions.push(...kasm.actions);
+    blocked.push(...kasm.blocked);
+    warnings.push(...kasm.warnings);
+    summary.blocked = blocked.length;
+    summary.kasm = kasm.actions.length;
+    if (kasm.incomplete) summary.incomplete = true;
+  }
   return {
     version: 1,
     revision: input.revision,
     branch: input.branch,
     actions,
-    blocked: promotions.blocked,
+    blocked,
     warnings,
-    summary: { pull: pulls.length, promote: promotions.actions.length, blocked: promotions.blocked.length },
+    summary,
+    ...(input.kasm ? { kasm: { url: input.kasm.server.url } } : {}),
   };
 }

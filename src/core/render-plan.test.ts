@@ -94,3 +94,97 @@ describe("renderPlan", () => {
     expect(renderPlan(full, { color }).includes("\x1b[")).toBe(escapes);
   });
 });
+
+describe("the kasm section", () => {
+  const create = {
+    type: "kasm-create" as const,
+    workspace: "chrome-testing",
+    after: [0],
+    record: {
+      name: `${img}:2`,
+      friendlyName: "Chrome",
+      description: "",
+      thumbnail: "",
+      categories: [],
+      cores: 2,
+      memory: 2e9,
+      enabled: true,
+      hidden: false,
+      runConfig: {},
+      execConfig: {},
+      volumeMappings: {},
+      dockerRegistry: null,
+      dockerUser: null,
+      notes: "managed-by: kasm-gitops/chrome-testing",
+    },
+  };
+  const kasmPlan = (actions: Plan["actions"], blocked: Plan["blocked"] = []): Plan => ({
+    ...plan(actions, blocked),
+    summary: {
+      ...plan(actions, blocked).summary,
+      kasm: actions.filter((a) => a.type.startsWith("kasm-")).length,
+    },
+    kasm: { url: "https://kasm.test" },
+  });
+  it.each([
+    [
+      "create after its pull, and a group",
+      kasmPlan([
+        pull("a1", `${img}:2`),
+        create,
+        { type: "kasm-group-add", workspace: "chrome-testing", group: "qa", groupId: "g1", after: [1] },
+      ]),
+      [
+        "kasm https://kasm.test",
+        `  + chrome-testing  new record for ${img}:2  (after 1 pull)`,
+        "  + chrome-testing  group qa",
+        "Plan: 1 pull on 1 agent, 2 Kasm changes.",
+      ],
+    ],
+    [
+      "drift names the fields, from → to",
+      kasmPlan([
+        {
+          type: "kasm-update",
+          workspace: "chrome",
+          imageId: "r1",
+          reason: "drift",
+          changes: [{ field: "cores", from: 4, to: 2 }],
+          after: [],
+        },
+        { type: "kasm-disable", workspace: "old", imageId: "r2" },
+      ]),
+      [
+        "  ~ chrome  drift (record r1)",
+        "      cores: 4 → 2",
+        "  - old  disable (record r2): its Workspace left Git",
+        "Plan: 2 Kasm changes.",
+      ],
+    ],
+    [
+      "a held switch",
+      kasmPlan(
+        [],
+        [
+          {
+            type: "kasm-create",
+            workspace: "chrome",
+            image: `${img}:2`,
+            agents: ["a2"],
+            reason: "image-not-on-agents",
+            message: "not on a2",
+          },
+        ],
+      ),
+      ["  ! kasm-create chrome [image-not-on-agents]: not on a2", "No changes. 1 Kasm change held."],
+    ],
+  ])("%s", (_name, p, lines) => {
+    const text = renderPlan(p, { color: false });
+    for (const l of lines) expect(text.split("\n")).toContain(l);
+  });
+
+  it("an incomplete plan says so on its closing line", () => {
+    const p = { ...plan([]), summary: { ...plan([]).summary, incomplete: true as const } };
+    expect(summaryLine(p)).toBe("No changes. Incomplete: something could not be observed (see warnings).");
+  });
+});

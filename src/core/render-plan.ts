@@ -1,5 +1,5 @@
 import { parseImageReference } from "./image-ref.js";
-import type { Plan, PullAction } from "./plan-types.js";
+import type { Action, KasmAction, Plan, PullAction } from "./plan-types.js";
 
 export type RenderOptions = { color: boolean };
 
@@ -9,6 +9,14 @@ type Style = keyof typeof CODES;
 const shortDigest = (digest?: string) => (digest ? digest.replace(/^sha256:(.{12}).*$/, "sha256:$1") : "?");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** What an action is about, in a word or two: its image, or its workspace (and group) for Kasm. */
+export function actionSubject(action: Action): string {
+  if (action.type === "pull" || action.type === "promote") return action.image;
+  if (action.type === "kasm-group-add" || action.type === "kasm-group-remove")
+    return `${action.workspace} → group ${action.group}`;
+  return action.workspace;
+}
+
 /** The closing line, like terraform's: `Plan: 3 pulls on 2 agents, 1 promotion.` or `No changes.` */
 export function summaryLine(plan: Plan): string {
   const agents = new Set(plan.actions.filter((a) => a.type === "pull").map((a) => (a as PullAction).agent))
@@ -16,8 +24,50 @@ export function summaryLine(plan: Plan): string {
   const parts: string[] = [];
   if (plan.summary.pull > 0) parts.push(`${plural(plan.summary.pull, "pull")} on ${plural(agents, "agent")}`);
   if (plan.summary.promote > 0) parts.push(plural(plan.summary.promote, "promotion"));
-  const blocked = plan.summary.blocked > 0 ? ` ${plural(plan.summary.blocked, "promotion")} blocked.` : "";
-  return parts.length === 0 ? `No changes.${blocked}` : `Plan: ${parts.join(", ")}.${blocked}`;
+  if (plan.summary.kasm) parts.push(plural(plan.summary.kasm, "Kasm change"));
+  const promotions = plan.blocked.filter((b) => b.type === "promote").length;
+  const kasm = plan.blocked.length - promotions;
+  let blocked = promotions > 0 ? ` ${plural(promotions, "promotion")} blocked.` : "";
+  if (kasm > 0) blocked += ` ${plural(kasm, "Kasm change")} held.`;
+  const incomplete = plan.summary.incomplete
+    ? " Incomplete: something could not be observed (see warnings)."
+    : "";
+  return `${parts.length === 0 ? "No changes." : `Plan: ${parts.join(", ")}.`}${blocked}${incomplete}`;
+}
+
+/** A field value for a change line: JSON, cut short. */
+const shown = (value: unknown) => {
+  const text = typeof value === "string" && value.startsWith("(") ? value : JSON.stringify(value ?? null);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+};
+const afterNote = (after: number[]) => (after.length > 0 ? `  (after ${plural(after.length, "pull")})` : "");
+
+/** The `kasm <url>` section: `+` creates and group adds, `~` updates with their fields, `-` removals. */
+function renderKasm(plan: Plan, paint: (style: Style, text: string) => string): string[] {
+  const actions = plan.actions.filter((a): a is KasmAction => a.type.startsWith("kasm-"));
+  if (actions.length === 0) return [];
+  const lines = [paint("bold", `kasm ${plan.kasm?.url ?? ""}`.trim())];
+  const plus = paint("green", "+");
+  const minus = paint("red", "-");
+  for (const a of actions) {
+    if (a.type === "kasm-create") {
+      lines.push(`  ${plus} ${a.workspace}  new record for ${a.record.name}${afterNote(a.after)}`);
+    } else if (a.type === "kasm-update") {
+      const what = a.adopt ? "adopt" : a.reason;
+      lines.push(
+        `  ${paint("yellow", "~")} ${a.workspace}  ${what} (record ${a.imageId})${afterNote(a.after)}`,
+      );
+      for (const c of a.changes) lines.push(`      ${c.field}: ${shown(c.from)} → ${shown(c.to)}`);
+    } else if (a.type === "kasm-group-add" || a.type === "kasm-group-remove") {
+      const sign = a.type === "kasm-group-add" ? plus : minus;
+      lines.push(`  ${sign} ${a.workspace}  group ${a.group}`);
+    } else {
+      const verb = a.type === "kasm-disable" ? "disable" : "delete";
+      lines.push(`  ${minus} ${a.workspace}  ${verb} (record ${a.imageId}): its Workspace left Git`);
+    }
+  }
+  lines.push("");
+  return lines;
 }
 
 /** Renders a plan for people: by agent, then registry, then image; ends with the summary line. */
@@ -67,10 +117,13 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
     lines.push("");
   }
 
+  lines.push(...renderKasm(plan, paint));
   if (plan.blocked.length > 0) {
     lines.push(paint("bold", "blocked"));
-    for (const b of plan.blocked)
-      lines.push(`  ${paint("red", "!")} promote ${b.image} [${b.reason}]: ${b.message}`);
+    for (const b of plan.blocked) {
+      const what = b.type === "promote" ? `promote ${b.image}` : `${b.type} ${b.workspace}`;
+      lines.push(`  ${paint("red", "!")} ${what} [${b.reason}]: ${b.message}`);
+    }
     lines.push("");
   }
   if (plan.warnings.length > 0) {

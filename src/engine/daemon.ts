@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import type { ManifestSet, Problem } from "../core/manifest.js";
+import { actionSubject } from "../core/render-plan.js";
 import type { Metrics } from "../http/metrics.js";
 import {
   acceptManifests,
@@ -203,12 +204,13 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         if (event.type !== "done") return;
         const { action, status: outcome, durationMs, error } = event.result;
         if (action.type === "promote") deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
-        else deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
+        else if (action.type === "pull")
+          deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
         const log = {
           cycle: id,
           revision,
           action: action.type,
-          image: action.image,
+          ...("image" in action ? { image: action.image } : { subject: actionSubject(action) }),
           status: outcome,
           durationMs,
         };

@@ -126,7 +126,7 @@ describe("executePlan", () => {
       revision: "rev",
       retry: { attempts: 4, baseMs: 10, maxMs: 100 },
     });
-    const byImage = new Map(results.map((r) => [r.action.image, r]));
+    const byImage = new Map(results.map((r) => [(r.action as PullAction).image, r]));
     expect([0, 1, 2].map((i) => byImage.get(`${H}/kasm/app:t${i}`)!.status)).toEqual(statuses);
     expect(byImage.get(`${H}/kasm/app:t0`)!.attempts).toBe(attempts);
     expect(ledger.recorded.map((e) => e.revision)).toEqual(

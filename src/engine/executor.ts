@@ -137,7 +137,9 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
       }),
     ),
   );
-  const failedTags = new Set(promoted.filter((r) => r.status !== "ok").map((r) => r.action.image));
+  const failedTags = new Set(
+    promoted.filter((r) => r.status !== "ok").map((r) => (r.action as PromoteAction).image),
+  );
 
   const byAgent = new Map<string, PullAction[]>();
   for (const action of plan.actions) {

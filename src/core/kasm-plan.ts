@@ -1,0 +1,294 @@
+/**
+ * The Kasm part of a plan: Workspace records and their groups from Git. Pure: manifests, what Kasm and
+ * the agents hold, and the pulls already planned in; `kasm-*` actions, blocked switches and warnings out.
+ */
+import { selects } from "./desired.js";
+import { parseImageReference } from "./image-ref.js";
+import {
+  type AppliedRecord,
+  type DesiredRecord,
+  desiredRecord,
+  fieldsHash,
+  type KasmChange,
+  type RegistryAuthInfo,
+  recordChanges,
+} from "./kasm-desired.js";
+import {
+  type KasmObservation,
+  type KasmPulls,
+  type KasmRecord,
+  type KasmRemoved,
+  managedBy,
+} from "./kasm-types.js";
+import type { LocalImageIndex } from "./local-images.js";
+import { type AgentManifest, compareText, type WorkspaceManifest } from "./manifest.js";
+import type { BlockedKasm, KasmAction, KasmGroupAction, PlanWarning, PullAction } from "./plan-types.js";
+
+export type KasmServerConfig = { url: string; pulls: KasmPulls; removed: KasmRemoved };
+
+export type KasmPlanInput = {
+  server: KasmServerConfig;
+  workspaces: readonly WorkspaceManifest[];
+  agents: readonly AgentManifest[];
+  /** Local images of every agent that answered this cycle. */
+  indexes: ReadonlyMap<string, LocalImageIndex>;
+  observed: KasmObservation;
+  /** Group ids whose memberships were read; a pair in another group is never removed. */
+  groupsRead?: readonly string[];
+  registries: ReadonlyMap<string, RegistryAuthInfo>;
+  applied: ReadonlyMap<string, AppliedRecord>;
+  /** The plan's actions so far: `after` links point at its pulls. */
+  planned: readonly { type: string }[];
+};
+
+export type KasmPlan = {
+  actions: KasmAction[];
+  blocked: BlockedKasm[];
+  warnings: PlanWarning[];
+  incomplete: boolean;
+};
+
+/** The group Kasm may put a new record in on its own. */
+export const AUTO_JOIN_GROUP = "All Users";
+
+type Gate = { after: number[] } | { blocked: { agents: string[]; message: string } };
+
+/**
+ * Zero-downtime switch (`pulls: kasm-gitops`): the record may point at the image once every enabled,
+ * reachable agent the workspace selects holds it, or will after a pull of this plan (linked by `after`).
+ * With no such agent the switch is held too: an unknown state is never taken for a good one.
+ */
+function gate(w: WorkspaceManifest, input: KasmPlanInput): Gate {
+  const ref = parseImageReference(w.spec.image);
+  const serving = input.agents.filter((a) => a.spec.enabled !== false && selects(w, a));
+  const reachable = serving.filter((a) => input.indexes.has(a.metadata.name));
+  if (reachable.length === 0) {
+    const names = serving.map((a) => a.metadata.name);
+    return {
+      blocked: {
+        agents: names,
+        message: `no enabled, reachable agent serves workspace "${w.metadata.name}", so none is known to hold ${ref.canonical}`,
+      },
+    };
+  }
+  const after: number[] = [];
+  const missing: string[] = [];
+  for (const agent of reachable) {
+    const name = agent.metadata.name;
+    const index = input.indexes.get(name)!;
+    if (ref.digest ? index.digestsFor(ref).length > 0 : index.taggedImage(ref)) continue;
+    const pull = input.planned.findIndex(
+      (a) =>
+        a.type === "pull" && (a as PullAction).agent === name && (a as PullAction).image === ref.canonical,
+    );
+    if (pull >= 0) after.push(pull);
+    else missing.push(name);
+  }
+  if (missing.length > 0) {
+    return {
+      blocked: {
+        agents: missing,
+        message: `${ref.canonical} is not on ${missing.join(", ")} and no pull of it is planned there (a workspace without a registry is never pulled); users keep the current image`,
+      },
+    };
+  }
+  return { after };
+}
+
+/** Plans the records and group pairs of every Workspace, and what happens to managed records left behind. */
+export function planKasm(input: KasmPlanInput): KasmPlan {
+  const actions: KasmAction[] = [];
+  const blocked: BlockedKasm[] = [];
+  const warnings: PlanWarning[] = [];
+  const observed = input.observed;
+  if (!observed.reachable) {
+    warnings.push({
+      code: "kasm-unreachable",
+      message: `Kasm at ${input.server.url} could not be read, its records wait for the next cycle: ${observed.error}`,
+    });
+    return { actions, blocked, warnings, incomplete: true };
+  }
+  const offset = input.planned.length;
+  const byId = new Map(observed.records.map((r) => [r.imageId, r]));
+  const marked = new Map<string, KasmRecord[]>();
+  for (const record of [...observed.records].sort((a, b) => compareText(a.imageId, b.imageId))) {
+    const owner = managedBy(record.notes);
+    if (owner) marked.set(owner, [...(marked.get(owner) ?? []), record]);
+  }
+  const groupsByName = new Map<string, string>();
+  for (const g of observed.groups) if (!groupsByName.has(g.name)) groupsByName.set(g.name, g.groupId);
+  const read = new Set(input.groupsRead ?? observed.groups.map((g) => g.groupId));
+  const groupName = new Map(observed.groups.map((g) => [g.groupId, g.name]));
+  const members = new Map<string, Set<string>>();
+  for (const m of observed.memberships)
+    members.set(m.imageId, (members.get(m.imageId) ?? new Set()).add(m.groupId));
+
+  const push = (action: KasmAction) => actions.push(action) - 1 + offset;
+  const workspaces = [...input.workspaces].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
+  const names = new Set(workspaces.map((w) => w.metadata.name));
+
+  for (const w of workspaces) {
+    const desired = desiredRecord(w, input.server.pulls, input.registries);
+    const found = pick(desired, marked.get(desired.workspace) ?? [], byId, warnings);
+    if (found === "conflict") continue;
+    const switchGate = (creating: boolean, changes: KasmChange[]): Gate => {
+      const switching = creating || changes.some((c) => c.field === "name");
+      if (!switching || input.server.pulls !== "kasm-gitops" || !desired.fields.enabled) return { after: [] };
+      return gate(w, input);
+    };
+    const image = parseImageReference(w.spec.image).canonical;
+    if (!found) {
+      if (desired.imageId) {
+        warnings.push({
+          code: "kasm-record-conflict",
+          workspace: desired.workspace,
+          message: `kasm.imageId ${desired.imageId} of workspace "${desired.workspace}" is not in Kasm; a new record is created`,
+        });
+      }
+      const unmanaged = observed.records.find((r) => r.name === w.spec.image && !managedBy(r.notes));
+      if (unmanaged && !desired.imageId) {
+        warnings.push({
+          code: "kasm-record-conflict",
+          workspace: desired.workspace,
+          message: `an unmanaged Kasm record (${unmanaged.imageId}) already uses ${w.spec.image}; set kasm.imageId to adopt it instead of creating another`,
+        });
+      }
+      const g = switchGate(true, []);
+      if ("blocked" in g) {
+        blocked.push({
+          type: "kasm-create",
+          workspace: desired.workspace,
+          image,
+          ...g.blocked,
+          reason: "image-not-on-agents",
+        });
+        continue;
+      }
+      const create = push({
+        type: "kasm-create",
+        workspace: desired.workspace,
+        after: g.after,
+        record: desired.fields,
+        ...(desired.token ? { tokenFrom: desired.token.registry } : {}),
+      });
+      planGroups(desired, undefined, create);
+      continue;
+    }
+    const { record, adopt } = found;
+    let changes = recordChanges(record, desired, input.applied.get(desired.workspace));
+    const g = switchGate(false, changes);
+    let after: number[] = [];
+    if ("blocked" in g) {
+      blocked.push({
+        type: "kasm-update",
+        workspace: desired.workspace,
+        image,
+        ...g.blocked,
+        reason: "image-not-on-agents",
+      });
+      changes = changes.filter((c) => c.field !== "name");
+    } else after = g.after;
+    if (changes.length > 0) {
+      // Drift: Git and the credentials are what kasm-gitops last wrote, so Kasm was edited.
+      const applied = input.applied.get(desired.workspace);
+      const credentialsMoved = desired.token !== undefined && applied?.token !== desired.token.fingerprint;
+      const drift = !adopt && !credentialsMoved && applied?.fields === fieldsHash(desired);
+      push({
+        type: "kasm-update",
+        workspace: desired.workspace,
+        imageId: record.imageId,
+        reason: drift ? "drift" : "changed",
+        changes,
+        after,
+        ...(adopt ? { adopt: true as const } : {}),
+        ...(changes.some((c) => c.field === "dockerToken") && desired.token
+          ? { tokenFrom: desired.token.registry }
+          : {}),
+      });
+    }
+    planGroups(desired, record.imageId, undefined);
+  }
+
+  for (const [owner, records] of [...marked].sort(([a], [b]) => compareText(a, b))) {
+    if (names.has(owner) || input.server.removed === "keep") continue;
+    for (const record of records) {
+      if (input.server.removed === "delete")
+        push({ type: "kasm-delete", workspace: owner, imageId: record.imageId });
+      else if (record.enabled) push({ type: "kasm-disable", workspace: owner, imageId: record.imageId });
+    }
+  }
+  return { actions, blocked, warnings, incomplete: false };
+
+  /** Group pairs that differ; for a record being created, after its create (and out of the auto-joined group). */
+  function planGroups(desired: DesiredRecord, imageId: string | undefined, create: number | undefined) {
+    const wanted = new Set<string>();
+    for (const group of desired.groups) {
+      const id = groupsByName.get(group);
+      if (id) wanted.add(id);
+      else {
+        blocked.push({
+          type: "kasm-group-add",
+          workspace: desired.workspace,
+          group,
+          reason: "unknown-group",
+          message: `Kasm has no group "${group}" (workspace "${desired.workspace}"); create it in Kasm or fix the name`,
+        });
+      }
+    }
+    const current = imageId ? (members.get(imageId) ?? new Set<string>()) : new Set<string>();
+    const base = {
+      workspace: desired.workspace,
+      ...(imageId ? { imageId } : {}),
+      after: create === undefined ? [] : [create],
+    };
+    const sorted = (ids: Iterable<string>) =>
+      [...ids].sort((a, b) => compareText(groupName.get(a)!, groupName.get(b)!));
+    for (const id of sorted(wanted)) {
+      if (!current.has(id))
+        push({ type: "kasm-group-add", group: groupName.get(id)!, groupId: id, ...base } as KasmGroupAction);
+    }
+    const extra = new Set([...current].filter((id) => read.has(id) && !wanted.has(id) && groupName.has(id)));
+    const auto = groupsByName.get(AUTO_JOIN_GROUP);
+    if (create !== undefined && auto && !wanted.has(auto)) extra.add(auto);
+    for (const id of sorted(extra)) {
+      push({ type: "kasm-group-remove", group: groupName.get(id)!, groupId: id, ...base } as KasmGroupAction);
+    }
+  }
+}
+
+/**
+ * The record a workspace manages: the one carrying its marker (the `kasm.imageId` one first when several
+ * do), else the unmarked record `kasm.imageId` adopts. A record another workspace manages is a conflict.
+ */
+function pick(
+  desired: DesiredRecord,
+  marked: KasmRecord[],
+  byId: ReadonlyMap<string, KasmRecord>,
+  warnings: PlanWarning[],
+): { record: KasmRecord; adopt: boolean } | "conflict" | undefined {
+  if (marked.length > 0) {
+    const record = marked.find((r) => r.imageId === desired.imageId) ?? marked[0]!;
+    const others = marked.filter((r) => r !== record).map((r) => r.imageId);
+    if (others.length > 0) {
+      warnings.push({
+        code: "kasm-record-conflict",
+        workspace: desired.workspace,
+        message: `Kasm records ${others.join(", ")} also carry the marker of workspace "${desired.workspace}"; only ${record.imageId} is managed, the others are left alone`,
+      });
+    }
+    return { record, adopt: false };
+  }
+  if (!desired.imageId) return undefined;
+  const record = byId.get(desired.imageId);
+  if (!record) return undefined;
+  const owner = managedBy(record.notes);
+  if (owner && owner !== desired.workspace) {
+    warnings.push({
+      code: "kasm-record-conflict",
+      workspace: desired.workspace,
+      message: `kasm.imageId ${desired.imageId} of workspace "${desired.workspace}" is managed by workspace "${owner}"; nothing is done for it`,
+    });
+    return "conflict";
+  }
+  return { record, adopt: true };
+}
