@@ -50,6 +50,16 @@ describe("initialState", () => {
     ]);
     for (const g of state.groups) expect(g.group_id).toMatch(/^[0-9a-f]{32}$/);
   });
+
+  it("gives seeded groups unique names and priorities, and rejects a row for a missing group", () => {
+    const d = deps();
+    const state = initialState(d, { groups: [{ name: "qa" }, { name: "dev" }, { name: "qa" }] });
+    expect(state.groups.map((g) => g.name)).toEqual(["All Users", "Administrators", "qa", "dev"]);
+    expect(new Set(state.groups.map((g) => g.priority)).size).toBe(4);
+    expect(() => initialState(d, { groupImages: [{ image_id: "x", group_name: "nope" }] })).toThrow(
+      /no group nope/,
+    );
+  });
 });
 
 describe("authentication", () => {
