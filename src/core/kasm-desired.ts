@@ -2,29 +2,14 @@
 import { createHash } from "node:crypto";
 import {
   KASM_DEFAULTS,
-  type KasmConfig,
   type KasmOwnedFields,
   type KasmPulls,
   type KasmRecord,
   managedBy,
-  memoryBytes,
   withMarker,
 } from "./kasm-types.js";
-import type { WorkspaceManifest, WorkspaceSpec } from "./manifest.js";
-
-/** The Workspace `kasm` block. */
-export type WorkspaceKasm = {
-  imageId?: string;
-  description?: string;
-  thumbnail?: string;
-  categories?: string[];
-  cores?: number;
-  memory?: string;
-  hidden?: boolean;
-  runConfig?: KasmConfig;
-  execConfig?: KasmConfig;
-  volumeMappings?: KasmConfig;
-};
+import type { WorkspaceManifest } from "./manifest.js";
+import { parseMemoryQuantity } from "./quantity.js";
 
 /** A Registry as a record needs it: its host, and (with auth) the user and a fingerprint of the credentials. */
 export type RegistryAuthInfo = { host: string; username?: string; fingerprint?: string };
@@ -47,16 +32,13 @@ export type DesiredRecord = {
   groups: string[];
 };
 
-export const kasmBlock = (w: WorkspaceManifest): WorkspaceKasm =>
-  (w.spec as WorkspaceSpec & { kasm?: WorkspaceKasm }).kasm ?? {};
-
 /** The record a workspace asks for; registry fields follow `pulls`. */
 export function desiredRecord(
   w: WorkspaceManifest,
   pulls: KasmPulls,
   registries: ReadonlyMap<string, RegistryAuthInfo>,
 ): DesiredRecord {
-  const kasm = kasmBlock(w);
+  const kasm = w.spec.kasm ?? {};
   const name = w.metadata.name;
   const registry = pulls === "kasm" && w.spec.registry ? registries.get(w.spec.registry) : undefined;
   const unowned = new Set<keyof KasmOwnedFields>();
@@ -69,7 +51,8 @@ export function desiredRecord(
     thumbnail: kasm.thumbnail ?? "",
     categories: kasm.categories ?? [],
     cores: kasm.cores ?? KASM_DEFAULTS.cores,
-    memory: (kasm.memory !== undefined ? memoryBytes(kasm.memory) : undefined) ?? KASM_DEFAULTS.memory,
+    memory:
+      (kasm.memory !== undefined ? parseMemoryQuantity(kasm.memory) : undefined) ?? KASM_DEFAULTS.memory,
     enabled: w.spec.enabled !== false,
     hidden: kasm.hidden ?? false,
     runConfig: kasm.runConfig ?? {},
@@ -147,12 +130,12 @@ export function recordChanges(
   if (managedBy(record.notes) !== desired.workspace) {
     changes.push({ field: "notes", from: record.notes, to: withMarker(record.notes, desired.workspace) });
   }
-  const from = record.hasDockerToken ? TOKEN.set : TOKEN.none;
+  const from = record.dockerTokenSet ? TOKEN.set : TOKEN.none;
   if (desired.token) {
-    if (!record.hasDockerToken || applied?.token !== desired.token.fingerprint) {
+    if (!record.dockerTokenSet || applied?.token !== desired.token.fingerprint) {
       changes.push({ field: "dockerToken", from, to: TOKEN.from(desired.token.registry) });
     }
-  } else if (record.hasDockerToken) {
+  } else if (record.dockerTokenSet) {
     changes.push({ field: "dockerToken", from, to: TOKEN.none });
   }
   return changes;

@@ -36,7 +36,7 @@ const ws = (name: string, tag: string, extra: Record<string, unknown> = {}): Wor
 /** The record Kasm would hold after kasm-gitops wrote `w` (`pulls: kasm-gitops`), with edits on top. */
 function recordOf(w: WorkspaceManifest, imageId: string, edits: Partial<KasmRecord> = {}): KasmRecord {
   const { fields } = desiredRecord(w, "kasm-gitops", REGISTRIES);
-  return { ...fields, imageId, hasDockerToken: false, ...edits };
+  return { ...fields, imageId, dockerTokenSet: false, ...edits };
 }
 const held = (tag: string) => ({ id: `sha256:${tag}`, repoTags: [img(tag)], repoDigests: [] });
 const pull = (agentName: string, tag: string): PullAction => ({
@@ -235,7 +235,7 @@ const cases: Case[] = [
     name: "pulls: kasm rewrites the token only when the credentials' fingerprint changed",
     workspaces: [chrome],
     pulls: "kasm",
-    records: [recordOf(chrome, "r1", { dockerRegistry: H, dockerUser: "ci-bot", hasDockerToken: true })],
+    records: [recordOf(chrome, "r1", { dockerRegistry: H, dockerUser: "ci-bot", dockerTokenSet: true })],
     memberships: [{ groupId: "g-qa", imageId: "r1" }],
     applied: { chrome: { fields: hashOf(chrome, "kasm"), token: "fp0" } },
     expect: { actions: ['update chrome r1 changed dockerToken="(from Registry corp)" after '] },
@@ -244,7 +244,7 @@ const cases: Case[] = [
     name: "pulls: kasm with the same fingerprint: nothing",
     workspaces: [chrome],
     pulls: "kasm",
-    records: [recordOf(chrome, "r1", { dockerRegistry: H, dockerUser: "ci-bot", hasDockerToken: true })],
+    records: [recordOf(chrome, "r1", { dockerRegistry: H, dockerUser: "ci-bot", dockerTokenSet: true })],
     memberships: [{ groupId: "g-qa", imageId: "r1" }],
     applied: { chrome: { fields: hashOf(chrome, "kasm"), token: "fp1" } },
     expect: { actions: [] },
@@ -252,7 +252,7 @@ const cases: Case[] = [
   {
     name: "pulls: kasm-gitops clears a registry set by hand, so Kasm's agents never pull",
     workspaces: [chrome],
-    records: [recordOf(chrome, "r1", { dockerRegistry: H, dockerUser: "u", hasDockerToken: true })],
+    records: [recordOf(chrome, "r1", { dockerRegistry: H, dockerUser: "u", dockerTokenSet: true })],
     memberships: [{ groupId: "g-qa", imageId: "r1" }],
     images: { a1: ["2"], a2: ["2"] },
     applied: { chrome: { fields: hashOf(chrome) } },

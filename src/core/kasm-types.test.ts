@@ -1,20 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { managedBy, memoryBytes, withMarker } from "./kasm-types.js";
-
-describe("memoryBytes", () => {
-  it.each([
-    ["2768M", 2_768_000_000],
-    ["2G", 2_000_000_000],
-    ["512Mi", 536_870_912],
-    ["1Gi", 1_073_741_824],
-    ["1.5G", 1_500_000_000],
-    ["lots", undefined],
-    ["2 GB", undefined],
-    ["", undefined],
-  ])("%s → %s", (quantity, bytes) => {
-    expect(memoryBytes(quantity)).toBe(bytes);
-  });
-});
+import { managedBy, withMarker } from "./kasm-types.js";
 
 describe("the managed-by marker", () => {
   it.each([

@@ -3,8 +3,9 @@
  * format (snake_case, JSON strings, newline-joined categories) to these types and back.
  */
 
-/** JSON-like object of a record's run, exec and volume configuration. */
-export type KasmConfig = Record<string, unknown>;
+import type { JsonObject, KasmPulls, KasmRemoved } from "./manifest.js";
+
+export type { KasmPulls, KasmRemoved };
 
 /** The fields kasm-gitops owns on a record; every other field is kept as Kasm has it. */
 export type KasmOwnedFields = {
@@ -20,28 +21,30 @@ export type KasmOwnedFields = {
   memory: number;
   enabled: boolean;
   hidden: boolean;
-  runConfig: KasmConfig;
-  execConfig: KasmConfig;
-  volumeMappings: KasmConfig;
+  runConfig: JsonObject;
+  execConfig: JsonObject;
+  volumeMappings: JsonObject;
   dockerRegistry: string | null;
   dockerUser: string | null;
   notes: string | null;
 };
 
 /** A record as read from Kasm; the stored registry token is never read back, only whether one is set. */
-export type KasmRecord = KasmOwnedFields & { imageId: string; hasDockerToken: boolean };
+export type KasmRecord = KasmOwnedFields & {
+  imageId: string;
+  dockerTokenSet: boolean;
+  /** Kasm's own view: whether an agent can launch it (read-only). */
+  available?: boolean;
+};
 
-export type KasmGroup = { groupId: string; name: string };
+export type KasmGroup = { groupId: string; name: string; description?: string; isSystem?: boolean };
 /** One row of a group's image list; Kasm may hold the same pair twice. */
-export type KasmMembership = { groupId: string; imageId: string };
+export type KasmMembership = { groupId: string; imageId: string; groupImageId?: string };
 
 /** What the shell saw in Kasm this cycle. */
 export type KasmObservation =
   | { reachable: true; records: KasmRecord[]; groups: KasmGroup[]; memberships: KasmMembership[] }
   | { reachable: false; error: string };
-
-export type KasmPulls = "kasm-gitops" | "kasm";
-export type KasmRemoved = "disable" | "delete" | "keep";
 
 /** The prefix of the notes line that marks a record as managed. */
 export const MARKER_PREFIX = "managed-by: kasm-gitops/";
@@ -64,15 +67,6 @@ export function withMarker(notes: string | null, workspace: string): string {
     .split(/\r?\n/)
     .filter((line) => !line.trim().startsWith(MARKER_PREFIX) && line.trim() !== "");
   return [...others, markerFor(workspace)].join("\n");
-}
-
-const UNITS: Record<string, number> = { M: 1e6, G: 1e9, Mi: 2 ** 20, Gi: 2 ** 30 };
-
-/** `2768M`, `2G`, `512Mi`, `1Gi` → bytes; undefined when it is not such a quantity. */
-export function memoryBytes(quantity: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)$/.exec(quantity.trim());
-  if (!match) return undefined;
-  return Math.round(Number(match[1]) * UNITS[match[2]!]!);
 }
 
 /** Kasm's own defaults for a new record's resources when the manifest leaves them out. */
