@@ -3,6 +3,8 @@
  * src/app.ts injects them, so every test can swap one without module mocks.
  */
 import type { ImageReference } from "./core/image-ref.js";
+import type { AppliedRecord } from "./core/kasm-desired.js";
+import type { KasmGroup, KasmMembership, KasmOwnedFields, KasmRecord } from "./core/kasm-types.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -80,4 +82,47 @@ export type LedgerEntry = {
 export interface Ledger {
   append(entry: LedgerEntry): Promise<void>;
   entries(): Promise<LedgerEntry[]>;
+}
+
+/**
+ * The fields kasm-gitops writes. An absent field is left as Kasm has it. `dockerToken`: a string replaces
+ * the stored token, null clears it, absent keeps it.
+ */
+export type KasmImageFields = Partial<KasmOwnedFields> & { dockerToken?: string | null };
+
+/** What a new record needs at least: the image and the name users see. */
+export type KasmImageCreate = KasmImageFields & { name: string; friendlyName: string };
+
+/**
+ * The Kasm Web App's Workspace records and their groups, in the core's types. Failures throw
+ * KasmGitopsError with a `kasm-*` code; no key, secret or token ever appears in one.
+ */
+export interface KasmApi {
+  readonly url: string;
+  /** Every record, disabled ones included. */
+  listImages(signal?: AbortSignal): Promise<KasmRecord[]>;
+  listGroups(signal?: AbortSignal): Promise<KasmGroup[]>;
+  listGroupImages(groupId: string, signal?: AbortSignal): Promise<KasmMembership[]>;
+  createImage(record: KasmImageCreate, signal?: AbortSignal): Promise<KasmRecord>;
+  /** Reads the record just before writing it back whole, with `fields` laid over it. */
+  updateImage(imageId: string, fields: KasmImageFields, signal?: AbortSignal): Promise<KasmRecord>;
+  /** Refused while a session uses the image. */
+  deleteImage(imageId: string, signal?: AbortSignal): Promise<void>;
+  /** Adds the pair only when the group has no row for it yet; true when a row was added. */
+  addImageToGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
+  /** Removes every row of the pair; true when rows were removed. */
+  removeImageFromGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** What kasm-gitops last wrote to Kasm, kept in the state dir: never a secret, only fingerprints. */
+export type KasmWritten = {
+  /** Per workspace: a hash of the owned fields from Git, and the fingerprint of the token written. */
+  records: Record<string, AppliedRecord>;
+  /** Group names Workspaces have named: their memberships are read every cycle. */
+  groups: string[];
+};
+
+export interface KasmWrittenStore {
+  read(): Promise<KasmWritten>;
+  write(written: KasmWritten): Promise<void>;
 }

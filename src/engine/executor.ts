@@ -1,7 +1,9 @@
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
-import type { Action, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import type { Action, KasmAction, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import { actionSubject } from "../core/render-plan.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
+import { type KasmExecution, runKasmAction } from "./kasm-sync.js";
 import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "./retry.js";
 
 export type ActionStatus = "ok" | "failed" | "skipped";
@@ -11,6 +13,8 @@ export type ActionResult = {
   durationMs: number;
   attempts: number;
   digest?: string;
+  /** The Kasm record the action wrote (a create's new id). */
+  imageId?: string;
   error?: { code: string; message: string };
 };
 
@@ -40,7 +44,29 @@ export type ExecutorDeps = {
   /** Stops starting new work while in-flight pulls finish (a graceful stop). */
   drain?: AbortSignal;
   onEvent?: (event: ExecutorEvent) => void;
+  /** The Kasm API and registry tokens, when the plan has `kasm-*` actions. */
+  kasm?: KasmExecution;
 };
+
+/** Kasm writes in flight at once: a handful, so the web app is never flooded. */
+const KASM_CONCURRENCY = 4;
+
+/** Runs tasks with at most `limit` in flight, in the order they ask. */
+function createSlots(limit: number) {
+  let free = limit;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (free === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+    else free--;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
 
 const failure = (error: unknown) => ({
   code: error instanceof KasmGitopsError ? error.code : "internal",
@@ -93,10 +119,21 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
   const policy = deps.retry ?? DEFAULT_RETRY;
   const gate = new RegistryGate(deps.clock);
   const emit = (event: ExecutorEvent) => deps.onEvent?.(event);
+  // Every action's outcome as a promise, so a Kasm action starts as soon as the pulls it waits for end.
+  const settle = new Map<Action, (result: ActionResult) => void>();
+  const outcomes = plan.actions.map(
+    (action) => new Promise<ActionResult>((resolve) => settle.set(action, resolve)),
+  );
+  const finish = (result: ActionResult) => {
+    settle.get(result.action)?.(result);
+    emit({ type: "done", result });
+    return result;
+  };
 
   async function run(
     action: Action,
     work: (attempt: number) => Promise<string | undefined>,
+    retry: RetryPolicy = policy,
   ): Promise<ActionResult> {
     const started = deps.clock.now().getTime();
     let attempts = 0;
@@ -108,7 +145,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
           return work(attempt);
         },
         {
-          policy,
+          policy: retry,
           clock: deps.clock,
           ...(deps.signal ? { signal: deps.signal } : {}),
           ...(deps.random ? { random: deps.random } : {}),
@@ -116,13 +153,19 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
             emit({ type: "retry", action, attempt, delayMs, error: describeError(error) }),
         },
       );
-      result = { action, status: "ok", attempts: used, durationMs: 0, ...(value ? { digest: value } : {}) };
+      const written = action.type.startsWith("kasm-") ? "imageId" : "digest";
+      result = {
+        action,
+        status: "ok",
+        attempts: used,
+        durationMs: 0,
+        ...(value ? { [written]: value } : {}),
+      };
     } catch (error) {
       result = { action, status: "failed", attempts, durationMs: 0, error: failure(error) };
     }
     result.durationMs = deps.clock.now().getTime() - started;
-    emit({ type: "done", result });
-    return result;
+    return finish(result);
   }
 
   const promotions = plan.actions.filter((a): a is PromoteAction => a.type === "promote");
@@ -145,10 +188,50 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
   for (const action of plan.actions) {
     if (action.type === "pull") byAgent.set(action.agent, [...(byAgent.get(action.agent) ?? []), action]);
   }
-  const pullResults = await Promise.all(
-    [...byAgent].map(([agentName, queue]) => runAgentQueue(agentName, [...queue])),
-  );
-  return [...promoted, ...pullResults.flat()];
+  const kasmActions = plan.actions.filter((a): a is KasmAction => a.type.startsWith("kasm-"));
+  const [pullResults, kasmResults] = await Promise.all([
+    Promise.all([...byAgent].map(([agentName, queue]) => runAgentQueue(agentName, [...queue]))),
+    runKasm(kasmActions),
+  ]);
+  return [...promoted, ...pullResults.flat(), ...kasmResults];
+
+  /**
+   * Kasm actions, each once every action it waits for (`after`) is done: held (skipped, with the reason)
+   * when one of them failed, so users keep the old image. Never retried here: a create or a group add
+   * repeated after a lost answer would duplicate; the next cycle observes what happened instead.
+   */
+  async function runKasm(actions: KasmAction[]): Promise<ActionResult[]> {
+    const slots = createSlots(KASM_CONCURRENCY);
+    return Promise.all(
+      actions.map(async (action) => {
+        const after = "after" in action ? await Promise.all(action.after.map((i) => outcomes[i]!)) : [];
+        const failed = after.find((r) => r.status !== "ok");
+        if (failed) return skip(action, heldBecause(failed));
+        const kasm = deps.kasm;
+        if (!kasm) return skip(action, "Kasm is not reachable in this run");
+        const createdId = after.find((r) => r.action.type === "kasm-create")?.imageId;
+        return slots(() => {
+          if (deps.signal?.aborted || deps.drain?.aborted) {
+            return Promise.resolve(skip(action, "stopping: the Kasm change was not started"));
+          }
+          const work = async (attempt: number) => {
+            emit({ type: "start", action, attempt, inFlight: 1, queued: 0 });
+            return runKasmAction(action, kasm, createdId, deps.signal);
+          };
+          return run(action, work, { ...policy, attempts: 1 });
+        });
+      }),
+    );
+  }
+
+  function heldBecause(failed: ActionResult): string {
+    const what =
+      failed.action.type === "pull"
+        ? `the pull of ${failed.action.image} on ${failed.action.agent}`
+        : `${failed.action.type} ${actionSubject(failed.action)}`;
+    const reason = failed.error?.message ?? failed.status;
+    return `held: ${what} did not succeed (${reason}); users keep the current image`;
+  }
 
   async function runAgentQueue(agentName: string, queue: PullAction[]): Promise<ActionResult[]> {
     const agent = deps.agents.get(agentName);
@@ -187,8 +270,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
       durationMs: 0,
       error: { code: "skipped", message },
     };
-    emit({ type: "done", result });
-    return result;
+    return finish(result);
   }
 
   async function pullOnce(

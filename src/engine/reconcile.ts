@@ -1,19 +1,31 @@
 import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
-import { KasmGitopsError } from "../core/errors.js";
+import { describeError, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
+import type { KasmServerConfig } from "../core/kasm-plan.js";
+import type { KasmObservation } from "../core/kasm-types.js";
 import {
   type AgentManifest,
   DEFAULTS,
+  type KasmServerManifest,
   type ManifestSet,
   type Problem,
   type RegistryManifest,
 } from "../core/manifest.js";
-import { type AgentObservation, buildPlan } from "../core/plan.js";
-import type { Plan } from "../core/plan-types.js";
+import { type AgentObservation, buildPlan, type PlanInput } from "../core/plan.js";
+import type { KasmAction, Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
 import { checkManifestFiles } from "../core/validate.js";
-import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
+import type {
+  Clock,
+  DockerAgent,
+  GitRevision,
+  GitSource,
+  KasmApi,
+  KasmWrittenStore,
+  Ledger,
+} from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
+import { afterWrites, kasmServerConfig, observeKasm, registryInfo } from "./kasm-sync.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 import type { RetryPolicy } from "./retry.js";
 
@@ -26,6 +38,10 @@ export type ReconcileDeps = {
   ledger: Ledger;
   clock: Clock;
   retry?: RetryPolicy;
+  /** The Kasm API of a KasmServer manifest (its secrets resolved); absent: records are not synced. */
+  kasmFor?: (manifest: KasmServerManifest) => Promise<KasmApi>;
+  /** What was last written to Kasm (state dir). */
+  kasmWritten?: KasmWrittenStore;
 };
 
 export type ManifestFile = { file: string; text: string };
@@ -45,6 +61,10 @@ export type Fleet = {
   /** The registry that serves an image, by its host (DESIGN.md §2: an image's host is its Registry's). */
   accessForImage: (image: string) => RegistryAccess | undefined;
   accessForHost: (host: string) => RegistryAccess | undefined;
+  /** The set it was connected for. */
+  set: ManifestSet;
+  /** The KasmServer's API, or why it could not be reached. */
+  kasm?: { config: KasmServerConfig; api?: KasmApi; error?: string };
 };
 
 /** Reads and validates a set of manifest files; an invalid set is refused whole with every problem. */
@@ -93,12 +113,45 @@ export async function connectFleet(
     registries.set(manifest.metadata.name, access);
     if (!byHost.has(manifest.spec.host)) byHost.set(manifest.spec.host, access);
   }
+  let kasm: Fleet["kasm"];
+  if (set.kasmServer && deps.kasmFor) {
+    const config = kasmServerConfig(set.kasmServer);
+    try {
+      kasm = { config, api: await deps.kasmFor(set.kasmServer) };
+    } catch (error) {
+      kasm = { config, error: describeError(error) };
+    }
+  }
   return {
     agents,
     limits,
     registries,
     accessForImage: (image) => byHost.get(parseImageReference(image).registry),
     accessForHost: (host) => byHost.get(host),
+    set,
+    ...(kasm ? { kasm } : {}),
+  };
+}
+
+/** Observes Kasm for a plan: its records and the groups Git names now or named before. */
+async function kasmInput(
+  fleet: Fleet,
+  deps: ReconcileDeps,
+  signal?: AbortSignal,
+): Promise<PlanInput["kasm"]> {
+  const kasm = fleet.kasm;
+  if (!kasm) return undefined;
+  const written = (await deps.kasmWritten?.read()) ?? { records: {}, groups: [] };
+  const names = new Set([...written.groups, ...fleet.set.workspaces.flatMap((w) => w.spec.groups ?? [])]);
+  const { observed, groupsRead } = kasm.api
+    ? await observeKasm(kasm.api, names, signal)
+    : { observed: { reachable: false as const, error: kasm.error ?? "no Kasm API" }, groupsRead: [] };
+  return {
+    server: kasm.config,
+    observed,
+    groupsRead,
+    registries: registryInfo(fleet.set, (name) => fleet.registries.get(name)?.credentials),
+    applied: new Map(Object.entries(written.records)),
   };
 }
 
@@ -109,6 +162,8 @@ export type PlannedCycle = {
   desired: DesiredState;
   observations: AgentObservation[];
   fleet: Fleet;
+  /** What Kasm held when the plan was made (absent without a KasmServer). */
+  kasm?: KasmObservation;
 };
 
 /** Observes agents and registries for a snapshot and returns the plan: the same code for plan, apply and run. */
@@ -122,7 +177,10 @@ export async function planSnapshot(
   // With --agent (one reconciler per node), only those agents are observed; promotion verification
   // then also relies on the ledger.
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
-  const observed = await observeAgents(enabled, options.signal);
+  const [observed, kasm] = await Promise.all([
+    observeAgents(enabled, options.signal),
+    kasmInput(fleet, deps, options.signal),
+  ]);
   // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
   const queries = options.refresh
     ? [...refsToCheck(desired, options.refresh), ...promotionRefs(snapshot.set)]
@@ -140,18 +198,24 @@ export async function planSnapshot(
     observations: observed,
     digests,
     ledger: await deps.ledger.entries(),
+    ...(kasm ? { kasm } : {}),
   });
-  return { plan, desired, observations: observed, fleet };
+  return { plan, desired, observations: observed, fleet, ...(kasm ? { kasm: kasm.observed } : {}) };
 }
 
-/** Carries out a plan on the fleet it was made for: the same wiring for apply and the daemon. */
-export function executeOnFleet(
+/**
+ * Carries out a plan on the fleet it was made for: the same wiring for apply and the daemon. What was
+ * written to Kasm is remembered afterwards (Git's field hashes, token fingerprints, the groups Git names).
+ */
+export async function executeOnFleet(
   plan: Plan,
   fleet: Fleet,
   deps: ReconcileDeps,
   extra: Pick<ExecutorDeps, "signal" | "drain" | "onEvent">,
 ): Promise<ActionResult[]> {
-  return executePlan(plan, {
+  const credentialsFor = (name: string) => fleet.registries.get(name)?.credentials;
+  const api = fleet.kasm?.api;
+  const results = await executePlan(plan, {
     agents: fleet.agents,
     limits: fleet.limits,
     registryFor: fleet.accessForImage,
@@ -159,6 +223,22 @@ export function executeOnFleet(
     clock: deps.clock,
     revision: plan.revision,
     ...(deps.retry ? { retry: deps.retry } : {}),
+    ...(api ? { kasm: { api, credentialsFor } } : {}),
     ...extra,
   });
+  const kasm = fleet.kasm;
+  if (kasm && deps.kasmWritten && plan.kasm) {
+    const before = await deps.kasmWritten.read();
+    const done = results.filter((r) => r.status === "ok").map((r) => r.action);
+    const kasmDone = done.filter((a): a is KasmAction => a.type.startsWith("kasm-"));
+    const after = afterWrites(
+      before,
+      kasmDone,
+      fleet.set,
+      kasm.config,
+      registryInfo(fleet.set, credentialsFor),
+    );
+    if (JSON.stringify(after) !== JSON.stringify(before)) await deps.kasmWritten.write(after);
+  }
+  return results;
 }

@@ -1,0 +1,150 @@
+/** The shell around the Kasm planner: observe Kasm, carry out `kasm-*` actions, remember what was written. */
+import { createHash } from "node:crypto";
+import { describeError, KasmGitopsError } from "../core/errors.js";
+import { desiredRecord, fieldsHash, type RegistryAuthInfo, TOKEN } from "../core/kasm-desired.js";
+import type { KasmServerConfig } from "../core/kasm-plan.js";
+import type { KasmObservation } from "../core/kasm-types.js";
+import { DEFAULTS, type KasmServerManifest, type ManifestSet } from "../core/manifest.js";
+import type { KasmAction } from "../core/plan-types.js";
+import type { Credentials, KasmApi, KasmImageFields, KasmWritten } from "../ports.js";
+import { mapLimit } from "./observe.js";
+
+export const kasmServerConfig = (m: KasmServerManifest): KasmServerConfig => ({
+  url: m.spec.url,
+  pulls: m.spec.pulls ?? DEFAULTS.kasmPulls,
+  removed: m.spec.removed ?? DEFAULTS.kasmRemoved,
+});
+
+/** A fingerprint of a Registry's credentials: tells a rotated password apart without keeping it. */
+export function credentialsFingerprint(host: string, credentials: Credentials): string {
+  return createHash("sha256")
+    .update(JSON.stringify([host, credentials.username, credentials.password]))
+    .digest("hex");
+}
+
+/** Each Registry as a record carries it (`pulls: kasm`): host, user, and its credentials' fingerprint. */
+export function registryInfo(
+  set: ManifestSet,
+  credentialsFor: (registry: string) => Credentials | undefined,
+): Map<string, RegistryAuthInfo> {
+  const info = new Map<string, RegistryAuthInfo>();
+  for (const r of set.registries) {
+    const credentials = credentialsFor(r.metadata.name);
+    info.set(r.metadata.name, {
+      host: r.spec.host,
+      ...(credentials
+        ? { username: credentials.username, fingerprint: credentialsFingerprint(r.spec.host, credentials) }
+        : {}),
+    });
+  }
+  return info;
+}
+
+/**
+ * Reads records, groups, and the image rows of the groups that matter (named in Git now or before):
+ * 2 calls plus one per such group. Any failure makes Kasm unknown for this cycle, never half-known.
+ */
+export async function observeKasm(
+  api: KasmApi,
+  groupNames: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<{ observed: KasmObservation; groupsRead: string[] }> {
+  try {
+    const [records, groups] = await Promise.all([api.listImages(signal), api.listGroups(signal)]);
+    const read = groups.filter((g) => groupNames.has(g.name)).map((g) => g.groupId);
+    const rows = await mapLimit(read, 4, (id) => api.listGroupImages(id, signal));
+    return { observed: { reachable: true, records, groups, memberships: rows.flat() }, groupsRead: read };
+  } catch (error) {
+    return { observed: { reachable: false, error: describeError(error) }, groupsRead: [] };
+  }
+}
+
+/** What a Kasm action needs at apply time that a plan never carries: the API and the registry tokens. */
+export type KasmExecution = {
+  api: KasmApi;
+  credentialsFor: (registry: string) => Credentials | undefined;
+};
+
+function token(registry: string | undefined, exec: KasmExecution): string {
+  const credentials = registry ? exec.credentialsFor(registry) : undefined;
+  if (!credentials) {
+    throw new KasmGitopsError(
+      "secret-unresolved",
+      `the credentials of Registry "${registry}" are not available`,
+    );
+  }
+  return credentials.password;
+}
+
+/** Carries out one Kasm action; resolves with the record's id (a create's new one). */
+export async function runKasmAction(
+  action: KasmAction,
+  exec: KasmExecution,
+  createdId: string | undefined,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  switch (action.type) {
+    case "kasm-create": {
+      const fields = {
+        ...action.record,
+        ...(action.tokenFrom ? { dockerToken: token(action.tokenFrom, exec) } : {}),
+      };
+      return (await exec.api.createImage(fields, signal)).imageId;
+    }
+    case "kasm-update": {
+      const fields: KasmImageFields = {};
+      for (const change of action.changes) {
+        if (change.field === "dockerToken")
+          fields.dockerToken = change.to === TOKEN.none ? null : token(action.tokenFrom, exec);
+        else (fields as Record<string, unknown>)[change.field] = change.to;
+      }
+      await exec.api.updateImage(action.imageId, fields, signal);
+      return action.imageId;
+    }
+    case "kasm-disable":
+      await exec.api.updateImage(action.imageId, { enabled: false }, signal);
+      return action.imageId;
+    case "kasm-delete":
+      await exec.api.deleteImage(action.imageId, signal);
+      return action.imageId;
+    case "kasm-group-add":
+    case "kasm-group-remove": {
+      const imageId = action.imageId ?? createdId;
+      if (!imageId)
+        throw new KasmGitopsError("internal", `the record of workspace "${action.workspace}" has no id yet`);
+      if (action.type === "kasm-group-add") await exec.api.addImageToGroup(action.groupId, imageId, signal);
+      else await exec.api.removeImageFromGroup(action.groupId, imageId, signal);
+      return imageId;
+    }
+  }
+}
+
+/**
+ * What to remember after a cycle's Kasm writes: the hash of Git's fields for every record written, the
+ * fingerprint of a token written (dropped when cleared), and every group Git names (read from now on).
+ */
+export function afterWrites(
+  written: KasmWritten,
+  done: readonly KasmAction[],
+  set: ManifestSet,
+  server: KasmServerConfig,
+  registries: ReadonlyMap<string, RegistryAuthInfo>,
+): KasmWritten {
+  const records = { ...written.records };
+  const byName = new Map(set.workspaces.map((w) => [w.metadata.name, w]));
+  for (const action of done) {
+    if (action.type === "kasm-delete") delete records[action.workspace];
+    if (action.type !== "kasm-create" && action.type !== "kasm-update") continue;
+    const w = byName.get(action.workspace);
+    if (!w) continue;
+    const desired = desiredRecord(w, server.pulls, registries);
+    const entry = { ...records[action.workspace], fields: fieldsHash(desired) };
+    const tokenChange =
+      action.type === "kasm-update" ? action.changes.find((c) => c.field === "dockerToken") : undefined;
+    if (action.tokenFrom && desired.token) entry.token = desired.token.fingerprint;
+    else if (tokenChange?.to === TOKEN.none) delete entry.token;
+    records[action.workspace] = entry;
+  }
+  const groups = new Set([...written.groups, ...set.workspaces.flatMap((w) => w.spec.groups ?? [])]);
+  return { records, groups: [...groups].sort() };
+}
