@@ -91,13 +91,10 @@ export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): K
   const state = structuredClone(current);
   for (const group of seed.groups ?? []) {
     if (state.groups.some((g) => g.name === group.name)) continue;
-    state.groups.push({
-      group_id: group.group_id ?? deps.newId(),
-      description: "",
-      priority: 100,
-      is_system: false,
-      ...group,
-    });
+    // Kasm keeps group names and priorities unique; a seeded group without one takes the next free number.
+    const priority =
+      Math.max(99, ...state.groups.filter((g) => g.priority < 1000).map((g) => g.priority)) + 1;
+    state.groups.push({ group_id: deps.newId(), description: "", priority, is_system: false, ...group });
   }
   for (const { sessions, ...image } of seed.images ?? []) {
     const record = { ...defaultImage(image.image_id ?? deps.newId(), deps.now().toISOString()), ...image };
