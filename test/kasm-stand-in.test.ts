@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
+import { waitFor } from "../src/lab/processes.js";
 
 type Answer = { status: number; type: string; text: string; json: Record<string, unknown> };
 
@@ -188,8 +189,37 @@ describe("the Kasm stand-in over HTTP", () => {
     await lab("calls/clear", {});
     expect((await lab("calls")).calls).toEqual([]);
     expect((await lab("state")).sessions).toEqual({ ["b".repeat(32)]: 3 });
+    await lab("faults", { fn: "get_groups", status: 502 });
+    expect((await api("get_groups")).status).toBe(502);
     await lab("expire-key", {});
     expect((await api("get_images")).status).toBe(401);
+  });
+
+  it("injects transient failures and slowness for the named function only, as often as asked", async () => {
+    kasm.addFault({ fn: "get_images", status: 503, count: 2 });
+    kasm.addFault({ fn: "get_groups", delayMs: 300 });
+    expect((await api("get_groups")).status).toBe(200);
+    const failed = await api("get_images");
+    expect([failed.status, failed.type.startsWith("text/html")]).toEqual([503, true]);
+    expect((await api("get_images")).status).toBe(503);
+    expect((await api("get_images")).status).toBe(200);
+    kasm.addFault({ fn: "create_image", delayMs: 2000 });
+    const timedOut = fetch(`${kasm.url}/api/public/create_image`, {
+      method: "POST",
+      body: JSON.stringify({ api_key: kasm.apiKey, api_key_secret: kasm.apiKeySecret, target_image: chrome }),
+      signal: AbortSignal.timeout(200),
+    });
+    await expect(timedOut).rejects.toThrow();
+    expect(kasm.state().images).toHaveLength(0);
+    // Like a real server, a write the client stopped waiting for still lands.
+    await waitFor("the delayed create_image", async () => kasm.state().images.length === 1, 5000);
+    expect(kasm.calls().map((c) => [c.fn, c.status])).toEqual([
+      ["get_groups", 200],
+      ["get_images", 503],
+      ["get_images", 503],
+      ["get_images", 200],
+      ["create_image", 200],
+    ]);
   });
 
   it("keeps keys and records across a restart when given a state file", async () => {

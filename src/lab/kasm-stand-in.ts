@@ -4,8 +4,9 @@
  * the CLI in another process can seed, count calls and flip sessions or key expiry.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type KasmControls, route } from "./kasm-lab-admin.js";
 import {
   applySeed,
   handleCall,
@@ -21,6 +22,13 @@ import {
 } from "./kasm-records.js";
 
 export type { KasmSeed, KasmState } from "./kasm-records.js";
+
+/**
+ * A transient failure to inject: the next `count` (default 1) calls to `fn` (any when absent) wait
+ * `delayMs`, then answer `status` with an HTML page as a proxy in front of Kasm would (none: answered
+ * normally after the delay).
+ */
+export type KasmFault = { fn?: string; status?: number; delayMs?: number; count?: number };
 
 /** One API call as the stand-in saw it; the body has api_key and api_key_secret removed. */
 export type KasmCall = { fn: string; status: number; at: string; body: unknown };
@@ -52,7 +60,10 @@ export type KasmStandIn = {
   expireKey(expired?: boolean): void;
   /** A read-only key: later write calls answer 401 (a missing permission). */
   setReadOnly(readOnly: boolean): void;
-  /** Back to the two system groups and the start options' seed; the call log is kept. */
+  /** Makes the next matching calls slow or fail (502/503/504…), for retry and timeout tests. */
+  addFault(fault: KasmFault): void;
+  clearFaults(): void;
+  /** Back to the two system groups and the start options' seed, no faults; the call log is kept. */
   reset(): void;
   close(): Promise<void>;
 };
@@ -92,13 +103,27 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
   };
   persist();
 
-  const api = (fn: string, raw: string): KasmReply => {
+  const faults: (KasmFault & { count: number })[] = [];
+  const takeFault = (fn: string) => {
+    const fault = faults.find((f) => f.fn === undefined || f.fn === fn);
+    if (fault && --fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
+    return fault;
+  };
+
+  const api = async (fn: string, raw: string): Promise<KasmReply> => {
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      const reply = html(400, "Bad Request", "The request body is not valid JSON.");
-      log.push({ fn, status: reply.status, at: new Date().toISOString(), body: null });
+      body = undefined;
+    }
+    const fault = takeFault(fn);
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.status || body === undefined) {
+      const reply = fault?.status
+        ? html(fault.status, STATUS_CODES[fault.status] ?? "Error", "Injected by the lab.")
+        : html(400, "Bad Request", "The request body is not valid JSON.");
+      log.push({ fn, status: reply.status, at: new Date().toISOString(), body: withoutKeys(body ?? null) });
       return reply;
     }
     const result = handleCall(current.state, current, fn, body, deps);
@@ -110,7 +135,7 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     return result.reply;
   };
 
-  const handle: Omit<KasmStandIn, "url" | "apiKey" | "apiKeySecret" | "close"> = {
+  const handle: KasmControls = {
     calls: () => structuredClone(log),
     writes: () =>
       structuredClone(log.filter((c) => (KASM_WRITE_FUNCTIONS as readonly string[]).includes(c.fn))),
@@ -135,7 +160,14 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
       current.readOnly = readOnly;
       persist();
     },
+    addFault: (fault) => {
+      faults.push({ ...fault, count: fault.count ?? 1 });
+    },
+    clearFaults: () => {
+      faults.length = 0;
+    },
     reset: () => {
+      faults.length = 0;
       current.state = fresh();
       current.expired = false;
       current.readOnly = false;
@@ -194,66 +226,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
-}
-
-type Admin = Omit<KasmStandIn, "url" | "apiKey" | "apiKeySecret" | "close">;
-
-function route(req: IncomingMessage, raw: string, api: (fn: string, raw: string) => KasmReply, admin: Admin) {
-  const path = new URL(req.url ?? "/", "http://stand-in").pathname;
-  const apiMatch = /^\/api\/public\/([^/]+)$/.exec(path);
-  if (apiMatch) {
-    if (req.method !== "POST") return html(405, "Method Not Allowed", "Use POST.");
-    return api(decodeURIComponent(apiMatch[1] ?? ""), raw);
-  }
-  if (path.startsWith("/__lab/")) {
-    if (!isLoopback(req.socket.remoteAddress))
-      return json(403, { error: "lab endpoints answer loopback only" });
-    return labRoute(`${req.method} ${path.slice("/__lab".length)}`, raw, admin);
-  }
-  return html(404, "Not Found", "The path you requested was not found.");
-}
-
-/** The admin side: `/__lab/...` for tests that drive the CLI in another process. */
-function labRoute(request: string, raw: string, admin: Admin): KasmReply {
-  const body = (raw.trim() ? JSON.parse(raw) : {}) as Record<string, unknown>;
-  switch (request) {
-    case "GET /health":
-      return json(200, { ok: true });
-    case "GET /calls":
-      return json(200, { calls: admin.calls() });
-    case "GET /writes":
-      return json(200, { calls: admin.writes() });
-    case "POST /calls/clear":
-      admin.clearCalls();
-      return json(200, {});
-    case "GET /state":
-      return json(200, admin.state());
-    case "POST /seed":
-      admin.seed(body as KasmSeed);
-      return json(200, admin.state());
-    case "POST /reset":
-      admin.reset();
-      return json(200, admin.state());
-    case "POST /sessions": {
-      if (typeof body.image_id !== "string" || !Number.isInteger(body.count)) {
-        return json(400, { error: "send {image_id: string, count: integer}" });
-      }
-      admin.setSessions(body.image_id, body.count as number);
-      return json(200, {});
-    }
-    case "POST /expire-key":
-      admin.expireKey(body.expired !== false);
-      return json(200, {});
-    case "POST /read-only":
-      admin.setReadOnly(body.readOnly !== false);
-      return json(200, {});
-    default:
-      return json(404, { error: `no lab endpoint ${request}` });
-  }
 }
 
 function send(res: ServerResponse, reply: KasmReply): void {
