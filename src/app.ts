@@ -5,7 +5,8 @@ import { systemClock } from "./adapters/clock.js";
 import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
-import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
+import { createKasmClient, type KasmCallInfo, type KasmClientOptions } from "./adapters/kasm-client.js";
+import { createKasmWrittenFile } from "./adapters/kasm-written-file.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
@@ -30,6 +31,8 @@ export type AppOptions = {
   git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
   onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
+  /** Sees every Kasm API call (function, status); never a key. */
+  onKasmCall?: (info: KasmCallInfo) => void;
 };
 
 async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
@@ -84,6 +87,10 @@ export function createDeps(options: AppOptions): ReconcileDeps {
     },
     ledger: createFileLedger(options.stateDir),
     clock: systemClock,
+    // Keys are resolved every cycle, so a rotated key takes effect without a restart.
+    kasmFor: (manifest) =>
+      createKasmApi(manifest, env, options.onKasmCall ? { onCall: options.onKasmCall } : {}),
+    kasmWritten: createKasmWrittenFile(options.stateDir),
   };
 }
 

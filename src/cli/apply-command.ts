@@ -49,17 +49,23 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
   const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
   const failed = results.filter((r) => r.status !== "ok").length;
+  // Kasm unread, or a record change held (a group Kasm lacks, an image not on the agents): not converged.
+  const unknown = plan.summary.incomplete === true;
+  const held = plan.blocked.filter((b) => b.type !== "promote").length;
+  const converged = failed === 0 && !unknown && held === 0;
   if (json) {
     const summary = {
       event: "summary",
       revision: plan.revision,
       ok: results.length - failed,
       failed,
-      converged: failed === 0,
+      ...(held > 0 ? { held } : {}),
+      ...(unknown ? { incomplete: true } : {}),
+      converged,
     };
     io.stdout(`${JSON.stringify(summary)}\n`);
   } else {
-    io.stdout(applySummary(results));
+    io.stdout(applySummary(results, plan));
   }
-  return failed === 0 ? 0 : 1;
+  return converged ? 0 : 1;
 }

@@ -1,3 +1,4 @@
+import type { Plan } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
@@ -100,7 +101,7 @@ export function terminalProgress(io: CliIo) {
 }
 
 /** The closing lines of apply: counts, then one line per failure with its reason. */
-export function applySummary(results: ActionResult[]): string {
+export function applySummary(results: ActionResult[], plan?: Plan): string {
   const count = (type: string, status: string) =>
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
@@ -113,9 +114,17 @@ export function applySummary(results: ActionResult[]): string {
     const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
     return `  ✗ ${r.action.type} ${where}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`;
   });
-  const head =
-    failed.length === 0
-      ? `Apply complete: ${parts.join(", ")}.`
-      : `Apply finished with failures: ${parts.join(", ")}.`;
+  const held = (plan?.blocked ?? []).filter((b) => b.type !== "promote");
+  for (const b of held) lines.push(`  ! ${b.type} ${b.workspace} [${b.reason}]: ${b.message}`);
+  if (plan?.summary.incomplete) {
+    for (const w of plan.warnings.filter((w) => w.code === "kasm-unreachable"))
+      lines.push(`  ! ${w.message}`);
+  }
+  const clean = failed.length === 0 && held.length === 0 && !plan?.summary.incomplete;
+  const head = clean
+    ? `Apply complete: ${parts.join(", ")}.`
+    : failed.length > 0
+      ? `Apply finished with failures: ${parts.join(", ")}.`
+      : `Apply finished, not converged: ${parts.join(", ")}.`;
   return `${[head, ...lines].join("\n")}\n`;
 }

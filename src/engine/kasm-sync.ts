@@ -111,7 +111,10 @@ export async function runKasmAction(
     case "kasm-group-remove": {
       const imageId = action.imageId ?? createdId;
       if (!imageId)
-        throw new KasmGitopsError("internal", `the record of workspace "${action.workspace}" has no id yet`);
+        throw new KasmGitopsError(
+          "kasm-error",
+          `the record of workspace "${action.workspace}" has no id yet`,
+        );
       if (action.type === "kasm-group-add") await exec.api.addImageToGroup(action.groupId, imageId, signal);
       else await exec.api.removeImageFromGroup(action.groupId, imageId, signal);
       return imageId;

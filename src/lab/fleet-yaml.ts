@@ -21,6 +21,19 @@ export type WorkspaceDef = {
   labels?: Record<string, string>;
   promotion?: { from: string; movingTags: string[] };
   refresh?: string;
+  friendlyName?: string;
+  enabled?: boolean;
+  groups?: string[];
+  /** The Workspace `kasm` block, written as a flow mapping. */
+  kasm?: Record<string, unknown>;
+};
+/** A KasmServer whose key and secret come from these environment variables. */
+export type KasmServerDef = {
+  url: string;
+  apiKeyEnv: string;
+  apiKeySecretEnv: string;
+  pulls?: "kasm-gitops" | "kasm";
+  removed?: "disable" | "delete" | "keep";
 };
 export type RegistryDef = { name: string; host: string; auth?: { username: string; passwordEnv: string } };
 
@@ -30,6 +43,7 @@ export function fleetYaml(parts: {
   agents: AgentDef[];
   workspaces: WorkspaceDef[];
   settings?: Record<string, unknown>;
+  kasm?: KasmServerDef;
 }): string {
   const docs: string[] = [];
   for (const r of parts.registries) {
@@ -58,6 +72,10 @@ export function fleetYaml(parts: {
     if (w.registry) lines.push(`  registry: ${w.registry}`);
     if (w.labels) lines.push(`  agents: {matchLabels: ${JSON.stringify(w.labels)}}`);
     if (w.refresh) lines.push(`  refresh: "${w.refresh}"`);
+    if (w.friendlyName) lines.push(`  friendlyName: ${JSON.stringify(w.friendlyName)}`);
+    if (w.enabled === false) lines.push("  enabled: false");
+    if (w.groups) lines.push(`  groups: ${JSON.stringify(w.groups)}`);
+    if (w.kasm) lines.push(`  kasm: ${JSON.stringify(w.kasm)}`);
     if (w.promotion)
       lines.push(
         `  promotion: {from: ${w.promotion.from}, movingTags: ${JSON.stringify(w.promotion.movingTags)}}`,
@@ -69,6 +87,13 @@ export function fleetYaml(parts: {
       .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
       .join("\n");
     docs.push(`apiVersion: kasm-gitops/v1\nkind: Settings\nmetadata: {name: default}\nspec:\n${spec}`);
+  }
+  const k = parts.kasm;
+  if (k) {
+    const options = `${k.pulls ? `\n  pulls: ${k.pulls}` : ""}${k.removed ? `\n  removed: ${k.removed}` : ""}`;
+    docs.push(
+      `apiVersion: kasm-gitops/v1\nkind: KasmServer\nmetadata: {name: kasm}\nspec:\n  url: "${k.url}"\n  apiKey: {env: ${k.apiKeyEnv}}\n  apiKeySecret: {env: ${k.apiKeySecretEnv}}${options}`,
+    );
   }
   return `${docs.join("\n---\n")}\n`;
 }

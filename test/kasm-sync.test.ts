@@ -1,0 +1,393 @@
+/**
+ * Kasm Web App sync end to end: the built CLI, two real Docker engines, a real registry (behind the lab's
+ * proxy, to make pulls fail on purpose) and the Kasm API stand-in in-process.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { createKasmClient } from "../src/adapters/kasm-client.js";
+import { parseImageReference } from "../src/core/image-ref.js";
+import type { KasmUpdateAction, Plan } from "../src/core/plan-types.js";
+import type { WorkspaceDef } from "../src/lab/fleet-yaml.js";
+import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { type CliResult, inRepo } from "./helpers/cli.js";
+import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+
+const lab = inject("lab");
+const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
+type Line = Record<string, unknown> & { event: string };
+const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Line);
+
+let kasm: KasmStandIn;
+let proxy: RegistryProxy;
+const env = () => ({
+  KASM_SECRET_KASM_API_KEY: kasm.apiKey,
+  KASM_SECRET_KASM_API_KEY_SECRET: kasm.apiKeySecret,
+  KASM_SECRET_REGISTRY_PASSWORD: lab.registries.auth.auth!.password,
+});
+
+type Options = { pulls?: "kasm" | "kasm-gitops"; removed?: "disable" | "delete" | "keep"; auth?: boolean };
+/** A two-agent fleet whose workspaces are records of the stand-in. */
+function yaml(workspaces: WorkspaceDef[], options: Options = {}): string {
+  const registry = options.auth ? lab.registries.auth.host : proxy.host;
+  return fleetYaml({
+    registries: [
+      {
+        name: "corp",
+        host: registry,
+        ...(options.auth
+          ? {
+              auth: {
+                username: lab.registries.auth.auth!.username,
+                passwordEnv: "KASM_SECRET_REGISTRY_PASSWORD",
+              },
+            }
+          : {}),
+      },
+    ],
+    agents: [
+      { name: "a1", host: e1.host, labels: { ring: "testing" } },
+      { name: "a2", host: e2.host, labels: { ring: "testing" } },
+    ],
+    workspaces,
+    kasm: {
+      url: kasm.url,
+      apiKeyEnv: "KASM_SECRET_KASM_API_KEY",
+      apiKeySecretEnv: "KASM_SECRET_KASM_API_KEY_SECRET",
+      ...(options.pulls ? { pulls: options.pulls } : {}),
+      ...(options.removed ? { removed: options.removed } : {}),
+    },
+  });
+}
+
+type Fleet = { repo: TestRepo; state: string; image: (tag: string) => string };
+async function fleet(auth = false): Promise<Fleet> {
+  const name = uniqueRepo("chrome");
+  const host = auth ? lab.registries.auth.host : proxy.host;
+  const image = (tag: string) => `${host}/${name}:${tag}`;
+  for (const tag of ["v1", "v2"]) {
+    await pushRandomImage({
+      url: auth ? lab.registries.auth.url : proxy.url,
+      repository: name,
+      tag,
+      ...(auth ? { auth: lab.registries.auth.auth! } : {}),
+    });
+  }
+  return { repo: await createTestRepo(), state: await stateDir(), image };
+}
+const chrome = (image: string, extra: Partial<WorkspaceDef> = {}): WorkspaceDef => ({
+  name: "chrome",
+  image,
+  registry: "corp",
+  labels: { ring: "testing" },
+  groups: ["qa"],
+  ...extra,
+});
+
+const apply = (f: Fleet, extraEnv: Record<string, string> = {}) =>
+  inRepo("apply", f.repo.bare, f.state, ["--json"], { env: { ...env(), ...extraEnv } });
+async function plan(f: Fleet): Promise<Plan> {
+  const result = await inRepo("plan", f.repo.bare, f.state, ["--json"], { env: env() });
+  expect(result.stderr).toBe("");
+  return JSON.parse(result.stdout) as Plan;
+}
+const records = () => kasm.state().images;
+const record = (workspace: string) =>
+  records().find((r) => (r.notes ?? "").includes(`managed-by: kasm-gitops/${workspace}`));
+const groupsOf = (imageId: string) => {
+  const state = kasm.state();
+  return state.groupImages
+    .filter((row) => row.image_id === imageId)
+    .map((row) => state.groups.find((g) => g.group_id === row.group_id)!.name)
+    .sort();
+};
+const writes = () => kasm.writes().map((c) => c.fn);
+/** No key, secret or token in anything the CLI printed. */
+function expectNoSecrets(result: CliResult) {
+  for (const secret of [kasm.apiKey, kasm.apiKeySecret, lab.registries.auth.auth!.password]) {
+    expect(result.stdout).not.toContain(secret);
+    expect(result.stderr).not.toContain(secret);
+  }
+}
+
+beforeAll(async () => {
+  proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+  kasm = await startKasmStandIn({ seed: { groups: [{ name: "qa" }, { name: "dev" }] } });
+});
+afterAll(async () => {
+  await kasm.close();
+  await proxy.close();
+});
+beforeEach(() => {
+  kasm.reset();
+  kasm.clearCalls();
+  proxy.setBehaviour({ inject: [] });
+});
+
+describe("Kasm records from Git", () => {
+  it("creates the record after its pulls, joins its groups only, and a converged cycle writes nothing", async () => {
+    const f = await fleet();
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "chrome");
+    const before = await plan(f);
+    const pulls = before.actions.flatMap((a, i) => (a.type === "pull" ? [i] : []));
+    const create = before.actions.find((a) => a.type === "kasm-create");
+    expect(pulls).toHaveLength(2);
+    expect(create).toMatchObject({ workspace: "chrome", after: pulls, record: { name: f.image("v1") } });
+    expect(before.summary.kasm).toBe(3);
+
+    const first = await apply(f);
+    expect(first.code).toBe(0);
+    expectNoSecrets(first);
+    const made = record("chrome")!;
+    expect(made).toMatchObject({ name: f.image("v1"), friendly_name: "chrome", docker_registry: null });
+    expect(groupsOf(made.image_id)).toEqual(["qa"]);
+    // The create came after both pulls ended.
+    const done = lines(first.stdout).filter((l) => l.event === "done");
+    expect(done.findIndex((l) => l.type === "kasm-create")).toBeGreaterThan(
+      Math.max(...done.flatMap((l, i) => (l.type === "pull" ? [i] : []))),
+    );
+
+    kasm.clearCalls();
+    const second = await apply(f);
+    expect(second.code).toBe(0);
+    expect(writes()).toEqual([]);
+    const reads = kasm.calls().map((c) => c.fn);
+    expect(reads.sort()).toEqual(["get_groups", "get_images", "get_images_group"]);
+    expect((await plan(f)).actions).toEqual([]);
+  });
+
+  it("holds the switch while a pull fails, and makes it once the pull succeeds", async () => {
+    const f = await fleet();
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "v1");
+    expect((await apply(f)).code).toBe(0);
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v2"))]) }, "v2");
+    const repository = parseImageReference(f.image("v2")).repository;
+    proxy.setBehaviour({
+      inject: [
+        {
+          match: { kind: "manifest-get", pathPattern: `${repository}/manifests/v2` },
+          status: 500,
+          times: 1000,
+        },
+      ],
+    });
+    const held = await apply(f);
+    expect(held.code).toBe(1);
+    const update = lines(held.stdout).find((l) => l.event === "done" && l.type === "kasm-update")!;
+    expect(update.status).toBe("skipped");
+    expect(String((update.error as { message: string }).message)).toMatch(
+      /^held: the pull of .*:v2 on a[12]/,
+    );
+    expect(record("chrome")!.name).toBe(f.image("v1"));
+
+    proxy.setBehaviour({ inject: [] });
+    const made = await apply(f);
+    expect(made.code).toBe(0);
+    expect(record("chrome")!.name).toBe(f.image("v2"));
+  });
+
+  it("puts a record edited in Kasm back, naming the fields", async () => {
+    const f = await fleet();
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"), { kasm: { cores: 2, description: "Chrome" } })]) },
+      "chrome",
+    );
+    expect((await apply(f)).code).toBe(0);
+    const id = record("chrome")!.image_id;
+    const ui = createKasmClient({ url: kasm.url, apiKey: kasm.apiKey, apiKeySecret: kasm.apiKeySecret });
+    await ui.updateImage(id, { cores: 6, description: "edited by hand" });
+
+    const drift = (await plan(f)).actions.find((a): a is KasmUpdateAction => a.type === "kasm-update")!;
+    expect(drift.reason).toBe("drift");
+    expect(drift.changes).toEqual([
+      { field: "description", from: "edited by hand", to: "Chrome" },
+      { field: "cores", from: 6, to: 2 },
+    ]);
+    kasm.clearCalls();
+    const repaired = await apply(f);
+    expect(repaired.code).toBe(0);
+    expect(writes()).toEqual(["update_image"]);
+    expect(record("chrome")).toMatchObject({ cores: 2, description: "Chrome" });
+  });
+
+  it("changes groups by the pairs that differ", async () => {
+    const f = await fleet();
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"), { groups: ["qa", "All Users"] })]) },
+      "1",
+    );
+    expect((await apply(f)).code).toBe(0);
+    const id = record("chrome")!.image_id;
+    expect(groupsOf(id)).toEqual(["All Users", "qa"]);
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"), { groups: ["dev", "All Users"] })]) },
+      "2",
+    );
+    kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes().sort()).toEqual(["add_images_group", "remove_images_group"]);
+    expect(groupsOf(id)).toEqual(["All Users", "dev"]);
+  });
+
+  it("a group Kasm lacks is blocked with unknown-group; the record is still created", async () => {
+    const f = await fleet();
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"), { groups: ["qa", "testers"] })]) },
+      "1",
+    );
+    const p = await plan(f);
+    expect(p.blocked).toMatchObject([{ type: "kasm-group-add", group: "testers", reason: "unknown-group" }]);
+    const result = await apply(f);
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).at(-1)).toMatchObject({ converged: false, held: 1 });
+    expect(groupsOf(record("chrome")!.image_id)).toEqual(["qa"]);
+  });
+
+  it.each([
+    ["disable", { enabled: false }],
+    ["delete", undefined],
+  ] as const)("removed: %s when the Workspace leaves Git", async (removed, expected) => {
+    const f = await fleet();
+    const other = { ...chrome(f.image("v1")), name: "other", groups: [] };
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1")), other], { removed }) }, "1");
+    expect((await apply(f)).code).toBe(0);
+    const id = record("chrome")!.image_id;
+    await f.repo.commit({ "manifests/a.yaml": yaml([other], { removed }) }, "2");
+    expect((await apply(f)).code).toBe(0);
+    const left = records().find((r) => r.image_id === id);
+    if (expected) expect(left).toMatchObject(expected);
+    else expect(left).toBeUndefined();
+    expect(record("other")).toMatchObject({ enabled: true });
+  });
+
+  it("adopts an unmarked record named by kasm.imageId, and touches no other unmarked record", async () => {
+    const f = await fleet();
+    kasm.seed({
+      images: [
+        {
+          image_id: "a".repeat(32),
+          name: f.image("v1"),
+          friendly_name: "Chrome",
+          notes: "by hand",
+          cores: 2,
+        },
+        { image_id: "b".repeat(32), name: "other/by-hand:1", friendly_name: "Other", notes: null },
+      ],
+      groupImages: [{ image_id: "a".repeat(32), group_name: "qa" }],
+    });
+    const ws = chrome(f.image("v1"), { friendlyName: "Chrome", kasm: { imageId: "a".repeat(32) } });
+    await f.repo.commit({ "manifests/a.yaml": yaml([ws]) }, "adopt");
+    const p = await plan(f);
+    expect(p.actions.filter((a) => a.type.startsWith("kasm-"))).toMatchObject([
+      { type: "kasm-update", adopt: true, imageId: "a".repeat(32) },
+    ]);
+    kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes()).toEqual(["update_image"]);
+    expect(record("chrome")).toMatchObject({
+      image_id: "a".repeat(32),
+      notes: "by hand\nmanaged-by: kasm-gitops/chrome",
+    });
+    expect(records().find((r) => r.image_id === "b".repeat(32))).toMatchObject({
+      notes: null,
+      friendly_name: "Other",
+    });
+    expect((await plan(f)).actions).toEqual([]);
+  });
+
+  it("pulls: kasm writes the Registry's credentials once, and again only after the password changes", async () => {
+    const f = await fleet(true);
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"))], { pulls: "kasm", auth: true }) },
+      "1",
+    );
+    const first = await apply(f);
+    expect(first.code).toBe(0);
+    expectNoSecrets(first);
+    expect(record("chrome")).toMatchObject({
+      docker_registry: lab.registries.auth.host,
+      docker_user: lab.registries.auth.auth!.username,
+      docker_token: lab.registries.auth.auth!.password,
+    });
+    kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes()).toEqual([]);
+
+    const rotated = await apply(f, { KASM_SECRET_REGISTRY_PASSWORD: "rotated-password" });
+    expectNoSecrets(rotated);
+    expect(rotated.stdout).not.toContain("rotated-password");
+    expect(writes()).toEqual(["update_image"]);
+    expect(record("chrome")!.docker_token).toBe("rotated-password");
+  });
+});
+
+describe("Kasm failures are reported clearly and the pulls go on", () => {
+  async function pulledDespite(
+    setup: (f: Fleet) => Promise<Record<string, string>>,
+    message: RegExp,
+  ): Promise<CliResult> {
+    const f = await fleet();
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "1");
+    const extraEnv = await setup(f);
+    const result = await apply(f, extraEnv);
+    expect(result.code).toBe(1);
+    expectNoSecrets(result);
+    const out = lines(result.stdout);
+    expect(out.filter((l) => l.event === "done" && l.type === "pull").map((l) => l.status)).toEqual([
+      "ok",
+      "ok",
+    ]);
+    expect(`${result.stdout}${result.stderr}`).toMatch(message);
+    expect(out.at(-1)).toMatchObject({ converged: false });
+    return result;
+  }
+
+  it("401: an expired key or a missing permission", async () => {
+    await pulledDespite(async () => {
+      kasm.expireKey(true);
+      return {};
+    }, /401/);
+    kasm.expireKey(false);
+  });
+
+  it("403: a wrong key", async () => {
+    await pulledDespite(async () => ({ KASM_SECRET_KASM_API_KEY: "wrong-key" }), /403/);
+  });
+
+  it("HTML 500 on every read", async () => {
+    await pulledDespite(async () => {
+      kasm.addFault({ fn: "get_images", status: 500, count: 100 });
+      return {};
+    }, /500/);
+    kasm.clearFaults();
+  });
+
+  it("error_message: a delete refused while a session uses the image; the other changes are made", async () => {
+    const f = await fleet();
+    const other = { ...chrome(f.image("v1")), name: "other" };
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1")), other], { removed: "delete" }) },
+      "1",
+    );
+    expect((await apply(f)).code).toBe(0);
+    const id = record("chrome")!.image_id;
+    kasm.setSessions(id, 1);
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([{ ...other, friendlyName: "Other 2" }], { removed: "delete" }) },
+      "2",
+    );
+    const result = await apply(f);
+    expect(result.code).toBe(1);
+    const failed = lines(result.stdout).find((l) => l.event === "done" && l.type === "kasm-delete")!;
+    expect(failed.status).toBe("failed");
+    expect((failed.error as { message: string }).message).toMatch(/session|in use/i);
+    expect(record("other")!.friendly_name).toBe("Other 2");
+    expect(records().some((r) => r.image_id === id)).toBe(true);
+  });
+});
