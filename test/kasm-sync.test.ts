@@ -171,7 +171,8 @@ describe("Kasm records from Git", () => {
     proxy.setBehaviour({
       inject: [
         {
-          match: { kind: "manifest-get", pathPattern: `${repository}/manifests/v2` },
+          // v1 is on the agents already, so the only blobs fetched from this repository are v2's.
+          match: (req) => req.kind === "blob-get" && req.repository === repository,
           status: 500,
           times: 1000,
         },
