@@ -171,9 +171,10 @@ describe("Kasm records from Git", () => {
     proxy.setBehaviour({
       inject: [
         {
-          // v1 is on the agents already, so the only blobs fetched from this repository are v2's.
+          // v1 is on the agents already, so the only blobs fetched from this repository are v2's. A 404
+          // (a blob missing) fails the pull at once; a 500 would fail it too, after the retries.
           match: (req) => req.kind === "blob-get" && req.repository === repository,
-          status: 500,
+          status: 404,
           times: 1000,
         },
       ],
