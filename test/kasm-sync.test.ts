@@ -10,7 +10,8 @@ import type { WorkspaceDef } from "../src/lab/fleet-yaml.js";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { type CliResult, inRepo } from "./helpers/cli.js";
+import { type CliResult, inRepo, repoArgs } from "./helpers/cli.js";
+import { startDaemon, waitUntil } from "./helpers/daemon.js";
 import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
@@ -391,5 +392,40 @@ describe("Kasm failures are reported clearly and the pulls go on", () => {
     expect((failed.error as { message: string }).message).toMatch(/session|in use/i);
     expect(record("other")!.friendly_name).toBe("Other 2");
     expect(records().some((r) => r.image_id === id)).toBe(true);
+  });
+});
+
+describe("the daemon keeps the records in line", () => {
+  it("puts drift back on its own, and shows the records in /status and /metrics", async () => {
+    const f = await fleet();
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "1");
+    const [, ...args] = repoArgs("run", f.repo.bare, f.state, ["--interval", "1s"]);
+    const running = await startDaemon(args, env());
+    try {
+      type Status = { kasm?: { managed: number; drift: number; reachable: boolean; pending: number } };
+      const status = async () => (await running.status()) as Status;
+      await waitUntil(
+        "record created",
+        async () => (await status()).kasm?.managed === 1,
+        30_000,
+        running.logs,
+      );
+      const id = record("chrome")!.image_id;
+      const ui = createKasmClient({ url: kasm.url, apiKey: kasm.apiKey, apiKeySecret: kasm.apiKeySecret });
+      await ui.updateImage(id, { friendlyName: "renamed by hand" });
+      await waitUntil(
+        "drift put back",
+        async () => record("chrome")!.friendly_name === "chrome",
+        30_000,
+        running.logs,
+      );
+      const metrics = (await running.get("/metrics")).body;
+      expect(metrics).toMatch(/kasm_gitops_kasm_actions_total\{type="kasm-update",status="ok"\} [1-9]/);
+      expect(metrics).toMatch(/kasm_gitops_kasm_managed_records 1/);
+      expect((await status()).kasm).toMatchObject({ reachable: true, managed: 1 });
+      for (const secret of [kasm.apiKey, kasm.apiKeySecret]) expect(running.logs()).not.toContain(secret);
+    } finally {
+      await running.stop();
+    }
   });
 });

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
 import { describeError, KasmGitopsError } from "../core/errors.js";
+import { type KasmObservation, managedBy } from "../core/kasm-types.js";
 import type { ManifestSet, Problem } from "../core/manifest.js";
+import type { Plan } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import type { Metrics } from "../http/metrics.js";
 import {
@@ -22,6 +24,18 @@ import {
   reduceStatus,
   type StatusEvent,
 } from "./status.js";
+
+/** The records' state for `/status`: managed, drifted, and changes held or waiting for Kasm. */
+function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservation | undefined) {
+  if (!plan.kasm) return undefined;
+  const names = new Set(set.workspaces.map((w) => w.metadata.name));
+  const managed = observed?.reachable
+    ? observed.records.filter((r) => names.has(managedBy(r.notes) ?? "")).length
+    : 0;
+  const drift = plan.actions.filter((a) => a.type === "kasm-update" && a.reason === "drift").length;
+  const pending = plan.blocked.filter((b) => b.type !== "promote").length;
+  return { url: plan.kasm.url, reachable: observed?.reachable ?? false, managed, drift, pending };
+}
 
 /** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */
 export type SavedRevision = {
@@ -161,10 +175,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         if (trigger === "start" || changed) scope = "all";
         else if (trigger === "refresh") scope = new Set(due);
         due = new Set();
-        const failed = await reconcile(id, snapshot, scope);
-        if (failed > 0 && result === "ok") {
+        const { failed, kasm } = await reconcile(id, snapshot, scope);
+        if ((failed > 0 || kasm) && result === "ok") {
           result = "failed";
-          error = `${failed} action(s) failed`;
+          error = [failed > 0 ? `${failed} action(s) failed` : "", kasm ?? ""].filter(Boolean).join("; ");
         }
       }
     } catch (cause) {
@@ -177,9 +191,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     deps.metrics.cycleFinished(result, finished.getTime() - started.getTime());
   }
 
-  async function reconcile(id: string, snapshot: Snapshot, refresh: false | RefreshScope): Promise<number> {
+  /** Plans and applies; `kasm` says why the Kasm records are not converged (unread, or changes held). */
+  async function reconcile(
+    id: string,
+    snapshot: Snapshot,
+    refresh: false | RefreshScope,
+  ): Promise<{ failed: number; kasm?: string }> {
     const revision = snapshot.revision.revision;
-    const { plan, observations, fleet } = await planSnapshot(snapshot, deps, {
+    const { plan, observations, fleet, kasm } = await planSnapshot(snapshot, deps, {
       refresh,
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
       signal: hard.signal,
@@ -194,16 +213,39 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     update({ type: "agents-observed", agents });
     const reachable = observations.filter((o) => o.reachable).length;
     deps.metrics.setAgents(reachable, observations.length);
+    const kasmSeen = kasmSummary(snapshot.set, plan, kasm);
+    if (kasmSeen) deps.metrics.setKasmRecords(kasmSeen.managed, kasmSeen.drift);
+    update({
+      type: "kasm-observed",
+      ...(kasmSeen ? { kasm: kasmSeen } : {}),
+      ...(kasm && !kasm.reachable ? { error: kasm.error } : {}),
+      at: deps.clock.now(),
+    });
+    if (kasm && !kasm.reachable) deps.logger.error({ cycle: id, err: kasm.error }, "Kasm could not be read");
+    for (const b of plan.blocked) {
+      if (b.type !== "promote") deps.logger.warn({ cycle: id, ...b }, "Kasm change held");
+    }
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
-    if (plan.actions.length === 0) return 0;
+    // Unknown or held Kasm state is never a good cycle.
+    const held = kasmSeen?.pending ?? 0;
+    const kasmProblem =
+      kasm && !kasm.reachable
+        ? `Kasm could not be read: ${kasm.error}`
+        : held > 0
+          ? `${held} Kasm change(s) held`
+          : undefined;
+    const outcome = (failed: number) => ({ failed, ...(kasmProblem ? { kasm: kasmProblem } : {}) });
+    if (plan.actions.length === 0) return outcome(0);
     const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
       onEvent: (event) => {
         if (event.type !== "done") return;
         const { action, status: outcome, durationMs, error } = event.result;
-        if (action.type === "promote") deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
+        if (action.type.startsWith("kasm-")) deps.metrics.kasmActionFinished(action.type, outcome);
+        else if (action.type === "promote")
+          deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
         else if (action.type === "pull")
           deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
         const log = {
@@ -229,7 +271,19 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
           status: { pending: failed.length, converged: failed.length === 0 },
         });
     }
-    return results.filter((r) => r.status !== "ok").length;
+    if (kasmSeen) {
+      const failed = results.filter((r) => r.status !== "ok" && r.action.type.startsWith("kasm-"));
+      const error = failed[0]?.error?.message;
+      update({
+        type: "kasm-observed",
+        kasm: { ...kasmSeen, pending: kasmSeen.pending + failed.length },
+        ...(error
+          ? { error: `${failed[0]!.action.type} ${actionSubject(failed[0]!.action)}: ${error}` }
+          : {}),
+        at: deps.clock.now(),
+      });
+    }
+    return outcome(results.filter((r) => r.status !== "ok").length);
   }
 
   /** (Re)creates the timers when the schedule a revision asks for changes; never after a stop. */

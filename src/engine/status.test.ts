@@ -6,6 +6,7 @@ const T1 = new Date("2026-11-27T10:00:05.000Z");
 const A = "a".repeat(40);
 const B = "b".repeat(40);
 const agent = { reachable: true, converged: false, pending: 2 };
+const kasm = { url: "https://kasm.test", reachable: true, managed: 3, drift: 1, pending: 0 };
 const start = (id: string): StatusEvent => ({ type: "cycle-started", id, trigger: "webhook", at: T0 });
 const finish = (id: string, result: "ok" | "failed" | "invalid-revision", error?: string): StatusEvent => ({
   type: "cycle-finished",
@@ -88,6 +89,22 @@ describe("reduceStatus", () => {
       "a finish without a matching start still records the cycle",
       [finish("c9", "ok")],
       { lastCycle: expect.objectContaining({ id: "c9", startedAt: T1.toISOString() }), ready: true },
+    ],
+    [
+      "Kasm: the last error stays until a newer one replaces it",
+      [
+        { type: "kasm-observed", kasm: { ...kasm, reachable: false }, error: "401 expired key", at: T0 },
+        { type: "kasm-observed", kasm, at: T1 },
+      ],
+      { kasm: { ...kasm, lastError: { at: T0.toISOString(), message: "401 expired key" } } },
+    ],
+    [
+      "Kasm: a revision without a KasmServer drops the section",
+      [
+        { type: "kasm-observed", kasm, at: T0 },
+        { type: "kasm-observed", at: T1 },
+      ],
+      { kasm: undefined },
     ],
     [
       "observed agents replace the previous set",

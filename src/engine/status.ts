@@ -5,6 +5,19 @@ export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
 
 export type AgentStatus = { reachable: boolean; converged: boolean; pending: number; error?: string };
 
+/** The Kasm records as the last cycle saw and left them. */
+export type KasmStatus = {
+  url: string;
+  reachable: boolean;
+  /** Records carrying the marker of a Workspace in Git. */
+  managed: number;
+  /** Managed records edited in Kasm, found by the last plan (put back by its apply). */
+  drift: number;
+  /** Kasm changes not made by the last cycle: failed, held, or waiting for Kasm. */
+  pending: number;
+  lastError?: { at: string; message: string };
+};
+
 export type CycleRecord = {
   id: string;
   trigger: CycleTrigger;
@@ -25,6 +38,8 @@ export type DaemonStatus = {
   lastCycle?: CycleRecord;
   lastError?: { at: string; message: string; cycleId?: string };
   agents: Record<string, AgentStatus>;
+  /** Present when the manifests define a KasmServer. */
+  kasm?: KasmStatus;
   /** True from the first good cycle on; a later failure keeps the last good revision serving. */
   ready: boolean;
 };
@@ -37,6 +52,8 @@ export type StatusEvent =
   | { type: "revision-refused"; revision: string; error: string; at: Date }
   | { type: "agents-observed"; agents: Record<string, AgentStatus> }
   | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
+  /** `error` (with `at`) replaces the last Kasm error; a status without a KasmServer clears it. */
+  | { type: "kasm-observed"; kasm?: Omit<KasmStatus, "lastError">; error?: string; at: Date }
   | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date };
 
 export function initialStatus(branch: string): DaemonStatus {
@@ -73,6 +90,14 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
       const merged = { ...(status.agents[event.agent] ?? UNKNOWN_AGENT), ...event.status };
       if (event.status.error === undefined && "error" in event.status) delete merged.error;
       return { ...status, agents: { ...status.agents, [event.agent]: merged } };
+    }
+    case "kasm-observed": {
+      const { kasm: _, ...rest } = status;
+      if (!event.kasm) return rest;
+      const lastError = event.error
+        ? { at: event.at.toISOString(), message: event.error }
+        : status.kasm?.lastError;
+      return { ...rest, kasm: { ...event.kasm, ...(lastError ? { lastError } : {}) } };
     }
     case "cycle-finished":
       return finishCycle(status, event);

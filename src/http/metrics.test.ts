@@ -45,6 +45,20 @@ describe("createMetrics", () => {
     ],
     ["agents", (m) => m.setAgents(1, 3), ["kasm_gitops_agents_reachable 1", "kasm_gitops_agents 3"]],
     [
+      "Kasm actions and records",
+      (m) => {
+        m.kasmActionFinished("kasm-update", "ok");
+        m.kasmActionFinished("kasm-update", "skipped");
+        m.setKasmRecords(12, 1);
+      },
+      [
+        'kasm_gitops_kasm_actions_total{type="kasm-update",status="ok"} 1',
+        'kasm_gitops_kasm_actions_total{type="kasm-update",status="skipped"} 1',
+        "kasm_gitops_kasm_managed_records 12",
+        "kasm_gitops_kasm_drift_records 1",
+      ],
+    ],
+    [
       "a blocked promotion",
       (m) => m.promotionFinished("blocked"),
       ['kasm_gitops_promotions_total{result="blocked"} 1'],

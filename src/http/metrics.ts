@@ -17,6 +17,10 @@ export type Metrics = {
   setAppliedRevision(revision: string): void;
   setAgents(reachable: number, total: number): void;
   promotionFinished(result: PromotionResult): void;
+  /** `status`: ok, failed, or skipped (held after a failed pull, or stopping). */
+  kasmActionFinished(type: string, status: "ok" | "failed" | "skipped"): void;
+  /** Managed Kasm records, and those edited in Kasm found by the last plan. */
+  setKasmRecords(managed: number, drift: number): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 
@@ -91,7 +95,31 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     registers,
   });
 
+  const kasmActions = new Counter({
+    name: `${METRIC_PREFIX}kasm_actions_total`,
+    help: "Kasm record and group changes carried out, by action type and status (skipped: held or stopping).",
+    labelNames: ["type", "status"] as const,
+    registers,
+  });
+  const kasmManaged = new Gauge({
+    name: `${METRIC_PREFIX}kasm_managed_records`,
+    help: "Kasm Workspace records carrying the marker of a Workspace in Git, as the last cycle read them.",
+    registers,
+  });
+  const kasmDrift = new Gauge({
+    name: `${METRIC_PREFIX}kasm_drift_records`,
+    help: "Managed Kasm records found edited in Kasm by the last plan; its apply puts them back.",
+    registers,
+  });
+
   return {
+    kasmActionFinished(type, status) {
+      kasmActions.inc({ type, status });
+    },
+    setKasmRecords(managed, drift) {
+      kasmManaged.set(managed);
+      kasmDrift.set(drift);
+    },
     cycleFinished(result, durationMs) {
       cycles.inc({ result });
       cycleDuration.observe({ result }, durationMs / 1000);
