@@ -9,6 +9,7 @@ import { createKasmApi } from "../src/app.js";
 import type { KasmGitopsError } from "../src/core/errors.js";
 import { API_VERSION, type KasmServerManifest } from "../src/core/manifest.js";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
+import { waitFor } from "../src/lab/processes.js";
 import type { KasmApi } from "../src/ports.js";
 import { makeCertificates } from "./helpers/certificates.js";
 import { failure } from "./helpers/errors.js";
@@ -228,18 +229,6 @@ describe("Kasm client against the stand-in", () => {
     // Neither is retried: a human has to act.
     expect(fnsCalled()).toEqual(["get_images", "create_image", "get_images"]);
   });
-
-  it("never puts the key, the secret or a registry token in an error", async () => {
-    await client.createImage({ ...CHROME, dockerToken: TOKEN });
-    expect(seen.length).toBeGreaterThanOrEqual(7);
-    const secrets = [kasm.apiKey, kasm.apiKeySecret, TOKEN];
-    for (const error of seen) {
-      let text = `${error.message}\n${error.stack}\n${JSON.stringify(error.context)}`;
-      for (let cause = error.cause; cause instanceof Error; cause = cause.cause)
-        text += `\n${cause.message}\n${cause.stack}`;
-      for (const secret of secrets) expect(text).not.toContain(secret);
-    }
-  });
 });
 
 describe("Kasm client transport", () => {
@@ -274,48 +263,51 @@ describe("Kasm client transport", () => {
       ...options,
     });
 
+  const standInClient = (calls: KasmCallInfo[], options: Partial<KasmClientOptions> = {}) =>
+    clientFor({ onCall: (info) => calls.push(info), ...options });
+
   it("retries reads on 502/503/504 and succeeds once Kasm answers", async () => {
-    const statuses = [503, 502, 200];
-    const url = await serve((n) =>
-      statuses[n - 1] === 200
-        ? { status: 200, type: "application/json", body: '{"groups":[]}' }
-        : { status: statuses[n - 1]!, type: "text/html", body: "<html>Bad Gateway</html>" },
-    );
+    kasm.addFault({ fn: "get_groups", status: 503 });
+    kasm.addFault({ fn: "get_groups", status: 502 });
     const calls: KasmCallInfo[] = [];
-    expect(await at(url, calls).listGroups()).toEqual([]);
+    expect(await standInClient(calls).listGroups()).toHaveLength(2);
     expect(calls.map((c) => c.status)).toEqual([503, 502, 200]);
   });
 
   it("gives up after the attempts with a transient kasm-unavailable, and never retries a create", async () => {
-    const url = await serve(() => ({ status: 504, type: "text/html", body: "<html>Gateway Timeout</html>" }));
+    kasm.addFault({ status: 504, count: 4 });
     const calls: KasmCallInfo[] = [];
-    const client = at(url, calls);
-    const read = await failure(client.listImages());
+    const client = standInClient(calls);
+    const read = await caught(client.listImages());
     expect(read).toMatchObject({ code: "kasm-unavailable", context: { transient: true, status: 504 } });
+    expect(read.message).toMatch(/get_images: Kasm is unavailable \(HTTP 504\)/);
     expect(calls).toHaveLength(3);
-    const create = await failure(client.createImage({ name: "a:1", friendlyName: "A" }));
+    const create = await caught(client.createImage(CHROME));
     expect(create.code).toBe("kasm-unavailable");
     expect(calls).toHaveLength(4);
   });
 
-  it("does not retry an HTML 500 or an unknown function (404)", async () => {
+  it("times out a Kasm that does not answer in time, retrying a read", async () => {
+    kasm.addFault({ fn: "get_groups", delayMs: 300, count: 3 });
     const calls: KasmCallInfo[] = [];
-    const html500 = await serve(() => ({
-      status: 500,
-      type: "text/html",
-      body: "<html>Internal Server Error</html>",
-    }));
-    expect((await failure(at(html500, calls).listImages())).code).toBe("kasm-rejected-request");
-    expect(calls).toHaveLength(1);
+    const error = await caught(standInClient(calls, { timeoutMs: 100 }).listGroups());
+    expect(error.code).toBe("kasm-unavailable");
+    expect(error.message).toMatch(/get_groups: cannot reach Kasm: no answer within 100 ms/);
+    expect(calls.map((c) => c.status)).toEqual([0, 0, 0]);
   });
 
-  it("times out a Kasm that never answers, and retries a read", async () => {
-    const url = await serve(() => undefined);
-    const calls: KasmCallInfo[] = [];
-    const error = await failure(at(url, calls, { timeoutMs: 150 }).listGroups());
+  it("does not repeat a create whose answer was lost, so Kasm holds one record", async () => {
+    kasm.addFault({ fn: "create_image", delayMs: 300 });
+    const error = await caught(standInClient([], { timeoutMs: 100 }).createImage(CHROME));
     expect(error.code).toBe("kasm-unavailable");
-    expect(error.message).toMatch(/get_groups: cannot reach Kasm: no answer within 150 ms/);
-    expect(calls.map((c) => c.status)).toEqual([0, 0, 0]);
+    // The stand-in finishes the call after the client gave up on it.
+    await waitFor(
+      "the delayed create_image",
+      async () => kasm.calls().some((c) => c.fn === "create_image"),
+      10_000,
+    );
+    expect(kasm.state().images).toHaveLength(1);
+    expect(kasm.calls().filter((c) => c.fn === "create_image")).toHaveLength(1);
   });
 
   it("reports a refused connection as unavailable", async () => {
@@ -412,6 +404,20 @@ describe("createKasmApi (src/app.ts)", () => {
       expect(missing.message).toMatch(/\{env: KASM_SECRET_T\}.*not set/);
     } finally {
       await stand.close();
+    }
+  });
+});
+
+describe("secrets", () => {
+  it("never puts the key, the secret or a registry token in an error", async () => {
+    await client.createImage({ ...CHROME, dockerToken: TOKEN });
+    expect(seen.length).toBeGreaterThanOrEqual(10);
+    const secrets = [kasm.apiKey, kasm.apiKeySecret, TOKEN];
+    for (const error of seen) {
+      let text = `${error.message}\n${error.stack}\n${JSON.stringify(error.context)}`;
+      for (let cause = error.cause; cause instanceof Error; cause = cause.cause)
+        text += `\n${cause.message}\n${cause.stack}`;
+      for (const secret of secrets) expect(text).not.toContain(secret);
     }
   });
 });
