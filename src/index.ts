@@ -15,6 +15,16 @@ export {
   parseImageReference,
   tagReference,
 } from "./core/image-ref.js";
+export { type KasmPlan, type KasmPlanInput, type KasmServerConfig, planKasm } from "./core/kasm-plan.js";
+export {
+  type KasmGroup,
+  type KasmMembership,
+  type KasmObservation,
+  type KasmOwnedFields,
+  type KasmRecord,
+  managedBy,
+  markerFor,
+} from "./core/kasm-types.js";
 export {
   LOAD_LIMITS,
   type LoadedDocument,
@@ -50,6 +60,11 @@ export { type AgentObservation, buildPlan, type PlanInput } from "./core/plan.js
 export type {
   Action,
   BlockedAction,
+  KasmAction,
+  KasmCreateAction,
+  KasmGroupAction,
+  KasmRemoveAction,
+  KasmUpdateAction,
   Plan,
   PlanWarning,
   PromoteAction,
