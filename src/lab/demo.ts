@@ -2,16 +2,20 @@
 /**
  * `npm run demo`: the whole product on an embedded default, with nothing to configure. It starts the lab
  * (three Docker engines as Kasm agents, an htpasswd registry), turns examples/manifests into a Git repo
- * pointed at them, pushes the example images, and runs plan → apply → promote → plan → apply.
+ * pointed at them, pushes the example images, and runs plan → apply → promote → plan → apply. The lab's
+ * Kasm API stand-in is the embedded Kasm: the Workspace records follow Git, and the user-facing record
+ * switches to the tested tag only once production's agents pulled it.
  */
 import { execFile } from "node:child_process";
 import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createRegistryClient } from "../adapters/registry-client.js";
 import { runCli } from "../cli/run-cli.js";
 import { parseImageReference } from "../core/image-ref.js";
+import type { KasmState } from "./kasm-records.js";
 import { defaultLabDir, type Lab, startLab } from "./lab.js";
 import { pushRandomImage } from "./push-image.js";
 
@@ -30,6 +34,7 @@ function localise(text: string, lab: Lab): string {
     .replace("unix:///var/run/docker.sock", e1!.host)
     .replace("tcp://10.0.0.12:2376", e2!.host)
     .replace("tcp://10.0.1.12:2376", e3!.host)
+    .replace("url: https://kasm.example.com", `url: ${lab.kasm.url}`)
     .replace(/^ {4}tls:\n( {6}\w+: .*\n){3}/gm, "");
 }
 
@@ -74,6 +79,42 @@ async function pushImages(repoDir: string, lab: Lab) {
   process.stdout.write(`  ${registry.host}/kasm/chrome:latest → the digest of :20261120\n`);
 }
 
+/** The lab's Kasm stand-in, through its loopback admin endpoints (the stand-in runs as its own process). */
+async function labKasm(lab: Lab, path: string, body?: unknown): Promise<KasmState> {
+  const response = await fetch(`${lab.kasm.url}/__lab${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`Kasm stand-in ${path}: HTTP ${response.status}`);
+  return (await response.json()) as KasmState;
+}
+
+/** What users see in Kasm: each record, its image, and its groups. */
+async function showRecords(lab: Lab) {
+  const state = await labKasm(lab, "/state");
+  for (const image of [...state.images].sort((a, b) => a.friendly_name.localeCompare(b.friendly_name))) {
+    const groups = state.groupImages
+      .filter((row) => row.image_id === image.image_id)
+      .map((row) => state.groups.find((g) => g.group_id === row.group_id)?.name);
+    const flags = image.enabled ? "" : " (disabled)";
+    process.stdout.write(
+      `  ${image.friendly_name.padEnd(18)} ${image.name}${flags}  groups: ${groups.join(", ") || "-"}\n`,
+    );
+  }
+}
+
+/** The terminal workspace has no registry, so its image is loaded on the agents by hand, as its file says. */
+async function loadByHand(repoDir: string, lab: Lab) {
+  const text = await readFile(join(repoDir, "workspaces", "terminal.yaml"), "utf8");
+  const image = /image: (\S+)/.exec(text)![1]!;
+  for (const engine of lab.engines) {
+    await createDockerAgent({ name: engine.name, host: engine.host }).pull(image, {
+      auth: lab.registries.auth.auth!,
+    });
+  }
+  process.stdout.write(`  loaded ${image} on every agent by hand (it has no registry)\n`);
+}
+
 export async function runDemo(options: { dir: string; keep: boolean }) {
   say("Starting the lab: 3 Docker engines (the Kasm agents) and an htpasswd registry on loopback");
   const handle = await startLab({
@@ -95,11 +136,21 @@ export async function runDemo(options: { dir: string; keep: boolean }) {
 
   say("Pushing the example images (the build and push steps of the Kasm image process)");
   await pushImages(repoDir, lab);
+  await loadByHand(repoDir, lab);
+  // A fresh embedded Kasm with the groups the examples name besides the built-in ones.
+  await labKasm(lab, "/reset", {});
+  await labKasm(lab, "/seed", { groups: [{ name: "qa" }, { name: "developers" }] });
+  process.stdout.write(`  Kasm (the lab's API stand-in): ${lab.kasm.url}, no Workspace records yet\n`);
 
   const io = {
     stdout: (t: string) => process.stdout.write(t),
     stderr: (t: string) => process.stderr.write(t),
-    env: { ...process.env, CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password },
+    env: {
+      ...process.env,
+      CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password,
+      KASM_SECRET_KASM_API_KEY: lab.kasm.apiKey,
+      KASM_SECRET_KASM_API_KEY_SECRET: lab.kasm.apiKeySecret,
+    },
     cwd: repoDir,
     isTTY: Boolean(process.stdout.isTTY),
   };
@@ -108,17 +159,23 @@ export async function runDemo(options: { dir: string; keep: boolean }) {
   let code = 0;
   say("kasm-gitops validate");
   code ||= await cli("validate", repoDir);
-  say("kasm-gitops plan: what the fleet lacks (chrome-testing's new tag on the testing ring)");
+  say("kasm-gitops plan: what the fleet lacks, and the Kasm records, each after the pulls it waits for");
   code ||= await cli("plan", ...repoFlags);
-  say("kasm-gitops apply: pulls, at most 2 at a time per agent (1 on agent-3)");
+  say("kasm-gitops apply: pulls, at most 2 at a time per agent (1 on agent-3), then the records");
   code ||= await cli("apply", ...repoFlags);
+  say("Kasm now shows the records Git describes");
+  await showRecords(lab);
   say("QA verified chrome-testing on the testing agent; kasm-gitops promote makes the release commit");
   code ||= await cli("promote", "chrome", "--repo", repoDir, "--state-dir", stateDir);
   process.stdout.write(`${await git(repoDir, "show", "--stat", "--format=%h %s", "HEAD")}\n`);
-  say("kasm-gitops plan: latest will point at the tested digest, and production pulls it");
+  say(
+    "kasm-gitops plan: latest moves to the tested digest, production pulls it, then Chrome's record switches",
+  );
   code ||= await cli("plan", ...repoFlags);
-  say("kasm-gitops apply");
+  say("kasm-gitops apply: the record switches only after both production agents hold the image");
   code ||= await cli("apply", ...repoFlags);
+  say("Kasm: users of Chrome now launch the tested tag");
+  await showRecords(lab);
   say("kasm-gitops plan: converged");
   code ||= await cli("plan", ...repoFlags);
   if (!options.keep) {
