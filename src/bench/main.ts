@@ -6,12 +6,13 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { benchCore, CORE_DEFAULTS } from "./core-figure.js";
 import { benchDaemon, DAEMON_DEFAULTS } from "./daemon-figure.js";
+import { benchKasm, KASM_DEFAULTS } from "./kasm-figure.js";
 import { openLab } from "./lab-fleet.js";
 import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
 import { type FigureLine, renderTable } from "./table.js";
 
-const FIGURES = ["core", "registry", "scheduling", "daemon"] as const;
+const FIGURES = ["core", "registry", "scheduling", "daemon", "kasm"] as const;
 type Figure = (typeof FIGURES)[number];
 
 // biome-ignore format: one flag per line, with its default
@@ -33,6 +34,8 @@ const FLAGS = {
   idle: { type: "string", help: "daemon: idle window in seconds", default: DAEMON_DEFAULTS.idleSeconds },
   samples: { type: "string", help: "daemon: latency samples of each kind", default: DAEMON_DEFAULTS.samples },
   "daemon-log": { type: "string", value: "FILE", help: "daemon: keep its JSON log lines in FILE" },
+  "kasm-workspaces": { type: "string", help: "kasm: records of the converged cycle", default: KASM_DEFAULTS.workspaces },
+  "kasm-groups": { type: "string", help: "kasm: groups they are in", default: KASM_DEFAULTS.groups },
   help: { type: "boolean", help: "show this help" },
 } as const;
 
@@ -77,6 +80,10 @@ async function runFigure(figure: Figure, values: Values, log: (line: string) => 
       limit: count(values, "pull-limit"),
       delayMs: count(values, "blob-delay"),
     });
+  }
+  if (figure === "kasm") {
+    const sizes = { workspaces: count(values, "kasm-workspaces"), groups: count(values, "kasm-groups") };
+    return benchKasm(lab, sizes, log);
   }
   const interval = String(values.interval ?? DAEMON_DEFAULTS.interval);
   return benchDaemon(lab, {
