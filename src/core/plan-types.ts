@@ -87,6 +87,7 @@ export type WarningCode =
   | "workspace-disabled"
   | "no-matching-agent"
   | "kasm-unreachable"
+  | "kasm-not-synced"
   | "kasm-record-conflict";
 
 export type PlanWarning = {

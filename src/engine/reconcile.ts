@@ -179,7 +179,8 @@ export async function planSnapshot(
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
   const [observed, kasm] = await Promise.all([
     observeAgents(enabled, options.signal),
-    kasmInput(fleet, deps, options.signal),
+    // A reconciler limited to some agents cannot know whether every agent holds an image.
+    options.onlyAgents?.length ? undefined : kasmInput(fleet, deps, options.signal),
   ]);
   // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
   const queries = options.refresh
@@ -200,6 +201,12 @@ export async function planSnapshot(
     ledger: await deps.ledger.entries(),
     ...(kasm ? { kasm } : {}),
   });
+  if (fleet.kasm && !kasm) {
+    plan.warnings.push({
+      code: "kasm-not-synced",
+      message: `Kasm records are not synced by a reconciler limited with --agent: run one reconciler without --agent for ${fleet.kasm.config.url}`,
+    });
+  }
   return { plan, desired, observations: observed, fleet, ...(kasm ? { kasm: kasm.observed } : {}) };
 }
 
