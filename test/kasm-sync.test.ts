@@ -142,6 +142,10 @@ describe("Kasm records from Git", () => {
     expect(create).toMatchObject({ workspace: "chrome", after: pulls, record: { name: f.image("v1") } });
     expect(before.summary.kasm).toBe(3);
 
+    const text = await inRepo("plan", f.repo.bare, f.state, [], { env: env() });
+    expect(text.stdout).toContain(`kasm ${kasm.url}`);
+    expect(text.stdout).toMatch(/\+ chrome {2}new record for .*:v1 {2}\(after 2 pulls\)/);
+    expectNoSecrets(text);
     const first = await apply(f);
     expect(first.code).toBe(0);
     expectNoSecrets(first);
@@ -310,6 +314,8 @@ describe("Kasm records from Git", () => {
       { "manifests/a.yaml": yaml([chrome(f.image("v1"))], { pulls: "kasm", auth: true }) },
       "1",
     );
+    const planned = await inRepo("plan", f.repo.bare, f.state, ["--json"], { env: env() });
+    expectNoSecrets(planned);
     const first = await apply(f);
     expect(first.code).toBe(0);
     expectNoSecrets(first);
@@ -355,19 +361,22 @@ describe("Kasm failures are reported clearly and the pulls go on", () => {
     await pulledDespite(async () => {
       kasm.expireKey(true);
       return {};
-    }, /401/);
+    }, /get_images: unauthorized \(HTTP 401\): the API key has expired or lacks a permission/);
     kasm.expireKey(false);
   });
 
   it("403: a wrong key", async () => {
-    await pulledDespite(async () => ({ KASM_SECRET_KASM_API_KEY: "wrong-key" }), /403/);
+    await pulledDespite(
+      async () => ({ KASM_SECRET_KASM_API_KEY: "wrong-key" }),
+      /forbidden \(HTTP 403\): the API key or secret is wrong/,
+    );
   });
 
   it("HTML 500 on every read", async () => {
     await pulledDespite(async () => {
       kasm.addFault({ fn: "get_images", status: 500, count: 100 });
       return {};
-    }, /500/);
+    }, /get_images: Kasm refused the request with an error page \(HTTP 500/);
     kasm.clearFaults();
   });
 

@@ -210,3 +210,127 @@ describe("executePlan", () => {
     expect(results.map((r) => r.status)).toEqual(["skipped", "skipped"]);
   });
 });
+
+describe("executePlan: Kasm actions", () => {
+  /** A Kasm API that records its calls; the record it creates gets id `new-id`. */
+  function kasmRecorder(fail: Record<string, Error> = {}) {
+    const calls: string[] = [];
+    const step = async (call: string) => {
+      calls.push(call);
+      const error = fail[call.split(" ")[0]!];
+      if (error) throw error;
+    };
+    const api = {
+      url: "https://kasm.test",
+      listImages: async () => [],
+      listGroups: async () => [],
+      listGroupImages: async () => [],
+      createImage: async (r: { name: string }) => {
+        await step(`create ${r.name}`);
+        return { imageId: "new-id" } as never;
+      },
+      updateImage: async (id: string, fields: object) => {
+        await step(`update ${id} ${JSON.stringify(fields)}`);
+        return {} as never;
+      },
+      deleteImage: async (id: string) => step(`delete ${id}`),
+      addImageToGroup: async (g: string, id: string) => {
+        await step(`add ${g} ${id}`);
+        return true;
+      },
+      removeImageFromGroup: async (g: string, id: string) => {
+        await step(`remove ${g} ${id}`);
+        return true;
+      },
+    };
+    return { api, calls };
+  }
+  const record = { name: `${H}/kasm/app:t1`, friendlyName: "App" } as never;
+  const group = (type: "kasm-group-add" | "kasm-group-remove", after: number[], imageId?: string) => ({
+    type,
+    workspace: "w",
+    group: "qa",
+    groupId: "g1",
+    after,
+    ...(imageId ? { imageId } : {}),
+  });
+
+  it.each([
+    {
+      name: "create after its pull, then its group with the new id",
+      failures: {},
+      statuses: ["ok", "ok", "ok"],
+      calls: [`create ${H}/kasm/app:t1`, "add g1 new-id"],
+    },
+    {
+      name: "a failed pull holds the create and the group change after it; other changes go on",
+      failures: { [`${H}/kasm/app:t1`]: [new KasmGitopsError("pull-failed", "manifest unknown")] },
+      statuses: ["failed", "skipped", "skipped"],
+      calls: [],
+    },
+  ])("$name", async ({ failures, statuses, calls }) => {
+    const { agent } = fakeAgent("a1", failures as Record<string, KasmGitopsError[]>);
+    const kasm = kasmRecorder();
+    const update = {
+      type: "kasm-update" as const,
+      workspace: "other",
+      imageId: "r2",
+      reason: "drift" as const,
+      changes: [{ field: "cores" as const, from: 4, to: 2 }],
+      after: [],
+    };
+    const results = await executePlan(
+      plan([
+        pull("a1", "t1"),
+        { type: "kasm-create", workspace: "w", after: [0], record },
+        group("kasm-group-add", [1]),
+        update,
+      ]),
+      {
+        agents: new Map([["a1", agent]]),
+        limits: new Map([["a1", 2]]),
+        registryFor: () => undefined,
+        ledger: memoryLedger(),
+        clock: virtualClock(),
+        revision: "rev",
+        retry: { attempts: 1, baseMs: 1, maxMs: 1 },
+        kasm: { api: kasm.api, credentialsFor: () => undefined },
+      },
+    );
+    const byType = (type: string) => results.find((r) => r.action.type === type)!;
+    expect([byType("pull"), byType("kasm-create"), byType("kasm-group-add")].map((r) => r.status)).toEqual(
+      statuses,
+    );
+    expect(byType("kasm-update").status).toBe("ok");
+    expect(kasm.calls.filter((c) => !c.startsWith("update"))).toEqual(calls);
+    expect(kasm.calls).toContain('update r2 {"cores":2}');
+    if (statuses[1] === "skipped")
+      expect(byType("kasm-create").error?.message).toMatch(/^held: the pull of .*:t1 on a1 did not succeed/);
+  });
+
+  it("a failed Kasm action is not retried and never stops the others", async () => {
+    const kasm = kasmRecorder({ delete: new KasmGitopsError("kasm-refused", "in use by a session") });
+    const results = await executePlan(
+      plan([
+        { type: "kasm-delete", workspace: "gone", imageId: "r1" },
+        { type: "kasm-disable", workspace: "old", imageId: "r2" },
+        group("kasm-group-remove", [], "r3"),
+      ]),
+      {
+        agents: new Map(),
+        limits: new Map(),
+        registryFor: () => undefined,
+        ledger: memoryLedger(),
+        clock: virtualClock(),
+        revision: "rev",
+        kasm: { api: kasm.api, credentialsFor: () => undefined },
+      },
+    );
+    expect(results.map((r) => [r.action.type, r.status, r.attempts])).toEqual([
+      ["kasm-delete", "failed", 1],
+      ["kasm-disable", "ok", 1],
+      ["kasm-group-remove", "ok", 1],
+    ]);
+    expect(kasm.calls.filter((c) => c.startsWith("delete"))).toHaveLength(1);
+  });
+});
