@@ -10,20 +10,13 @@ import type { WorkspaceDef } from "../src/lab/fleet-yaml.js";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { type CliResult, inRepo, repoArgs } from "./helpers/cli.js";
+import { type CliResult, inRepo, lines, repoArgs } from "./helpers/cli.js";
 import { startDaemon, waitUntil } from "./helpers/daemon.js";
 import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
-type Line = Record<string, unknown> & { event: string };
-const lines = (stdout: string): Line[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Line);
 
 let kasm: KasmStandIn;
 let proxy: RegistryProxy;
