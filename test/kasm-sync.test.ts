@@ -2,6 +2,7 @@
  * Kasm Web App sync end to end: the built CLI, two real Docker engines, a real registry (behind the lab's
  * proxy, to make pulls fail on purpose) and the Kasm API stand-in in-process.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { createKasmClient } from "../src/adapters/kasm-client.js";
 import { parseImageReference } from "../src/core/image-ref.js";
@@ -209,8 +210,11 @@ describe("Kasm records from Git", () => {
       { field: "description", from: "edited by hand", to: "Chrome" },
       { field: "cores", from: 6, to: 2 },
     ]);
+    // A saved plan is carried out exactly, Kasm actions included.
+    const file = join(f.state, "drift.json");
+    expect((await inRepo("plan", f.repo.bare, f.state, ["--out", file], { env: env() })).code).toBe(0);
     kasm.clearCalls();
-    const repaired = await apply(f);
+    const repaired = await inRepo("apply", f.repo.bare, f.state, [file, "--json"], { env: env() });
     expect(repaired.code).toBe(0);
     expect(writes()).toEqual(["update_image"]);
     expect(record("chrome")).toMatchObject({ cores: 2, description: "Chrome" });
