@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes } from "./progress.js";
+import type { Plan } from "../core/plan-types.js";
+import type { ActionResult } from "../engine/executor.js";
+import { applySummary, formatBytes } from "./progress.js";
 
 describe("formatBytes", () => {
   it.each([
@@ -10,5 +12,85 @@ describe("formatBytes", () => {
     [3.2 * 1024 ** 3, "3.2 GB"],
   ])("%d → %s", (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);
+  });
+});
+
+describe("applySummary with Kasm changes", () => {
+  const update = {
+    type: "kasm-update" as const,
+    workspace: "chrome",
+    imageId: "r1",
+    reason: "changed" as const,
+    changes: [],
+    after: [0],
+  };
+  const plan = (blocked: Plan["blocked"] = [], incomplete = false): Plan => ({
+    version: 1,
+    revision: "r".repeat(40),
+    branch: "main",
+    actions: [],
+    blocked,
+    warnings: incomplete
+      ? [{ code: "kasm-unreachable", message: "Kasm at https://kasm.test could not be read: 401" }]
+      : [],
+    summary: {
+      pull: 0,
+      promote: 0,
+      blocked: blocked.length,
+      kasm: 1,
+      ...(incomplete ? { incomplete: true as const } : {}),
+    },
+  });
+  const ok: ActionResult = { action: update, status: "ok", attempts: 1, durationMs: 5 };
+  const held: ActionResult = {
+    action: update,
+    status: "skipped",
+    attempts: 0,
+    durationMs: 0,
+    error: {
+      code: "skipped",
+      message: "held: the pull of x on a1 did not succeed (boom); users keep the current image",
+    },
+  };
+  it.each([
+    ["converged", [ok], plan(), ["Apply complete: 0 pulled, 1 Kasm change(s) made, 0 failed."]],
+    [
+      "a switch held after a failed pull",
+      [held],
+      plan(),
+      [
+        "Apply finished with failures: 0 pulled, 0 Kasm change(s) made, 1 failed.",
+        "  ✗ kasm-update chrome: held: the pull of x",
+      ],
+    ],
+    [
+      "a group Kasm lacks",
+      [ok],
+      plan([
+        {
+          type: "kasm-group-add",
+          workspace: "chrome",
+          group: "testers",
+          reason: "unknown-group",
+          message: "Kasm has no group",
+        },
+      ]),
+      [
+        "Apply finished, not converged: 0 pulled, 1 Kasm change(s) made, 0 failed.",
+        "  ! kasm-group-add chrome [unknown-group]: Kasm has no group",
+      ],
+    ],
+    [
+      "Kasm unread",
+      [],
+      plan([], true),
+      [
+        "Apply finished, not converged: 0 pulled, 0 failed.",
+        "  ! Kasm at https://kasm.test could not be read: 401",
+      ],
+    ],
+  ] as const)("%s", (_name, results, p, expected) => {
+    const text = applySummary([...results], p);
+    for (const line of expected) expect(text).toContain(line);
   });
 });
