@@ -53,12 +53,14 @@ export const AUTO_JOIN_GROUP = "All Users";
 
 type Gate = { after: number[] } | { blocked: { agents: string[]; message: string } };
 
+const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
+
 /**
  * Zero-downtime switch (`pulls: kasm-gitops`): the record may point at the image once every enabled,
  * reachable agent the workspace selects holds it, or will after a pull of this plan (linked by `after`).
  * With no such agent the switch is held too: an unknown state is never taken for a good one.
  */
-function gate(w: WorkspaceManifest, input: KasmPlanInput): Gate {
+function gate(w: WorkspaceManifest, input: KasmPlanInput, pulls: ReadonlyMap<string, number>): Gate {
   const ref = parseImageReference(w.spec.image);
   const serving = input.agents.filter((a) => a.spec.enabled !== false && selects(w, a));
   const reachable = serving.filter((a) => input.indexes.has(a.metadata.name));
@@ -77,11 +79,8 @@ function gate(w: WorkspaceManifest, input: KasmPlanInput): Gate {
     const name = agent.metadata.name;
     const index = input.indexes.get(name)!;
     if (ref.digest ? index.digestsFor(ref).length > 0 : index.taggedImage(ref)) continue;
-    const pull = input.planned.findIndex(
-      (a) =>
-        a.type === "pull" && (a as PullAction).agent === name && (a as PullAction).image === ref.canonical,
-    );
-    if (pull >= 0) after.push(pull);
+    const pull = pulls.get(pullKey(name, ref.canonical));
+    if (pull !== undefined) after.push(pull);
     else missing.push(name);
   }
   if (missing.length > 0) {
@@ -109,11 +108,18 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     return { actions, blocked, warnings, incomplete: true };
   }
   const offset = input.planned.length;
+  // The plan's pulls by agent and image, so each switch finds its pulls in constant time.
+  const pulls = new Map<string, number>();
+  input.planned.forEach((a, i) => {
+    if (a.type === "pull") pulls.set(pullKey((a as PullAction).agent, (a as PullAction).image), i);
+  });
   const byId = new Map(observed.records.map((r) => [r.imageId, r]));
   const marked = new Map<string, KasmRecord[]>();
+  const unmarkedByImage = new Map<string, KasmRecord>();
   for (const record of [...observed.records].sort((a, b) => compareText(a.imageId, b.imageId))) {
     const owner = managedBy(record.notes);
     if (owner) marked.set(owner, [...(marked.get(owner) ?? []), record]);
+    else if (!unmarkedByImage.has(record.name)) unmarkedByImage.set(record.name, record);
   }
   const groupsByName = new Map<string, string>();
   for (const g of observed.groups) if (!groupsByName.has(g.name)) groupsByName.set(g.name, g.groupId);
@@ -134,7 +140,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     const switchGate = (creating: boolean, changes: KasmChange[]): Gate => {
       const switching = creating || changes.some((c) => c.field === "name");
       if (!switching || input.server.pulls !== "kasm-gitops" || !desired.fields.enabled) return { after: [] };
-      return gate(w, input);
+      return gate(w, input, pulls);
     };
     const image = parseImageReference(w.spec.image).canonical;
     if (!found) {
@@ -145,7 +151,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
           message: `kasm.imageId ${desired.imageId} of workspace "${desired.workspace}" is not in Kasm; a new record is created`,
         });
       }
-      const unmanaged = observed.records.find((r) => r.name === w.spec.image && !managedBy(r.notes));
+      const unmanaged = unmarkedByImage.get(w.spec.image);
       if (unmanaged && !desired.imageId) {
         warnings.push({
           code: "kasm-record-conflict",
