@@ -253,6 +253,16 @@ describe("Kasm records from Git", () => {
     expect(groupsOf(record("chrome")!.image_id)).toEqual(["qa"]);
   });
 
+  it("a reconciler limited with --agent leaves the records alone and says so", async () => {
+    const f = await fleet();
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "1");
+    const result = await inRepo("plan", f.repo.bare, f.state, ["--json", "--agent", "a1"], { env: env() });
+    const p = JSON.parse(result.stdout) as Plan;
+    expect(p.actions.map((a) => a.type)).toEqual(["pull"]);
+    expect(p.warnings.map((w) => w.code)).toContain("kasm-not-synced");
+    expect(kasm.calls()).toEqual([]);
+  });
+
   it.each([
     ["disable", { enabled: false }],
     ["delete", undefined],
