@@ -202,9 +202,19 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
    */
   async function runKasm(actions: KasmAction[]): Promise<ActionResult[]> {
     const slots = createSlots(KASM_CONCURRENCY);
+    const position = new Map(plan.actions.map((a, i) => [a, i]));
     return Promise.all(
       actions.map(async (action) => {
-        const after = "after" in action ? await Promise.all(action.after.map((i) => outcomes[i]!)) : [];
+        const waits = "after" in action ? action.after : [];
+        // A saved plan edited by hand may name an action it does not have: never run on that.
+        const own = position.get(action)!;
+        const missing = waits.find((i) => !Number.isInteger(i) || i < 0 || i >= own);
+        if (missing !== undefined)
+          return skip(
+            action,
+            `its plan names action ${missing} to wait for, which it does not have before it`,
+          );
+        const after = await Promise.all(waits.map((i) => outcomes[i]!));
         const failed = after.find((r) => r.status !== "ok");
         if (failed) return skip(action, heldBecause(failed));
         const kasm = deps.kasm;
