@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KasmGitopsError } from "../core/errors.js";
-import { errorForNetwork, errorForResponse, isTransient, registryErrorDetail } from "./registry-errors.js";
+import { isTransient } from "../core/errors.js";
+import { errorForNetwork, errorForResponse, registryErrorDetail } from "./registry-errors.js";
 
 const context = { host: "reg.example:5000", repository: "kasm/chrome", reference: "20261127" };
 const now = Date.parse("2026-11-27T12:00:00Z");
@@ -70,20 +70,6 @@ describe("errorForResponse", () => {
       access: "pull",
     });
     expect(error.message).toMatch(message);
-  });
-});
-
-describe("isTransient", () => {
-  it.each([
-    [new KasmGitopsError("registry-rate-limited", "x"), true],
-    [new KasmGitopsError("registry-unavailable", "x"), true],
-    [new KasmGitopsError("registry-unauthorized", "x"), false],
-    [new KasmGitopsError("registry-not-found", "x"), false],
-    [new KasmGitopsError("registry-error", "x"), false],
-    [new Error("registry-unavailable"), false],
-    ["registry-unavailable", false],
-  ])("%s → %s", (error, expected) => {
-    expect(isTransient(error)).toBe(expected);
   });
 });
 

@@ -3,6 +3,7 @@ import type { GitAuthOptions } from "../adapters/git-auth.js";
 import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
+import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
@@ -58,11 +59,6 @@ export function depsFor(
     git: flags.git,
     ...extra,
   });
-}
-
-/** `file:line:col: severity: message`, the format editors and CI logs link. */
-export function formatProblem(problem: Problem): string {
-  return `${problem.file}:${problem.line}:${problem.col}: ${problem.severity}: ${problem.message}`;
 }
 
 /** Prints an invalid revision's problems to stderr; other errors propagate to the CLI's handler. */

@@ -33,6 +33,14 @@ export class KasmGitopsError extends Error {
   }
 }
 
+const TRANSIENT_CODES = new Set<ErrorCode>(["registry-rate-limited", "registry-unavailable"]);
+
+/** True for failures worth trying again: rate limits, 5xx, timeouts, dropped connections. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof KasmGitopsError)) return false;
+  return TRANSIENT_CODES.has(error.code) || error.context.transient === true;
+}
+
 /** One line for a human: the message, and the cause's message when it adds something. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

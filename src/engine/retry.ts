@@ -1,4 +1,4 @@
-import { KasmGitopsError } from "../core/errors.js";
+import { isTransient, KasmGitopsError } from "../core/errors.js";
 import type { Clock } from "../ports.js";
 
 /** How transient failures are retried: exponential backoff with full jitter, capped. */
@@ -9,14 +9,6 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseMs: 1000, maxMs: 30
 export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-
-const TRANSIENT_CODES = new Set(["registry-rate-limited", "registry-unavailable"]);
-
-/** True for failures worth trying again: rate limits, 5xx, timeouts, dropped connections. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof KasmGitopsError)) return false;
-  return TRANSIENT_CODES.has(error.code) || error.context.transient === true;
 }
 
 /** True for a rate limit, which pauses the whole registry rather than one action. */

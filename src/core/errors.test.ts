@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { isTransient, KasmGitopsError } from "./errors.js";
+
+describe("isTransient", () => {
+  it.each([
+    [new KasmGitopsError("registry-rate-limited", "x"), true],
+    [new KasmGitopsError("registry-unavailable", "x"), true],
+    [new KasmGitopsError("pull-failed", "HTTP 503", { transient: true }), true],
+    [new KasmGitopsError("pull-failed", "manifest unknown", { transient: false }), false],
+    [new KasmGitopsError("registry-unauthorized", "x"), false],
+    [new KasmGitopsError("registry-not-found", "x"), false],
+    [new KasmGitopsError("registry-error", "x"), false],
+    [new Error("registry-unavailable"), false],
+    ["registry-unavailable", false],
+  ])("%s → %s", (error, expected) => {
+    expect(isTransient(error)).toBe(expected);
+  });
+});
