@@ -5,13 +5,13 @@
 
 import { desiredState, refsToCheck } from "../core/desired.js";
 import type { ManifestFile } from "../core/load.js";
+import type { LocalImage } from "../core/local-images.js";
 import type { ManifestSet } from "../core/manifest.js";
 import type { AgentObservation } from "../core/plan.js";
 import type { DigestResult } from "../core/promotion.js";
 import { syntheticFleet } from "../core/synthetic.js";
 import { type AgentDef, fleetYaml, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { sha256 } from "../lab/push-image.js";
-import type { LocalImage } from "../ports.js";
 
 const HOST = "registry.example.com:5000";
 /** Documents per file: well under the loader's 1 MiB and 5,000-document limits, like a large real repo. */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { LocalImage } from "../ports.js";
 import { parseImageReference } from "./image-ref.js";
-import { findTaggedImage, imageDigestsFor, toLocalImage } from "./local-images.js";
+import { findTaggedImage, imageDigestsFor, type LocalImage, toLocalImage } from "./local-images.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;

@@ -3,8 +3,10 @@
  * `ubuntu@sha256:…`), so every tag and digest is normalised before it is compared with a canonical reference.
  */
 
-import type { LocalImage } from "../ports.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
+
+/** An image as an agent's Docker Engine reports it. */
+export type LocalImage = { id: string; repoTags: string[]; repoDigests: string[] };
 
 /** Docker's raw image summary fields that matter here. */
 export type DockerImageSummary = { Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import type { ManifestSet, Problem } from "../core/manifest.js";
-import type { Metrics } from "../http/metrics.js";
+import type { CycleResult, Metrics, RevisionStore } from "../ports.js";
 import {
   acceptManifests,
   executeOnFleet,
@@ -14,25 +14,12 @@ import {
 import { createTimers } from "./schedule.js";
 import {
   type AgentStatus,
-  type CycleResult,
   type CycleTrigger,
   type DaemonStatus,
   initialStatus,
   reduceStatus,
   type StatusEvent,
 } from "./status.js";
-
-/** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */
-export type SavedRevision = {
-  revision: string;
-  branch: string;
-  time: string;
-  files: { file: string; text: string }[];
-};
-export type RevisionStore = {
-  read(): Promise<SavedRevision | undefined>;
-  write(saved: SavedRevision): Promise<void>;
-};
 
 /** The structured logger the daemon writes to (pino's shape). */
 export type DaemonLogger = {

@@ -1,6 +1,7 @@
 import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
+import type { ManifestFile } from "../core/load.js";
 import {
   type AgentManifest,
   DEFAULTS,
@@ -28,7 +29,6 @@ export type ReconcileDeps = {
   retry?: RetryPolicy;
 };
 
-export type ManifestFile = { file: string; text: string };
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
 export type Snapshot = {
   revision: GitRevision;
