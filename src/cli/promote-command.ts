@@ -9,7 +9,7 @@ import { KasmGitopsError } from "../core/errors.js";
 import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
 import { editPromotion, verifyPromotion } from "../engine/promote.js";
 import { acceptManifests } from "../engine/reconcile.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { reportInvalid, stateDirFlag } from "./context.js";
 import type { CliIo } from "./io.js";
 

@@ -6,7 +6,7 @@ import { KasmGitopsError } from "../core/errors.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, repoFlags } from "./context.js";
 
 function duration(flag: string, value: unknown): number | undefined {
