@@ -114,3 +114,32 @@ export type Metrics = {
   promotionFinished(result: PromotionResult): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
+
+/**
+ * An administrator's own checkout of the manifest repo: what `promote` needs to edit one file, commit it
+ * and push a branch for a merge request. Failures are `git-failed` with git's words, no secrets.
+ */
+export type LocalCheckout = {
+  /** The working tree's top folder. */
+  root: string;
+  /** `git status --porcelain` lines for uncommitted (or untracked) changes under `path`. */
+  changes(path: string): Promise<string[]>;
+  /** The checked-out branch, or undefined on a detached HEAD. */
+  currentBranch(): Promise<string | undefined>;
+  /** The commit HEAD points at. */
+  head(): Promise<string>;
+  branchExists(name: string): Promise<boolean>;
+  remoteUrl(name: string): Promise<string | undefined>;
+  /** Creates `name` at HEAD and checks it out (uncommitted changes elsewhere come along, as with `git switch -c`). */
+  createBranch(name: string): Promise<void>;
+  /** Undoes createBranch after a failed commit: back to `previous` (a branch or commit), `name` deleted. */
+  dropBranch(name: string, previous: string): Promise<void>;
+  /** Commits exactly this file (other staged changes stay staged) and returns the new commit. */
+  commitFile(path: string, subject: string, body: string): Promise<string>;
+  /** The text of a file in the working tree (absolute path). */
+  readFile(path: string): Promise<string>;
+  /** Replaces a file in the working tree (absolute path). */
+  writeFile(path: string, text: string): Promise<void>;
+  /** Pushes the local branch to `origin` under the same name, setting it as upstream. */
+  push(branch: string): Promise<void>;
+};

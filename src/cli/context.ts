@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
-import type { GitAuthOptions } from "../adapters/git-auth.js";
-import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
+import { type AppOptions, createDeps, defaultStateDir, type GitAuthOptions } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
 import { formatProblem } from "../core/validate.js";

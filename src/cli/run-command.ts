@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { createRevisionStore } from "../adapters/last-good.js";
-import { createLogger } from "../adapters/logger.js";
+import { createLogger, createRevisionStore } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { createDaemon } from "../engine/daemon.js";

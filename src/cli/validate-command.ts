@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { readManifestDir } from "../adapters/manifest-files.js";
+import { readManifestDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { ManifestFile } from "../core/load.js";
 import type { Problem } from "../core/manifest.js";
