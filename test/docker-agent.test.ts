@@ -63,6 +63,7 @@ describe("Docker agent", () => {
     expect(anonymous.message).toContain("unauthorized");
     const wrong = await failure(
       agent.pull(pushed.reference, { auth: { username: "kasm-ci", password: "wrong-pw-77" } }),
+      "pull-failed",
     );
     expect(wrong.context.reason).toBe("unauthorized");
     expect(`${wrong.message}${JSON.stringify(wrong.context)}`).not.toContain("wrong-pw-77");
@@ -114,6 +115,7 @@ describe("Docker agent", () => {
           midway.abort();
         },
       }),
+      "pull-failed",
     );
     expect(during.code).toBe("pull-failed");
     expect(during.context.reason).toBe("aborted");

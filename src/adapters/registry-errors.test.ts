@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTransient } from "../core/errors.js";
+import { hasCode, isTransient } from "../core/errors.js";
 import { errorForNetwork, errorForResponse, registryErrorDetail } from "./registry-errors.js";
 
 const context = { host: "reg.example:5000", repository: "kasm/chrome", reference: "20261127" };
@@ -56,7 +56,8 @@ describe("errorForResponse", () => {
       access: "pull",
       now,
     });
-    expect(error.context.retryAfterMs).toBe(retryAfterMs);
+    expect(error.code).toBe("registry-rate-limited");
+    expect(hasCode(error, "registry-rate-limited") && error.context.retryAfterMs).toBe(retryAfterMs);
   });
 
   it.each([

@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { type AppOptions, createDeps, defaultStateDir, type GitAuthOptions } from "../app.js";
-import { KasmGitopsError } from "../core/errors.js";
-import type { Problem } from "../core/manifest.js";
+import { hasCode, KasmGitopsError } from "../core/errors.js";
 import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
@@ -62,8 +61,8 @@ export function depsFor(
 
 /** Prints an invalid revision's problems to stderr; other errors propagate to the CLI's handler. */
 export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was planned"): boolean {
-  if (!(error instanceof KasmGitopsError) || error.code !== "invalid-manifest") return false;
-  for (const problem of (error.context.problems as Problem[]) ?? []) io.stderr(`${formatProblem(problem)}\n`);
+  if (!hasCode(error, "invalid-manifest")) return false;
+  for (const problem of error.context.problems ?? []) io.stderr(`${formatProblem(problem)}\n`);
   io.stderr(`kasm-gitops: error: ${error.message}; ${outcome}\n`);
   return true;
 }

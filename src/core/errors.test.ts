@@ -1,5 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { isTransient, KasmGitopsError } from "./errors.js";
+import { ImageReferenceError, parseImageReference } from "./image-ref.js";
+
+describe("ImageReferenceError", () => {
+  it.each([
+    ["Ubuntu:22.04", "repository"],
+    ["ubuntu:-bad", "tag"],
+    ["ubuntu@sha256:abc", "digest"],
+  ])("%s is a KasmGitopsError about its %s", (input, part) => {
+    const error = (() => {
+      try {
+        parseImageReference(input);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ImageReferenceError);
+    expect(error).toBeInstanceOf(KasmGitopsError);
+    expect(error).toMatchObject({ code: "invalid-image-reference", context: { input, part } });
+  });
+});
 
 describe("isTransient", () => {
   it.each([

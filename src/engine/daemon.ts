@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
-import { describeError, KasmGitopsError } from "../core/errors.js";
-import type { ManifestSet, Problem } from "../core/manifest.js";
+import { describeError, hasCode } from "../core/errors.js";
+import type { ManifestSet } from "../core/manifest.js";
 import type { CycleResult, Metrics, RevisionStore } from "../ports.js";
 import {
   acceptManifests,
@@ -98,10 +98,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       }
       return { snapshot, changed };
     } catch (error) {
-      const revision = (error instanceof KasmGitopsError && (error.context.revision as string)) || "unknown";
-      const invalid = error instanceof KasmGitopsError && error.code === "invalid-manifest";
+      const invalid = hasCode(error, "invalid-manifest");
+      const revision = (invalid && error.context.revision) || "unknown";
       if (invalid) {
-        const problems = (error.context.problems as Problem[] | undefined) ?? [];
+        const problems = error.context.problems ?? [];
         update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
         deps.logger.error(
           { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },

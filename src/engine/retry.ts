@@ -1,4 +1,4 @@
-import { isTransient, KasmGitopsError } from "../core/errors.js";
+import { hasCode, isTransient } from "../core/errors.js";
 import type { Clock } from "../ports.js";
 
 /** How transient failures are retried: exponential backoff with full jitter, capped. */
@@ -13,8 +13,10 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: () => nu
 
 /** True for a rate limit, which pauses the whole registry rather than one action. */
 export function isRateLimited(error: unknown): boolean {
-  if (!(error instanceof KasmGitopsError)) return false;
-  return error.code === "registry-rate-limited" || error.context.reason === "rate-limited";
+  return (
+    hasCode(error, "registry-rate-limited") ||
+    (hasCode(error, "pull-failed") && error.context.reason === "rate-limited")
+  );
 }
 
 /** Runs `task` until it succeeds, fails for good, or the attempts run out. */
