@@ -93,16 +93,3 @@ export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex
     },
   };
 }
-
-/** One-off form of `indexLocalImages(images).digestsFor(reference)`. */
-export function imageDigestsFor(images: readonly LocalImage[], reference: ImageReference): string[] {
-  return indexLocalImages(images).digestsFor(reference);
-}
-
-/** One-off form of `indexLocalImages(images).taggedImage(reference)`. */
-export function findTaggedImage(
-  images: readonly LocalImage[],
-  reference: ImageReference,
-): LocalImage | undefined {
-  return indexLocalImages(images).taggedImage(reference);
-}

@@ -45,6 +45,3 @@ export const KIND_VALIDATORS: Record<Kind, ValidateFunction> = {
   Workspace: compiled(SCHEMAS.Workspace),
   Settings: compiled(SCHEMAS.Settings),
 };
-
-/** The validator of manifest.schema.json (any kind), as editors use it. */
-export const validateAnyManifest: ValidateFunction = compiled(SCHEMAS.manifest);

@@ -14,6 +14,7 @@ import {
 import { createTimers } from "./schedule.js";
 import {
   type AgentStatus,
+  agentCounts,
   type CycleTrigger,
   type DaemonStatus,
   initialStatus,
@@ -178,8 +179,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         : { reachable: false, converged: false, pending: 0, error: o.error };
     }
     update({ type: "agents-observed", agents });
-    const reachable = observations.filter((o) => o.reachable).length;
-    deps.metrics.setAgents(reachable, observations.length);
+    const counts = agentCounts(status);
+    deps.metrics.setAgents(counts.reachable, counts.total);
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
     if (plan.actions.length === 0) return 0;
