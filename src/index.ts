@@ -41,6 +41,9 @@ export {
   type AgentSpec,
   API_VERSION,
   DEFAULTS,
+  type KasmServerManifest,
+  type KasmServerSpec,
+  type KasmWorkspaceSpec,
   KINDS,
   type Kind,
   type Manifest,
@@ -68,6 +71,7 @@ export type {
   PullAction,
 } from "./core/plan-types.js";
 export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/promotion.js";
+export { parseMemoryQuantity } from "./core/quantity.js";
 export { renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
 export {

@@ -20,6 +20,13 @@ export type ErrorCode =
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "kasm-unauthorized"
+  | "kasm-forbidden"
+  | "kasm-refused"
+  | "kasm-rejected-request"
+  | "kasm-unavailable"
+  | "kasm-not-found"
+  | "kasm-error"
   | "internal";
 
 /** Which part of an image reference is wrong, so editors and logs can point at it. */
@@ -43,9 +50,24 @@ type RegistryContext = {
 /** Why a failure is what it is, and whether retrying may help (pulls classify the engine's words). */
 type Classified = { reason?: string; transient?: boolean; retryAfterMs?: number };
 
+/** What a Kasm API call was about, never the key or secret. */
+type KasmContext = Classified & {
+  /** The Kasm web app's URL as the KasmServer manifest writes it. */
+  url?: string;
+  /** The API function, e.g. update_image. */
+  fn: string;
+  /** The KasmServer manifest's name. */
+  server?: string;
+  /** The HTTP status, 0 when no answer arrived. */
+  status?: number;
+  /** Kasm's own words, one line. */
+  kasmMessage?: string;
+  imageId?: string;
+};
+
 /** The context each code carries, so a handler reads named fields instead of guessing at a bag of values. */
 export type ErrorContexts = {
-  usage: { path?: string; branch?: string; listen?: string; workspace?: string; host?: string };
+  usage: { path?: string; branch?: string; listen?: string; workspace?: string; host?: string; url?: string };
   "invalid-manifest": { problems?: Problem[]; revision?: string };
   "manifest-path-not-found": { dir: string };
   "invalid-image-reference": Partial<RegistryContext> & { input?: string; part?: ImageReferencePart };
@@ -63,6 +85,13 @@ export type ErrorContexts = {
   "promotion-failed": Classified & { image?: string; tag?: string };
   "not-verified": { workspace: string; image: string; digest: string; warnings: string[] };
   "listen-failed": { listen: string; code?: string };
+  "kasm-unauthorized": KasmContext;
+  "kasm-forbidden": KasmContext;
+  "kasm-refused": KasmContext;
+  "kasm-rejected-request": KasmContext;
+  "kasm-unavailable": KasmContext;
+  "kasm-not-found": KasmContext;
+  "kasm-error": KasmContext;
   internal: Partial<RegistryContext>;
 };
 
@@ -89,10 +118,7 @@ const TRANSIENT_CODES = new Set<ErrorCode>(["registry-rate-limited", "registry-u
 /** True for failures worth trying again: rate limits, 5xx, timeouts, dropped connections. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof KasmGitopsError)) return false;
-  return (
-    TRANSIENT_CODES.has(error.code) ||
-    (hasCode(error, "pull-failed", "promotion-failed") && error.context.transient === true)
-  );
+  return TRANSIENT_CODES.has(error.code) || (error.context as Classified).transient === true;
 }
 
 /** One line for a human: the message, and the cause's message when it adds something. */

@@ -1,8 +1,8 @@
 import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { Action, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
-import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "./retry.js";
 
 export type ActionStatus = "ok" | "failed" | "skipped";
 export type ActionResult = {

@@ -12,11 +12,11 @@ import {
 import { type AgentObservation, buildPlan } from "../core/plan.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import type { RetryPolicy } from "../core/retry.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
-import type { RetryPolicy } from "./retry.js";
 
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {

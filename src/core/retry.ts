@@ -1,5 +1,8 @@
-import { hasCode, isTransient } from "../core/errors.js";
-import type { Clock } from "../ports.js";
+/** Retrying transient failures, shared by the engine and the adapters; the clock is a parameter. */
+import { hasCode, isTransient } from "./errors.js";
+
+/** The part of the clock port a retry needs: waiting, cut short by an abort. */
+type Sleeper = { sleep(ms: number, signal?: AbortSignal): Promise<void> };
 
 /** How transient failures are retried: exponential backoff with full jitter, capped. */
 export type RetryPolicy = { attempts: number; baseMs: number; maxMs: number };
@@ -24,7 +27,7 @@ export async function withRetry<T>(
   task: (attempt: number) => Promise<T>,
   options: {
     policy: RetryPolicy;
-    clock: Clock;
+    clock: Sleeper;
     signal?: AbortSignal;
     random?: () => number;
     onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
