@@ -185,6 +185,8 @@ function followStream(
     let digest: string | undefined;
     let failure: KasmGitopsError | undefined;
     const parser = createLineParser((event) => {
+      // One chunk can hold many events: none is reported once the pull is aborted.
+      if (signal.aborted) return;
       const message = errorMessage(event);
       if (message !== undefined) failure ??= failed(message);
       digest = digestFromEvent(event) ?? digest;
