@@ -5,6 +5,8 @@
 import type { ImageReference } from "./core/image-ref.js";
 import type { AppliedRecord } from "./core/kasm-desired.js";
 import type { KasmGroup, KasmMembership, KasmOwnedFields, KasmRecord } from "./core/kasm-types.js";
+import type { ManifestFile } from "./core/load.js";
+import type { LocalImage } from "./core/local-images.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -23,9 +25,6 @@ export type GitRevision = {
 export interface GitSource {
   sync(signal?: AbortSignal): Promise<GitRevision>;
 }
-
-/** An image as an agent's Docker Engine reports it. */
-export type LocalImage = { id: string; repoTags: string[]; repoDigests: string[] };
 
 /** Progress of one pull, for live output and metrics. */
 export type PullProgress = { layersDone: number; layersTotal: number; bytesDone: number; bytesTotal: number };
@@ -83,6 +82,73 @@ export interface Ledger {
   append(entry: LedgerEntry): Promise<void>;
   entries(): Promise<LedgerEntry[]>;
 }
+
+/** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */
+export type SavedRevision = {
+  revision: string;
+  branch: string;
+  time: string;
+  /** The manifest files too, so a restart on an invalid tip still knows the fleet it must hold. */
+  files: ManifestFile[];
+};
+
+/** Where the daemon keeps its SavedRevision across restarts. */
+export type RevisionStore = {
+  read(): Promise<SavedRevision | undefined>;
+  write(saved: SavedRevision): Promise<void>;
+};
+
+/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
+export type CycleResult = "ok" | "failed" | "invalid-revision";
+
+export type PullResult = "ok" | "failed";
+export type PromotionResult = "ok" | "failed" | "blocked";
+
+/** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
+export type Metrics = {
+  cycleFinished(result: CycleResult, durationMs: number): void;
+  pullFinished(agent: string, result: PullResult, durationMs: number): void;
+  /** `status` is the HTTP status, or "error" when no response arrived (connection refused, timeout). */
+  registryRequest(host: string, method: string, status: number | "error"): void;
+  /** Info-style gauge: exactly one series, for the revision in force. */
+  setAppliedRevision(revision: string): void;
+  setAgents(reachable: number, total: number): void;
+  promotionFinished(result: PromotionResult): void;
+  /** `status`: ok, failed, or skipped (held after a failed pull, or stopping). */
+  kasmActionFinished(type: string, status: "ok" | "failed" | "skipped"): void;
+  /** Managed Kasm records, and those edited in Kasm found by the last plan. */
+  setKasmRecords(managed: number, drift: number): void;
+  render(): Promise<{ contentType: string; body: string }>;
+};
+
+/**
+ * An administrator's own checkout of the manifest repo: what `promote` needs to edit one file, commit it
+ * and push a branch for a merge request. Failures are `git-failed` with git's words, no secrets.
+ */
+export type LocalCheckout = {
+  /** The working tree's top folder. */
+  root: string;
+  /** `git status --porcelain` lines for uncommitted (or untracked) changes under `path`. */
+  changes(path: string): Promise<string[]>;
+  /** The checked-out branch, or undefined on a detached HEAD. */
+  currentBranch(): Promise<string | undefined>;
+  /** The commit HEAD points at. */
+  head(): Promise<string>;
+  branchExists(name: string): Promise<boolean>;
+  remoteUrl(name: string): Promise<string | undefined>;
+  /** Creates `name` at HEAD and checks it out (uncommitted changes elsewhere come along, as with `git switch -c`). */
+  createBranch(name: string): Promise<void>;
+  /** Undoes createBranch after a failed commit: back to `previous` (a branch or commit), `name` deleted. */
+  dropBranch(name: string, previous: string): Promise<void>;
+  /** Commits exactly this file (other staged changes stay staged) and returns the new commit. */
+  commitFile(path: string, subject: string, body: string): Promise<string>;
+  /** The text of a file in the working tree (absolute path). */
+  readFile(path: string): Promise<string>;
+  /** Replaces a file in the working tree (absolute path). */
+  writeFile(path: string, text: string): Promise<void>;
+  /** Pushes the local branch to `origin` under the same name, setting it as upstream. */
+  push(branch: string): Promise<void>;
+};
 
 /**
  * The fields kasm-gitops writes. An absent field is left as Kasm has it. `dockerToken`: a string replaces

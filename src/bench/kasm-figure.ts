@@ -3,7 +3,6 @@
  * only, none per record), and how soon after the last pull a released image reaches users' record.
  */
 
-import { memoryIo } from "../cli/io.js";
 import { runCli } from "../cli/run-cli.js";
 import { fleetYaml, uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { type KasmStandIn, startKasmStandIn } from "../lab/kasm-stand-in.js";
@@ -27,15 +26,23 @@ type Event = { event: string; type?: string; time?: string; status?: string; con
 
 /** `kasm-gitops apply --json` in this process; its JSON lines. */
 async function apply(repo: { bare: string; stateDir: string; path: string }, kasm: KasmStandIn) {
-  const io = memoryIo({ env: envFor(kasm) });
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    stdout: (text: string) => out.push(text),
+    stderr: (text: string) => err.push(text),
+    env: envFor(kasm),
+    cwd: process.cwd(),
+    isTTY: false,
+  };
   const args = ["apply", "--json", "--repo", repo.bare, "--path", repo.path, "--state-dir", repo.stateDir];
   const code = await runCli(args, io);
-  const events = io.out
+  const events = out
     .join("")
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Event);
-  if (code !== 0) throw new Error(`apply exited ${code}: ${io.err.join("").slice(0, 500)}`);
+  if (code !== 0) throw new Error(`apply exited ${code}: ${err.join("").slice(0, 500)}`);
   return events;
 }
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { agent, workspace } from "../../test/helpers/manifests.js";
 import { type AppliedRecord, desiredRecord, fieldsHash, type RegistryAuthInfo } from "./kasm-desired.js";
 import { type KasmPlanInput, planKasm } from "./kasm-plan.js";
 import { type KasmMembership, type KasmRecord, markerFor } from "./kasm-types.js";
 import { indexLocalImages } from "./local-images.js";
 import type { WorkspaceManifest } from "./manifest.js";
 import type { KasmAction, PullAction } from "./plan-types.js";
-import { agent, workspace } from "./synthetic.js";
 
 const H = "reg.test:5000";
 const img = (tag: string) => `${H}/kasm/chrome:${tag}`;

@@ -3,6 +3,7 @@ import { describeError, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { KasmServerConfig } from "../core/kasm-plan.js";
 import type { KasmObservation } from "../core/kasm-types.js";
+import type { ManifestFile } from "../core/load.js";
 import {
   type AgentManifest,
   DEFAULTS,
@@ -14,6 +15,7 @@ import {
 import { type AgentObservation, buildPlan, type PlanInput } from "../core/plan.js";
 import type { KasmAction, Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import type { RetryPolicy } from "../core/retry.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type {
   Clock,
@@ -27,7 +29,6 @@ import type {
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { afterWrites, kasmServerConfig, observeKasm, registryInfo } from "./kasm-sync.js";
 import { observeAgents, resolveDigests } from "./observe.js";
-import type { RetryPolicy } from "./retry.js";
 
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
@@ -44,7 +45,6 @@ export type ReconcileDeps = {
   kasmWritten?: KasmWrittenStore;
 };
 
-export type ManifestFile = { file: string; text: string };
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
 export type Snapshot = {
   revision: GitRevision;
