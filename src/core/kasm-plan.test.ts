@@ -93,6 +93,19 @@ const cases: Case[] = [
     },
   },
   {
+    name: "an agent holding an older digest of the tag: the create still waits for its pull",
+    workspaces: [chrome],
+    images: { a1: ["2"], a2: ["2"] },
+    planned: [{ ...pull("a2", "2"), reason: "outdated" }],
+    expect: {
+      actions: [
+        "create chrome reg.test:5000/kasm/chrome:2 after 0",
+        "+group chrome qa new after 1",
+        "-group chrome All Users new after 1",
+      ],
+    },
+  },
+  {
     name: "create held while an agent lacks the image and no pull is planned",
     workspaces: [chrome],
     images: { a1: ["2"], a2: [] },
@@ -314,9 +327,11 @@ describe("planKasm", () => {
   });
 
   it("create carries owned fields only, never a secret, with the marker in its notes", () => {
-    const plan = planKasm({ ...input(cases[15]!) });
+    const withToken = cases.find((c) => c.name.startsWith("pulls: kasm carries the registry"))!;
+    const plan = planKasm(input(withToken));
     const create = plan.actions[0]!;
     expect(create.type).toBe("kasm-create");
+    expect(create).toMatchObject({ tokenFrom: "corp", record: { dockerRegistry: H, dockerUser: "ci-bot" } });
     expect(JSON.stringify(create)).not.toMatch(/fp1|password|dockerToken/i);
     expect(create.type === "kasm-create" && create.record.notes).toBe(markerFor("chrome"));
   });

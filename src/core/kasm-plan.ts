@@ -57,7 +57,8 @@ const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
 
 /**
  * Zero-downtime switch (`pulls: kasm-gitops`): the record may point at the image once every enabled,
- * reachable agent the workspace selects holds it, or will after a pull of this plan (linked by `after`).
+ * reachable agent the workspace selects holds it, after the pulls of it this plan makes there (linked by
+ * `after`, also when an older digest of the tag is there: users get the digest the registry names).
  * With no such agent the switch is held too: an unknown state is never taken for a good one.
  */
 function gate(w: WorkspaceManifest, input: KasmPlanInput, pulls: ReadonlyMap<string, number>): Gate {
@@ -77,11 +78,14 @@ function gate(w: WorkspaceManifest, input: KasmPlanInput, pulls: ReadonlyMap<str
   const missing: string[] = [];
   for (const agent of reachable) {
     const name = agent.metadata.name;
-    const index = input.indexes.get(name)!;
-    if (ref.digest ? index.digestsFor(ref).length > 0 : index.taggedImage(ref)) continue;
+    // A pull of the image planned there (missing, or its tag moved to a new digest) comes first.
     const pull = pulls.get(pullKey(name, ref.canonical));
-    if (pull !== undefined) after.push(pull);
-    else missing.push(name);
+    if (pull !== undefined) {
+      after.push(pull);
+      continue;
+    }
+    const index = input.indexes.get(name)!;
+    if (!(ref.digest ? index.digestsFor(ref).length > 0 : index.taggedImage(ref))) missing.push(name);
   }
   if (missing.length > 0) {
     return {
