@@ -135,6 +135,56 @@ function table(list: Row[]): string[] {
   ];
 }
 
+/**
+ * The checks no schema can express, because they look across documents (core/semantic-rules.ts and
+ * core/promotion-rules.ts); kept here so the reference page lists every problem code.
+ */
+const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning", rule: string][] = [
+  ["duplicate-name", "error", "Two documents of the same kind have the same `metadata.name`."],
+  ["multiple-settings", "error", "More than one Settings document."],
+  ["invalid-duration", "error", "Settings' `spec.interval` is shorter than 1s."],
+  [
+    "invalid-cron",
+    "error",
+    "`spec.refreshSchedule` or a workspace's `spec.refresh` is not a cron expression.",
+  ],
+  [
+    "invalid-registry-host",
+    "error",
+    "A Registry's `spec.host` is not something Docker reads as a registry host (it needs a dot, a port, or `localhost`).",
+  ],
+  ["invalid-image", "error", "A workspace's `spec.image` is not a reference Docker accepts."],
+  [
+    "image-missing-tag",
+    "error",
+    "A workspace's image has neither tag nor digest; Kasm would leave it installing forever.",
+  ],
+  ["unknown-registry", "error", "`spec.registry` names no Registry document."],
+  [
+    "registry-host-mismatch",
+    "error",
+    "The image's host is not the host of the Registry the workspace names, so Kasm would pull it without that Registry's credentials.",
+  ],
+  [
+    "selector-matches-nothing",
+    "warning",
+    "`spec.agents.matchLabels` matches no Agent: the workspace is served nowhere.",
+  ],
+  ["unknown-workspace", "error", "`promotion.from` names no Workspace."],
+  ["promotion-self", "error", "`promotion.from` names the workspace itself."],
+  [
+    "promotion-other-repository",
+    "error",
+    "`promotion.from` serves another image repository, so its digests prove nothing here.",
+  ],
+  ["promotion-cycle", "error", "`promotion.from` links go round in a circle."],
+  [
+    "moving-tag-is-image-tag",
+    "warning",
+    "A moving tag is the image's own tag, so promoting it changes nothing.",
+  ],
+];
+
 /** The kind a schema file describes (`properties.kind.const`), if any. */
 const kindOf = (f: SchemaFile) => f.schema.properties?.kind?.const as string | undefined;
 
@@ -163,6 +213,18 @@ export function renderManifestDocs(files: SchemaFile[]): string {
     lines.push(`## ${kindOf(f)}`, "", `${f.schema.description ?? ""} Schema: \`schemas/${f.file}\`.`, "");
     lines.push(...table(rows(f.schema, "", files, f)), "");
   }
+  lines.push(
+    "## Rules across documents",
+    "",
+    "A manifest set is valid only as a whole. Beyond each document's schema, `validate`, `plan` and the",
+    "daemon check these rules; an error refuses the whole revision, a warning is reported and allowed",
+    "(`validate --strict` refuses warnings too). Every problem names its file, line and column.",
+    "",
+    "| Code | Severity | Problem |",
+    "| --- | --- | --- |",
+    ...CROSS_DOCUMENT_RULES.map(([c, severity, rule]) => `| ${code(c)} | ${severity} | ${cell(rule)} |`),
+    "",
+  );
   const shared = files.filter((f) => f.schema.definitions);
   for (const f of shared) {
     lines.push(
