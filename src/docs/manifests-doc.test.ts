@@ -1,6 +1,11 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { readSchemaFiles, renderManifestDocs, type SchemaFile } from "./manifests-doc.js";
+import {
+  CROSS_DOCUMENT_RULES,
+  readSchemaFiles,
+  renderManifestDocs,
+  type SchemaFile,
+} from "./manifests-doc.js";
 
 const root = new URL("../../", import.meta.url);
 
@@ -75,5 +80,24 @@ describe("docs/manifests.md", () => {
     const expected = renderManifestDocs(readSchemaFiles(new URL("schemas/", root)));
     const actual = readFileSync(new URL("docs/manifests.md", root), "utf8");
     expect(actual, "docs/manifests.md is stale: run `npm run docs`").toBe(expected);
+  });
+});
+
+describe("the rules table", () => {
+  const core = new URL("src/core/", root);
+  const used = readdirSync(core)
+    .filter((file) => file.endsWith("-rules.ts"))
+    .flatMap((file) => {
+      const source = readFileSync(new URL(file, core), "utf8");
+      const codes = [...source.matchAll(/error\(\s*(?:"[^"]*"|`[^`]*`|[\w.]+)\s*,\s*"([a-z0-9-]+)"/g)];
+      return codes.map((m) => [file, m[1]!] as const);
+    });
+
+  it("finds the codes the rule files use", () => {
+    expect(used.length).toBeGreaterThan(10);
+  });
+
+  it.each(used)("lists %s's code %s", (_file, code) => {
+    expect(CROSS_DOCUMENT_RULES.map(([c]) => c)).toContain(code);
   });
 });

@@ -136,10 +136,10 @@ function table(list: Row[]): string[] {
 }
 
 /**
- * The checks no schema can express, because they look across documents (core/semantic-rules.ts and
- * core/promotion-rules.ts); kept here so the reference page lists every problem code.
+ * The checks no schema can express (src/core/*-rules.ts); kept here so the reference page lists every
+ * problem code, and a unit test fails when a rule file uses a code this list lacks.
  */
-const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning", rule: string][] = [
+export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning", rule: string][] = [
   ["duplicate-name", "error", "Two documents of the same kind have the same `metadata.name`."],
   ["multiple-settings", "error", "More than one Settings document."],
   ["invalid-duration", "error", "Settings' `spec.interval` is shorter than 1s."],
@@ -183,6 +183,20 @@ const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning", rule: 
     "warning",
     "A moving tag is the image's own tag, so promoting it changes nothing.",
   ],
+  ["multiple-kasm-servers", "error", "More than one KasmServer document."],
+  ["invalid-url", "error", "A KasmServer's `spec.url` is not a URL."],
+  [
+    "credentials-in-url",
+    "error",
+    "A KasmServer's `spec.url` carries a user or password; the API key has its own fields.",
+  ],
+  [
+    "insecure-kasm-url",
+    "error",
+    "A KasmServer's `spec.url` is plain `http://` to a host other than loopback, so the API key would cross the network in clear.",
+  ],
+  ["invalid-quantity", "error", "A workspace's `spec.kasm.memory` is not a memory quantity."],
+  ["duplicate-image-id", "error", "Two workspaces adopt the same Kasm image record (`spec.kasm.imageId`)."],
 ];
 
 /** The kind a schema file describes (`properties.kind.const`), if any. */
