@@ -107,7 +107,7 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   const json = args.values.json === true;
   const checkout = await openCheckout(flags.repo, io.env);
   const manifestDir = join(checkout.root, manifestSubpath(flags.path));
-  const files = await readManifestDir(manifestDir);
+  const files = await readManifestDir(manifestDir, checkout.root);
   let set: ReturnType<typeof acceptManifests>["set"];
   try {
     ({ set } = acceptManifests(files, manifestDir));

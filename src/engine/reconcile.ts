@@ -20,7 +20,8 @@ import type { RetryPolicy } from "./retry.js";
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
   git: GitSource;
-  readManifests: (dir: string) => Promise<ManifestFile[]>;
+  /** Files under `dir`; only those resolving inside `root` (the checkout) are read. */
+  readManifests: (dir: string, root: string) => Promise<ManifestFile[]>;
   agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
   registryFor: (manifest: RegistryManifest) => Promise<RegistryAccess>;
   ledger: Ledger;
@@ -28,7 +29,7 @@ export type ReconcileDeps = {
   retry?: RetryPolicy;
 };
 
-export type ManifestFile = { file: string; text: string };
+export type ManifestFile = { file: string; text: string; size?: number; unreadable?: string };
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
 export type Snapshot = {
   revision: GitRevision;
@@ -67,7 +68,7 @@ export function acceptManifests(
 /** Fetches the branch and validates its manifests. */
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
-  const files = await deps.readManifests(revision.manifestDir);
+  const files = await deps.readManifests(revision.manifestDir, revision.checkoutDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
   return { revision, files, ...acceptManifests(files, where, revision.revision) };
 }
