@@ -10,6 +10,7 @@ import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type SecretRef } from "./core/manifest.js";
+import type { SecretPolicy } from "./core/secret-policy.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { RegistryClient } from "./ports.js";
 
@@ -25,19 +26,25 @@ export type AppOptions = {
   path?: string;
   stateDir: string;
   env: Record<string, string | undefined>;
+  /** Which {file:} and {env:} references may be resolved. */
+  secrets: SecretPolicy;
   /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
   git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
   onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
 };
 
-async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
-  return ref ? resolveSecret(ref, env) : undefined;
+async function pem(
+  ref: SecretRef | undefined,
+  env: Record<string, string | undefined>,
+  policy: SecretPolicy,
+) {
+  return ref ? resolveSecret(ref, env, policy) : undefined;
 }
 
 /** Wires the real adapters into the engine: the one place that knows them all. */
 export function createDeps(options: AppOptions): ReconcileDeps {
-  const env = options.env;
+  const { env, secrets } = options;
   const registryClients = new Map<string, RegistryClient>();
   return {
     git: createGitSource({
@@ -49,9 +56,14 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       ...options.git,
     }),
     readManifests: readManifestDir,
+    secrets,
     agentFor: async (manifest) => {
       const tls = manifest.spec.docker.tls;
-      const [ca, cert, key] = await Promise.all([pem(tls?.ca, env), pem(tls?.cert, env), pem(tls?.key, env)]);
+      const [ca, cert, key] = await Promise.all([
+        pem(tls?.ca, env, secrets),
+        pem(tls?.cert, env, secrets),
+        pem(tls?.key, env, secrets),
+      ]);
       return createDockerAgent({
         name: manifest.metadata.name,
         host: manifest.spec.docker.host,
@@ -63,7 +75,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
     registryFor: async (manifest) => {
       // Secrets are resolved every cycle (a rotated file takes effect), but a client with the same host
       // and credentials is kept, so its auth scheme and tokens outlive the cycle.
-      const credentials = await resolveCredentials(manifest.spec.auth, env);
+      const credentials = await resolveCredentials(manifest.spec.auth, env, secrets);
       const insecure = manifest.spec.insecure ?? false;
       const key = createHash("sha256")
         .update(JSON.stringify([manifest.metadata.name, manifest.spec.host, insecure, credentials ?? null]))

@@ -1,5 +1,5 @@
 import { applyCommand } from "./apply-command.js";
-import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS, SECRET_OPTIONS } from "./args.js";
 import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
 import { promoteCommand } from "./promote-command.js";
@@ -26,6 +26,7 @@ export const COMMANDS: Command[] = [
     options: {
       json: { type: "boolean", description: "print the problems as a JSON array" },
       strict: { type: "boolean", description: "fail on warnings too" },
+      ...SECRET_OPTIONS,
       ...GLOBAL_OPTIONS,
     },
     run: validateCommand,
@@ -86,6 +87,7 @@ export const COMMANDS: Command[] = [
         fromEnv: false,
       },
       json: { type: "boolean", description: "print the result as JSON" },
+      ...SECRET_OPTIONS,
       ...GLOBAL_OPTIONS,
     },
     run: promoteCommand,

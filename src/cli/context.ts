@@ -3,6 +3,7 @@ import type { GitAuthOptions } from "../adapters/git-auth.js";
 import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
+import { type SecretPolicy, secretPolicy } from "../core/secret-policy.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
@@ -15,7 +16,15 @@ export type RepoFlags = {
   stateDir: string;
   agents: string[];
   git: GitAuthOptions;
+  secrets: SecretPolicy;
 };
+
+/** `--secret-dir` (relative to the working folder) and `--secret-env`, or the defaults. */
+export function secretPolicyFlag(args: ParsedArgs, io: CliIo): SecretPolicy {
+  const dirs = ((args.values["secret-dir"] as string[] | undefined) ?? []).map((d) => resolve(io.cwd, d));
+  const envNames = (args.values["secret-env"] as string[] | undefined) ?? [];
+  return secretPolicy({ dirs, envNames }, io.env);
+}
 
 export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
   const repo = args.values.repo as string | undefined;
@@ -27,6 +36,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     ...(args.values.path ? { path: args.values.path as string } : {}),
     stateDir: stateDirFlag(args, io),
     agents: (args.values.agent as string[] | undefined) ?? [],
+    secrets: secretPolicyFlag(args, io),
     git: {
       ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),
       ...(args.values["git-ssh-key-file"]
@@ -56,6 +66,7 @@ export function depsFor(
     stateDir: flags.stateDir,
     env: io.env,
     git: flags.git,
+    secrets: flags.secrets,
     ...extra,
   });
 }

@@ -10,7 +10,7 @@ import { type PromotionTarget, promotionCommitMessage, promotionTarget } from ".
 import { editPromotion, verifyPromotion } from "../engine/promote.js";
 import { acceptManifests } from "../engine/reconcile.js";
 import type { CommandContext } from "./commands.js";
-import { reportInvalid, stateDirFlag } from "./context.js";
+import { reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";
 import type { CliIo } from "./io.js";
 
 /** The checkout, folder and git flags of one `promote` run. */
@@ -108,9 +108,10 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   const checkout = await openCheckout(flags.repo, io.env);
   const manifestDir = join(checkout.root, manifestSubpath(flags.path));
   const files = await readManifestDir(manifestDir, checkout.root);
+  const secrets = secretPolicyFlag(args, io);
   let set: ReturnType<typeof acceptManifests>["set"];
   try {
-    ({ set } = acceptManifests(files, manifestDir));
+    ({ set } = acceptManifests(files, manifestDir, undefined, secrets));
   } catch (error) {
     if (reportInvalid(error, io, "nothing was edited")) return 1;
     throw error;
@@ -119,7 +120,7 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   if (target.upToDate) return upToDate(target, io, json);
   const previous = await checkGitState(checkout, manifestDir, flags);
 
-  const deps = createDeps({ repo: checkout.root, stateDir: stateDirFlag(args, io), env: io.env });
+  const deps = createDeps({ repo: checkout.root, stateDir: stateDirFlag(args, io), env: io.env, secrets });
   const verification = await verifyPromotion(set, target, deps, {
     onlyAgents: (args.values.agent as string[] | undefined) ?? [],
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),

@@ -13,6 +13,8 @@ export type ErrorCode =
   | "registry-unavailable"
   | "registry-error"
   | "secret-unresolved"
+  | "secret-not-allowed"
+  | "state-locked"
   | "stale-plan"
   | "pull-failed"
   | "promotion-failed"

@@ -330,7 +330,7 @@ describe("human wording", () => {
     [workspace("  friendlyName: 1.10"), /must be a string, got the number 1\.1 \(quote it/],
     [
       registry("  auth: {username: u, password: hunter2}").replace("name: r", "name: corp-eu"),
-      /write \{env: CORP_EU_PASSWORD\}.*\{file: \/run\/secrets\/corp-eu-password\}/,
+      /write \{env: KASM_SECRET_CORP_EU_PASSWORD\}.*\{file: \/run\/secrets\/corp-eu-password\}/,
     ],
     [
       workspace().replace("registry: corp", "registry: crop"),

@@ -11,6 +11,7 @@ import {
 import { type AgentObservation, buildPlan } from "../core/plan.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import type { SecretPolicy } from "../core/secret-policy.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
@@ -27,6 +28,8 @@ export type ReconcileDeps = {
   ledger: Ledger;
   clock: Clock;
   retry?: RetryPolicy;
+  /** References this policy refuses make a revision invalid, before any secret is read. */
+  secrets?: SecretPolicy;
 };
 
 export type ManifestFile = { file: string; text: string; size?: number; unreadable?: string };
@@ -53,8 +56,12 @@ export function acceptManifests(
   files: ManifestFile[],
   where: string,
   revision?: string,
+  secrets?: SecretPolicy,
 ): Pick<Snapshot, "set" | "problems"> {
-  const { set, problems } = checkManifestFiles(files);
+  const { set, problems } = checkManifestFiles(
+    files,
+    secrets ? { secrets: { policy: secrets, severity: "error" } } : {},
+  );
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length > 0) {
     throw new KasmGitopsError("invalid-manifest", `${errors.length} error(s) in the manifests at ${where}`, {
@@ -70,7 +77,7 @@ export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): P
   const revision = await deps.git.sync(signal);
   const files = await deps.readManifests(revision.manifestDir, revision.checkoutDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
-  return { revision, files, ...acceptManifests(files, where, revision.revision) };
+  return { revision, files, ...acceptManifests(files, where, revision.revision, deps.secrets) };
 }
 
 /** Connects to every Registry and (selected) Agent of the set. */
