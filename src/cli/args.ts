@@ -46,6 +46,10 @@ export const REPO_OPTIONS: OptionTable = {
     value: "DIR",
     description: "clones, ledger and last good revision (default: $XDG_STATE_HOME/kasm-gitops)",
   },
+  "no-wait": {
+    type: "boolean",
+    description: "fail at once when another command holds the state dir, instead of waiting",
+  },
   agent: { type: "string", multiple: true, value: "NAME", description: "only this agent (repeatable)" },
   "git-token-env": {
     type: "string",

@@ -1,5 +1,6 @@
 import { applyCommand } from "./apply-command.js";
 import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS, SECRET_OPTIONS } from "./args.js";
+import { stateDirFlag, withStateLock } from "./context.js";
 import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
 import { promoteCommand } from "./promote-command.js";
@@ -16,6 +17,12 @@ export type Command = {
   options: OptionTable;
   run: (context: CommandContext) => Promise<number>;
 };
+
+/** A command that uses the state dir runs holding its lock, the daemon for its whole life. */
+const locked =
+  (name: string, run: Command["run"]): Command["run"] =>
+  (context) =>
+    withStateLock(stateDirFlag(context.args, context.io), { ...context, command: name }, () => run(context));
 
 /** The command table: one parser serves all of them (src/cli/run-cli.ts). */
 export const COMMANDS: Command[] = [
@@ -43,7 +50,7 @@ export const COMMANDS: Command[] = [
       "detailed-exitcode": { type: "boolean", description: "exit 0 no changes, 2 changes, 1 error" },
       ...GLOBAL_OPTIONS,
     },
-    run: planCommand,
+    run: locked("plan", planCommand),
   },
   {
     name: "apply",
@@ -54,7 +61,7 @@ export const COMMANDS: Command[] = [
       json: { type: "boolean", description: "one JSON object per event line" },
       ...GLOBAL_OPTIONS,
     },
-    run: applyCommand,
+    run: locked("apply", applyCommand),
   },
   {
     name: "promote",
@@ -68,6 +75,7 @@ export const COMMANDS: Command[] = [
       },
       path: REPO_OPTIONS.path!,
       "state-dir": REPO_OPTIONS["state-dir"]!,
+      "no-wait": REPO_OPTIONS["no-wait"]!,
       agent: { ...REPO_OPTIONS.agent!, description: "only check this agent for verification (repeatable)" },
       tag: {
         type: "string",
@@ -90,7 +98,7 @@ export const COMMANDS: Command[] = [
       ...SECRET_OPTIONS,
       ...GLOBAL_OPTIONS,
     },
-    run: promoteCommand,
+    run: locked("promote", promoteCommand),
   },
   {
     name: "run",
@@ -121,6 +129,6 @@ export const COMMANDS: Command[] = [
       },
       ...GLOBAL_OPTIONS,
     },
-    run: runCommand,
+    run: locked("run", runCommand),
   },
 ];

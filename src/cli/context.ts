@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { GitAuthOptions } from "../adapters/git-auth.js";
+import { lockStateDir } from "../adapters/state-lock.js";
 import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
@@ -69,6 +70,29 @@ export function depsFor(
     secrets: flags.secrets,
     ...extra,
   });
+}
+
+/**
+ * Runs `task` holding the state dir's lock: two commands on one state dir would pull twice and write the
+ * ledger twice. A second command waits (saying for whom on stderr) or, with --no-wait, fails at once.
+ */
+export async function withStateLock<T>(
+  stateDir: string,
+  context: { args: ParsedArgs; io: CliIo; command: string },
+  task: () => Promise<T>,
+): Promise<T> {
+  const { args, io, command } = context;
+  const lock = await lockStateDir(stateDir, {
+    command,
+    noWait: args.values["no-wait"] === true,
+    onWait: (message) => io.stderr(`kasm-gitops: ${message}\n`),
+    ...(io.stopSignal ? { signal: io.stopSignal } : {}),
+  });
+  try {
+    return await task();
+  } finally {
+    await lock.release();
+  }
 }
 
 /** `file:line:col: severity: message`, the format editors and CI logs link. */
