@@ -6,8 +6,10 @@ import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
+import { type DebugLogger, withCallLogs } from "./adapters/logged-agent.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
+import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type SecretRef } from "./core/manifest.js";
 import type { SecretPolicy } from "./core/secret-policy.js";
@@ -31,7 +33,9 @@ export type AppOptions = {
   /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
   git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
-  onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
+  onRegistryRequest?: (info: RegistryRequestInfo) => void;
+  /** Debug lines for registry requests, agent calls and plan decisions (`--log-level debug`). */
+  debugLog?: DebugLogger;
 };
 
 async function pem(
@@ -44,7 +48,12 @@ async function pem(
 
 /** Wires the real adapters into the engine: the one place that knows them all. */
 export function createDeps(options: AppOptions): ReconcileDeps {
-  const { env, secrets } = options;
+  const { env, secrets, debugLog } = options;
+  const onRequest = (info: RegistryRequestInfo) => {
+    options.onRegistryRequest?.(info);
+    // Host and path only: query strings (token scopes) and headers never reach the log.
+    debugLog?.debug({ ...info, url: `${info.host}${info.path}` }, "registry request");
+  };
   const registryClients = new Map<string, RegistryClient>();
   return {
     git: createGitSource({
@@ -57,6 +66,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
     }),
     readManifests: readManifestDir,
     secrets,
+    ...(debugLog ? { debugLog } : {}),
     agentFor: async (manifest) => {
       const tls = manifest.spec.docker.tls;
       const [ca, cert, key] = await Promise.all([
@@ -64,13 +74,14 @@ export function createDeps(options: AppOptions): ReconcileDeps {
         pem(tls?.cert, env, secrets),
         pem(tls?.key, env, secrets),
       ]);
-      return createDockerAgent({
+      const agent = createDockerAgent({
         name: manifest.metadata.name,
         host: manifest.spec.docker.host,
         ...(tls
           ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } }
           : {}),
       });
+      return debugLog ? withCallLogs(agent, debugLog) : agent;
     },
     registryFor: async (manifest) => {
       // Secrets are resolved every cycle (a rotated file takes effect), but a client with the same host
@@ -87,7 +98,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
           name: manifest.metadata.name,
           insecure,
           ...(credentials ? { credentials } : {}),
-          ...(options.onRegistryRequest ? { onRequest: (info) => options.onRegistryRequest!(info) } : {}),
+          onRequest,
         });
         registryClients.set(key, client);
       }

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { GitAuthOptions } from "../adapters/git-auth.js";
+import { createLogger } from "../adapters/logger.js";
 import { lockStateDir } from "../adapters/state-lock.js";
 import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
@@ -18,6 +19,8 @@ export type RepoFlags = {
   agents: string[];
   git: GitAuthOptions;
   secrets: SecretPolicy;
+  /** `--log-level`: debug shows registry requests, agent calls and plan decisions on stderr. */
+  logLevel: string;
 };
 
 /** `--secret-dir` (relative to the working folder) and `--secret-env`, or the defaults. */
@@ -38,6 +41,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     stateDir: stateDirFlag(args, io),
     agents: (args.values.agent as string[] | undefined) ?? [],
     secrets: secretPolicyFlag(args, io),
+    logLevel: (args.values["log-level"] as string | undefined) ?? "info",
     git: {
       ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),
       ...(args.values["git-ssh-key-file"]
@@ -58,7 +62,7 @@ export function stateDirFlag(args: ParsedArgs, io: CliIo): string {
 export function depsFor(
   flags: RepoFlags,
   io: CliIo,
-  extra: Pick<AppOptions, "onRegistryRequest"> = {},
+  extra: Pick<AppOptions, "onRegistryRequest" | "debugLog"> = {},
 ): ReconcileDeps {
   return createDeps({
     repo: flags.repo,
@@ -68,6 +72,7 @@ export function depsFor(
     env: io.env,
     git: flags.git,
     secrets: flags.secrets,
+    debugLog: createLogger(flags.logLevel),
     ...extra,
   });
 }

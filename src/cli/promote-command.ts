@@ -3,6 +3,7 @@ import { join, relative, resolve } from "node:path";
 import { repoKind } from "../adapters/git-auth.js";
 import { type LocalCheckout, openCheckout } from "../adapters/git-checkout.js";
 import { checkBranch, manifestSubpath } from "../adapters/git-source.js";
+import { createLogger } from "../adapters/logger.js";
 import { readManifestDir } from "../adapters/manifest-files.js";
 import { createDeps } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
@@ -120,7 +121,13 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   if (target.upToDate) return upToDate(target, io, json);
   const previous = await checkGitState(checkout, manifestDir, flags);
 
-  const deps = createDeps({ repo: checkout.root, stateDir: stateDirFlag(args, io), env: io.env, secrets });
+  const deps = createDeps({
+    repo: checkout.root,
+    stateDir: stateDirFlag(args, io),
+    env: io.env,
+    secrets,
+    debugLog: createLogger((args.values["log-level"] as string | undefined) ?? "info"),
+  });
   const verification = await verifyPromotion(set, target, deps, {
     onlyAgents: (args.values.agent as string[] | undefined) ?? [],
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),

@@ -29,9 +29,10 @@ async function webhookSecret(
 /** `kasm-gitops run`: the daemon, until SIGTERM/SIGINT; then it drains and exits 0. */
 export async function runCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
-  const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
+  const logger = createLogger(flags.logLevel);
   const metrics = createMetrics();
   const deps = depsFor(flags, io, {
+    debugLog: logger,
     onRegistryRequest: ({ host, method, status }) =>
       metrics.registryRequest(host, method, status === 0 ? "error" : status),
   });

@@ -1,3 +1,4 @@
+import type { DebugLogger } from "../adapters/logged-agent.js";
 import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
@@ -9,6 +10,7 @@ import {
   type RegistryManifest,
 } from "../core/manifest.js";
 import { type AgentObservation, buildPlan } from "../core/plan.js";
+import { planDecisions } from "../core/plan-decisions.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
 import type { SecretPolicy } from "../core/secret-policy.js";
@@ -30,6 +32,8 @@ export type ReconcileDeps = {
   retry?: RetryPolicy;
   /** References this policy refuses make a revision invalid, before any secret is read. */
   secrets?: SecretPolicy;
+  /** Where the planner's decisions go at debug level. */
+  debugLog?: DebugLogger;
 };
 
 export type ManifestFile = { file: string; text: string; size?: number; unreadable?: string };
@@ -149,6 +153,15 @@ export async function planSnapshot(
     digests,
     ledger: await deps.ledger.entries(),
   });
+  deps.debugLog?.debug(
+    {
+      revision: plan.revision,
+      refresh: options.refresh === false ? "none" : "tags",
+      digests: queries.length,
+      ...planDecisions(plan),
+    },
+    "plan decisions",
+  );
   return { plan, desired, observations: observed, fleet };
 }
 
