@@ -14,7 +14,7 @@ const plural = (count: number, word: string) => `${count} ${word}${count === 1 ?
 async function readArgument(dir: string, cwd: string): Promise<ManifestFile[]> {
   const path = resolve(cwd, dir);
   const files = await readManifestDir(path);
-  const isFile = (await stat(path)).isFile();
+  const isFile = !(await stat(path)).isDirectory();
   return files.map((f) => ({ ...f, file: isFile ? dir : join(dir, f.file) }));
 }
 
