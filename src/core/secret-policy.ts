@@ -53,6 +53,7 @@ export function secretRefRefusal(ref: SecretRef, policy: SecretPolicy, file?: st
 const SECRET_POINTERS: Partial<Record<Kind, string[]>> = {
   Registry: ["/spec/auth/username", "/spec/auth/password"],
   Agent: ["/spec/docker/tls/ca", "/spec/docker/tls/cert", "/spec/docker/tls/key"],
+  KasmServer: ["/spec/apiKey", "/spec/apiKeySecret", "/spec/tls/ca"],
 };
 
 const asRef = (value: unknown): SecretRef | undefined =>
