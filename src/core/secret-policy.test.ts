@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { SecretRef } from "./manifest.js";
 import { secretPolicy, secretRefRefusal } from "./secret-policy.js";
+import { checkManifestFiles } from "./validate.js";
 
 describe("secretPolicy", () => {
   it.each([
@@ -47,5 +48,37 @@ describe("secretRefRefusal", () => {
     const result = secretRefRefusal(ref, policy, resolved);
     if (refusal) expect(result).toMatch(refusal);
     else expect(result).toBeUndefined();
+  });
+});
+
+describe("checkSecretRefs through validation", () => {
+  const kasm = (apiKey: string) => `apiVersion: kasm-gitops/v1
+kind: KasmServer
+metadata: {name: kasm}
+spec:
+  url: https://kasm.example.com
+  apiKey: ${apiKey}
+  apiKeySecret: {file: /run/secrets/kasm-secret}
+`;
+  const policy = secretPolicy({}, {});
+  it.each<[string, string, "error" | "warning", string[]]>([
+    ["an allowed KasmServer key", "{env: KASM_SECRET_KEY}", "warning", []],
+    [
+      "a KasmServer key from any variable, for validate",
+      "{env: HOME}",
+      "warning",
+      ["warning 6:11 secret-not-allowed"],
+    ],
+    [
+      "a KasmServer key from a host file, for plan",
+      "{file: /etc/shadow}",
+      "error",
+      ["error 6:11 secret-not-allowed"],
+    ],
+  ])("%s", (_, apiKey, severity, expected) => {
+    const { problems } = checkManifestFiles([{ file: "kasm.yaml", text: kasm(apiKey) }], {
+      secrets: { policy, severity },
+    });
+    expect(problems.map((p) => `${p.severity} ${p.line}:${p.col} ${p.code}`)).toEqual(expected);
   });
 });
