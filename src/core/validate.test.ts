@@ -417,7 +417,7 @@ describe("human wording", () => {
     [workspace("  agents: {matchLabels: {ring: prod}}"), /no agent has the labels ring=prod/],
     [
       kasmServer().replace("{env: KASM_SECRET_KASM_API_KEY}", "abc123"),
-      /spec\.apiKey holds a literal secret.*\{env: KASM_API_KEY\}.*\{file: \/run\/secrets\/kasm-api-key\}/,
+      /spec\.apiKey holds a literal secret.*\{env: KASM_SECRET_KASM_API_KEY\}.*\{file: \/run\/secrets\/kasm-api-key\}/,
     ],
     [
       kasmServer("http://kasm.example.com:8443"),
