@@ -7,7 +7,7 @@ import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
-import { type DebugLogger, withCallLogs } from "./adapters/logged-agent.js";
+import { withCallLogs } from "./adapters/logged-agent.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import type { RegistryRequestInfo } from "./adapters/registry-http.js";
@@ -15,7 +15,16 @@ import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { SecretPolicy } from "./core/secret-policy.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { KasmApi, RegistryClient } from "./ports.js";
+import type { DebugLogger, KasmApi, RegistryClient } from "./ports.js";
+
+// What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
+export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
+export { openCheckout } from "./adapters/git-checkout.js";
+export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
+export { createRevisionStore } from "./adapters/last-good.js";
+export { createLogger } from "./adapters/logger.js";
+export { readManifestDir } from "./adapters/manifest-files.js";
+export { lockStateDir } from "./adapters/state-lock.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {

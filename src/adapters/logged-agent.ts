@@ -1,9 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { describeError } from "../core/errors.js";
-import type { DockerAgent } from "../ports.js";
-
-/** The one logger level these adapters use: what an operator turns on to follow a cycle. */
-export type DebugLogger = { debug: (fields: object, message: string) => void };
+import type { DebugLogger, DockerAgent } from "../ports.js";
 
 /**
  * An agent whose calls each leave a debug line (call, reference, duration, outcome); pull options, which
