@@ -36,7 +36,7 @@ export const SECRET_OPTIONS: OptionTable = {
   },
 };
 
-/** Flags every command that reads a manifest repo understands. */
+/** Flags every command that reads a manifest repo understands (docs/operations.md). */
 export const REPO_OPTIONS: OptionTable = {
   repo: { type: "string", value: "URL|PATH", description: "Git URL or local checkout holding the manifests" },
   branch: { type: "string", value: "NAME", description: "branch to follow (default: main)" },
