@@ -1,5 +1,6 @@
 import { CronPattern } from "croner";
 import { parseDuration } from "./duration.js";
+import { dockerHostHint, parseDockerHost, registryPortProblem } from "./host-format.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { Kind } from "./manifest.js";
 import { checkPromotions } from "./promotion-rules.js";
@@ -39,6 +40,7 @@ export function checkSemantics(items: readonly Identified[]): void {
         ),
       );
     } else names.set(item.name, item);
+    if (item.kind === "Agent") checkDockerHost(item);
   }
   const registries = byKind.get("Registry")!;
   const hosts = new Map<string, string>();
@@ -110,6 +112,11 @@ function registryHost(item: Identified): string | undefined {
   if (host === undefined) return undefined;
   try {
     const parsed = parseImageReference(`${host}/probe`).registry;
+    const port = registryPortProblem(host);
+    if (port) {
+      item.ref.add(error("/spec/host", "invalid-registry-host", `registry host "${host}" ${port}`));
+      return undefined;
+    }
     if (parsed === host || host === "index.docker.io") return parsed;
   } catch {
     // reported below
@@ -122,6 +129,30 @@ function registryHost(item: Identified): string | undefined {
     ),
   );
   return undefined;
+}
+
+/** The Agent's docker.host by the very rule the Docker adapter connects with, so validate and plan agree. */
+function checkDockerHost(item: Identified): void {
+  const host = text(item, "/spec/docker/host");
+  if (host === undefined) return;
+  const endpoint = parseDockerHost(host);
+  if ("problem" in endpoint) {
+    item.ref.add(
+      error(
+        "/spec/docker/host",
+        "invalid-docker-host",
+        `Docker host "${host}" ${endpoint.problem}; ${dockerHostHint}`,
+      ),
+    );
+  } else if (endpoint.kind === "unix" && field(item, "/spec/docker/tls") !== undefined) {
+    item.ref.add(
+      error(
+        "/spec/docker/tls",
+        "tls-on-unix-socket",
+        `Docker host "${host}" is a unix socket, which takes no TLS settings`,
+      ),
+    );
+  }
 }
 
 function workspaceImage(item: Identified): ImageReference | undefined {
