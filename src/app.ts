@@ -9,6 +9,7 @@ import { createFileLedger } from "./adapters/ledger-file.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
+import type { StateWarning } from "./adapters/state-file.js";
 import { DEFAULTS, type SecretRef } from "./core/manifest.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { RegistryClient } from "./ports.js";
@@ -29,6 +30,8 @@ export type AppOptions = {
   git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
   onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
+  /** Told when a state file was found corrupt and moved aside (the CLI prints it, the daemon logs it). */
+  onStateWarning?: (warning: StateWarning) => void;
 };
 
 async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
@@ -81,7 +84,9 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       }
       return { client, ...(credentials ? { credentials } : {}) };
     },
-    ledger: createFileLedger(options.stateDir),
+    ledger: createFileLedger(options.stateDir, {
+      ...(options.onStateWarning ? { onWarning: options.onStateWarning } : {}),
+    }),
     clock: systemClock,
   };
 }

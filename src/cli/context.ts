@@ -47,9 +47,10 @@ export function stateDirFlag(args: ParsedArgs, io: CliIo): string {
 export function depsFor(
   flags: RepoFlags,
   io: CliIo,
-  extra: Pick<AppOptions, "onRegistryRequest"> = {},
+  extra: Pick<AppOptions, "onRegistryRequest" | "onStateWarning"> = {},
 ): ReconcileDeps {
   return createDeps({
+    onStateWarning: ({ message }) => io.stderr(`kasm-gitops: warning: ${message}\n`),
     repo: flags.repo,
     branch: flags.branch,
     ...(flags.path ? { path: flags.path } : {}),

@@ -119,7 +119,12 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   if (target.upToDate) return upToDate(target, io, json);
   const previous = await checkGitState(checkout, manifestDir, flags);
 
-  const deps = createDeps({ repo: checkout.root, stateDir: stateDirFlag(args, io), env: io.env });
+  const deps = createDeps({
+    repo: checkout.root,
+    stateDir: stateDirFlag(args, io),
+    env: io.env,
+    onStateWarning: ({ message }) => io.stderr(`kasm-gitops: warning: ${message}\n`),
+  });
   const verification = await verifyPromotion(set, target, deps, {
     onlyAgents: (args.values.agent as string[] | undefined) ?? [],
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRevisionStore } from "../adapters/last-good.js";
 import { createLogger } from "../adapters/logger.js";
+import type { StateWarning } from "../adapters/state-file.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { createDaemon } from "../engine/daemon.js";
@@ -31,14 +32,17 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   const flags = repoFlags(args, io);
   const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
   const metrics = createMetrics();
+  const onStateWarning = ({ file, movedTo, message }: StateWarning) =>
+    logger.warn({ file, ...(movedTo ? { movedTo } : {}) }, message);
   const deps = depsFor(flags, io, {
     onRegistryRequest: ({ host, method, status }) =>
       metrics.registryRequest(host, method, status === 0 ? "error" : status),
+    onStateWarning,
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
   const daemon = createDaemon(
-    { ...deps, store: createRevisionStore(flags.stateDir), metrics, logger },
+    { ...deps, store: createRevisionStore(flags.stateDir, { onWarning: onStateWarning }), metrics, logger },
     {
       branch: flags.branch,
       ...(intervalMs ? { intervalMs } : {}),

@@ -18,6 +18,8 @@ export type ErrorCode =
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "state-file"
+  | "registry-timeout"
   | "internal";
 
 /** An error with a code and context that never carries a secret; only the CLI turns it into an exit code. */
