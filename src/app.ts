@@ -32,6 +32,8 @@ export type AppOptions = {
   onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
   /** Told when a state file was found corrupt and moved aside (the CLI prints it, the daemon logs it). */
   onStateWarning?: (warning: StateWarning) => void;
+  /** The deadline for one whole registry refresh; the engine's default when absent. */
+  registryTimeoutMs?: number;
 };
 
 async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
@@ -88,5 +90,6 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       ...(options.onStateWarning ? { onWarning: options.onStateWarning } : {}),
     }),
     clock: systemClock,
+    ...(options.registryTimeoutMs ? { registryTimeoutMs: options.registryTimeoutMs } : {}),
   };
 }

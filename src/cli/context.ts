@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { GitAuthOptions } from "../adapters/git-auth.js";
 import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
+import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Problem } from "../core/manifest.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
@@ -15,7 +16,21 @@ export type RepoFlags = {
   stateDir: string;
   agents: string[];
   git: GitAuthOptions;
+  registryTimeoutMs?: number;
 };
+
+/** `--registry-timeout`: a duration of at least one second. */
+function registryTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(String(value));
+  if (ms === undefined || ms < 1000) {
+    throw new KasmGitopsError(
+      "usage",
+      `--registry-timeout ${String(value)} is not a duration of at least 1s, like 30s or 2m`,
+    );
+  }
+  return ms;
+}
 
 export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
   const repo = args.values.repo as string | undefined;
@@ -27,6 +42,9 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     ...(args.values.path ? { path: args.values.path as string } : {}),
     stateDir: stateDirFlag(args, io),
     agents: (args.values.agent as string[] | undefined) ?? [],
+    ...(args.values["registry-timeout"] !== undefined
+      ? { registryTimeoutMs: registryTimeout(args.values["registry-timeout"]) }
+      : {}),
     git: {
       ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),
       ...(args.values["git-ssh-key-file"]
@@ -57,6 +75,7 @@ export function depsFor(
     stateDir: flags.stateDir,
     env: io.env,
     git: flags.git,
+    ...(flags.registryTimeoutMs ? { registryTimeoutMs: flags.registryTimeoutMs } : {}),
     ...extra,
   });
 }

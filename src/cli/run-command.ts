@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
+import { CronPattern } from "croner";
+import { systemClock } from "../adapters/clock.js";
 import { createRevisionStore } from "../adapters/last-good.js";
 import { createLogger } from "../adapters/logger.js";
 import type { StateWarning } from "../adapters/state-file.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
+import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
@@ -16,6 +19,28 @@ function duration(flag: string, value: unknown): number | undefined {
   if (ms === undefined || ms < 1000)
     throw new KasmGitopsError("usage", `--${flag} ${String(value)} is not a duration like 30s, 2m, 1h`);
   return ms;
+}
+
+/** `--refresh`, refused when it is no cron or would refresh more than once a minute; warned under 5 minutes. */
+function refreshFlag(value: unknown, now: Date, warn: (message: string) => void): string | undefined {
+  if (value === undefined) return undefined;
+  const expression = String(value);
+  try {
+    new CronPattern(expression);
+  } catch (error) {
+    throw new KasmGitopsError(
+      "usage",
+      `--refresh "${expression}" is not a cron expression (e.g. "0 * * * *" = hourly)`,
+      {},
+      {
+        cause: error,
+      },
+    );
+  }
+  const problem = refreshFrequencyProblem(expression, now);
+  if (problem?.severity === "error") throw new KasmGitopsError("usage", `--refresh: ${problem.message}`);
+  if (problem) warn(`--refresh: ${problem.message}`);
+  return expression;
 }
 
 /** The webhook secret, from a file (preferred: Docker secrets) or KASM_GITOPS_WEBHOOK_SECRET. */
@@ -41,12 +66,15 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
+  const refreshCron = refreshFlag(args.values.refresh, systemClock.now(), (message) =>
+    logger.warn({}, message),
+  );
   const daemon = createDaemon(
     { ...deps, store: createRevisionStore(flags.stateDir, { onWarning: onStateWarning }), metrics, logger },
     {
       branch: flags.branch,
       ...(intervalMs ? { intervalMs } : {}),
-      ...(args.values.refresh ? { refreshCron: args.values.refresh as string } : {}),
+      ...(refreshCron ? { refreshCron } : {}),
       ...(flags.agents.length ? { onlyAgents: flags.agents } : {}),
       graceMs,
     },

@@ -4,6 +4,7 @@ import { dockerHostHint, parseDockerHost, registryPortProblem } from "./host-for
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { Kind } from "./manifest.js";
 import { checkPromotions } from "./promotion-rules.js";
+import { refreshFrequencyProblem } from "./refresh-frequency.js";
 import { error, field, type Identified, stringMap, text } from "./rule-context.js";
 import { matchingAgentCounter } from "./selectors.js";
 import { didYouMean } from "./suggest.js";
@@ -91,9 +92,20 @@ function checkSettings(item: Identified): void {
     );
 }
 
+/** Refresh frequency is judged over the runs after this fixed date, so a verdict never changes with the day. */
+const FREQUENCY_FROM = new Date(Date.UTC(2026, 0, 1));
+
 function checkCron(item: Identified, pointer: string, expression: string): void {
   try {
     new CronPattern(expression);
+    const tooOften = refreshFrequencyProblem(expression, FREQUENCY_FROM);
+    if (tooOften) {
+      const where = pointer.slice(1).replace("/", ".");
+      item.ref.add({
+        ...error(pointer, "refresh-too-often", `${where}: ${tooOften.message}`),
+        severity: tooOften.severity,
+      });
+    }
   } catch (e) {
     const detail = (e as Error).message.replace(/^CronPattern: /, "");
     item.ref.add(

@@ -26,6 +26,8 @@ export type ReconcileDeps = {
   ledger: Ledger;
   clock: Clock;
   retry?: RetryPolicy;
+  /** The deadline for one whole registry refresh (`--registry-timeout`). */
+  registryTimeoutMs?: number;
 };
 
 export type ManifestFile = { file: string; text: string };
@@ -131,6 +133,7 @@ export async function planSnapshot(
     clock: deps.clock,
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(deps.registryTimeoutMs ? { deadlineMs: deps.registryTimeoutMs } : {}),
   });
   const plan = buildPlan({
     revision: snapshot.revision.revision,
