@@ -20,6 +20,13 @@ export type ErrorCode =
   | "listen-failed"
   | "state-file"
   | "registry-timeout"
+  | "kasm-unauthorized"
+  | "kasm-forbidden"
+  | "kasm-refused"
+  | "kasm-rejected-request"
+  | "kasm-unavailable"
+  | "kasm-not-found"
+  | "kasm-error"
   | "internal";
 
 /** An error with a code and context that never carries a secret; only the CLI turns it into an exit code. */

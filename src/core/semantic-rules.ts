@@ -2,6 +2,7 @@ import { CronPattern } from "croner";
 import { parseDuration } from "./duration.js";
 import { dockerHostHint, parseDockerHost, registryPortProblem } from "./host-format.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
+import { checkKasm } from "./kasm-rules.js";
 import type { Kind } from "./manifest.js";
 import { checkPromotions } from "./promotion-rules.js";
 import { refreshFrequencyProblem } from "./refresh-frequency.js";
@@ -29,6 +30,7 @@ export function checkSemantics(items: readonly Identified[]): void {
       checkSettings(item);
       continue;
     }
+    if (item.kind === "KasmServer") continue; // at most one: checkKasm says so
     if (item.name === undefined) continue;
     const names = byKind.get(item.kind)!;
     const first = names.get(item.name);
@@ -78,8 +80,9 @@ export function checkSemantics(items: readonly Identified[]): void {
       checkCron(item, "/spec/refresh", refresh);
   }
   checkPromotions(items, byKind.get("Workspace")!, images);
+  checkKasm(items);
 }
-const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings", "KasmServer"];
 
 function checkSettings(item: Identified): void {
   const schedule = text(item, "/spec/refreshSchedule");
