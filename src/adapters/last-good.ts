@@ -1,21 +1,14 @@
 /** The last revision that validated and was applied, kept across restarts so the daemon resumes from it. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { RevisionStore, SavedRevision } from "../ports.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import { moveAside, type StateFileOptions, stateFileError, stateFileKind } from "./state-file.js";
 
-/** The manifest files are kept too, so a restart on an invalid tip still knows the fleet it must hold. */
-export type LastGood = {
-  revision: string;
-  branch: string;
-  time: string;
-  files: { file: string; text: string }[];
-};
-
 export const lastGoodPath = (stateDir: string) => join(stateDir, "last-good.json");
 
-const isLastGood = (value: unknown): value is LastGood => {
-  const v = value as Partial<LastGood> | null;
+const isLastGood = (value: unknown): value is SavedRevision => {
+  const v = value as Partial<SavedRevision> | null;
   return (
     typeof v === "object" &&
     v !== null &&
@@ -46,7 +39,7 @@ function notLastGood(text: string): string | undefined {
 export async function readLastGood(
   stateDir: string,
   options: StateFileOptions = {},
-): Promise<LastGood | undefined> {
+): Promise<SavedRevision | undefined> {
   const path = lastGoodPath(stateDir);
   const kind = await stateFileKind(path);
   if (kind === "missing") return undefined;
@@ -65,14 +58,14 @@ export async function readLastGood(
     await moveAside(path, `${why}; no last good revision is recorded now`, options);
     return undefined;
   }
-  const parsed = JSON.parse(text) as LastGood;
+  const parsed = JSON.parse(text) as SavedRevision;
   return { revision: parsed.revision, branch: parsed.branch, time: parsed.time, files: parsed.files };
 }
 
 /** Records `lastGood` atomically (temp file + rename), so a crash leaves the previous record intact. */
 export async function writeLastGood(
   stateDir: string,
-  lastGood: LastGood,
+  lastGood: SavedRevision,
   options: StateFileOptions = {},
 ): Promise<void> {
   const path = lastGoodPath(stateDir);
@@ -85,9 +78,9 @@ export async function writeLastGood(
 }
 
 /** The daemon's view of the record: read and write, bound to one state dir. */
-export function createRevisionStore(stateDir: string, options: StateFileOptions = {}) {
+export function createRevisionStore(stateDir: string, options: StateFileOptions = {}): RevisionStore {
   return {
     read: () => readLastGood(stateDir, options),
-    write: (saved: LastGood) => writeLastGood(stateDir, saved, options),
+    write: (saved: SavedRevision) => writeLastGood(stateDir, saved, options),
   };
 }

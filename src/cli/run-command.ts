@@ -1,16 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { CronPattern } from "croner";
-import { systemClock } from "../adapters/clock.js";
-import { createRevisionStore } from "../adapters/last-good.js";
-import { createLogger } from "../adapters/logger.js";
-import type { StateWarning } from "../adapters/state-file.js";
+import { createLogger, createRevisionStore, type StateWarning } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, repoFlags } from "./context.js";
 
 function duration(flag: string, value: unknown): number | undefined {
@@ -66,9 +63,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
-  const refreshCron = refreshFlag(args.values.refresh, systemClock.now(), (message) =>
-    logger.warn({}, message),
-  );
+  const refreshCron = refreshFlag(args.values.refresh, new Date(), (message) => logger.warn({}, message));
   const daemon = createDaemon(
     { ...deps, store: createRevisionStore(flags.stateDir, { onWarning: onStateWarning }), metrics, logger },
     {

@@ -1,6 +1,5 @@
-import type { LocalImage } from "../ports.js";
 import type { DesiredImage, DesiredState } from "./desired.js";
-import { indexLocalImages, type LocalImageIndex } from "./local-images.js";
+import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import { compareText, type ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
 import type { Action, BlockedPull, Plan, PlanWarning, PullAction } from "./plan-types.js";

@@ -2,11 +2,11 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { systemClock } from "../adapters/clock.js";
-import { createRevisionStore } from "../adapters/last-good.js";
-import { createFileLedger } from "../adapters/ledger-file.js";
-import { createMetrics } from "../http/metrics.js";
-import { createDaemon } from "./daemon.js";
+import { systemClock } from "../src/adapters/clock.js";
+import { createRevisionStore } from "../src/adapters/last-good.js";
+import { createFileLedger } from "../src/adapters/ledger-file.js";
+import { createDaemon } from "../src/engine/daemon.js";
+import { createMetrics } from "../src/http/metrics.js";
 
 /** An empty fleet at one fixed revision: the cycle's only work is to record it in the state dir. */
 async function daemonWithStateDir(stateDir: string) {
