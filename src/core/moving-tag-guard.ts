@@ -25,7 +25,7 @@ export function movingTagGuard(set: ManifestSet, digests: ReadonlyMap<string, Di
 }
 
 /**
- * A pull of a moving tag is allowed only at the digest its promoted workspaces run (DESIGN.md §6): a tag
+ * A pull of a moving tag is allowed only at the digest its promoted workspaces run: a tag
  * pushed out of band, or one whose digest is unknown, would put an untested image on their agents.
  */
 export function guardMovingTag(pull: PullAction, guard: MovingTagGuard): BlockedPull | undefined {

@@ -47,7 +47,7 @@ const timedOut = (query: DigestQuery, deadlineMs: number): DigestResult => ({
 });
 
 /**
- * One HEAD per unique reference, shared by every agent that wants it (DESIGN.md §1), with transient
+ * One HEAD per unique reference, shared by every agent that wants it (docs/architecture.md), with transient
  * failures retried, all within one deadline: a hung registry costs at most `deadlineMs`, not every retry's
  * timeout. A reference the registry cannot answer becomes an error result, not an exception.
  */
