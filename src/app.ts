@@ -12,6 +12,7 @@ import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
+import type { StateWarning } from "./adapters/state-file.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { SecretPolicy } from "./core/secret-policy.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
@@ -24,6 +25,7 @@ export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
 export { createRevisionStore } from "./adapters/last-good.js";
 export { createLogger } from "./adapters/logger.js";
 export { readManifestDir } from "./adapters/manifest-files.js";
+export type { StateWarning } from "./adapters/state-file.js";
 export { lockStateDir } from "./adapters/state-lock.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
@@ -46,6 +48,10 @@ export type AppOptions = {
   onRegistryRequest?: (info: RegistryRequestInfo) => void;
   /** Debug lines for registry requests, agent calls and plan decisions (`--log-level debug`). */
   debugLog?: DebugLogger;
+  /** Told when a state file was found corrupt and moved aside (the CLI prints it, the daemon logs it). */
+  onStateWarning?: (warning: StateWarning) => void;
+  /** The deadline for one whole registry refresh; the engine's default when absent. */
+  registryTimeoutMs?: number;
 };
 
 async function pem(
@@ -114,8 +120,11 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       }
       return { client, ...(credentials ? { credentials } : {}) };
     },
-    ledger: createFileLedger(options.stateDir),
+    ledger: createFileLedger(options.stateDir, {
+      ...(options.onStateWarning ? { onWarning: options.onStateWarning } : {}),
+    }),
     clock: systemClock,
+    ...(options.registryTimeoutMs ? { registryTimeoutMs: options.registryTimeoutMs } : {}),
   };
 }
 

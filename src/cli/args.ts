@@ -59,6 +59,11 @@ export const REPO_OPTIONS: OptionTable = {
   "git-ssh-key-file": { type: "string", value: "FILE", description: "private key for an SSH repo URL" },
   "git-known-hosts-file": { type: "string", value: "FILE", description: "known_hosts for an SSH repo URL" },
   ...SECRET_OPTIONS,
+  "registry-timeout": {
+    type: "string",
+    value: "DURATION",
+    description: "deadline for asking the registries for digests, all of them together (30s)",
+  },
 };
 
 /** Flags of every command. */

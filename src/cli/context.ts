@@ -7,6 +7,7 @@ import {
   type GitAuthOptions,
   lockStateDir,
 } from "../app.js";
+import { parseDuration } from "../core/duration.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
 import { type SecretPolicy, secretPolicy } from "../core/secret-policy.js";
 import { formatProblem } from "../core/validate.js";
@@ -25,6 +26,7 @@ export type RepoFlags = {
   secrets: SecretPolicy;
   /** `--log-level`: debug shows registry requests, agent calls and plan decisions on stderr. */
   logLevel: string;
+  registryTimeoutMs?: number;
 };
 
 /** `--secret-dir` (relative to the working folder) and `--secret-env`, or the defaults. */
@@ -32,6 +34,19 @@ export function secretPolicyFlag(args: ParsedArgs, io: CliIo): SecretPolicy {
   const dirs = ((args.values["secret-dir"] as string[] | undefined) ?? []).map((d) => resolve(io.cwd, d));
   const envNames = (args.values["secret-env"] as string[] | undefined) ?? [];
   return secretPolicy({ dirs, envNames }, io.env);
+}
+
+/** `--registry-timeout`: a duration of at least one second. */
+function registryTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(String(value));
+  if (ms === undefined || ms < 1000) {
+    throw new KasmGitopsError(
+      "usage",
+      `--registry-timeout ${String(value)} is not a duration of at least 1s, like 30s or 2m`,
+    );
+  }
+  return ms;
 }
 
 export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
@@ -46,6 +61,9 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     agents: (args.values.agent as string[] | undefined) ?? [],
     secrets: secretPolicyFlag(args, io),
     logLevel: (args.values["log-level"] as string | undefined) ?? "info",
+    ...(args.values["registry-timeout"] !== undefined
+      ? { registryTimeoutMs: registryTimeout(args.values["registry-timeout"]) }
+      : {}),
     git: {
       ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),
       ...(args.values["git-ssh-key-file"]
@@ -66,9 +84,10 @@ export function stateDirFlag(args: ParsedArgs, io: CliIo): string {
 export function depsFor(
   flags: RepoFlags,
   io: CliIo,
-  extra: Pick<AppOptions, "onRegistryRequest" | "debugLog"> = {},
+  extra: Pick<AppOptions, "onRegistryRequest" | "debugLog" | "onStateWarning"> = {},
 ): ReconcileDeps {
   return createDeps({
+    onStateWarning: ({ message }) => io.stderr(`kasm-gitops: warning: ${message}\n`),
     repo: flags.repo,
     branch: flags.branch,
     ...(flags.path ? { path: flags.path } : {}),
@@ -77,6 +96,7 @@ export function depsFor(
     git: flags.git,
     secrets: flags.secrets,
     debugLog: createLogger(flags.logLevel),
+    ...(flags.registryTimeoutMs ? { registryTimeoutMs: flags.registryTimeoutMs } : {}),
     ...extra,
   });
 }

@@ -96,6 +96,7 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
     env: io.env,
     secrets,
     debugLog: createLogger((args.values["log-level"] as string | undefined) ?? "info"),
+    onStateWarning: ({ message }) => io.stderr(`kasm-gitops: warning: ${message}\n`),
   });
   const verification = await verifyPromotion(set, target, deps, {
     onlyAgents: (args.values.agent as string[] | undefined) ?? [],

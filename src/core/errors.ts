@@ -22,6 +22,7 @@ export type ErrorCode =
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "state-file"
   | "kasm-unauthorized"
   | "kasm-forbidden"
   | "kasm-refused"
@@ -89,6 +90,7 @@ export type ErrorContexts = {
   "promotion-failed": Classified & { image?: string; tag?: string };
   "not-verified": { workspace: string; image: string; digest: string; warnings: string[] };
   "listen-failed": { listen: string; code?: string };
+  "state-file": { file: string };
   "kasm-unauthorized": KasmContext;
   "kasm-forbidden": KasmContext;
   "kasm-refused": KasmContext;

@@ -50,7 +50,7 @@ const agent = (...extra: string[]) =>
     "metadata: {name: a}",
     "spec:",
     "  docker:",
-    '    host: "unix:///x.sock"',
+    '    host: "tcp://agent.example.com:2376"',
     ...extra,
     "",
   ].join("\n");

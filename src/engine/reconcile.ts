@@ -34,6 +34,8 @@ export type ReconcileDeps = {
   secrets?: SecretPolicy;
   /** Where the planner's decisions go at debug level. */
   debugLog?: DebugLogger;
+  /** The deadline for one whole registry refresh (`--registry-timeout`). */
+  registryTimeoutMs?: number;
 };
 
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
@@ -142,6 +144,7 @@ export async function planSnapshot(
     clock: deps.clock,
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(deps.registryTimeoutMs ? { deadlineMs: deps.registryTimeoutMs } : {}),
   });
   const plan = buildPlan({
     revision: snapshot.revision.revision,
