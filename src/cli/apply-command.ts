@@ -51,7 +51,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const failed = results.filter((r) => r.status !== "ok").length;
   // Kasm unread, or a record change held (a group Kasm lacks, an image not on the agents): not converged.
   const unknown = plan.summary.incomplete === true;
-  const held = plan.blocked.filter((b) => b.type !== "promote").length;
+  const held = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
   const converged = failed === 0 && !unknown && held === 0;
   if (json) {
     const summary = {

@@ -1,4 +1,4 @@
-import type { Plan } from "../core/plan-types.js";
+import type { BlockedKasm, Plan } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
@@ -114,7 +114,7 @@ export function applySummary(results: ActionResult[], plan?: Plan): string {
     const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
     return `  ✗ ${r.action.type} ${where}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`;
   });
-  const held = (plan?.blocked ?? []).filter((b) => b.type !== "promote");
+  const held = (plan?.blocked ?? []).filter((b): b is BlockedKasm => b.type.startsWith("kasm-"));
   for (const b of held) lines.push(`  ! ${b.type} ${b.workspace} [${b.reason}]: ${b.message}`);
   if (plan?.summary.incomplete) {
     for (const w of plan.warnings.filter((w) => w.code === "kasm-unreachable"))

@@ -68,16 +68,19 @@ export type KasmGroupAction = {
 export type KasmAction = KasmCreateAction | KasmUpdateAction | KasmRemoveAction | KasmGroupAction;
 export type Action = PullAction | PromoteAction | KasmAction;
 
-export type PromoteBlockedReason = "not-verified" | "not-on-promotion-branch";
+export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
 export type KasmBlockedReason = "unknown-group" | "image-not-on-agents";
-export type BlockedReason = PromoteBlockedReason | KasmBlockedReason;
-export type BlockedPromotion = PromoteAction & { reason: PromoteBlockedReason; message: string };
-export type BlockedKasm = KasmBlocked & { reason: KasmBlockedReason; message: string };
-export type BlockedAction = BlockedPromotion | BlockedKasm;
+export type BlockedReason = PromotionBlockedReason | "moving-tag-untested" | KasmBlockedReason;
+/** A promotion that may not happen yet, and why. */
+export type BlockedPromotion = PromoteAction & { reason: PromotionBlockedReason; message: string };
+/** A pull of a moving tag the registry points at an untested digest. */
+export type BlockedPull = Omit<PullAction, "reason"> & { reason: "moving-tag-untested"; message: string };
 /** A Kasm change that cannot be made yet: the record switch waiting for images, or a group Kasm lacks. */
 export type KasmBlocked =
   | { type: "kasm-create" | "kasm-update"; workspace: string; image: string; agents: string[] }
   | { type: "kasm-group-add"; workspace: string; group: string };
+export type BlockedKasm = KasmBlocked & { reason: KasmBlockedReason; message: string };
+export type BlockedAction = BlockedPromotion | BlockedPull | BlockedKasm;
 
 export type WarningCode =
   | "no-registry"

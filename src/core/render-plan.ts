@@ -25,9 +25,14 @@ export function summaryLine(plan: Plan): string {
   if (plan.summary.pull > 0) parts.push(`${plural(plan.summary.pull, "pull")} on ${plural(agents, "agent")}`);
   if (plan.summary.promote > 0) parts.push(plural(plan.summary.promote, "promotion"));
   if (plan.summary.kasm) parts.push(plural(plan.summary.kasm, "Kasm change"));
-  const promotions = plan.blocked.filter((b) => b.type === "promote").length;
-  const kasm = plan.blocked.length - promotions;
-  let blocked = promotions > 0 ? ` ${plural(promotions, "promotion")} blocked.` : "";
+  const heldPulls = plan.blocked.filter((b) => b.type === "pull").length;
+  const heldPromotions = plan.blocked.filter((b) => b.type === "promote").length;
+  const kasm = plan.blocked.length - heldPulls - heldPromotions;
+  const held = [
+    ...(heldPromotions > 0 ? [plural(heldPromotions, "promotion")] : []),
+    ...(heldPulls > 0 ? [plural(heldPulls, "pull")] : []),
+  ];
+  let blocked = held.length > 0 ? ` ${held.join(", ")} blocked.` : "";
   if (kasm > 0) blocked += ` ${plural(kasm, "Kasm change")} held.`;
   const incomplete = plan.summary.incomplete
     ? " Incomplete: something could not be observed (see warnings)."
@@ -121,7 +126,12 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
   if (plan.blocked.length > 0) {
     lines.push(paint("bold", "blocked"));
     for (const b of plan.blocked) {
-      const what = b.type === "promote" ? `promote ${b.image}` : `${b.type} ${b.workspace}`;
+      const what =
+        b.type === "pull"
+          ? `pull ${b.image} on ${b.agent}`
+          : b.type === "promote"
+            ? `promote ${b.image}`
+            : `${b.type} ${b.workspace}`;
       lines.push(`  ${paint("red", "!")} ${what} [${b.reason}]: ${b.message}`);
     }
     lines.push("");

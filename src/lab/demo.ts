@@ -147,7 +147,7 @@ export async function runDemo(options: { dir: string; keep: boolean }) {
     stderr: (t: string) => process.stderr.write(t),
     env: {
       ...process.env,
-      CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password,
+      KASM_SECRET_CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password,
       KASM_SECRET_KASM_API_KEY: lab.kasm.apiKey,
       KASM_SECRET_KASM_API_KEY_SECRET: lab.kasm.apiKeySecret,
     },
