@@ -5,6 +5,9 @@ import {
   API_VERSION,
   DEFAULTS,
   type Metadata,
+  NOTIFICATION_EVENTS,
+  type NotificationManifest,
+  type NotificationSpec,
   type RegistryManifest,
   type RegistrySpec,
   type SecretRef,
@@ -70,6 +73,7 @@ const TYPE_KEYS = {
     maxConcurrentPulls: true,
     promotionBranch: true,
   } satisfies Record<keyof SettingsSpec, true>),
+  notification: keys({ type: true, url: true, events: true } satisfies Record<keyof NotificationSpec, true>),
 };
 
 const props = (schema: JsonSchema | undefined, ...path: string[]): string[] => {
@@ -92,6 +96,7 @@ const SCHEMA_KEYS: Record<keyof typeof TYPE_KEYS, string[]> = {
   workspaceAgents: props(SCHEMAS.Workspace, "spec", "agents"),
   workspacePromotion: props(SCHEMAS.Workspace, "spec", "promotion"),
   settings: props(SCHEMAS.Settings, "spec"),
+  notification: props(SCHEMAS.Notification, "spec"),
 };
 
 /** A document of each kind with every optional field set, typed by manifest.ts. */
@@ -140,6 +145,12 @@ const SAMPLES = {
     metadata: { name: "default" },
     spec: { interval: "30s", refreshSchedule: "0 * * * *", maxConcurrentPulls: 2, promotionBranch: "main" },
   } satisfies Omit<SettingsManifest, "source">,
+  Notification: {
+    apiVersion: API_VERSION,
+    kind: "Notification",
+    metadata: { name: "chat" },
+    spec: { type: "slack", url: { env: "KASM_SECRET_CHAT_URL" }, events: [...NOTIFICATION_EVENTS] },
+  } satisfies Omit<NotificationManifest, "source">,
 };
 
 describe("schemas/ and src/core/manifest.ts agree", () => {
@@ -151,7 +162,12 @@ describe("schemas/ and src/core/manifest.ts agree", () => {
     },
   );
 
-  it.each(["Agent", "Workspace", "Settings"] as const)(
+  it("lists the same notification events on both sides", () => {
+    const events = SCHEMAS.Notification.properties!.spec!.properties!.events!.items as { enum: string[] };
+    expect([...NOTIFICATION_EVENTS].sort()).toEqual([...events.enum].sort());
+  });
+
+  it.each(["Agent", "Workspace", "Settings", "Notification"] as const)(
     "every kind's document has the same top-level fields (%s)",
     (kind) => {
       expect(props(SCHEMAS[kind])).toEqual(TYPE_KEYS.document);

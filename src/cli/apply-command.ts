@@ -6,6 +6,7 @@ import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { CommandContext } from "./commands.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";
 
@@ -38,28 +39,37 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
       ...(signal ? { signal } : {}),
     }));
   }
-  const json = Boolean(args.values.json) || !io.isTTY;
+  // JSON lines only when asked; a CI log (no terminal) gets one plain line per event.
+  const json = Boolean(args.values.json);
   if (json) {
     const { actions: _, ...overview } = plan;
     io.stdout(`${JSON.stringify({ time: new Date().toISOString(), event: "plan", ...overview })}\n`);
   } else {
     io.stdout(renderPlan(plan, { color: useColor(io) }));
   }
-  const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
+  const onEvent = json
+    ? jsonLines(io)
+    : io.isTTY
+      ? terminalProgress(io).onEvent
+      : eventLines((line) => io.stdout(line));
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
   const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
   const failed = results.filter((r) => r.status !== "ok").length;
+  // Converged only when every action succeeded and nothing was left unchecked (an unknown is not good).
+  const converged = failed === 0 && !plan.summary.incomplete;
   if (json) {
     const summary = {
       event: "summary",
       revision: plan.revision,
       ok: results.length - failed,
       failed,
-      converged: failed === 0,
+      unknown: plan.unknown.length,
+      incomplete: plan.summary.incomplete,
+      converged,
     };
     io.stdout(`${JSON.stringify(summary)}\n`);
   } else {
-    io.stdout(applySummary(results));
+    io.stdout(applySummary(results, plan));
   }
-  return failed === 0 ? 0 : 1;
+  return converged ? 0 : 1;
 }

@@ -4,8 +4,8 @@
  */
 
 export const API_VERSION = "kasm-gitops/v1";
-export type Kind = "Registry" | "Agent" | "Workspace" | "Settings";
-export const KINDS: readonly Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+export type Kind = "Registry" | "Agent" | "Workspace" | "Settings" | "Notification";
+export const KINDS: readonly Kind[] = ["Registry", "Agent", "Workspace", "Settings", "Notification"];
 
 /** Where a node stands in the manifest repo, 1-based like editors count. */
 export type Position = { file: string; line: number; col: number };
@@ -48,6 +48,32 @@ export type SettingsSpec = {
   promotionBranch?: string;
 };
 
+/** What a Notification can be sent for (its `spec.events`). */
+export type NotificationEventKind =
+  | "rollout-done"
+  | "rollout-failed"
+  | "promoted"
+  | "drift"
+  | "degraded"
+  | "recovered"
+  | "revision-refused";
+export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
+  "rollout-done",
+  "rollout-failed",
+  "promoted",
+  "drift",
+  "degraded",
+  "recovered",
+  "revision-refused",
+];
+
+export type NotificationSpec = {
+  type: "webhook" | "slack" | "discord";
+  /** The endpoint is a secret: chat webhook URLs carry their token. */
+  url: SecretRef;
+  events: NotificationEventKind[];
+};
+
 type Doc<K extends Kind, S> = {
   apiVersion: typeof API_VERSION;
   kind: K;
@@ -60,7 +86,13 @@ export type RegistryManifest = Doc<"Registry", RegistrySpec>;
 export type AgentManifest = Doc<"Agent", AgentSpec>;
 export type WorkspaceManifest = Doc<"Workspace", WorkspaceSpec>;
 export type SettingsManifest = Doc<"Settings", SettingsSpec>;
-export type Manifest = RegistryManifest | AgentManifest | WorkspaceManifest | SettingsManifest;
+export type NotificationManifest = Doc<"Notification", NotificationSpec>;
+export type Manifest =
+  | RegistryManifest
+  | AgentManifest
+  | WorkspaceManifest
+  | SettingsManifest
+  | NotificationManifest;
 
 /** A validated manifest repo, split by kind. */
 export type ManifestSet = {
@@ -68,6 +100,8 @@ export type ManifestSet = {
   agents: AgentManifest[];
   workspaces: WorkspaceManifest[];
   settings?: SettingsManifest;
+  /** Optional so sets built before the kind existed (and by other tools) stay valid. */
+  notifications?: NotificationManifest[];
 };
 
 /** One finding of `validate`, always with a real position. */

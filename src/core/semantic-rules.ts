@@ -76,7 +76,7 @@ export function checkSemantics(items: readonly Identified[]): void {
   }
   checkPromotions(items, byKind.get("Workspace")!, images);
 }
-const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings", "Notification"];
 
 function checkSettings(item: Identified): void {
   const schedule = text(item, "/spec/refreshSchedule");

@@ -104,6 +104,7 @@ export function validateManifests(documents: readonly LoadedDocument[]): Validat
     if (m.kind === "Registry") set.registries.push(m);
     else if (m.kind === "Agent") set.agents.push(m);
     else if (m.kind === "Workspace") set.workspaces.push(m);
+    else if (m.kind === "Notification") (set.notifications ??= []).push(m);
     else set.settings ??= m as SettingsManifest;
   }
   return { set, problems: sortProblems(problems) };
