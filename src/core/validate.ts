@@ -99,12 +99,12 @@ export function validateManifests(documents: readonly LoadedDocument[]): Validat
     if (valid) manifests.push({ ...doc.data, source: doc.source } as Manifest);
   }
   checkSemantics(items);
-  const set: ManifestSet = { registries: [], agents: [], workspaces: [] };
+  const set: ManifestSet = { registries: [], agents: [], workspaces: [], notifications: [] };
   for (const m of manifests) {
     if (m.kind === "Registry") set.registries.push(m);
     else if (m.kind === "Agent") set.agents.push(m);
     else if (m.kind === "Workspace") set.workspaces.push(m);
-    else if (m.kind === "Notification") (set.notifications ??= []).push(m);
+    else if (m.kind === "Notification") set.notifications!.push(m);
     else set.settings ??= m as SettingsManifest;
   }
   return { set, problems: sortProblems(problems) };
