@@ -54,6 +54,7 @@ export const COMMANDS: Command[] = [
     options: {
       ...REPO_OPTIONS,
       json: { type: "boolean", description: "one JSON object per event line" },
+      notify: { type: "boolean", description: "send the repo's Notifications for this apply" },
       ...GLOBAL_OPTIONS,
     },
     run: applyCommand,

@@ -8,6 +8,7 @@ import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
 import type { CommandContext } from "./commands.js";
 import { depsFor, repoFlags } from "./context.js";
+import { createNotifierFor } from "./notify.js";
 
 function duration(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -37,8 +38,9 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
+  const notifier = createNotifierFor(io, logger, metrics);
   const daemon = createDaemon(
-    { ...deps, store: createRevisionStore(flags.stateDir), metrics, logger },
+    { ...deps, store: createRevisionStore(flags.stateDir), metrics, logger, notifier },
     {
       branch: flags.branch,
       ...(intervalMs ? { intervalMs } : {}),
@@ -70,6 +72,9 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   });
   logger.info({ graceMs }, "stopping: no new pulls; in-flight pulls may finish");
   await daemon.stop();
+  // Messages already queued (a last rollout or refusal) get a few seconds, never longer.
+  await notifier.drain(5000);
+  notifier.close();
   await server?.close();
   logger.info({}, "stopped");
   return 0;

@@ -18,6 +18,7 @@ export type ErrorCode =
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "notification-failed"
   | "internal";
 
 /** An error with a code and context that never carries a secret; only the CLI turns it into an exit code. */

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { UnknownKind } from "../core/plan-types.js";
 import type { CycleResult } from "../engine/status.js";
 
 /** Every metric name starts with this, so dashboards can select the reconciler's series at once. */
@@ -6,6 +7,8 @@ export const METRIC_PREFIX = "kasm_gitops_";
 
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
+export type NotificationResult = "sent" | "retried" | "failed" | "dropped";
+const UNKNOWN_KINDS: UnknownKind[] = ["registry", "agent", "kasm"];
 
 /** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
 export type Metrics = {
@@ -17,6 +20,9 @@ export type Metrics = {
   setAppliedRevision(revision: string): void;
   setAgents(reachable: number, total: number): void;
   promotionFinished(result: PromotionResult): void;
+  /** 1 only when the last cycle verified everything; unknown checks counted by kind. */
+  setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
+  notification(name: string, type: string, result: NotificationResult): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 
@@ -91,7 +97,33 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     registers,
   });
 
+  const converged = new Gauge({
+    name: `${METRIC_PREFIX}converged`,
+    help: "1 when the last cycle verified every agent and registry check and every action succeeded, else 0 (also while nothing is known yet).",
+    registers,
+  });
+  const unknownChecks = new Gauge({
+    name: `${METRIC_PREFIX}unknown_checks`,
+    help: "Checks the last cycle could not make, by kind (registry, agent, kasm): the state there is unknown.",
+    labelNames: ["kind"] as const,
+    registers,
+  });
+  for (const kind of UNKNOWN_KINDS) unknownChecks.set({ kind }, 0);
+  const notifications = new Counter({
+    name: `${METRIC_PREFIX}notifications_total`,
+    help: "Notification attempts, by Notification name, type and result (retried: an attempt failed; failed: gave up; dropped: queue full).",
+    labelNames: ["notification", "type", "result"] as const,
+    registers,
+  });
+
   return {
+    setConverged(value, unknown) {
+      converged.set(value ? 1 : 0);
+      for (const kind of UNKNOWN_KINDS) unknownChecks.set({ kind }, unknown[kind] ?? 0);
+    },
+    notification(name, type, result) {
+      notifications.inc({ notification: name, type, result });
+    },
     cycleFinished(result, durationMs) {
       cycles.inc({ result });
       cycleDuration.observe({ result }, durationMs / 1000);
