@@ -43,8 +43,9 @@ const redact = (message: string, url?: string) => (url ? message.replaceAll(url,
 const MAX_KEYS = 10_000;
 
 /**
- * Sends notifications in the background: one queue, one message at a time, retried with exponential
- * backoff, at most one message per target, event kind and revision. Nothing here is awaited by a cycle.
+ * Sends notifications in the background: one bounded queue per target, one message at a time,
+ * retried with exponential backoff, at most one message per target, event kind and revision.
+ * Nothing here is awaited by a cycle.
  */
 export function createNotifier(deps: NotifierDeps): Notifier {
   const maxQueue = deps.maxQueue ?? 100;
@@ -53,10 +54,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const cap = deps.maxDelayMs ?? 30_000;
   const timeoutMs = deps.timeoutMs ?? 10_000;
   let targets: readonly NotificationManifest[] = [];
-  const queue: Job[] = [];
+  /** One queue and worker per target: a hanging endpoint delays only its own messages. */
+  const lanes = new Map<string, { queue: Job[]; worker?: Promise<void> }>();
   const seen = new Set<string>();
   const closing = new AbortController();
-  let worker: Promise<void> | undefined;
   const count = (job: Job, result: "sent" | "retried" | "failed" | "dropped") =>
     deps.count?.(job.target.metadata.name, job.target.spec.type, result);
   const log = (job: Job) => ({
@@ -89,9 +90,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
   }
 
-  async function work() {
-    for (let job = queue.shift(); job && !closing.signal.aborted; job = queue.shift()) await deliver(job);
-    worker = undefined;
+  async function work(lane: { queue: Job[]; worker?: Promise<void> }) {
+    for (let job = lane.queue.shift(); job && !closing.signal.aborted; job = lane.queue.shift())
+      await deliver(job);
+    lane.worker = undefined;
   }
 
   return {
@@ -106,24 +108,30 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         seen.add(key);
         if (seen.size > MAX_KEYS) seen.delete(seen.values().next().value!);
         const job = { target, event, key };
-        if (queue.length >= maxQueue) {
-          const dropped = queue.shift()!;
+        let lane = lanes.get(target.metadata.name);
+        if (!lane) {
+          lane = { queue: [] };
+          lanes.set(target.metadata.name, lane);
+        }
+        if (lane.queue.length >= maxQueue) {
+          const dropped = lane.queue.shift()!;
           count(dropped, "dropped");
           deps.logger.warn(log(dropped), "notification queue full; the oldest message was dropped");
         }
-        queue.push(job);
+        lane.queue.push(job);
+        if (!lane.worker && !closing.signal.aborted) lane.worker = work(lane);
       }
-      if (!worker && queue.length > 0 && !closing.signal.aborted) worker = work();
     },
     async drain(ms) {
-      if (!worker) return;
+      const workers = [...lanes.values()].flatMap((l) => (l.worker ? [l.worker] : []));
+      if (workers.length === 0) return;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([worker, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+      await Promise.race([Promise.all(workers), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
       clearTimeout(timer);
     },
     close() {
       closing.abort();
-      queue.length = 0;
+      for (const lane of lanes.values()) lane.queue.length = 0;
     },
   };
 }
