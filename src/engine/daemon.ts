@@ -175,6 +175,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       { cycle: id, revision: saved.revision },
       "using the last good revision from the state dir",
     );
+    update({ type: "revision-restored", revision: saved.revision });
+    deps.metrics.setAppliedRevision(saved.revision);
     const revision = { revision: saved.revision, branch: saved.branch, checkoutDir: "", manifestDir: "" };
     return { revision, files: saved.files, ...acceptManifests(saved.files, `saved ${saved.revision}`) };
   }

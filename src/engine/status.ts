@@ -45,6 +45,8 @@ export type StatusEvent =
   | { type: "cycle-started"; id: string; trigger: CycleTrigger; at: Date }
   | { type: "revision-fetched"; revision: string }
   | { type: "revision-applied"; revision: string }
+  /** The last good revision read back from the state dir (a restart on an invalid tip). */
+  | { type: "revision-restored"; revision: string }
   | { type: "revision-refused"; revision: string; error: string; at: Date }
   | { type: "agents-observed"; agents: Record<string, AgentStatus> }
   | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
@@ -69,6 +71,8 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
       return { ...status, revision: event.revision };
     case "revision-applied":
       return { ...status, revision: event.revision, lastGoodRevision: event.revision };
+    case "revision-restored":
+      return { ...status, lastGoodRevision: event.revision };
     case "revision-refused":
       return {
         ...status,
