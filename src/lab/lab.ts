@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   execFileAsync,
   freePort,
@@ -23,11 +24,14 @@ export type LabRegistry = {
   pid: number;
   auth?: { username: string; password: string };
 };
+/** The Kasm Web App API stand-in, a detached process whose records and keys live in `dir`/state.json. */
+export type LabKasm = { url: string; apiKey: string; apiKeySecret: string; pid: number; dir: string };
 /** Everything a test, the demo or a benchmark needs to reach the lab's services. */
 export type Lab = {
   dir: string;
   engines: LabEngine[];
   registries: { plain: LabRegistry; auth: LabRegistry };
+  kasm: LabKasm;
 };
 
 export type LabOptions = {
@@ -78,7 +82,11 @@ function probe(options: { socketPath?: string; url?: string; path: string }): Pr
   });
 }
 
-type SavedState = { engines: LabEngine[]; registries: { plain?: LabRegistry; auth?: LabRegistry } };
+type SavedState = {
+  engines: LabEngine[];
+  registries: { plain?: LabRegistry; auth?: LabRegistry };
+  kasm?: LabKasm;
+};
 
 function loadState(file: string): SavedState {
   try {
@@ -163,8 +171,40 @@ async function ensureRegistry(
   return { name, dir: base, host, url, pid, ...(auth ? { auth } : {}) };
 }
 
+/** The built stand-in server; from src/lab and dist/lab alike this is the repository's dist/lab. */
+const KASM_SERVER = fileURLToPath(new URL("../../dist/lab/kasm-server.js", import.meta.url));
+
+async function ensureKasm(dir: string, saved: LabKasm | undefined, started: string[]): Promise<LabKasm> {
+  const healthy = async (url: string) => (await probe({ url, path: "/__lab/health" })) === 200;
+  if (saved && isAlive(saved.pid) && (await healthy(saved.url).catch(() => false))) return saved;
+  if (!existsSync(KASM_SERVER)) throw new Error(`${KASM_SERVER} is missing: run npm run build first`);
+  const base = join(dir, "kasm");
+  mkdirSync(base, { recursive: true });
+  const port = await freePort();
+  const stateFile = join(base, "state.json");
+  const log = join(base, "kasm.log");
+  const pid = startDetached(
+    process.execPath,
+    [KASM_SERVER, "--port", String(port), "--state-file", stateFile],
+    log,
+  );
+  started.push("kasm");
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    `Kasm stand-in on ${url} (log: ${log})`,
+    async () => {
+      if (!isAlive(pid)) throw new Error(`the Kasm stand-in exited; see ${log}`);
+      return healthy(url);
+    },
+    30_000,
+  );
+  const { apiKey, apiKeySecret } = JSON.parse(readFileSync(stateFile, "utf8")) as LabKasm;
+  return { url, apiKey, apiKeySecret, pid, dir: base };
+}
+
 /**
- * Brings up the lab: `engines` Docker engines, a plain registry and an htpasswd registry, all on loopback.
+ * Brings up the lab: `engines` Docker engines, a plain registry, an htpasswd registry and the Kasm API
+ * stand-in, all on loopback.
  * Idempotent: services already running from an earlier call are reused and not restarted.
  */
 export async function startLab(options: LabOptions): Promise<LabHandle> {
@@ -180,12 +220,14 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   );
   const plain = await ensureRegistry(options.dir, "plain", saved.registries.plain, started);
   const auth = await ensureRegistry(options.dir, "auth", saved.registries.auth, started);
-  const lab: Lab = { dir: options.dir, engines, registries: { plain, auth } };
-  writeFileSync(stateFile, JSON.stringify({ engines, registries: { plain, auth } }, null, 2));
+  const kasm = await ensureKasm(options.dir, saved.kasm, started);
+  const lab: Lab = { dir: options.dir, engines, registries: { plain, auth }, kasm };
+  writeFileSync(stateFile, JSON.stringify({ engines, registries: { plain, auth }, kasm }, null, 2));
   log(started.length ? `started ${started.join(", ")}` : "reusing running lab services");
   const startedPids = [...engines, plain, auth]
     .filter((s) => started.includes(s.name) || started.includes(`registry-${s.name}`))
     .map((s) => s.pid);
+  if (started.includes("kasm")) startedPids.push(kasm.pid);
   return { lab, started, stop: () => stopPids(startedPids) };
 }
 
@@ -198,7 +240,12 @@ export async function stopLab(dir: string): Promise<void> {
   const stateFile = join(dir, "lab.json");
   if (!existsSync(stateFile)) return;
   const saved = loadState(stateFile);
-  const pids = [...saved.engines.map((e) => e.pid), saved.registries.plain?.pid, saved.registries.auth?.pid];
+  const pids = [
+    ...saved.engines.map((e) => e.pid),
+    saved.registries.plain?.pid,
+    saved.registries.auth?.pid,
+    saved.kasm?.pid,
+  ];
   for (const engine of saved.engines) pids.push(readPid(join(engine.dir, "docker.pid")));
   await stopPids(pids.filter((p): p is number => typeof p === "number"));
 }

@@ -1,0 +1,238 @@
+/**
+ * The Kasm Web App API stand-in's HTTP side: `POST /api/public/<function>` answered by the pure state
+ * machine in kasm-records.ts, a call log, and loopback-only `/__lab/` admin endpoints so a test driving
+ * the CLI in another process can seed, count calls and flip sessions or key expiry.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type KasmControls, route } from "./kasm-lab-admin.js";
+import {
+  applySeed,
+  handleCall,
+  hexId,
+  html,
+  initialState,
+  json,
+  KASM_WRITE_FUNCTIONS,
+  type KasmDeps,
+  type KasmReply,
+  type KasmSeed,
+  type KasmState,
+} from "./kasm-records.js";
+
+export type { KasmSeed, KasmState } from "./kasm-records.js";
+
+/**
+ * A transient failure to inject: the next `count` (default 1) calls to `fn` (any when absent) wait
+ * `delayMs`, then answer `status` with an HTML page as a proxy in front of Kasm would (none: answered
+ * normally after the delay).
+ */
+export type KasmFault = { fn?: string; status?: number; delayMs?: number; count?: number };
+
+/** One API call as the stand-in saw it; the body has api_key and api_key_secret removed. */
+export type KasmCall = { fn: string; status: number; at: string; body: unknown };
+
+export type KasmStandInOptions = {
+  host?: string;
+  port?: number;
+  apiKey?: string;
+  apiKeySecret?: string;
+  seed?: KasmSeed;
+  /** Keeps keys and records in this JSON file across restarts (the lab's detached server uses it). */
+  stateFile?: string;
+};
+
+export type KasmStandIn = {
+  url: string;
+  apiKey: string;
+  apiKeySecret: string;
+  calls(): KasmCall[];
+  /** Calls to create/update/delete_image and add/remove_images_group, answered or refused. */
+  writes(): KasmCall[];
+  clearCalls(): void;
+  /** A deep copy of images (stored form, token in clear), groups, group rows and sessions. */
+  state(): KasmState;
+  seed(seed: KasmSeed): void;
+  /** Running sessions of an image: delete_image is refused while this is above 0. */
+  setSessions(imageId: string, count: number): void;
+  /** Every later call answers 401, as an expired key does. */
+  expireKey(expired?: boolean): void;
+  /** A read-only key: later write calls answer 401 (a missing permission). */
+  setReadOnly(readOnly: boolean): void;
+  /** Makes the next matching calls slow or fail (502/503/504…), for retry and timeout tests. */
+  addFault(fault: KasmFault): void;
+  clearFaults(): void;
+  /** Back to the two system groups and the start options' seed, no faults; the call log is kept. */
+  reset(): void;
+  close(): Promise<void>;
+};
+
+type Persisted = {
+  apiKey: string;
+  apiKeySecret: string;
+  expired: boolean;
+  readOnly: boolean;
+  state: KasmState;
+};
+
+const MAX_BODY = 1 << 20;
+const deps: KasmDeps = { newId: hexId, now: () => new Date() };
+
+function loadPersisted(file: string | undefined): Partial<Persisted> {
+  if (!file || !existsSync(file)) return {};
+  return JSON.parse(readFileSync(file, "utf8")) as Partial<Persisted>;
+}
+
+/** Starts the stand-in on loopback (a free port unless given) and resolves once it listens. */
+export async function startKasmStandIn(options: KasmStandInOptions = {}): Promise<KasmStandIn> {
+  const saved = loadPersisted(options.stateFile);
+  const fresh = () => initialState(deps, options.seed);
+  const current: Persisted = {
+    apiKey: options.apiKey ?? saved.apiKey ?? hexId().slice(0, 12),
+    apiKeySecret: options.apiKeySecret ?? saved.apiKeySecret ?? hexId(),
+    expired: saved.expired ?? false,
+    readOnly: saved.readOnly ?? false,
+    state: saved.state ?? fresh(),
+  };
+  const log: KasmCall[] = [];
+  const persist = () => {
+    if (!options.stateFile) return;
+    writeFileSync(`${options.stateFile}.tmp`, JSON.stringify(current, null, 2));
+    renameSync(`${options.stateFile}.tmp`, options.stateFile);
+  };
+  persist();
+
+  const faults: (KasmFault & { count: number })[] = [];
+  const takeFault = (fn: string) => {
+    const fault = faults.find((f) => f.fn === undefined || f.fn === fn);
+    if (fault && --fault.count <= 0) faults.splice(faults.indexOf(fault), 1);
+    return fault;
+  };
+
+  const api = async (fn: string, raw: string): Promise<KasmReply> => {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = undefined;
+    }
+    const fault = takeFault(fn);
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.status || body === undefined) {
+      const reply = fault?.status
+        ? html(fault.status, STATUS_CODES[fault.status] ?? "Error", "Injected by the lab.")
+        : html(400, "Bad Request", "The request body is not valid JSON.");
+      log.push({ fn, status: reply.status, at: new Date().toISOString(), body: withoutKeys(body ?? null) });
+      return reply;
+    }
+    const result = handleCall(current.state, current, fn, body, deps);
+    if (result.state !== current.state) {
+      current.state = result.state;
+      persist();
+    }
+    log.push({ fn, status: result.reply.status, at: new Date().toISOString(), body: withoutKeys(body) });
+    return result.reply;
+  };
+
+  const handle: KasmControls = {
+    calls: () => structuredClone(log),
+    writes: () =>
+      structuredClone(log.filter((c) => (KASM_WRITE_FUNCTIONS as readonly string[]).includes(c.fn))),
+    clearCalls: () => {
+      log.length = 0;
+    },
+    state: () => structuredClone(current.state),
+    seed: (seed) => {
+      current.state = applySeed(current.state, seed, deps);
+      persist();
+    },
+    setSessions: (imageId, count) => {
+      current.state = structuredClone(current.state);
+      current.state.sessions[imageId] = count;
+      persist();
+    },
+    expireKey: (expired = true) => {
+      current.expired = expired;
+      persist();
+    },
+    setReadOnly: (readOnly) => {
+      current.readOnly = readOnly;
+      persist();
+    },
+    addFault: (fault) => {
+      faults.push({ ...fault, count: fault.count ?? 1 });
+    },
+    clearFaults: () => {
+      faults.length = 0;
+    },
+    reset: () => {
+      faults.length = 0;
+      current.state = fresh();
+      current.expired = false;
+      current.readOnly = false;
+      persist();
+    },
+  };
+
+  const server = createServer((req, res) => {
+    readBody(req)
+      .then((raw) => route(req, raw, api, handle))
+      .catch((error: Error & { status?: number }) =>
+        error.status
+          ? html(error.status, "Request Entity Too Large", error.message)
+          : json(400, { error: error.message }),
+      )
+      .then((reply) => send(res, reply));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    apiKey: current.apiKey,
+    apiKeySecret: current.apiKeySecret,
+    ...handle,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function withoutKeys(body: unknown): unknown {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return body;
+  const { api_key: _key, api_key_secret: _secret, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(Object.assign(new Error("body larger than 1 MiB"), { status: 413 }));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, reply: KasmReply): void {
+  const text = reply.type === "json" ? JSON.stringify(reply.body) : reply.body;
+  res.writeHead(reply.status, {
+    "content-type": reply.type === "json" ? "application/json" : "text/html;charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
