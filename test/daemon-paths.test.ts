@@ -79,7 +79,8 @@ describe("the daemon's hardest paths", () => {
     const second = await start(repo, state, "--interval", "1s");
     await waitUntil(
       "the image pulled again from the saved revision",
-      async () => (await localDigests(e1.host, image)).includes(digest),
+      async () =>
+        (await localDigests(e1.host, image)).includes(digest) && (await status(second)).state !== "starting",
       30_000,
       second.logs,
     );
