@@ -27,6 +27,9 @@ export {
   type AgentSpec,
   API_VERSION,
   DEFAULTS,
+  type KasmServerManifest,
+  type KasmServerSpec,
+  type KasmWorkspaceSpec,
   KINDS,
   type Kind,
   type Manifest,
@@ -60,6 +63,7 @@ export type {
   UnknownKind,
 } from "./core/plan-types.js";
 export { type DigestResult, planPromotions, promotionRefs } from "./core/promotion.js";
+export { parseMemoryQuantity } from "./core/quantity.js";
 export { incompleteLine, renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
 export { agentUnknowns, describeUnknown, registryUnknowns, withUnknown } from "./core/unknown.js";

@@ -18,6 +18,13 @@ export type ErrorCode =
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "kasm-unauthorized"
+  | "kasm-forbidden"
+  | "kasm-refused"
+  | "kasm-rejected-request"
+  | "kasm-unavailable"
+  | "kasm-not-found"
+  | "kasm-error"
   | "notification-failed"
   | "internal";
 

@@ -10,6 +10,7 @@ export const SCHEMA_FILES = {
   Agent: "agent.schema.json",
   Workspace: "workspace.schema.json",
   Settings: "settings.schema.json",
+  KasmServer: "kasm-server.schema.json",
   Notification: "notification.schema.json",
   manifest: "manifest.schema.json",
 } as const;
@@ -45,6 +46,7 @@ export const KIND_VALIDATORS: Record<Kind, ValidateFunction> = {
   Agent: compiled(SCHEMAS.Agent),
   Workspace: compiled(SCHEMAS.Workspace),
   Settings: compiled(SCHEMAS.Settings),
+  KasmServer: compiled(SCHEMAS.KasmServer),
   Notification: compiled(SCHEMAS.Notification),
 };
 
