@@ -130,7 +130,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
     [["--detailed-exitcode", "--agent", "a1", "--agent", "a2"], 2],
     // Agent "gone" cannot be observed: the plan is incomplete, which is never "no changes".
     [["--detailed-exitcode"], 1],
-  ])("exit code with %j is %d when there are changes", async (flags, code) => {
+  ])("exit code with %j is %d (changes planned)", async (flags, code) => {
     expect((await plan(...flags)).code).toBe(code);
   });
 
