@@ -8,11 +8,21 @@ import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
+import { sendNotification } from "./adapters/notify-http.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
+import { createNotifier, type Notifier } from "./engine/notifier.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { KasmApi, RegistryClient } from "./ports.js";
+import type { KasmApi, Metrics, RegistryClient } from "./ports.js";
+
+// What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
+export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
+export { openCheckout } from "./adapters/git-checkout.js";
+export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
+export { createRevisionStore } from "./adapters/last-good.js";
+export { createLogger } from "./adapters/logger.js";
+export { readManifestDir } from "./adapters/manifest-files.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
@@ -108,5 +118,20 @@ export async function createKasmApi(
     name: server.metadata.name,
     ...(ca ? { ca } : {}),
     ...options,
+  });
+}
+
+/** The real notifier: fetch, URL secrets read at send time, attempts counted in metrics when given. */
+export function createNotifierFor(
+  env: Record<string, string | undefined>,
+  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void },
+  metrics?: Pick<Metrics, "notification">,
+): Notifier {
+  return createNotifier({
+    send: sendNotification,
+    resolveUrl: (target) => resolveSecret(target.spec.url, env),
+    clock: systemClock,
+    logger,
+    ...(metrics ? { count: (name, type, result) => metrics.notification(name, type, result) } : {}),
   });
 }

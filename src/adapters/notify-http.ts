@@ -1,5 +1,5 @@
 import { KasmGitopsError } from "../core/errors.js";
-import type { NotificationSender } from "../engine/notifier.js";
+import type { NotificationSender } from "../ports.js";
 
 /** POSTs JSON with fetch; the error names the HTTP status only, never the URL (it is a secret). */
 export const sendNotification: NotificationSender = async (url, body, signal) => {

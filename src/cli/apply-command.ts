@@ -1,17 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { createLogger } from "../adapters/logger.js";
+import { createLogger, createNotifierFor } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { renderPlan } from "../core/render-plan.js";
 import { describeUnknown } from "../core/unknown.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
 import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
-import { createNotifierFor } from "./notify.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";
 
 /** `kasm-gitops apply [PLANFILE]`: one reconcile, or exactly a saved plan when it is not stale. */
@@ -77,7 +76,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   }
   if (args.values.notify) {
     const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
-    const notifier = createNotifierFor(io, logger);
+    const notifier = createNotifierFor(io.env, logger);
     notifier.configure(snapshot.set.notifications ?? []);
     const context = { revision: plan.revision, branch: plan.branch, at: new Date() };
     for (const event of rolloutEvents(context, results)) notifier.emit(event);

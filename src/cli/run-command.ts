@@ -1,14 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { createRevisionStore } from "../adapters/last-good.js";
-import { createLogger } from "../adapters/logger.js";
+import { createLogger, createNotifierFor, createRevisionStore } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, repoFlags } from "./context.js";
-import { createNotifierFor } from "./notify.js";
 
 function duration(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -38,7 +36,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
-  const notifier = createNotifierFor(io, logger, metrics);
+  const notifier = createNotifierFor(io.env, logger, metrics);
   const daemon = createDaemon(
     { ...deps, store: createRevisionStore(flags.stateDir), metrics, logger, notifier },
     {

@@ -49,6 +49,3 @@ export const KIND_VALIDATORS: Record<Kind, ValidateFunction> = {
   KasmServer: compiled(SCHEMAS.KasmServer),
   Notification: compiled(SCHEMAS.Notification),
 };
-
-/** The validator of manifest.schema.json (any kind), as editors use it. */
-export const validateAnyManifest: ValidateFunction = compiled(SCHEMAS.manifest);

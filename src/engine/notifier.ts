@@ -1,10 +1,9 @@
 import { describeError } from "../core/errors.js";
 import type { NotificationManifest } from "../core/manifest.js";
 import { type NotificationEvent, notificationBody } from "../core/notification.js";
-import type { Clock } from "../ports.js";
+import type { Clock, NotificationSender } from "../ports.js";
 
-/** Sends one body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */
-export type NotificationSender = (url: string, body: unknown, signal: AbortSignal) => Promise<void>;
+export type { NotificationSender } from "../ports.js";
 
 export type NotifierDeps = {
   send: NotificationSender;

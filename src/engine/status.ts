@@ -1,7 +1,6 @@
 import type { UnknownCause } from "../core/plan-types.js";
+import type { CycleResult } from "../ports.js";
 
-/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
-export type CycleResult = "ok" | "failed" | "invalid-revision";
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
 
