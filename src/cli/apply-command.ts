@@ -76,7 +76,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   }
   if (args.values.notify) {
     const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
-    const notifier = createNotifierFor(io.env, logger);
+    const notifier = createNotifierFor(io.env, flags.secrets, logger);
     notifier.configure(snapshot.set.notifications ?? []);
     const context = { revision: plan.revision, branch: plan.branch, at: new Date() };
     for (const event of rolloutEvents(context, results)) notifier.emit(event);
