@@ -95,7 +95,12 @@ describe("the daemon: degraded while anything is unknown, recovered by itself, a
     );
     // The registry in front of corp answers 500 to every tag check.
     proxy.setBehaviour({ inject: [{ match: { kind: "manifest-head" }, status: 500, times: 100_000 }] });
-    const [, ...args] = repoArgs("run", repo.bare, await stateDir(), ["--interval", "1s"]);
+    const [, ...args] = repoArgs("run", repo.bare, await stateDir(), [
+      "--interval",
+      "1s",
+      "--secret-dir",
+      dir,
+    ]);
     const env: Record<string, string> = {};
     for (const [name, token] of Object.entries(tokens))
       env[`KASM_SECRET_${name.toUpperCase()}`] = `${receiver.url}/${name}/${token}`;

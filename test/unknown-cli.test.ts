@@ -21,7 +21,7 @@ describe("an unknown state is never converged (plan and apply)", () => {
   it("wrong password on the htpasswd registry with the image already on the agent: incomplete, exit 1", async () => {
     const fleet = await privateFleet(lab.registries.auth, e1.host);
     await prePull(e1.host, fleet.image, lab.registries.auth.auth!);
-    const wrong = { env: { LAB_REGISTRY_PASSWORD: "not-the-password" } };
+    const wrong = { env: { KASM_SECRET_LAB_REGISTRY_PASSWORD: "not-the-password" } };
     const run = (command: string, extra: string[], env = wrong) =>
       inRepo(command, fleet.repo.bare, fleet.state, extra, env);
 
@@ -57,7 +57,7 @@ describe("an unknown state is never converged (plan and apply)", () => {
     expect(applied.stdout + applied.stderr).not.toContain(fleet.password);
 
     // The cause fixed, the same state is verified: exit 0, and only now.
-    const right = { env: { LAB_REGISTRY_PASSWORD: fleet.password } };
+    const right = { env: { KASM_SECRET_LAB_REGISTRY_PASSWORD: fleet.password } };
     expect((await run("plan", ["--detailed-exitcode"], right)).code).toBe(0);
     const fixed = await run("apply", ["--json"], right);
     expect(fixed.code).toBe(0);
