@@ -280,12 +280,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     });
     recheck = new Set(plan.unknown.flatMap((u) => (u.image ? [u.image] : [])));
     for (const blocked of plan.blocked) {
-      const key = `${revision} ${blocked.image} ${blocked.targetDigest}`;
+      const agent = blocked.type === "pull" ? blocked.agent : undefined;
+      const key = `${revision} ${blocked.type} ${agent ?? ""} ${blocked.image} ${blocked.targetDigest}`;
       if (blockedSeen.has(key)) continue;
       blockedSeen.add(key);
-      deps.metrics.promotionFinished("blocked");
+      // The promotions metric counts promotions; a held moving-tag pull is logged once per agent.
+      if (blocked.type === "promote") deps.metrics.promotionFinished("blocked");
       deps.logger.warn(
-        { cycle: id, revision, image: blocked.image, reason: blocked.reason },
+        { cycle: id, revision, image: blocked.image, reason: blocked.reason, ...(agent ? { agent } : {}) },
         blocked.message,
       );
     }
