@@ -59,6 +59,9 @@ export {
   type Manifest,
   type ManifestSet,
   type Metadata,
+  type NotificationEventKind,
+  type NotificationManifest,
+  type NotificationSpec,
   type Position,
   type Problem,
   type ProblemCode,
@@ -71,6 +74,7 @@ export {
   type WorkspaceManifest,
   type WorkspaceSpec,
 } from "./core/manifest.js";
+export { driftEvent, type NotificationEvent, notificationBody } from "./core/notification.js";
 export { type AgentObservation, buildPlan, type PlanInput } from "./core/plan.js";
 export type {
   Action,
@@ -81,14 +85,18 @@ export type {
   KasmRemoveAction,
   KasmUpdateAction,
   Plan,
+  PlanSummary,
   PlanWarning,
   PromoteAction,
   PullAction,
+  UnknownCause,
+  UnknownKind,
 } from "./core/plan-types.js";
 export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/promotion.js";
 export { parseMemoryQuantity } from "./core/quantity.js";
-export { renderPlan, summaryLine } from "./core/render-plan.js";
+export { incompleteLine, renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
+export { agentUnknowns, describeUnknown, registryUnknowns, withUnknown } from "./core/unknown.js";
 export {
   checkManifestFiles,
   formatProblem,

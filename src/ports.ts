@@ -7,6 +7,7 @@ import type { AppliedRecord } from "./core/kasm-desired.js";
 import type { KasmGroup, KasmMembership, KasmOwnedFields, KasmRecord } from "./core/kasm-types.js";
 import type { ManifestFile } from "./core/load.js";
 import type { LocalImage } from "./core/local-images.js";
+import type { UnknownKind } from "./core/plan-types.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -106,6 +107,7 @@ export type CycleResult = "ok" | "failed" | "invalid-revision";
 
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
+export type NotificationResult = "sent" | "retried" | "failed" | "dropped";
 
 /** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
 export type Metrics = {
@@ -121,6 +123,10 @@ export type Metrics = {
   kasmActionFinished(type: string, status: "ok" | "failed" | "skipped"): void;
   /** Managed Kasm records, and those edited in Kasm found by the last plan. */
   setKasmRecords(managed: number, drift: number): void;
+
+  /** 1 only when the last cycle verified everything; unknown checks counted by kind. */
+  setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
+  notification(name: string, type: string, result: NotificationResult): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 
@@ -195,3 +201,6 @@ export interface KasmWrittenStore {
   read(): Promise<KasmWritten>;
   write(written: KasmWritten): Promise<void>;
 }
+
+/** Sends one notification body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */
+export type NotificationSender = (url: string, body: unknown, signal: AbortSignal) => Promise<void>;

@@ -33,12 +33,16 @@ describe("applySummary with Kasm changes", () => {
     warnings: incomplete
       ? [{ code: "kasm-unreachable", message: "Kasm at https://kasm.test could not be read: 401" }]
       : [],
+    unknown: incomplete
+      ? [{ kind: "kasm", name: "kasm", reason: "kasm-unreachable", message: "could not be read: 401" }]
+      : [],
     summary: {
       pull: 0,
       promote: 0,
       blocked: blocked.length,
       kasm: 1,
-      ...(incomplete ? { incomplete: true as const } : {}),
+      unknown: incomplete ? 1 : 0,
+      incomplete,
     },
   });
   const ok: ActionResult = { action: update, status: "ok", attempts: 1, durationMs: 5 };
@@ -85,8 +89,8 @@ describe("applySummary with Kasm changes", () => {
       [],
       plan([], true),
       [
-        "Apply finished, not converged: 0 pulled, 0 failed.",
-        "  ! Kasm at https://kasm.test could not be read: 401",
+        "Apply incomplete: 0 pulled, 0 failed.",
+        "Not converged: 1 Kasm check failed (kasm: kasm-unreachable); fix the cause and apply again.",
       ],
     ],
   ] as const)("%s", (_name, results, p, expected) => {

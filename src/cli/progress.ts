@@ -1,5 +1,6 @@
 import type { BlockedKasm, Plan } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
+import { describeUnknown } from "../core/unknown.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
 
@@ -100,8 +101,8 @@ export function terminalProgress(io: CliIo) {
   };
 }
 
-/** The closing lines of apply: counts, then one line per failure with its reason. */
-export function applySummary(results: ActionResult[], plan?: Plan): string {
+/** The closing lines of apply: counts, one line per failure with its reason, held Kasm changes, and what was not checked. */
+export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown" | "blocked">): string {
   const count = (type: string, status: string) =>
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
@@ -114,17 +115,17 @@ export function applySummary(results: ActionResult[], plan?: Plan): string {
     const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
     return `  ✗ ${r.action.type} ${where}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`;
   });
-  const held = (plan?.blocked ?? []).filter((b): b is BlockedKasm => b.type.startsWith("kasm-"));
+  const held = plan.blocked.filter((b): b is BlockedKasm => b.type.startsWith("kasm-"));
   for (const b of held) lines.push(`  ! ${b.type} ${b.workspace} [${b.reason}]: ${b.message}`);
-  if (plan?.summary.incomplete) {
-    for (const w of plan.warnings.filter((w) => w.code === "kasm-unreachable"))
-      lines.push(`  ! ${w.message}`);
-  }
-  const clean = failed.length === 0 && held.length === 0 && !plan?.summary.incomplete;
-  const head = clean
-    ? `Apply complete: ${parts.join(", ")}.`
-    : failed.length > 0
+  const head =
+    failed.length > 0
       ? `Apply finished with failures: ${parts.join(", ")}.`
-      : `Apply finished, not converged: ${parts.join(", ")}.`;
+      : plan.unknown.length > 0
+        ? `Apply incomplete: ${parts.join(", ")}.`
+        : held.length > 0
+          ? `Apply finished, not converged: ${parts.join(", ")}.`
+          : `Apply complete: ${parts.join(", ")}.`;
+  if (plan.unknown.length > 0)
+    lines.push(`Not converged: ${describeUnknown(plan.unknown)}; fix the cause and apply again.`);
   return `${[head, ...lines].join("\n")}\n`;
 }

@@ -313,7 +313,7 @@ describe("planKasm", () => {
     plan.actions.forEach((a, i) => {
       for (const n of "after" in a ? a.after : []) expect(n).toBeLessThan(offset + i);
     });
-    expect(plan.incomplete).toBe(false);
+    expect(plan.unknown).toEqual([]);
   });
 
   it("Kasm unreachable: no Kasm action, a warning, and the plan is incomplete", () => {
@@ -321,7 +321,8 @@ describe("planKasm", () => {
       ...input(cases[0]!),
       observed: { reachable: false, error: "connect ECONNREFUSED" },
     });
-    expect(plan).toMatchObject({ actions: [], incomplete: true });
+    expect(plan).toMatchObject({ actions: [] });
+    expect(plan.unknown).toMatchObject([{ kind: "kasm", reason: "kasm-unreachable" }]);
     expect(plan.warnings[0]).toMatchObject({ code: "kasm-unreachable" });
     expect(plan.warnings[0]!.message).toMatch(/ECONNREFUSED/);
   });

@@ -22,9 +22,17 @@ import {
 } from "./kasm-types.js";
 import type { LocalImageIndex } from "./local-images.js";
 import { type AgentManifest, compareText, type WorkspaceManifest } from "./manifest.js";
-import type { BlockedKasm, KasmAction, KasmGroupAction, PlanWarning, PullAction } from "./plan-types.js";
+import type {
+  BlockedKasm,
+  KasmAction,
+  KasmGroupAction,
+  PlanWarning,
+  PullAction,
+  UnknownCause,
+} from "./plan-types.js";
 
-export type KasmServerConfig = { url: string; pulls: KasmPulls; removed: KasmRemoved };
+/** `name`: the KasmServer manifest an unknown cause names (the URL when absent). */
+export type KasmServerConfig = { name?: string; url: string; pulls: KasmPulls; removed: KasmRemoved };
 
 export type KasmPlanInput = {
   server: KasmServerConfig;
@@ -45,7 +53,8 @@ export type KasmPlan = {
   actions: KasmAction[];
   blocked: BlockedKasm[];
   warnings: PlanWarning[];
-  incomplete: boolean;
+  /** A Kasm read that failed: a `kasm` cause, which makes the whole plan incomplete. */
+  unknown: UnknownCause[];
 };
 
 /** The group Kasm may put a new record in on its own. */
@@ -109,7 +118,15 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       code: "kasm-unreachable",
       message: `Kasm at ${input.server.url} could not be read, its records wait for the next cycle: ${observed.error}`,
     });
-    return { actions, blocked, warnings, incomplete: true };
+    const unknown: UnknownCause[] = [
+      {
+        kind: "kasm",
+        name: input.server.name ?? input.server.url,
+        reason: "kasm-unreachable",
+        message: observed.error,
+      },
+    ];
+    return { actions, blocked, warnings, unknown };
   }
   const offset = input.planned.length;
   // The plan's pulls by agent and image, so each switch finds its pulls in constant time.
@@ -227,7 +244,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       else if (record.enabled) push({ type: "kasm-disable", workspace: owner, imageId: record.imageId });
     }
   }
-  return { actions, blocked, warnings, incomplete: false };
+  return { actions, blocked, warnings, unknown: [] };
 
   /** Group pairs that differ; for a record being created, after its create (and out of the auto-joined group). */
   function planGroups(desired: DesiredRecord, imageId: string | undefined, create: number | undefined) {

@@ -1,10 +1,11 @@
 import type { DesiredImage, DesiredState } from "./desired.js";
 import { type KasmPlanInput, planKasm } from "./kasm-plan.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
-import { compareText, type ManifestSet } from "./manifest.js";
+import type { ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
 import type { Action, BlockedPull, Plan, PlanWarning, PullAction } from "./plan-types.js";
 import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";
+import { agentUnknowns, registryUnknowns } from "./unknown.js";
 
 /** What the shell saw on one agent. */
 export type AgentObservation =
@@ -44,21 +45,6 @@ function pullFor(
     ...(local[0] ? { currentDigest: local[0] } : {}),
     targetDigest: expected,
   };
-}
-
-/** One warning per reference the registry could not answer, except a moving tag a promotion creates. */
-function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: Set<string>): PlanWarning[] {
-  const warnings: PlanWarning[] = [];
-  for (const [image, result] of [...digests].sort(([a], [b]) => compareText(a, b))) {
-    if ("error" in result && !promoted.has(image)) {
-      warnings.push({
-        code: "registry-error",
-        image,
-        message: result.error.includes(image) ? result.error : `${image}: ${result.error}`,
-      });
-    }
-  }
-  return warnings;
 }
 
 /**
@@ -107,13 +93,15 @@ export function buildPlan(input: PlanInput): Plan {
   }
   const actions: Action[] = [...promotions.actions, ...pulls];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
-  warnings.push(...registryWarnings(input.digests, promoted));
+  // A moving tag a promotion creates answers 404 until then: expected, not unknown.
+  const checks = registryUnknowns(input.digests, input.set, promoted);
+  for (const c of checks) {
+    const message = c.message.includes(c.image!) ? c.message : `${c.image}: ${c.message}`;
+    warnings.push({ code: "registry-error", image: c.image!, message });
+  }
+  const unknown = [...agentUnknowns(input.observations), ...checks];
   const blocked: Plan["blocked"] = [...promotions.blocked, ...heldBack];
-  const summary: Plan["summary"] = {
-    pull: pulls.length,
-    promote: promotions.actions.length,
-    blocked: blocked.length,
-  };
+  let kasmCount: number | undefined;
   if (input.kasm) {
     const planned = new Set(input.desired.agents.map((a) => a.agent));
     const kasm = planKasm({
@@ -126,9 +114,9 @@ export function buildPlan(input: PlanInput): Plan {
     actions.push(...kasm.actions);
     blocked.push(...kasm.blocked);
     warnings.push(...kasm.warnings);
-    summary.blocked = blocked.length;
-    summary.kasm = kasm.actions.length;
-    if (kasm.incomplete) summary.incomplete = true;
+    // A failed Kasm read is one more unknown cause: the same incompleteness as an unreachable agent.
+    unknown.push(...kasm.unknown);
+    kasmCount = kasm.actions.length;
   }
   return {
     version: 1,
@@ -137,7 +125,15 @@ export function buildPlan(input: PlanInput): Plan {
     actions,
     blocked,
     warnings,
-    summary,
+    unknown,
+    summary: {
+      pull: pulls.length,
+      promote: promotions.actions.length,
+      blocked: blocked.length,
+      unknown: unknown.length,
+      incomplete: unknown.length > 0,
+      ...(kasmCount !== undefined ? { kasm: kasmCount } : {}),
+    },
     ...(input.kasm ? { kasm: { url: input.kasm.server.url } } : {}),
   };
 }

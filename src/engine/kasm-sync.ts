@@ -10,6 +10,7 @@ import type { Credentials, KasmApi, KasmImageFields, KasmWritten } from "../port
 import { mapLimit } from "./observe.js";
 
 export const kasmServerConfig = (m: KasmServerManifest): KasmServerConfig => ({
+  name: m.metadata.name,
   url: m.spec.url,
   pulls: m.spec.pulls ?? DEFAULTS.kasmPulls,
   removed: m.spec.removed ?? DEFAULTS.kasmRemoved,
