@@ -1,6 +1,16 @@
 import { resolve } from "node:path";
-import { type AppOptions, createDeps, defaultStateDir, type GitAuthOptions } from "../app.js";
+import {
+  type AppOptions,
+  createDeps,
+  defaultStateDir,
+  type GitAuthOptions,
+  manifestSubpath,
+  openCheckout,
+  redact,
+  repoKind,
+} from "../app.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
+import type { Plan } from "../core/plan-types.js";
 import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
@@ -75,4 +85,29 @@ export async function loadOrReport(deps: ReconcileDeps, io: CliIo): Promise<Snap
     if (reportInvalid(error, io)) return undefined;
     throw error;
   }
+}
+
+/** Where a plan was read from, without credentials, for the plan file (`apply PLANFILE` reads it back). */
+export function planSource(flags: RepoFlags): NonNullable<Plan["source"]> {
+  return { repo: redact(flags.repo), ...(flags.path ? { path: flags.path } : {}) };
+}
+
+/**
+ * Only commits are planned: when `--repo` is a local working tree with uncommitted or untracked files under
+ * the manifest path, says so on stderr, naming them. A bare repo or no checkout at all says nothing.
+ */
+export async function warnUncommitted(flags: RepoFlags, io: CliIo): Promise<void> {
+  if (repoKind(flags.repo) !== "local") return;
+  let lines: string[];
+  try {
+    const checkout = await openCheckout(flags.repo, io.env);
+    lines = await checkout.changes(manifestSubpath(flags.path) || ".");
+  } catch {
+    return;
+  }
+  if (lines.length === 0) return;
+  const files = lines.map((line) => line.slice(3).replace(/^.* -> /, ""));
+  io.stderr(
+    `kasm-gitops: warning: uncommitted changes were not planned (only commits on branch ${flags.branch} are): ${files.join(", ")}\n`,
+  );
 }

@@ -3,20 +3,22 @@ import { resolve } from "node:path";
 import { renderPlan } from "../core/render-plan.js";
 import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
-import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import { depsFor, loadOrReport, planSource, repoFlags, warnUncommitted } from "./context.js";
 import { useColor } from "./io.js";
 
 /** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
 export async function planCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
   const deps = depsFor(flags, io);
+  await warnUncommitted(flags, io);
   const snapshot = await loadOrReport(deps, io);
   if (!snapshot) return 1;
-  const { plan } = await planSnapshot(snapshot, deps, {
+  const { plan: planned } = await planSnapshot(snapshot, deps, {
     refresh: args.values["no-refresh"] ? false : "all",
     onlyAgents: flags.agents,
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),
   });
+  const plan = { ...planned, source: planSource(flags) };
   const json = `${JSON.stringify(plan, null, 2)}\n`;
   if (args.values.out) await writeFile(resolve(io.cwd, args.values.out as string), json);
   io.stdout(args.values.json ? json : renderPlan(plan, { color: useColor(io) }));

@@ -67,7 +67,15 @@ type KasmContext = Classified & {
 
 /** The context each code carries, so a handler reads named fields instead of guessing at a bag of values. */
 export type ErrorContexts = {
-  usage: { path?: string; branch?: string; listen?: string; workspace?: string; host?: string; url?: string };
+  usage: {
+    path?: string;
+    branch?: string;
+    listen?: string;
+    workspace?: string;
+    host?: string;
+    url?: string;
+    file?: string;
+  };
   "invalid-manifest": { problems?: Problem[]; revision?: string };
   "manifest-path-not-found": { dir: string };
   "invalid-image-reference": Partial<RegistryContext> & { input?: string; part?: ImageReferencePart };

@@ -50,6 +50,8 @@ export type Plan = {
   version: 1;
   revision: string;
   branch: string;
+  /** Where the manifests were read (credentials removed), so `apply PLANFILE` can read the same place. */
+  source?: { repo: string; path?: string };
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];
