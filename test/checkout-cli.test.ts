@@ -102,4 +102,38 @@ describe("plan and apply on a local checkout", () => {
       "kasm-gitops: usage error: plan file nosuch.json does not exist (make one with plan --out FILE)\n",
     );
   });
+
+  it.each([
+    ["plan", ["--agent", "nosuch"], "--agent nosuch: no such agent on branch main (agents: a1)\n"],
+    [
+      "apply",
+      ["--agent", "a1", "--agent", "A1x"],
+      "--agent A1x: no such agent on branch main (agents: a1); did you mean a1?\n",
+    ],
+  ])("%s %j is a usage error listing the known agents", async (command, extra, message) => {
+    const result = await kasmGitops([
+      command,
+      "--repo",
+      repo.bare,
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+      ...extra,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(`kasm-gitops: usage error: ${message}`);
+  });
+
+  it("reads a misspelt KASM_GITOPS_AGENT the same way", async () => {
+    const result = await kasmGitops(
+      ["plan", "--repo", repo.bare, "--path", "manifests", "--state-dir", state],
+      {
+        env: { KASM_GITOPS_AGENT: "a2" },
+      },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("--agent a2: no such agent on branch main (agents: a1)");
+  });
 });

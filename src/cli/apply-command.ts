@@ -42,7 +42,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const flags = repoFlags(saved ? withPlanSource(args, saved) : args, io);
   const deps = depsFor(flags, io);
   await warnUncommitted(flags, io);
-  const snapshot = await loadOrReport(deps, io);
+  const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
   const signal = io.stopSignal;
   let plan: Awaited<ReturnType<typeof planSnapshot>>["plan"];

@@ -11,6 +11,7 @@ import {
 } from "../app.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
 import type { Plan } from "../core/plan-types.js";
+import { closest } from "../core/suggest.js";
 import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
@@ -78,13 +79,34 @@ export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was 
 }
 
 /** Fetches and validates the branch; undefined (problems printed) when the revision is invalid. */
-export async function loadOrReport(deps: ReconcileDeps, io: CliIo): Promise<Snapshot | undefined> {
+export async function loadOrReport(
+  deps: ReconcileDeps,
+  io: CliIo,
+  flags?: Pick<RepoFlags, "agents" | "branch">,
+): Promise<Snapshot | undefined> {
+  let snapshot: Snapshot;
   try {
-    return await loadSnapshot(deps, io.stopSignal);
+    snapshot = await loadSnapshot(deps, io.stopSignal);
   } catch (error) {
     if (reportInvalid(error, io)) return undefined;
     throw error;
   }
+  if (flags) checkAgentNames(flags, snapshot);
+  return snapshot;
+}
+
+/** `--agent` must name agents of the revision: a typo would otherwise plan nothing and look converged. */
+export function checkAgentNames(flags: Pick<RepoFlags, "agents" | "branch">, snapshot: Snapshot): void {
+  const known = snapshot.set.agents.map((a) => a.metadata.name);
+  const unknown = flags.agents.filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const hints = unknown.map((name) => closest(name, known)).filter(Boolean);
+  throw new KasmGitopsError(
+    "usage",
+    `--agent ${unknown.join(", ")}: no such agent on branch ${flags.branch} (agents: ${known.join(", ") || "none"})${
+      hints.length ? `; did you mean ${hints.join(", ")}?` : ""
+    }`,
+  );
 }
 
 /** Where a plan was read from, without credentials, for the plan file (`apply PLANFILE` reads it back). */

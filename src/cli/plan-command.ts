@@ -11,7 +11,7 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   const flags = repoFlags(args, io);
   const deps = depsFor(flags, io);
   await warnUncommitted(flags, io);
-  const snapshot = await loadOrReport(deps, io);
+  const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
   const { plan: planned } = await planSnapshot(snapshot, deps, {
     refresh: args.values["no-refresh"] ? false : "all",
