@@ -8,12 +8,15 @@ const MANIFEST_FILE = /\.ya?ml$/i;
 /** Files read at the same time: enough to hide disk latency, few enough to stay clear of EMFILE. */
 const PARALLEL_READS = 32;
 
-/** Relative paths of every *.yaml/*.yml below `dir`, skipping hidden files and folders (.git, .github, .gitlab-ci.yml). */
+/**
+ * Relative paths of every *.yaml/*.yml below `dir`, skipping hidden files and folders (.git, .github,
+ * .gitlab-ci.yml) and node_modules (a package's own examples and lock files are no manifests of this repo).
+ */
 async function listManifestFiles(dir: string, prefix = ""): Promise<string[]> {
   const entries: Dirent[] = await readdir(join(dir, prefix), { withFileTypes: true });
   const found: string[] = [];
   for (const entry of entries) {
-    if (entry.name.startsWith(".")) continue;
+    if (entry.name.startsWith(".") || (entry.name === "node_modules" && entry.isDirectory())) continue;
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
     // Symlinked folders are not followed: a link back up the tree would never end.
     if (entry.isDirectory()) found.push(...(await listManifestFiles(dir, relative)));
