@@ -35,7 +35,8 @@ export type WarningCode =
   | "agent-disabled"
   | "registry-error"
   | "workspace-disabled"
-  | "no-matching-agent";
+  | "no-matching-agent"
+  | "moving-tag-not-created";
 
 export type PlanWarning = {
   code: WarningCode;

@@ -1,4 +1,4 @@
-import type { DesiredImage, DesiredState } from "./desired.js";
+import { type DesiredImage, type DesiredState, movingTagRefs } from "./desired.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import { compareText, type ManifestSet } from "./manifest.js";
 import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
@@ -40,6 +40,28 @@ function pullFor(
     ...(local[0] ? { currentDigest: local[0] } : {}),
     targetDigest: expected,
   };
+}
+
+/**
+ * Moving tags the registry does not have yet and no promotion of this plan creates: a pull of one could only
+ * fail with 404, so it waits for the first verified promotion, with one warning per tag.
+ */
+function uncreatedMovingTags(input: PlanInput, expected: ReadonlyMap<string, string>) {
+  const warnings = new Map<string, PlanWarning>();
+  for (const w of input.set.workspaces) {
+    for (const tag of movingTagRefs(w)) {
+      const result = input.digests.get(tag.canonical);
+      if (!result || !("error" in result) || result.code !== "registry-not-found") continue;
+      if (expected.has(tag.canonical) || warnings.has(tag.canonical)) continue;
+      warnings.set(tag.canonical, {
+        code: "moving-tag-not-created",
+        image: tag.canonical,
+        workspace: w.metadata.name,
+        message: `${tag.canonical} does not exist yet: the first verified promotion of workspace "${w.metadata.name}" creates it; nothing is pulled for it until then`,
+      });
+    }
+  }
+  return warnings;
 }
 
 /** One warning per reference the registry could not answer, except a moving tag a promotion creates. */
@@ -85,19 +107,21 @@ export function buildPlan(input: PlanInput): Plan {
   for (const [image, result] of input.digests) if ("digest" in result) expected.set(image, result.digest);
   for (const promote of promotions.actions) expected.set(promote.image, promote.targetDigest);
 
+  const uncreated = uncreatedMovingTags(input, expected);
   const pulls: PullAction[] = [];
   for (const agent of input.desired.agents) {
     const index = indexes.get(agent.agent);
     if (!agent.enabled || !index) continue;
     for (const image of agent.images) {
-      if (!image.registry) continue;
+      if (!image.registry || uncreated.has(image.image)) continue;
       const action = pullFor(agent.agent, image, index, expected.get(image.image));
       if (action) pulls.push(action);
     }
   }
   const actions: Action[] = [...promotions.actions, ...pulls];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
-  warnings.push(...registryWarnings(input.digests, promoted));
+  for (const image of uncreated.keys()) promoted.add(image);
+  warnings.push(...uncreated.values(), ...registryWarnings(input.digests, promoted));
   return {
     version: 1,
     revision: input.revision,
