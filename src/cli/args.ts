@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { KasmGitopsError } from "../core/errors.js";
+import { closest } from "../core/suggest.js";
 
 /** One flag of the command line; `env` is mirrored as KASM_GITOPS_<NAME> for container use. */
 export type OptionSpec = {
@@ -91,7 +92,12 @@ export function parseCommandArgs(
     });
   } catch (error) {
     const message = (error as Error).message.split(/\n/)[0]!.replace(/\. To specify a positional.*$/, "");
-    throw new KasmGitopsError("usage", `${command}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
+    const unknown = /^Unknown option '--([^'=]+)/.exec(message)?.[1];
+    const hint = unknown ? closest(unknown, Object.keys(options)) : undefined;
+    throw new KasmGitopsError(
+      "usage",
+      `${command}: ${message.charAt(0).toLowerCase()}${message.slice(1)}${hint ? `; did you mean --${hint}?` : ""}`,
+    );
   }
   const values = { ...parsed.values } as ParsedArgs["values"];
   for (const [name, spec] of Object.entries(options)) {

@@ -20,7 +20,13 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   });
   const plan = { ...planned, source: planSource(flags) };
   const json = `${JSON.stringify(plan, null, 2)}\n`;
-  if (args.values.out) await writeFile(resolve(io.cwd, args.values.out as string), json);
+  if (args.values.out) {
+    const out = resolve(io.cwd, args.values.out as string);
+    await writeFile(out, json);
+    io.stderr(
+      `kasm-gitops: plan written to ${out}; carry it out with: kasm-gitops apply ${args.values.out}\n`,
+    );
+  }
   io.stdout(args.values.json ? json : renderPlan(plan, { color: useColor(io) }));
   if (args.values["detailed-exitcode"] && plan.actions.length > 0) return 2;
   return 0;
