@@ -54,12 +54,7 @@ describe("describeError", () => {
     ],
     [
       "a cause the message does not say is appended",
-      new KasmGitopsError(
-        "git-failed",
-        "git fetch of r failed",
-        {},
-        { cause: new Error("ECONNREFUSED") },
-      ),
+      new KasmGitopsError("git-failed", "git fetch of r failed", {}, { cause: new Error("ECONNREFUSED") }),
       "git fetch of r failed: ECONNREFUSED",
     ],
     ["a plain error", new Error("x"), "x"],
