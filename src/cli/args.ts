@@ -27,7 +27,7 @@ export const SECRET_OPTIONS: OptionTable = {
     separator: ":",
     value: "DIR",
     description:
-      "folder {file:} secrets may be read from (repeatable; default /run/secrets, $CREDENTIALS_DIRECTORY)",
+      "folder {file:} secrets may be read from, repeatable (default: /run/secrets, $CREDENTIALS_DIRECTORY)",
   },
   "secret-env": {
     type: "string",
@@ -63,7 +63,7 @@ export const REPO_OPTIONS: OptionTable = {
   "registry-timeout": {
     type: "string",
     value: "DURATION",
-    description: "deadline for asking the registries for digests, all of them together (30s)",
+    description: "deadline for asking the registries for digests, all of them together (default: 30s)",
   },
 };
 
