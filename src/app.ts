@@ -21,7 +21,7 @@ import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { DebugLogger, KasmApi, Metrics, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
-export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
+export { type GitAuthOptions, redact, repoKind } from "./adapters/git-auth.js";
 export { openCheckout } from "./adapters/git-checkout.js";
 export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
 export { createRevisionStore } from "./adapters/last-good.js";

@@ -102,9 +102,13 @@ export const COMMANDS: Command[] = [
       interval: {
         type: "string",
         value: "DURATION",
-        description: "git check-in and missing-image pulls (30s)",
+        description: "git check-in and missing-image pulls (default: 30s)",
       },
-      refresh: { type: "string", value: "CRON", description: "re-check tags for new digests (0 * * * *)" },
+      refresh: {
+        type: "string",
+        value: "CRON",
+        description: "re-check tags for new digests (default: 0 * * * *)",
+      },
       listen: {
         type: "string",
         value: "HOST:PORT",
@@ -118,7 +122,7 @@ export const COMMANDS: Command[] = [
       grace: {
         type: "string",
         value: "DURATION",
-        description: "on SIGTERM, how long in-flight pulls may finish (60s)",
+        description: "on SIGTERM, how long in-flight pulls may finish (default: 60s)",
       },
       ...GLOBAL_OPTIONS,
     },

@@ -6,10 +6,16 @@ import {
   defaultStateDir,
   type GitAuthOptions,
   lockStateDir,
+  manifestSubpath,
+  openCheckout,
+  redact,
+  repoKind,
 } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
+import type { Plan } from "../core/plan-types.js";
 import { type SecretPolicy, secretPolicy } from "../core/secret-policy.js";
+import { closest } from "../core/suggest.js";
 import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
@@ -133,11 +139,57 @@ export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was 
 }
 
 /** Fetches and validates the branch; undefined (problems printed) when the revision is invalid. */
-export async function loadOrReport(deps: ReconcileDeps, io: CliIo): Promise<Snapshot | undefined> {
+export async function loadOrReport(
+  deps: ReconcileDeps,
+  io: CliIo,
+  flags?: Pick<RepoFlags, "agents" | "branch">,
+): Promise<Snapshot | undefined> {
+  let snapshot: Snapshot;
   try {
-    return await loadSnapshot(deps, io.stopSignal);
+    snapshot = await loadSnapshot(deps, io.stopSignal);
   } catch (error) {
     if (reportInvalid(error, io)) return undefined;
     throw error;
   }
+  if (flags) checkAgentNames(flags, snapshot);
+  return snapshot;
+}
+
+/** `--agent` must name agents of the revision: a typo would otherwise plan nothing and look converged. */
+export function checkAgentNames(flags: Pick<RepoFlags, "agents" | "branch">, snapshot: Snapshot): void {
+  const known = snapshot.set.agents.map((a) => a.metadata.name);
+  const unknown = flags.agents.filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const hints = unknown.map((name) => closest(name, known)).filter(Boolean);
+  throw new KasmGitopsError(
+    "usage",
+    `--agent ${unknown.join(", ")}: no such agent on branch ${flags.branch} (agents: ${known.join(", ") || "none"})${
+      hints.length ? `; did you mean ${hints.join(", ")}?` : ""
+    }`,
+  );
+}
+
+/** Where a plan was read from, without credentials, for the plan file (`apply PLANFILE` reads it back). */
+export function planSource(flags: RepoFlags): NonNullable<Plan["source"]> {
+  return { repo: redact(flags.repo), ...(flags.path ? { path: flags.path } : {}) };
+}
+
+/**
+ * Only commits are planned: when `--repo` is a local working tree with uncommitted or untracked files under
+ * the manifest path, says so on stderr, naming them. A bare repo or no checkout at all says nothing.
+ */
+export async function warnUncommitted(flags: RepoFlags, io: CliIo): Promise<void> {
+  if (repoKind(flags.repo) !== "local") return;
+  let lines: string[];
+  try {
+    const checkout = await openCheckout(flags.repo, io.env);
+    lines = await checkout.changes(manifestSubpath(flags.path) || ".");
+  } catch {
+    return;
+  }
+  if (lines.length === 0) return;
+  const files = lines.map((line) => line.slice(3).replace(/^.* -> /, ""));
+  io.stderr(
+    `kasm-gitops: warning: uncommitted changes were not planned (only commits on branch ${flags.branch} are): ${files.join(", ")}\n`,
+  );
 }

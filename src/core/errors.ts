@@ -71,7 +71,15 @@ type KasmContext = Classified & {
 
 /** The context each code carries, so a handler reads named fields instead of guessing at a bag of values. */
 export type ErrorContexts = {
-  usage: { path?: string; branch?: string; listen?: string; workspace?: string; host?: string; url?: string };
+  usage: {
+    path?: string;
+    branch?: string;
+    listen?: string;
+    workspace?: string;
+    host?: string;
+    url?: string;
+    file?: string;
+  };
   "invalid-manifest": { problems?: Problem[]; revision?: string };
   "manifest-path-not-found": { dir: string };
   "invalid-image-reference": Partial<RegistryContext> & { input?: string; part?: ImageReferencePart };
@@ -134,5 +142,19 @@ export function isTransient(error: unknown): boolean {
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
-  return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
+  return cause && !alreadySaid(error.message, cause) ? `${error.message}: ${cause}` : error.message;
+}
+
+/** True when every line of `cause` is in `message` already (as git's words are, cleaned of `fatal:`). */
+function alreadySaid(message: string, cause: string): boolean {
+  return cause
+    .split("\n")
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^(fatal|error):\s*/i, "")
+        .replace(/\.$/, ""),
+    )
+    .filter(Boolean)
+    .every((line) => message.includes(line));
 }

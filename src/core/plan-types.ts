@@ -40,7 +40,8 @@ export type WarningCode =
   | "agent-disabled"
   | "registry-error"
   | "workspace-disabled"
-  | "no-matching-agent";
+  | "no-matching-agent"
+  | "moving-tag-not-created";
 
 export type PlanWarning = {
   code: WarningCode;
@@ -78,6 +79,8 @@ export type Plan = {
   version: 1;
   revision: string;
   branch: string;
+  /** Where the manifests were read (credentials removed), so `apply PLANFILE` can read the same place. */
+  source?: { repo: string; path?: string };
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];
