@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "./adapters/clock.js";
+import { createCommitVerifier } from "./adapters/commit-verifier.js";
 import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
@@ -10,6 +11,7 @@ import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type SecretRef } from "./core/manifest.js";
+import type { VerifyMode } from "./core/trust.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { RegistryClient } from "./ports.js";
 
@@ -27,6 +29,8 @@ export type AppOptions = {
   env: Record<string, string | undefined>;
   /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
   git?: GitAuthOptions;
+  /** --verify-commits: only revisions whose tip commit is signed by a key in `file` are used. */
+  verifyCommits?: { mode: VerifyMode; file: string };
   /** Sees every registry request (metrics); never sees credentials. */
   onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
 };
@@ -48,6 +52,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       env,
       ...options.git,
     }),
+    ...(options.verifyCommits ? { verifier: createCommitVerifier(options.verifyCommits) } : {}),
     readManifests: readManifestDir,
     agentFor: async (manifest) => {
       const tls = manifest.spec.docker.tls;

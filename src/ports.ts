@@ -3,6 +3,7 @@
  * src/app.ts injects them, so every test can swap one without module mocks.
  */
 import type { ImageReference } from "./core/image-ref.js";
+import type { TrustVerdict, VerifyMode } from "./core/trust.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -20,6 +21,14 @@ export type GitRevision = {
 /** Clones once, fetches afterwards; a failed fetch keeps the previous checkout and throws `git-failed`. */
 export interface GitSource {
   sync(signal?: AbortSignal): Promise<GitRevision>;
+}
+
+/** Decides whether a fetched revision may be used: its tip commit must carry a good signature by a trusted key. */
+export interface RevisionVerifier {
+  readonly mode: VerifyMode;
+  /** Reads the trusted keys; throws `invalid-trust-file` when they are unusable, so it is run before the first cycle. */
+  check(signal?: AbortSignal): Promise<string[]>;
+  verify(revision: GitRevision, signal?: AbortSignal): Promise<TrustVerdict>;
 }
 
 /** An image as an agent's Docker Engine reports it. */

@@ -5,7 +5,7 @@ import { renderPlan } from "../core/render-plan.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { CommandContext } from "./commands.js";
-import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import { checkTrustedKeys, depsFor, loadOrReport, repoFlags } from "./context.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";
 
@@ -15,6 +15,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const deps = depsFor(flags, io);
   const planFile = args.positionals[0];
   if (args.positionals.length > 1) throw new KasmGitopsError("usage", "apply takes at most one PLANFILE");
+  await checkTrustedKeys(deps, io);
   const snapshot = await loadOrReport(deps, io);
   if (!snapshot) return 1;
   const signal = io.stopSignal;

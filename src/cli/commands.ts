@@ -1,5 +1,5 @@
 import { applyCommand } from "./apply-command.js";
-import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
 import { promoteCommand } from "./promote-command.js";
@@ -36,6 +36,7 @@ export const COMMANDS: Command[] = [
     usage: "kasm-gitops plan --repo URL|PATH [--branch NAME]",
     options: {
       ...REPO_OPTIONS,
+      ...TRUST_OPTIONS,
       json: { type: "boolean", description: "print the plan object as JSON" },
       out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },
       "no-refresh": { type: "boolean", description: "skip registry digest checks" },
@@ -50,6 +51,7 @@ export const COMMANDS: Command[] = [
     usage: "kasm-gitops apply [PLANFILE] --repo URL|PATH",
     options: {
       ...REPO_OPTIONS,
+      ...TRUST_OPTIONS,
       json: { type: "boolean", description: "one JSON object per event line" },
       ...GLOBAL_OPTIONS,
     },
@@ -96,6 +98,7 @@ export const COMMANDS: Command[] = [
     usage: "kasm-gitops run --repo URL|PATH [--listen HOST:PORT]",
     options: {
       ...REPO_OPTIONS,
+      ...TRUST_OPTIONS,
       interval: {
         type: "string",
         value: "DURATION",

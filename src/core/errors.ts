@@ -5,6 +5,8 @@ export type ErrorCode =
   | "manifest-path-not-found"
   | "invalid-image-reference"
   | "git-failed"
+  | "untrusted-revision"
+  | "invalid-trust-file"
   | "agent-unreachable"
   | "registry-unauthorized"
   | "registry-forbidden"

@@ -92,7 +92,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   /** The snapshot in force: the fresh one when it validates, else the last good (memory, then disk). */
   async function snapshotFor(
     id: string,
-  ): Promise<{ snapshot?: Snapshot; changed: boolean; refused?: string }> {
+  ): Promise<{ snapshot?: Snapshot; changed: boolean; refused?: string; result?: CycleResult }> {
     try {
       const snapshot = await loadSnapshot(deps, hard.signal);
       const changed = good?.revision.revision !== snapshot.revision.revision;
@@ -113,12 +113,32 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     } catch (error) {
       const revision = (error instanceof KasmGitopsError && (error.context.revision as string)) || "unknown";
       const invalid = error instanceof KasmGitopsError && error.code === "invalid-manifest";
+      const untrusted = error instanceof KasmGitopsError && error.code === "untrusted-revision";
+      const result: CycleResult | undefined = invalid
+        ? "invalid-revision"
+        : untrusted
+          ? "untrusted-revision"
+          : undefined;
+      if (result) {
+        update({
+          type: "revision-refused",
+          revision,
+          reason: result,
+          error: describeError(error),
+          at: deps.clock.now(),
+        });
+      }
       if (invalid) {
         const problems = (error.context.problems as Problem[] | undefined) ?? [];
-        update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
         deps.logger.error(
           { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
           "revision refused; the last good revision stays in force",
+        );
+      } else if (untrusted) {
+        const { reason, key, signer } = error.context;
+        deps.logger.error(
+          { cycle: id, revision, reason, key, signer, err: describeError(error) },
+          "revision refused: not signed by a trusted key; the last good revision stays in force",
         );
       } else {
         deps.logger.error({ cycle: id, err: describeError(error) }, "could not fetch the manifests");
@@ -127,7 +147,12 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         good = await restoreSaved(id);
         reschedule(good?.set);
       }
-      return { ...(good ? { snapshot: good } : {}), changed: false, refused: describeError(error) };
+      return {
+        ...(good ? { snapshot: good } : {}),
+        changed: false,
+        refused: describeError(error),
+        ...(result ? { result } : {}),
+      };
     }
   }
 
@@ -149,9 +174,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     let result: CycleResult = "ok";
     let error: string | undefined;
     try {
-      const { snapshot, changed, refused } = await snapshotFor(id);
+      const { snapshot, changed, refused, result: refusal } = await snapshotFor(id);
       if (refused) {
-        result = status.lastError?.cycleId === id ? "invalid-revision" : "failed";
+        result = refusal ?? "failed";
         error = refused;
       }
       if (snapshot) {

@@ -11,8 +11,9 @@ import {
 import { type AgentObservation, buildPlan } from "../core/plan.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import { untrustedMessage } from "../core/trust.js";
 import { checkManifestFiles } from "../core/validate.js";
-import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
+import type { Clock, DockerAgent, GitRevision, GitSource, Ledger, RevisionVerifier } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 import type { RetryPolicy } from "./retry.js";
@@ -20,6 +21,8 @@ import type { RetryPolicy } from "./retry.js";
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
   git: GitSource;
+  /** With --verify-commits: a revision is used only when its tip commit is signed by a trusted key. */
+  verifier?: RevisionVerifier;
   readManifests: (dir: string) => Promise<ManifestFile[]>;
   agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
   registryFor: (manifest: RegistryManifest) => Promise<RegistryAccess>;
@@ -64,9 +67,26 @@ export function acceptManifests(
   return { set, problems };
 }
 
-/** Fetches the branch and validates its manifests. */
+/** Refuses a revision whose tip commit is not signed by a trusted key, naming the commit, key and reason. */
+export async function checkTrust(revision: GitRevision, verifier: RevisionVerifier, signal?: AbortSignal) {
+  const verdict = await verifier.verify(revision, signal);
+  if (verdict.trusted) return verdict;
+  throw new KasmGitopsError(
+    "untrusted-revision",
+    untrustedMessage(revision.revision, revision.branch, verdict),
+    {
+      revision: revision.revision,
+      reason: verdict.reason,
+      ...(verdict.key ? { key: verdict.key } : {}),
+      ...(verdict.signer ? { signer: verdict.signer } : {}),
+    },
+  );
+}
+
+/** Fetches the branch, checks its signature when asked to, and validates its manifests. */
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
+  if (deps.verifier) await checkTrust(revision, deps.verifier, signal);
   const files = await deps.readManifests(revision.manifestDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
   return { revision, files, ...acceptManifests(files, where, revision.revision) };

@@ -1,5 +1,10 @@
-/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
-export type CycleResult = "ok" | "failed" | "invalid-revision";
+/**
+ * How a cycle ended; `invalid-revision` (manifests invalid) and `untrusted-revision` (tip commit not signed by a
+ * trusted key): the new commit was refused and the last good one stays in force.
+ */
+export type CycleResult = "ok" | "failed" | "invalid-revision" | "untrusted-revision";
+/** Why a fetched revision was refused. */
+export type RefusalReason = Extract<CycleResult, "invalid-revision" | "untrusted-revision">;
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
 
@@ -23,7 +28,7 @@ export type DaemonStatus = {
   lastGoodRevision?: string;
   running?: { id: string; trigger: CycleTrigger; startedAt: string };
   lastCycle?: CycleRecord;
-  lastError?: { at: string; message: string; cycleId?: string };
+  lastError?: { at: string; message: string; cycleId?: string; reason?: RefusalReason };
   agents: Record<string, AgentStatus>;
   /** True from the first good cycle on; a later failure keeps the last good revision serving. */
   ready: boolean;
@@ -34,7 +39,7 @@ export type StatusEvent =
   | { type: "cycle-started"; id: string; trigger: CycleTrigger; at: Date }
   | { type: "revision-fetched"; revision: string }
   | { type: "revision-applied"; revision: string }
-  | { type: "revision-refused"; revision: string; error: string; at: Date }
+  | { type: "revision-refused"; revision: string; reason: RefusalReason; error: string; at: Date }
   | { type: "agents-observed"; agents: Record<string, AgentStatus> }
   | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
   | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date };
@@ -65,6 +70,7 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
           at: event.at.toISOString(),
           message: `revision ${event.revision} refused: ${event.error}`,
           ...(status.running ? { cycleId: status.running.id } : {}),
+          reason: event.reason,
         },
       };
     case "agents-observed":
@@ -94,7 +100,9 @@ function finishCycle(
     ...(event.error !== undefined ? { error: event.error } : {}),
   };
   // A refused revision already recorded its own, more precise error.
-  const keepRefusal = event.result === "invalid-revision" && status.lastError?.cycleId === event.id;
+  const keepRefusal =
+    (event.result === "invalid-revision" || event.result === "untrusted-revision") &&
+    status.lastError?.cycleId === event.id;
   const lastError =
     event.error !== undefined && !keepRefusal
       ? { at, message: event.error, cycleId: event.id }
