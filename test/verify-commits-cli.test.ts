@@ -2,11 +2,12 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createFileLedger } from "../src/adapters/ledger-file.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
-import { inRepo } from "./helpers/cli.js";
+import { inRepo, kasmGitops } from "./helpers/cli.js";
 import { followRepo, type RunningDaemon, waitUntil } from "./helpers/daemon.js";
-import { fleetYaml, localDigests, stateDir, uniqueRepo } from "./helpers/fleet.js";
-import { createTestRepo, type TestRepo, tempDir } from "./helpers/git-repos.js";
+import { fleetYaml, localDigests, promotionPairYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, git, type TestRepo, tempDir } from "./helpers/git-repos.js";
 import { commitAs, type GpgKey, gpgKey, type SshKey, sshKey, stopAgents } from "./helpers/signing.js";
 
 const lab = inject("lab");
@@ -169,6 +170,80 @@ describe("--verify-commits", () => {
         /kasm_gitops_cycles_total\{result="untrusted-revision"\} [1-9]/,
       );
       expect(daemon.logs()).toMatch(/revision refused: not signed by a trusted key/);
+    });
+  });
+
+  describe("promote --sign", () => {
+    /** A testing/production pair whose testing digest the ledger has seen, in a fresh repo. */
+    async function promotable() {
+      const repository = uniqueRepo("chrome");
+      const image = (tag: string) => `${registry.host}/${repository}:${tag}`;
+      await pushRandomImage({ url: registry.url, repository, tag: "A" });
+      const tested = await pushRandomImage({ url: registry.url, repository, tag: "B" });
+      const fleet = await createTestRepo();
+      const yaml = promotionPairYaml({
+        registryHost: registry.host,
+        testingHost: engine.host,
+        productionHost: lab.engines[1]!.host,
+        testingImage: image("B"),
+        productionImage: image("A"),
+      });
+      await fleet.commit({ "manifests/a.yaml": yaml }, "fleet");
+      const state = await stateDir();
+      await createFileLedger(state).append({
+        time: new Date().toISOString(),
+        agent: "a1",
+        image: image("B"),
+        digest: tested.digest,
+        revision: "0".repeat(40),
+        workspaces: ["chrome-testing"],
+      });
+      return { fleet, state };
+    }
+    /** The user's own ~/.gitconfig: their name and SSH signing key. */
+    async function userConfig(signingKey?: string) {
+      const home = await tempDir("user");
+      const file = join(home, ".gitconfig");
+      const signing = signingKey ? `[gpg]\n\tformat = ssh\n[user]\n\tsigningkey = ${signingKey}\n` : "";
+      await writeFile(file, `[user]\n\tname = Admin\n\temail = admin@example.invalid\n${signing}`);
+      return { HOME: home };
+    }
+
+    it("signs the release commit with the user's key, and a verifying plan accepts the pushed branch", async () => {
+      const { fleet, state } = await promotable();
+      const env = await userConfig(alice.privateKeyFile);
+      const result = await kasmGitops(
+        ["promote", "chrome", "--sign", "--branch", "release", "--push", "--json"],
+        { cwd: fleet.work, env: { ...env, KASM_GITOPS_PATH: "manifests", KASM_GITOPS_STATE_DIR: state } },
+      );
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const out = JSON.parse(result.stdout) as { commit: string; signed: boolean };
+      expect(out.signed).toBe(true);
+      const plan = await inRepo("plan", fleet.bare, await stateDir(), [
+        "--branch",
+        "release",
+        "--no-refresh",
+        "--json",
+        ...ssh(),
+      ]);
+      expect(plan.stderr).toBe("");
+      expect(plan.code).toBe(0);
+      expect(JSON.parse(plan.stdout).revision).toBe(out.commit);
+    });
+
+    it("fails without a signing key, leaving no commit, branch or edit behind", async () => {
+      const { fleet, state } = await promotable();
+      const before = await git(fleet.work, "rev-parse", "HEAD");
+      const result = await kasmGitops(["promote", "chrome", "--sign", "--branch", "release"], {
+        cwd: fleet.work,
+        env: { ...(await userConfig()), KASM_GITOPS_PATH: "manifests", KASM_GITOPS_STATE_DIR: state },
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("git commit -S (signing with your configured key) failed");
+      expect(await git(fleet.work, "rev-parse", "HEAD")).toBe(before);
+      expect(await git(fleet.work, "branch", "--list", "release")).toBe("");
+      expect(await git(fleet.work, "status", "--porcelain")).toBe("");
     });
   });
 });

@@ -32,8 +32,11 @@ export type LocalCheckout = {
   createBranch(name: string): Promise<void>;
   /** Undoes createBranch after a failed commit: back to `previous` (a branch or commit), `name` deleted. */
   dropBranch(name: string, previous: string): Promise<void>;
-  /** Commits exactly this file (other staged changes stay staged) and returns the new commit. */
-  commitFile(path: string, subject: string, body: string): Promise<string>;
+  /**
+   * Commits exactly this file (other staged changes stay staged) and returns the new commit; `sign` signs it
+   * with the user's configured key (`git commit -S`: user.signingkey, gpg.format), failing when git cannot.
+   */
+  commitFile(path: string, subject: string, body: string, sign?: boolean): Promise<string>;
   /** Pushes the local branch to `origin` under the same name, setting it as upstream. */
   push(branch: string): Promise<void>;
 };
@@ -114,8 +117,12 @@ export async function openCheckout(
       await run(["checkout", "--quiet", previous], `switching back to "${previous}"`);
       await run(["branch", "--quiet", "-D", name], `deleting branch "${name}"`);
     },
-    async commitFile(path, subject, body) {
-      await run(["commit", "--quiet", "-m", subject, "-m", body, "--only", "--", path], "git commit");
+    async commitFile(path, subject, body, sign = false) {
+      const signing = sign ? ["-S"] : [];
+      await run(
+        ["commit", "--quiet", ...signing, "-m", subject, "-m", body, "--only", "--", path],
+        sign ? "git commit -S (signing with your configured key)" : "git commit",
+      );
       return (await run(["rev-parse", "HEAD"], "git rev-parse")).trim();
     },
     async push(branch) {

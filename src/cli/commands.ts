@@ -60,7 +60,7 @@ export const COMMANDS: Command[] = [
   {
     name: "promote",
     summary: "move a workspace to the image verified on its promotion.from, as a commit",
-    usage: "kasm-gitops promote WORKSPACE [--tag TAG] [--repo PATH] [--push --branch NAME]",
+    usage: "kasm-gitops promote WORKSPACE [--tag TAG] [--repo PATH] [--sign] [--push --branch NAME]",
     options: {
       repo: {
         type: "string",
@@ -86,6 +86,10 @@ export const COMMANDS: Command[] = [
         type: "boolean",
         description: "push the --branch to origin, for a merge request",
         fromEnv: false,
+      },
+      sign: {
+        type: "boolean",
+        description: "sign the commit with your git signing key (git commit -S), for --verify-commits",
       },
       json: { type: "boolean", description: "print the result as JSON" },
       ...GLOBAL_OPTIONS,

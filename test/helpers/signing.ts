@@ -16,7 +16,7 @@ export type SigningKey = {
   config: string[];
   env: Record<string, string>;
 };
-export type SshKey = SigningKey & { publicKey: string; allowedSigner: string };
+export type SshKey = SigningKey & { privateKeyFile: string; publicKey: string; allowedSigner: string };
 export type GpgKey = SigningKey & { home: string; publicKey: string };
 
 const gpgHomes: string[] = [];
@@ -39,6 +39,7 @@ export async function sshKey(principal: string): Promise<SshKey> {
   const fingerprint = (await run("ssh-keygen", ["-l", "-f", `${file}.pub`])).split(/\s+/)[1]!;
   return {
     fingerprint,
+    privateKeyFile: file,
     publicKey,
     allowedSigner: `${principal} ${publicKey}`,
     config: ["-c", "gpg.format=ssh", "-c", `user.signingkey=${file}`],
