@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createFileLedger } from "../src/adapters/ledger-file.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
-import { inRepo, kasmGitops } from "./helpers/cli.js";
-import { followRepo, type RunningDaemon, waitUntil } from "./helpers/daemon.js";
+import { inRepo, kasmGitops, repoArgs } from "./helpers/cli.js";
+import { type RunningDaemon, startDaemon, waitUntil } from "./helpers/daemon.js";
 import { fleetYaml, localDigests, promotionPairYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo, tempDir } from "./helpers/git-repos.js";
 import { commitAs, type GpgKey, gpgKey, type SshKey, sshKey, stopAgents } from "./helpers/signing.js";
@@ -20,6 +20,7 @@ type Status = {
   ready: boolean;
   lastError?: { message: string; reason?: string };
   lastCycle?: { result: string };
+  agents: Record<string, { reachable: boolean; converged: boolean }>;
 };
 
 /** plan, apply and run with --verify-commits, on real signed commits, a real registry and a real engine. */
@@ -137,13 +138,20 @@ describe("--verify-commits", () => {
 
   describe("the daemon", () => {
     let daemon: RunningDaemon;
+    let state: string;
+    let good: string;
+    /** `run` on the test repo with this state dir. */
+    const follow = (dir: string, flags: string[]) =>
+      startDaemon(repoArgs("run", repo.bare, dir, ["--interval", "1s", ...flags]).slice(1));
+    const status = async () => (await daemon.status()) as Status;
     afterAll(async () => {
       await daemon?.stop();
     });
 
     it("refuses a new unsigned tip and keeps the last good revision in force", async () => {
-      const good = await commitAs(repo.work, alice, manifests("v3"), "v3 signed by alice");
-      daemon = await followRepo(repo.bare, "--interval", "1s", ...ssh());
+      good = await commitAs(repo.work, alice, manifests("v3"), "v3 signed by alice");
+      state = await stateDir();
+      daemon = await follow(state, ssh());
       await waitUntil(
         "the signed revision in force",
         async () => ((await daemon.status()) as Status).lastGoodRevision === good,
@@ -170,6 +178,32 @@ describe("--verify-commits", () => {
         /kasm_gitops_cycles_total\{result="untrusted-revision"\} [1-9]/,
       );
       expect(daemon.logs()).toMatch(/revision refused: not signed by a trusted key/);
+    });
+
+    it("restarted on the unsigned tip, uses the signed revision it saved; never one saved unverified", async () => {
+      await daemon.stop();
+      daemon = await follow(state, ssh());
+      await waitUntil(
+        "a first cycle after the restart",
+        async () => (await status()).lastCycle !== undefined,
+      );
+      // The saved revision is reconciled (its agent observed), though the tip is refused.
+      expect(await status()).toMatchObject({
+        lastCycle: { result: "untrusted-revision" },
+        agents: { a1: { reachable: true, converged: true } },
+      });
+      expect(daemon.logs()).toMatch(/using the last good revision from the state dir/);
+
+      // A state dir whose last good revision was saved without --verify-commits: the unsigned tip itself.
+      await daemon.stop();
+      const unverified = await stateDir();
+      daemon = await follow(unverified, []);
+      await waitUntil("the unsigned tip saved", async () => (await status()).ready);
+      await daemon.stop();
+      daemon = await follow(unverified, ssh());
+      await waitUntil("a refusal", async () => (await status()).lastCycle?.result === "untrusted-revision");
+      expect(await status()).toMatchObject({ ready: false, agents: {} });
+      expect(daemon.logs()).toMatch(/not using the last good revision from the state dir/);
     });
   });
 

@@ -9,6 +9,8 @@ export type LastGood = {
   branch: string;
   time: string;
   files: { file: string; text: string }[];
+  /** With --verify-commits: the key that signed it; a revision saved without one is not used then. */
+  signedBy?: string;
 };
 
 export const lastGoodPath = (stateDir: string) => join(stateDir, "last-good.json");
@@ -39,7 +41,13 @@ export async function readLastGood(stateDir: string): Promise<LastGood | undefin
   try {
     const parsed: unknown = JSON.parse(text);
     return isLastGood(parsed)
-      ? { revision: parsed.revision, branch: parsed.branch, time: parsed.time, files: parsed.files }
+      ? {
+          revision: parsed.revision,
+          branch: parsed.branch,
+          time: parsed.time,
+          files: parsed.files,
+          ...(typeof parsed.signedBy === "string" ? { signedBy: parsed.signedBy } : {}),
+        }
       : undefined;
   } catch {
     return undefined;

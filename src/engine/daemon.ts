@@ -28,6 +28,8 @@ export type SavedRevision = {
   branch: string;
   time: string;
   files: { file: string; text: string }[];
+  /** With --verify-commits: the key that signed it; a revision saved without one is not used then. */
+  signedBy?: string;
 };
 export type RevisionStore = {
   read(): Promise<SavedRevision | undefined>;
@@ -106,6 +108,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
           branch: snapshot.revision.branch,
           time: deps.clock.now().toISOString(),
           files: snapshot.files,
+          ...(snapshot.signedBy ? { signedBy: snapshot.signedBy } : {}),
         });
         deps.logger.info({ cycle: id, revision: snapshot.revision.revision }, "new revision in force");
       }
@@ -159,6 +162,13 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   async function restoreSaved(id: string): Promise<Snapshot | undefined> {
     const saved = await deps.store.read();
     if (!saved) return undefined;
+    if (deps.verifier && !saved.signedBy) {
+      deps.logger.warn(
+        { cycle: id, revision: saved.revision },
+        "not using the last good revision from the state dir: it was saved without --verify-commits",
+      );
+      return undefined;
+    }
     deps.logger.warn(
       { cycle: id, revision: saved.revision },
       "using the last good revision from the state dir",

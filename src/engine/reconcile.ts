@@ -38,6 +38,8 @@ export type Snapshot = {
   set: ManifestSet;
   problems: Problem[];
   files: ManifestFile[];
+  /** With --verify-commits: the fingerprint of the trusted key that signed the tip. */
+  signedBy?: string;
 };
 
 /** The agents and registries of a snapshot, connected. */
@@ -86,10 +88,15 @@ export async function checkTrust(revision: GitRevision, verifier: RevisionVerifi
 /** Fetches the branch, checks its signature when asked to, and validates its manifests. */
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
-  if (deps.verifier) await checkTrust(revision, deps.verifier, signal);
+  const trusted = deps.verifier ? await checkTrust(revision, deps.verifier, signal) : undefined;
   const files = await deps.readManifests(revision.manifestDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
-  return { revision, files, ...acceptManifests(files, where, revision.revision) };
+  return {
+    revision,
+    files,
+    ...acceptManifests(files, where, revision.revision),
+    ...(trusted ? { signedBy: trusted.key } : {}),
+  };
 }
 
 /** Connects to every Registry and (selected) Agent of the set. */
