@@ -189,6 +189,14 @@ describe("commit signatures checked by git (RevisionVerifier)", () => {
       ]);
     });
 
+    it("reads a binary (not armored) export too", async () => {
+      const file = join(await tempDir("keys"), "trusted.gpg");
+      await writeFile(file, bob.publicKeyBinary);
+      expect(await createCommitVerifier({ mode: "openpgp", file }).check()).toEqual([
+        `${bob.fingerprint} Bob <bob@example.invalid>`,
+      ]);
+    });
+
     it.each<[string, VerifyMode, () => string, RegExp]>([
       ["a truncated key", "ssh", () => `${alice.allowedSigner.slice(0, 40)}\n`, /line 1: invalid key/],
       ["a principal alone", "ssh", () => `# ok\n${alice.allowedSigner}\nbob@example.invalid\n`, /line 3/],

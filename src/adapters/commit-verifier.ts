@@ -48,7 +48,7 @@ export function createCommitVerifier(options: CommitVerifierOptions): RevisionVe
     home: string,
     cmd: string,
     args: string[],
-    input?: string,
+    input?: string | Buffer,
     signal?: AbortSignal,
   ): Promise<Run> {
     const env = {
@@ -109,7 +109,7 @@ export function createCommitVerifier(options: CommitVerifierOptions): RevisionVe
         "--with-colons",
         "--import",
       ],
-      data.toString("latin1"),
+      data,
       signal,
     );
     const fingerprints = [

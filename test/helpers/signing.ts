@@ -17,7 +17,7 @@ export type SigningKey = {
   env: Record<string, string>;
 };
 export type SshKey = SigningKey & { privateKeyFile: string; publicKey: string; allowedSigner: string };
-export type GpgKey = SigningKey & { home: string; publicKey: string };
+export type GpgKey = SigningKey & { home: string; publicKey: string; publicKeyBinary: Buffer };
 
 const gpgHomes: string[] = [];
 
@@ -75,6 +75,10 @@ export async function gpgKey(uid: string, options: { at?: string; expire?: strin
   const colons = await run("gpg", ["--batch", "--with-colons", "--list-keys", uid], env);
   const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(colons)![1]!;
   const publicKey = await run("gpg", ["--batch", "--armor", "--export", fingerprint], env);
+  const { stdout: publicKeyBinary } = await exec("gpg", ["--batch", "--export", fingerprint], {
+    env: { ...GIT_ENV, ...env },
+    encoding: "buffer",
+  });
   let program = "gpg";
   if (options.at) {
     program = join(home, "gpg-at");
@@ -86,6 +90,7 @@ export async function gpgKey(uid: string, options: { at?: string; expire?: strin
     fingerprint,
     home,
     publicKey,
+    publicKeyBinary,
     config: [
       "-c",
       "gpg.format=openpgp",
