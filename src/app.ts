@@ -6,14 +6,15 @@ import { createCommitVerifier } from "./adapters/commit-verifier.js";
 import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
+import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
-import { DEFAULTS, type SecretRef } from "./core/manifest.js";
+import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { VerifyMode } from "./core/trust.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { RegistryClient } from "./ports.js";
+import type { KasmApi, RegistryClient } from "./ports.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
@@ -89,4 +90,28 @@ export function createDeps(options: AppOptions): ReconcileDeps {
     ledger: createFileLedger(options.stateDir),
     clock: systemClock,
   };
+}
+
+/**
+ * The Kasm API client for a validated KasmServer: its key, secret and CA resolved now (a rotated secret takes
+ * effect at the next call of this factory), none of them kept anywhere but in the client.
+ */
+export async function createKasmApi(
+  server: KasmServerManifest,
+  env: Record<string, string | undefined>,
+  options: Pick<KasmClientOptions, "onCall" | "timeoutMs" | "retry" | "clock"> = {},
+): Promise<KasmApi> {
+  const [apiKey, apiKeySecret, ca] = await Promise.all([
+    resolveSecret(server.spec.apiKey, env),
+    resolveSecret(server.spec.apiKeySecret, env),
+    pem(server.spec.tls?.ca, env),
+  ]);
+  return createKasmClient({
+    url: server.spec.url,
+    apiKey,
+    apiKeySecret,
+    name: server.metadata.name,
+    ...(ca ? { ca } : {}),
+    ...options,
+  });
 }

@@ -27,6 +27,9 @@ export {
   type AgentSpec,
   API_VERSION,
   DEFAULTS,
+  type KasmServerManifest,
+  type KasmServerSpec,
+  type KasmWorkspaceSpec,
   KINDS,
   type Kind,
   type Manifest,
@@ -53,6 +56,7 @@ export type {
   PullAction,
 } from "./core/plan-types.js";
 export { type DigestResult, planPromotions, promotionRefs } from "./core/promotion.js";
+export { parseMemoryQuantity } from "./core/quantity.js";
 export { renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
 export {

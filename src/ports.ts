@@ -90,3 +90,73 @@ export interface Ledger {
   append(entry: LedgerEntry): Promise<void>;
   entries(): Promise<LedgerEntry[]>;
 }
+
+/** A JSON object Kasm keeps as a JSON string on the wire (run_config, exec_config, volume_mappings). */
+export type KasmConfig = Record<string, unknown>;
+
+/**
+ * A Kasm Workspace record in our terms: camelCase, categories as a list, configs as objects, memory in bytes.
+ * The stored registry token never leaves Kasm; `dockerTokenSet` says whether there is one.
+ */
+export type KasmImage = {
+  imageId: string;
+  /** The Docker image reference, as written in the manifest. */
+  name: string;
+  friendlyName: string;
+  description: string;
+  /** Kasm's image_src. */
+  thumbnail: string;
+  categories: string[];
+  cores: number;
+  /** Bytes. */
+  memory: number;
+  enabled: boolean;
+  hidden: boolean;
+  runConfig: KasmConfig;
+  execConfig: KasmConfig;
+  volumeMappings: KasmConfig;
+  dockerRegistry: string | null;
+  dockerUser: string | null;
+  dockerTokenSet: boolean;
+  /** Free text; the `managed-by: kasm-gitops/<workspace>` line marks a record as ours. */
+  notes: string;
+  /** Kasm's own view: whether an agent can launch it (read-only). */
+  available: boolean;
+};
+
+/**
+ * The fields kasm-gitops owns, to write. An absent field is left as Kasm has it. `dockerToken`: a string
+ * replaces the stored token, null clears it, absent keeps it.
+ */
+export type KasmImageFields = Partial<Omit<KasmImage, "imageId" | "dockerTokenSet" | "available">> & {
+  dockerToken?: string | null;
+};
+
+/** What a new record needs at least: the image and the name users see. */
+export type KasmImageCreate = KasmImageFields & { name: string; friendlyName: string };
+
+export type KasmGroup = { groupId: string; name: string; description: string; isSystem: boolean };
+
+/** One row of a group's images; Kasm allows the same pair twice, so callers count rows. */
+export type KasmGroupImage = { groupImageId: string; groupId: string; imageId: string };
+
+/**
+ * The Kasm Web App's Workspace records and their groups. Failures throw KasmGitopsError with a `kasm-*` code;
+ * no key, secret or token ever appears in one.
+ */
+export interface KasmApi {
+  readonly url: string;
+  /** Every record, disabled ones included. */
+  listImages(signal?: AbortSignal): Promise<KasmImage[]>;
+  listGroups(signal?: AbortSignal): Promise<KasmGroup[]>;
+  listGroupImages(groupId: string, signal?: AbortSignal): Promise<KasmGroupImage[]>;
+  createImage(record: KasmImageCreate, signal?: AbortSignal): Promise<KasmImage>;
+  /** Reads the record just before writing it back whole, with `fields` laid over it; other fields keep Kasm's values. */
+  updateImage(imageId: string, fields: KasmImageFields, signal?: AbortSignal): Promise<KasmImage>;
+  /** Refused (`kasm-refused`) while a session uses the image. */
+  deleteImage(imageId: string, signal?: AbortSignal): Promise<void>;
+  /** Adds the pair only when the group has no row for it yet; true when a row was added. */
+  addImageToGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
+  /** Removes every row of the pair when the group has one; true when rows were removed. */
+  removeImageFromGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
+}

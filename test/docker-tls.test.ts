@@ -1,73 +1,16 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { freePort, startDetached, stopProcess, waitFor, which } from "../src/lab/processes.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
+import { makeCertificates } from "./helpers/certificates.js";
 import { inRepo } from "./helpers/cli.js";
 import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo } from "./helpers/git-repos.js";
 
-const exec = promisify(execFile);
 const lab = inject("lab");
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate: dockerd's --tlsverify setup. */
-async function makeCertificates(dir: string) {
-  const ssl = (...args: string[]) => exec("openssl", args, { cwd: dir });
-  await ssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=lab-ca",
-    "-keyout",
-    "ca-key.pem",
-    "-out",
-    "ca.pem",
-  );
-  for (const [name, ext] of [
-    ["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"],
-    ["client", "extendedKeyUsage=clientAuth\n"],
-  ] as const) {
-    await writeFile(join(dir, `${name}.ext`), ext);
-    await ssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      `/CN=${name}`,
-      "-keyout",
-      `${name}-key.pem`,
-      "-out",
-      `${name}.csr`,
-    );
-    await ssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca-key.pem",
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    );
-  }
-}
 
 describe("an agent on tcp:// with mutual TLS", () => {
   let dir: string;

@@ -4,6 +4,9 @@ import {
   type AgentSpec,
   API_VERSION,
   DEFAULTS,
+  type KasmServerManifest,
+  type KasmServerSpec,
+  type KasmWorkspaceSpec,
   type Metadata,
   type RegistryManifest,
   type RegistrySpec,
@@ -55,7 +58,29 @@ const TYPE_KEYS = {
     enabled: true,
     refresh: true,
     promotion: true,
+    kasm: true,
   } satisfies Record<keyof WorkspaceSpec, true>),
+  workspaceKasm: keys({
+    imageId: true,
+    description: true,
+    thumbnail: true,
+    categories: true,
+    cores: true,
+    memory: true,
+    hidden: true,
+    runConfig: true,
+    execConfig: true,
+    volumeMappings: true,
+  } satisfies Record<keyof KasmWorkspaceSpec, true>),
+  kasmServer: keys({
+    url: true,
+    apiKey: true,
+    apiKeySecret: true,
+    tls: true,
+    pulls: true,
+    removed: true,
+  } satisfies Record<keyof KasmServerSpec, true>),
+  kasmServerTls: keys({ ca: true } satisfies Record<keyof NonNullable<KasmServerSpec["tls"]>, true>),
   workspaceAgents: keys({ matchLabels: true } satisfies Record<
     keyof NonNullable<WorkspaceSpec["agents"]>,
     true
@@ -91,6 +116,9 @@ const SCHEMA_KEYS: Record<keyof typeof TYPE_KEYS, string[]> = {
   workspace: props(SCHEMAS.Workspace, "spec"),
   workspaceAgents: props(SCHEMAS.Workspace, "spec", "agents"),
   workspacePromotion: props(SCHEMAS.Workspace, "spec", "promotion"),
+  workspaceKasm: props(SCHEMAS.Workspace, "spec", "kasm"),
+  kasmServer: props(SCHEMAS.KasmServer, "spec"),
+  kasmServerTls: props(SCHEMAS.KasmServer, "spec", "tls"),
   settings: props(SCHEMAS.Settings, "spec"),
 };
 
@@ -132,6 +160,18 @@ const SAMPLES = {
       enabled: true,
       refresh: "0 6 * * *",
       promotion: { from: "chrome-testing", movingTags: ["latest"] },
+      kasm: {
+        imageId: "3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b",
+        description: "Chrome browser",
+        thumbnail: "img/thumbnails/chrome.png",
+        categories: ["Browser"],
+        cores: 2,
+        memory: "2768M",
+        hidden: false,
+        runConfig: { hostname: "kasm" },
+        execConfig: {},
+        volumeMappings: { "/mnt/share": { bind: "/share", mode: "rw" } },
+      },
     },
   } satisfies Omit<WorkspaceManifest, "source">,
   Settings: {
@@ -140,6 +180,19 @@ const SAMPLES = {
     metadata: { name: "default" },
     spec: { interval: "30s", refreshSchedule: "0 * * * *", maxConcurrentPulls: 2, promotionBranch: "main" },
   } satisfies Omit<SettingsManifest, "source">,
+  KasmServer: {
+    apiVersion: API_VERSION,
+    kind: "KasmServer",
+    metadata: { name: "kasm" },
+    spec: {
+      url: "https://kasm.example.com",
+      apiKey: { env: "KASM_SECRET_KASM_API_KEY" },
+      apiKeySecret: { file: "/run/secrets/kasm-api-key-secret" },
+      tls: { ca: { file: "/etc/kasm-gitops/kasm-ca.pem" } },
+      pulls: "kasm",
+      removed: "delete",
+    },
+  } satisfies Omit<KasmServerManifest, "source">,
 };
 
 describe("schemas/ and src/core/manifest.ts agree", () => {
@@ -151,7 +204,7 @@ describe("schemas/ and src/core/manifest.ts agree", () => {
     },
   );
 
-  it.each(["Agent", "Workspace", "Settings"] as const)(
+  it.each(["Agent", "Workspace", "Settings", "KasmServer"] as const)(
     "every kind's document has the same top-level fields (%s)",
     (kind) => {
       expect(props(SCHEMAS[kind])).toEqual(TYPE_KEYS.document);
@@ -179,5 +232,7 @@ describe("schemas/ and src/core/manifest.ts agree", () => {
       maxConcurrentPulls: DEFAULTS.maxConcurrentPulls,
       promotionBranch: DEFAULTS.promotionBranch,
     });
+    const kasm = SCHEMAS.KasmServer.properties!.spec!.properties!;
+    expect([kasm.pulls!.default, kasm.removed!.default]).toEqual([DEFAULTS.kasmPulls, DEFAULTS.kasmRemoved]);
   });
 });

@@ -13,6 +13,18 @@ export const REDACT = [
   "*.credentials",
   "*.auth",
   "headers.authorization",
+  "apiKey",
+  "apiKeySecret",
+  "api_key",
+  "api_key_secret",
+  "docker_token",
+  "dockerToken",
+  "*.apiKey",
+  "*.apiKeySecret",
+  "*.api_key",
+  "*.api_key_secret",
+  "*.docker_token",
+  "*.dockerToken",
 ];
 
 /** JSON logs on stderr (stdout belongs to command output), with credentials redacted. */

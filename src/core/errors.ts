@@ -20,6 +20,13 @@ export type ErrorCode =
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "kasm-unauthorized"
+  | "kasm-forbidden"
+  | "kasm-refused"
+  | "kasm-rejected-request"
+  | "kasm-unavailable"
+  | "kasm-not-found"
+  | "kasm-error"
   | "internal";
 
 /** An error with a code and context that never carries a secret; only the CLI turns it into an exit code. */

@@ -4,8 +4,8 @@
  */
 
 export const API_VERSION = "kasm-gitops/v1";
-export type Kind = "Registry" | "Agent" | "Workspace" | "Settings";
-export const KINDS: readonly Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+export type Kind = "Registry" | "Agent" | "Workspace" | "Settings" | "KasmServer";
+export const KINDS: readonly Kind[] = ["Registry", "Agent", "Workspace", "Settings", "KasmServer"];
 
 /** Where a node stands in the manifest repo, 1-based like editors count. */
 export type Position = { file: string; line: number; col: number };
@@ -39,6 +39,38 @@ export type WorkspaceSpec = {
   /** `default` | `never` | a cron expression. */
   refresh?: string;
   promotion?: { from: string; movingTags?: string[] };
+  kasm?: KasmWorkspaceSpec;
+};
+
+/** A JSON object Kasm keeps as a JSON-encoded string (run_config, exec_config, volume_mappings). */
+export type JsonObject = Record<string, unknown>;
+
+/** The Git-owned fields of a workspace's Kasm record; `memory` is a quantity such as 2768M or 1Gi. */
+export type KasmWorkspaceSpec = {
+  imageId?: string;
+  description?: string;
+  thumbnail?: string;
+  categories?: string[];
+  cores?: number;
+  memory?: string;
+  hidden?: boolean;
+  runConfig?: JsonObject;
+  execConfig?: JsonObject;
+  volumeMappings?: JsonObject;
+};
+
+/** Who pulls workspace images once Kasm records are managed. */
+export type KasmPulls = "kasm-gitops" | "kasm";
+/** What becomes of a managed record whose Workspace left Git. */
+export type KasmRemoved = "disable" | "delete" | "keep";
+
+export type KasmServerSpec = {
+  url: string;
+  apiKey: SecretRef;
+  apiKeySecret: SecretRef;
+  tls?: { ca?: SecretRef };
+  pulls?: KasmPulls;
+  removed?: KasmRemoved;
 };
 
 export type SettingsSpec = {
@@ -60,7 +92,13 @@ export type RegistryManifest = Doc<"Registry", RegistrySpec>;
 export type AgentManifest = Doc<"Agent", AgentSpec>;
 export type WorkspaceManifest = Doc<"Workspace", WorkspaceSpec>;
 export type SettingsManifest = Doc<"Settings", SettingsSpec>;
-export type Manifest = RegistryManifest | AgentManifest | WorkspaceManifest | SettingsManifest;
+export type KasmServerManifest = Doc<"KasmServer", KasmServerSpec>;
+export type Manifest =
+  | RegistryManifest
+  | AgentManifest
+  | WorkspaceManifest
+  | SettingsManifest
+  | KasmServerManifest;
 
 /** A validated manifest repo, split by kind. */
 export type ManifestSet = {
@@ -68,6 +106,7 @@ export type ManifestSet = {
   agents: AgentManifest[];
   workspaces: WorkspaceManifest[];
   settings?: SettingsManifest;
+  kasmServer?: KasmServerManifest;
 };
 
 /** One finding of `validate`, always with a real position. */
@@ -85,6 +124,8 @@ export const DEFAULTS = {
   refreshSchedule: "0 * * * *",
   maxConcurrentPulls: 2,
   promotionBranch: "main",
+  kasmPulls: "kasm-gitops",
+  kasmRemoved: "disable",
 } as const;
 
 /** Code-point order: the same on every machine and locale, so plans are byte-for-byte reproducible. */

@@ -30,6 +30,9 @@ export const PATTERN_HINTS: Record<string, string> = {
   "^[^\\s~^:?*\\[\\\\]+$": "a Git branch name (no spaces or ~ ^ : ? * [ \\)",
   "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$":
     "a tag: letters, digits, '_', '.' and '-', at most 128 characters, not starting with '.' or '-'",
+  "^https?://[^\\s/?#]+(/[^\\s?#]*)?$": "an http(s) URL such as https://kasm.example.com",
+  "^[0-9a-f]{32}$": "a Kasm record id: 32 lower-case hex digits without dashes",
+  "^[^\\r\\n]+$": "one line of text",
 };
 
 const TYPE_WORDS: Record<string, string> = {
@@ -66,7 +69,8 @@ const isSecretRef = (e: ErrorObject) => /\/definitions\/secretRef\/[^/]+$/.test(
 
 /** `CORP_PASSWORD` for the password of registry corp: a name the operator can adopt as is. */
 function suggestedEnv(pointer: string, name: unknown): string {
-  const field = pointer.slice(pointer.lastIndexOf("/") + 1);
+  // apiKeySecret → API_KEY_SECRET, so the suggestion reads like the variables operators already have.
+  const field = pointer.slice(pointer.lastIndexOf("/") + 1).replaceAll(/([a-z0-9])([A-Z])/g, "$1_$2");
   const base = typeof name === "string" && name ? `${name}_${field}` : field;
   return base.toUpperCase().replaceAll(/[^A-Z0-9]+/g, "_");
 }
@@ -198,6 +202,11 @@ function describe(e: ErrorObject, name: unknown): Finding {
       return finding(
         "out-of-range",
         `${field} must be ${e.keyword === "minimum" ? "at least" : "at most"} ${params.limit}, got ${describeValue(e.data)}`,
+      );
+    case "exclusiveMinimum":
+      return finding(
+        "out-of-range",
+        `${field} must be more than ${params.limit}, got ${describeValue(e.data)}`,
       );
     case "minProperties":
     case "maxProperties":

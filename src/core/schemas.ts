@@ -10,6 +10,7 @@ export const SCHEMA_FILES = {
   Agent: "agent.schema.json",
   Workspace: "workspace.schema.json",
   Settings: "settings.schema.json",
+  KasmServer: "kasm-server.schema.json",
   manifest: "manifest.schema.json",
 } as const;
 
@@ -44,6 +45,7 @@ export const KIND_VALIDATORS: Record<Kind, ValidateFunction> = {
   Agent: compiled(SCHEMAS.Agent),
   Workspace: compiled(SCHEMAS.Workspace),
   Settings: compiled(SCHEMAS.Settings),
+  KasmServer: compiled(SCHEMAS.KasmServer),
 };
 
 /** The validator of manifest.schema.json (any kind), as editors use it. */

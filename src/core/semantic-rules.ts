@@ -1,6 +1,7 @@
 import { CronPattern } from "croner";
 import { parseDuration } from "./duration.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
+import { checkKasm } from "./kasm-rules.js";
 import type { Kind } from "./manifest.js";
 import { checkPromotions } from "./promotion-rules.js";
 import { error, field, type Identified, stringMap, text } from "./rule-context.js";
@@ -27,6 +28,7 @@ export function checkSemantics(items: readonly Identified[]): void {
       checkSettings(item);
       continue;
     }
+    if (item.kind === "KasmServer") continue; // at most one: checkKasm says so
     if (item.name === undefined) continue;
     const names = byKind.get(item.kind)!;
     const first = names.get(item.name);
@@ -75,8 +77,9 @@ export function checkSemantics(items: readonly Identified[]): void {
       checkCron(item, "/spec/refresh", refresh);
   }
   checkPromotions(items, byKind.get("Workspace")!, images);
+  checkKasm(items);
 }
-const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings"];
+const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings", "KasmServer"];
 
 function checkSettings(item: Identified): void {
   const schedule = text(item, "/spec/refreshSchedule");

@@ -60,6 +60,23 @@ const settings = (...extra: string[]) =>
     "\n",
   );
 
+/** A KasmServer whose extra spec lines start at line 8. */
+const kasmServer = (url = "https://kasm.example.com", ...extra: string[]) =>
+  [
+    "apiVersion: kasm-gitops/v1",
+    "kind: KasmServer",
+    "metadata: {name: kasm}",
+    "spec:",
+    `  url: ${url}`,
+    "  apiKey: {env: KASM_SECRET_KASM_API_KEY}",
+    "  apiKeySecret: {env: KASM_SECRET_KASM_API_KEY_SECRET}",
+    ...extra,
+    "",
+  ].join("\n");
+/** A workspace whose `kasm` block lines start at line 8. */
+const kasmBlock = (...lines: string[]) => workspace("  kasm:", ...lines.map((l) => `    ${l}`));
+const IMAGE_ID = "3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b";
+
 const check = (text: string) =>
   checkManifestFiles([
     { file: "a-base.yaml", text: BASE },
@@ -285,6 +302,58 @@ const CASES: [string, string, string, number, number][] = [
     4,
     18,
   ],
+  // Kasm web app sync
+  [
+    "a literal API key",
+    kasmServer().replace("{env: KASM_SECRET_KASM_API_KEY}", "abc123"),
+    "literal-secret",
+    6,
+    11,
+  ],
+  [
+    "a literal API key secret",
+    kasmServer().replace("{env: KASM_SECRET_KASM_API_KEY_SECRET}", "s3cr3t"),
+    "literal-secret",
+    7,
+    17,
+  ],
+  ["a literal Kasm CA", kasmServer(undefined, "  tls: {ca: PEM}"), "literal-secret", 8, 13],
+  ["a KasmServer without API key", kasmServer().replace(/ {2}apiKey: .*\n/, ""), "missing-property", 4, 1],
+  ["plain http to another host", kasmServer("http://kasm.example.com"), "insecure-kasm-url", 5, 8],
+  ["plain http to a LAN address", kasmServer("http://10.0.0.5:8443"), "insecure-kasm-url", 5, 8],
+  ["a URL with a user", kasmServer("https://admin:pw@kasm.example.com"), "credentials-in-url", 5, 8],
+  ["a URL without scheme", kasmServer("kasm.example.com"), "invalid-format", 5, 8],
+  ["an unknown pulls mode", kasmServer(undefined, "  pulls: agents"), "invalid-value", 8, 10],
+  ["an unknown removed policy", kasmServer(undefined, "  removed: purge"), "invalid-value", 8, 12],
+  [
+    "a second KasmServer",
+    `${kasmServer()}---\n${kasmServer().replace("name: kasm", "name: kasm-2")}`,
+    "multiple-kasm-servers",
+    10,
+    7,
+  ],
+  ["memory in words", kasmBlock("memory: lots"), "invalid-quantity", 8, 13],
+  ["memory in GB", kasmBlock("memory: 2GB"), "invalid-quantity", 8, 13],
+  ["memory without unit", kasmBlock('memory: "2048"'), "invalid-quantity", 8, 13],
+  ["memory as a number", kasmBlock("memory: 2048"), "wrong-type", 8, 13],
+  ["no cores", kasmBlock("cores: 0"), "out-of-range", 8, 12],
+  [
+    "an image id with dashes",
+    kasmBlock(`imageId: 3f2a9c0e-5b7d-4e1f-8a6b-2c3d4e5f6a7b`),
+    "invalid-format",
+    8,
+    14,
+  ],
+  ["a category of two lines", kasmBlock('categories: ["Dev\\nOps"]'), "invalid-format", 8, 18],
+  ["a run config as a string", kasmBlock("runConfig: '{}'"), "wrong-type", 8, 16],
+  ["an unknown kasm field", kasmBlock("imageSrc: x.png"), "unknown-property", 8, 5],
+  [
+    "two workspaces adopting one record",
+    `${kasmBlock(`imageId: ${IMAGE_ID}`)}---\n${kasmBlock(`imageId: ${IMAGE_ID}`).replace("name: w", "name: v")}`,
+    "duplicate-image-id",
+    17,
+    14,
+  ],
 ];
 
 const CYCLE = `${workspace("  promotion: {from: x}")}---\n${workspace("  promotion: {from: w}").replace("name: w", "name: x")}`;
@@ -346,6 +415,22 @@ describe("human wording", () => {
     ],
     [registry("  insecure: maybe"), /spec\.insecure must be true or false, got the string "maybe"/],
     [workspace("  agents: {matchLabels: {ring: prod}}"), /no agent has the labels ring=prod/],
+    [
+      kasmServer().replace("{env: KASM_SECRET_KASM_API_KEY}", "abc123"),
+      /spec\.apiKey holds a literal secret.*\{env: KASM_API_KEY\}.*\{file: \/run\/secrets\/kasm-api-key\}/,
+    ],
+    [
+      kasmServer("http://kasm.example.com:8443"),
+      /plain http to kasm\.example\.com.*write https:\/\/kasm\.example\.com:8443 \(plain http is allowed only on a loopback host/,
+    ],
+    [
+      kasmBlock("memory: lots"),
+      /spec\.kasm\.memory "lots" is not a memory quantity: expected a number with a unit, e\.g\. 2768M/,
+    ],
+    [
+      `${kasmBlock(`imageId: ${IMAGE_ID}`)}---\n${kasmBlock(`imageId: ${IMAGE_ID}`).replace("name: w", "name: v")}`,
+      /already adopted by Workspace "w" at case\.yaml:8:14/,
+    ],
   ])("%#: %s", (text, message) => {
     expect(
       check(text)
@@ -364,5 +449,43 @@ describe("human wording", () => {
     expect(set.workspaces.map((w) => w.metadata.name)).toEqual(["chrome-testing", "w"]);
     expect(set.settings).toBeUndefined();
     expect(set.workspaces[1]!.source).toEqual({ file: "case.yaml", line: 1, col: 1 });
+  });
+
+  it.each([
+    "http://127.0.0.1:8443",
+    "http://127.8.9.10",
+    "http://localhost:8080/kasm",
+    "http://[::1]:8443",
+    "https://kasm.example.com:8443/",
+  ])("accepts the KasmServer URL %s", (url) => {
+    const { set, problems } = check(
+      kasmServer(url, "  tls: {ca: {file: /etc/kasm-ca.pem}}", "  pulls: kasm"),
+    );
+    expect(problems).toEqual([]);
+    expect(set.kasmServer?.spec).toMatchObject({
+      url,
+      pulls: "kasm",
+      apiKey: { env: "KASM_SECRET_KASM_API_KEY" },
+    });
+  });
+
+  it("keeps a workspace's kasm block as written", () => {
+    const { set, problems } = check(
+      kasmBlock(
+        `imageId: ${IMAGE_ID}`,
+        "categories: [Browser, Dev]",
+        "cores: 1.5",
+        "memory: 512Mi",
+        "runConfig: {hostname: kasm}",
+      ),
+    );
+    expect(problems).toEqual([]);
+    expect(set.workspaces.find((w) => w.metadata.name === "w")?.spec.kasm).toEqual({
+      imageId: IMAGE_ID,
+      categories: ["Browser", "Dev"],
+      cores: 1.5,
+      memory: "512Mi",
+      runConfig: { hostname: "kasm" },
+    });
   });
 });

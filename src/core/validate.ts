@@ -1,6 +1,7 @@
 import { type LoadedDocument, type ManifestFile, parseManifestFiles } from "./load.js";
 import {
   API_VERSION,
+  type KasmServerManifest,
   KINDS,
   type Kind,
   type Manifest,
@@ -104,6 +105,7 @@ export function validateManifests(documents: readonly LoadedDocument[]): Validat
     if (m.kind === "Registry") set.registries.push(m);
     else if (m.kind === "Agent") set.agents.push(m);
     else if (m.kind === "Workspace") set.workspaces.push(m);
+    else if (m.kind === "KasmServer") set.kasmServer ??= m as KasmServerManifest;
     else set.settings ??= m as SettingsManifest;
   }
   return { set, problems: sortProblems(problems) };

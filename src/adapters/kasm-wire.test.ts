@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { KasmGitopsError } from "../core/errors.js";
+import type { KasmImageFields } from "../ports.js";
+import {
+  createPayload,
+  decodeGroup,
+  decodeGroupImage,
+  decodeImage,
+  encodeFields,
+  updatePayload,
+} from "./kasm-wire.js";
+
+const ID = "0123456789abcdef0123456789abcdef";
+/** A record as get_images shows it. */
+const READ = {
+  image_id: ID,
+  name: "registry.example.com:5000/kasm/chrome:1",
+  friendly_name: "Chrome",
+  description: "browser",
+  image_src: "img/chrome.png",
+  categories: ["Browser", "Dev"],
+  cores: 2,
+  memory: 2_768_000_000,
+  gpu_count: 0,
+  enabled: true,
+  hidden: false,
+  run_config: '{"hostname":"kasm"}',
+  exec_config: "{}",
+  volume_mappings: "{}",
+  launch_config: "{}",
+  docker_registry: null,
+  docker_user: null,
+  docker_token: "**********",
+  notes: "managed-by: kasm-gitops/chrome",
+  x_res: 1920,
+  zone_id: null,
+  available: true,
+  zone_name: null,
+  image_attributes: [],
+  created: "2026-11-30T12:00:00Z",
+};
+
+describe("encodeFields", () => {
+  it.each<[string, KasmImageFields, Record<string, unknown>]>([
+    ["categories newline-joined", { categories: ["Browser", "Dev"] }, { categories: "Browser\nDev" }],
+    ["no categories as an empty string", { categories: [] }, { categories: "" }],
+    [
+      "configs as JSON strings",
+      { runConfig: { a: 1 }, execConfig: {} },
+      { run_config: '{"a":1}', exec_config: "{}" },
+    ],
+    [
+      "volume mappings as a JSON string",
+      { volumeMappings: { "/x": { bind: "/y" } } },
+      { volume_mappings: '{"/x":{"bind":"/y"}}' },
+    ],
+    ["memory in bytes, as is", { memory: 536_870_912 }, { memory: 536_870_912 }],
+    ["thumbnail as image_src", { thumbnail: "t.png" }, { image_src: "t.png" }],
+    ["friendly name in snake case", { friendlyName: "Chrome" }, { friendly_name: "Chrome" }],
+    ["a new token", { dockerToken: "t0ken" }, { docker_token: "t0ken" }],
+    ["a cleared token", { dockerToken: null }, { docker_token: null }],
+    [
+      "a cleared registry",
+      { dockerRegistry: null, dockerUser: null },
+      { docker_registry: null, docker_user: null },
+    ],
+    ["nothing for nothing", {}, {}],
+  ])("%s", (_name, fields, wire) => {
+    expect(encodeFields(fields)).toEqual(wire);
+  });
+
+  it("create sends only what it is given", () => {
+    expect(createPayload({ name: "a:1", friendlyName: "A", hidden: true })).toEqual({
+      name: "a:1",
+      friendly_name: "A",
+      hidden: true,
+    });
+  });
+});
+
+describe("updatePayload", () => {
+  it.each<[string, KasmImageFields, Record<string, unknown>]>([
+    ["keeps everything with no change", {}, {}],
+    ["lays owned fields over the record", { description: "new", cores: 4 }, { description: "new", cores: 4 }],
+    ["encodes owned categories", { categories: ["Office"] }, { categories: "Office" }],
+    ["replaces the token when told", { dockerToken: "new-token" }, { docker_token: "new-token" }],
+  ])("%s", (_name, fields, changed) => {
+    const { available, zone_name, image_attributes, created, ...writable } = READ;
+    expect(updatePayload(READ, fields)).toEqual({
+      ...writable,
+      // Read as a list, written as a string; the masked token goes back unchanged.
+      categories: "Browser\nDev",
+      docker_token: "**********",
+      ...changed,
+    });
+  });
+
+  it("writes back configs read as objects as JSON strings", () => {
+    expect(updatePayload({ ...READ, run_config: { a: 1 } }, {})).toMatchObject({ run_config: '{"a":1}' });
+  });
+
+  it("always names the record it updates", () => {
+    expect(updatePayload(READ, { name: "x:2" }).image_id).toBe(ID);
+  });
+});
+
+describe("decodeImage", () => {
+  it("reads a record into our terms", () => {
+    expect(decodeImage(READ, "get_images")).toEqual({
+      imageId: ID,
+      name: "registry.example.com:5000/kasm/chrome:1",
+      friendlyName: "Chrome",
+      description: "browser",
+      thumbnail: "img/chrome.png",
+      categories: ["Browser", "Dev"],
+      cores: 2,
+      memory: 2_768_000_000,
+      enabled: true,
+      hidden: false,
+      runConfig: { hostname: "kasm" },
+      execConfig: {},
+      volumeMappings: {},
+      dockerRegistry: null,
+      dockerUser: null,
+      dockerTokenSet: true,
+      notes: "managed-by: kasm-gitops/chrome",
+      available: true,
+    });
+  });
+
+  it.each([
+    ["categories as a newline string", { categories: "Browser\nDev\n" }, { categories: ["Browser", "Dev"] }],
+    ["no categories", { categories: null }, { categories: [] }],
+    ["an empty config string", { run_config: "" }, { runConfig: {} }],
+    ["a config already an object", { exec_config: { a: 1 } }, { execConfig: { a: 1 } }],
+    ["no token", { docker_token: null }, { dockerTokenSet: false }],
+    ["null notes", { notes: null }, { notes: "" }],
+    ["cores as a numeric string", { cores: "1.5" }, { cores: 1.5 }],
+  ])("%s", (_name, patch, expected) => {
+    expect(decodeImage({ ...READ, ...patch }, "get_images")).toMatchObject(expected);
+  });
+
+  it.each([
+    ["no image_id", { image_id: undefined }, /image_id is undefined, expected an id/],
+    [
+      "a config that is not JSON",
+      { run_config: "{oops" },
+      /run_config is "\{oops", expected a JSON object string/,
+    ],
+    [
+      "a config that is a list",
+      { volume_mappings: "[]" },
+      /volume_mappings .* expected a JSON object string/,
+    ],
+    ["memory in words", { memory: "lots" }, /memory is "lots", expected a number/],
+    ["enabled as a string", { enabled: "yes" }, /enabled is "yes", expected true or false/],
+    ["categories of numbers", { categories: [1] }, /categories is \[1\], expected a list of strings/],
+  ])("a record with %s is an error naming the field", (_name, patch, message) => {
+    const read = () => decodeImage({ ...READ, ...patch }, "get_images");
+    expect(read).toThrow(KasmGitopsError);
+    expect(read).toThrow(message);
+  });
+
+  it("decodes groups and group rows", () => {
+    expect(
+      decodeGroup(
+        { group_id: "g1", name: "qa", description: null, priority: 100, is_system: false },
+        "get_groups",
+      ),
+    ).toEqual({ groupId: "g1", name: "qa", description: "", isSystem: false });
+    expect(
+      decodeGroupImage(
+        { group_image_id: "r1", group_id: "g1", image_id: ID, image_name: "x" },
+        "get_images_group",
+      ),
+    ).toEqual({ groupImageId: "r1", groupId: "g1", imageId: ID });
+  });
+});
