@@ -5,6 +5,7 @@ import { createCommitVerifier } from "../src/adapters/commit-verifier.js";
 import { createGitSource } from "../src/adapters/git-source.js";
 import { KasmGitopsError } from "../src/core/errors.js";
 import type { TrustVerdict, VerifyMode } from "../src/core/trust.js";
+import { checkTrust } from "../src/engine/reconcile.js";
 import { stateDir } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo, tempDir } from "./helpers/git-repos.js";
 import {
@@ -169,6 +170,18 @@ describe("commit signatures checked by git (RevisionVerifier)", () => {
       process.env.GIT_CONFIG_GLOBAL = saved.GIT_CONFIG_GLOBAL;
       if (saved.GNUPGHOME === undefined) delete process.env.GNUPGHOME;
       if (saved.GIT_CONFIG_GLOBAL === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+    }
+  });
+
+  it("refuses every revision, saying why, once the key file cannot be read", async () => {
+    await commitAs(repo.work, alice, { "manifests/a.yaml": "a: 17\n" }, "signed by alice");
+    const source = createGitSource({ repo: repo.bare, branch: "main", stateDir: await stateDir() });
+    const revision = await source.sync();
+    for (const mode of ["ssh", "openpgp"] as const) {
+      const verifier = createCommitVerifier({ mode, file: "/nonexistent/keys" });
+      const error = await checkTrust(revision, verifier).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "untrusted-revision", context: { reason: "cannot-check" } });
+      expect((error as Error).message).toContain("/nonexistent/keys: cannot be read");
     }
   });
 

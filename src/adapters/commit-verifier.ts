@@ -241,6 +241,11 @@ export function createCommitVerifier(options: CommitVerifierOptions): RevisionVe
     async verify(revision: GitRevision, signal?: AbortSignal): Promise<TrustVerdict> {
       return withHome(async (home) => {
         if (mode === "openpgp") await importKeys(home, signal);
+        // git reads an unreadable allowed-signers file as "no signature": say what is wrong instead.
+        else
+          await readFile(file).catch((error: Error) => {
+            throw fileError(`cannot be read (${error.message})`, error);
+          });
         return judgeSignature(await report(home, revision.checkoutDir, revision.revision, signal));
       });
     },

@@ -11,7 +11,7 @@ import {
 import { type AgentObservation, buildPlan } from "../core/plan.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
-import { untrustedMessage } from "../core/trust.js";
+import { type TrustVerdict, untrustedMessage } from "../core/trust.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type { Clock, DockerAgent, GitRevision, GitSource, Ledger, RevisionVerifier } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
@@ -71,7 +71,14 @@ export function acceptManifests(
 
 /** Refuses a revision whose tip commit is not signed by a trusted key, naming the commit, key and reason. */
 export async function checkTrust(revision: GitRevision, verifier: RevisionVerifier, signal?: AbortSignal) {
-  const verdict = await verifier.verify(revision, signal);
+  let verdict: TrustVerdict;
+  try {
+    verdict = await verifier.verify(revision, signal);
+  } catch (error) {
+    // A key file that became unreadable since startup: the revision cannot be checked, so it is not used.
+    if (!(error instanceof KasmGitopsError && error.code === "invalid-trust-file")) throw error;
+    verdict = { trusted: false, reason: "cannot-check", detail: error.message };
+  }
   if (verdict.trusted) return verdict;
   throw new KasmGitopsError(
     "untrusted-revision",
