@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  agentCounts,
-  type CycleResult,
-  type DaemonStatus,
-  initialStatus,
-  reduceStatus,
-  type StatusEvent,
-} from "./status.js";
+import type { CycleResult } from "../ports.js";
+import { agentCounts, type DaemonStatus, initialStatus, reduceStatus, type StatusEvent } from "./status.js";
 
 const T0 = new Date("2026-11-27T10:00:00.000Z");
 const T1 = new Date("2026-11-27T10:00:05.000Z");

@@ -1,10 +1,5 @@
-/**
- * How a cycle ended; `invalid-revision` (manifests invalid) and `untrusted-revision` (tip commit not signed by a
- * trusted key): the new commit was refused and the last good one stays in force.
- */
-export type CycleResult = "ok" | "failed" | "invalid-revision" | "untrusted-revision";
-/** Why a fetched revision was refused. */
-export type RefusalReason = Extract<CycleResult, "invalid-revision" | "untrusted-revision">;
+import type { CycleResult, RefusalReason } from "../ports.js";
+
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
 
