@@ -1,5 +1,5 @@
 /**
- * Manifest types of `apiVersion: kasm-gitops/v1` (DESIGN.md §2). schemas/*.json are the source of truth;
+ * Manifest types of `apiVersion: kasm-gitops/v1` (docs/manifests.md). schemas/*.json are the source of truth;
  * test/schema-types.test.ts keeps these types and the schemas from drifting apart.
  */
 
@@ -121,6 +121,7 @@ export type ProblemCode =
   | "image-missing-tag"
   | "insecure-kasm-url"
   | "invalid-cron"
+  | "invalid-docker-host"
   | "invalid-duration"
   | "invalid-format"
   | "invalid-image"
@@ -140,10 +141,13 @@ export type ProblemCode =
   | "promotion-cycle"
   | "promotion-other-repository"
   | "promotion-self"
+  | "refresh-too-often"
   | "registry-host-mismatch"
   | "schema-violation"
+  | "secret-not-allowed"
   | "selector-matches-nothing"
   | "tab-indent"
+  | "tls-on-unix-socket"
   | "too-long"
   | "too-many-documents"
   | "too-short"
@@ -151,6 +155,7 @@ export type ProblemCode =
   | "unknown-property"
   | "unknown-registry"
   | "unknown-workspace"
+  | "unreadable-file"
   | "unresolved-alias"
   | "unsupported-api-version"
   | "wrong-type"

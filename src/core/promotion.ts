@@ -2,7 +2,7 @@ import { movingTagRefs, selects } from "./desired.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { LocalImageIndex } from "./local-images.js";
 import { compareText, DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
-import type { BlockedAction, PromoteAction } from "./plan-types.js";
+import type { BlockedPromotion, PromoteAction } from "./plan-types.js";
 
 /** A registry's answer for one tag reference: its digest, or why it could not be read. */
 export type DigestResult = { digest: string } | { error: string; code: string };
@@ -19,7 +19,7 @@ export type PromotionInput = {
   ledger: readonly PullRecord[];
 };
 
-export type PromotionPlan = { actions: PromoteAction[]; blocked: BlockedAction[] };
+export type PromotionPlan = { actions: PromoteAction[]; blocked: BlockedPromotion[] };
 
 /** Every reference promotion needs a digest for: each promoted workspace's image and its moving tags. */
 export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry: string }[] {
@@ -34,7 +34,7 @@ export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry
   return [...refs.values()].sort((a, b) => compareText(a.ref.canonical, b.ref.canonical));
 }
 
-/** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6); says where. */
+/** Verified = on an agent serving `from`, or in the ledger for `from` (docs/plan-format.md, Promotion); says where. */
 export function verifiedOn(
   input: Pick<PromotionInput, "set" | "agents" | "ledger">,
   from: WorkspaceManifest,

@@ -10,12 +10,22 @@ import {
   type RegistryManifest,
 } from "../core/manifest.js";
 import { type AgentObservation, buildPlan } from "../core/plan.js";
+import { planDecisions } from "../core/plan-decisions.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
 import type { RetryPolicy } from "../core/retry.js";
+import type { SecretPolicy } from "../core/secret-policy.js";
 import { type TrustVerdict, untrustedMessage } from "../core/trust.js";
 import { checkManifestFiles } from "../core/validate.js";
-import type { Clock, DockerAgent, GitRevision, GitSource, Ledger, RevisionVerifier } from "../ports.js";
+import type {
+  Clock,
+  DebugLogger,
+  DockerAgent,
+  GitRevision,
+  GitSource,
+  Ledger,
+  RevisionVerifier,
+} from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 
@@ -24,12 +34,19 @@ export type ReconcileDeps = {
   git: GitSource;
   /** With --verify-commits: a revision is used only when its tip commit is signed by a trusted key. */
   verifier?: RevisionVerifier;
-  readManifests: (dir: string) => Promise<ManifestFile[]>;
+  /** Files under `dir`; only those resolving inside `root` (the checkout) are read. */
+  readManifests: (dir: string, root: string) => Promise<ManifestFile[]>;
   agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
   registryFor: (manifest: RegistryManifest) => Promise<RegistryAccess>;
   ledger: Ledger;
   clock: Clock;
   retry?: RetryPolicy;
+  /** References this policy refuses make a revision invalid, before any secret is read. */
+  secrets?: SecretPolicy;
+  /** Where the planner's decisions go at debug level. */
+  debugLog?: DebugLogger;
+  /** The deadline for one whole registry refresh (`--registry-timeout`). */
+  registryTimeoutMs?: number;
 };
 
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
@@ -47,7 +64,7 @@ export type Fleet = {
   agents: Map<string, DockerAgent>;
   limits: Map<string, number>;
   registries: Map<string, RegistryAccess>;
-  /** The registry that serves an image, by its host (DESIGN.md §2: an image's host is its Registry's). */
+  /** The registry that serves an image, by its host (docs/manifests.md: an image's host is its Registry's). */
   accessForImage: (image: string) => RegistryAccess | undefined;
   accessForHost: (host: string) => RegistryAccess | undefined;
 };
@@ -57,8 +74,12 @@ export function acceptManifests(
   files: ManifestFile[],
   where: string,
   revision?: string,
+  secrets?: SecretPolicy,
 ): Pick<Snapshot, "set" | "problems"> {
-  const { set, problems } = checkManifestFiles(files);
+  const { set, problems } = checkManifestFiles(
+    files,
+    secrets ? { secrets: { policy: secrets, severity: "error" } } : {},
+  );
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length > 0) {
     throw new KasmGitopsError("invalid-manifest", `${errors.length} error(s) in the manifests at ${where}`, {
@@ -96,12 +117,12 @@ export async function checkTrust(revision: GitRevision, verifier: RevisionVerifi
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
   const trusted = deps.verifier ? await checkTrust(revision, deps.verifier, signal) : undefined;
-  const files = await deps.readManifests(revision.manifestDir);
+  const files = await deps.readManifests(revision.manifestDir, revision.checkoutDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
   return {
     revision,
     files,
-    ...acceptManifests(files, where, revision.revision),
+    ...acceptManifests(files, where, revision.revision, deps.secrets),
     ...(trusted ? { signedBy: trusted.key } : {}),
   };
 }
@@ -165,6 +186,7 @@ export async function planSnapshot(
     clock: deps.clock,
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(deps.registryTimeoutMs ? { deadlineMs: deps.registryTimeoutMs } : {}),
   });
   const plan = buildPlan({
     revision: snapshot.revision.revision,
@@ -175,6 +197,15 @@ export async function planSnapshot(
     digests,
     ledger: await deps.ledger.entries(),
   });
+  deps.debugLog?.debug(
+    {
+      revision: plan.revision,
+      refresh: options.refresh === false ? "none" : "tags",
+      digests: queries.length,
+      ...planDecisions(plan),
+    },
+    "plan decisions",
+  );
   return { plan, desired, observations: observed, fleet };
 }
 
