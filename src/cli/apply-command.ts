@@ -10,7 +10,7 @@ import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
-import { depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
+import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
 import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";
@@ -45,6 +45,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const saved = planFile ? await readPlanFile(planFile, io.cwd) : undefined;
   const flags = repoFlags(saved ? withPlanSource(args, saved) : args, io);
   const deps = depsFor(flags, io);
+  await checkTrustedKeys(deps, io);
   await warnUncommitted(flags, io);
   const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;

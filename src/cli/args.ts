@@ -67,6 +67,25 @@ export const REPO_OPTIONS: OptionTable = {
   },
 };
 
+/** Flags of the commands that reconcile (plan, apply, run): which signatures make a revision trusted. */
+export const TRUST_OPTIONS: OptionTable = {
+  "verify-commits": {
+    type: "string",
+    value: "ssh|openpgp",
+    description: "use a revision only when its tip commit is signed by a trusted key",
+  },
+  "allowed-signers": {
+    type: "string",
+    value: "FILE",
+    description: "with --verify-commits ssh: the trusted keys, in git's allowed-signers format",
+  },
+  "trusted-keys": {
+    type: "string",
+    value: "FILE",
+    description: "with --verify-commits openpgp: the trusted public keys (gpg --export)",
+  },
+};
+
 /** Flags of every command. */
 export const GLOBAL_OPTIONS: OptionTable = {
   "log-level": {

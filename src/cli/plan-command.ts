@@ -3,13 +3,21 @@ import { resolve } from "node:path";
 import { renderPlan } from "../core/render-plan.js";
 import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
-import { depsFor, loadOrReport, planSource, repoFlags, warnUncommitted } from "./context.js";
+import {
+  checkTrustedKeys,
+  depsFor,
+  loadOrReport,
+  planSource,
+  repoFlags,
+  warnUncommitted,
+} from "./context.js";
 import { useColor } from "./io.js";
 
 /** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
 export async function planCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
   const deps = depsFor(flags, io);
+  await checkTrustedKeys(deps, io);
   await warnUncommitted(flags, io);
   const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;

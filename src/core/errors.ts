@@ -1,4 +1,5 @@
 import type { Problem } from "./manifest.js";
+import type { UntrustedReason, VerifyMode } from "./trust.js";
 
 /** Machine-readable error codes: reasons as constants, so callers and tests switch on them, not on text. */
 export type ErrorCode =
@@ -7,6 +8,8 @@ export type ErrorCode =
   | "manifest-path-not-found"
   | "invalid-image-reference"
   | "git-failed"
+  | "untrusted-revision"
+  | "invalid-trust-file"
   | "agent-unreachable"
   | "registry-unauthorized"
   | "registry-forbidden"
@@ -83,7 +86,9 @@ export type ErrorContexts = {
   "invalid-manifest": { problems?: Problem[]; revision?: string };
   "manifest-path-not-found": { dir: string };
   "invalid-image-reference": Partial<RegistryContext> & { input?: string; part?: ImageReferencePart };
-  "git-failed": { reason?: string; dir?: string; repo?: string; branch?: string };
+  "git-failed": { reason?: string; dir?: string; repo?: string; branch?: string; revision?: string };
+  "untrusted-revision": { revision: string; reason: UntrustedReason; key?: string; signer?: string };
+  "invalid-trust-file": { file: string; mode: VerifyMode };
   "agent-unreachable": { agent?: string; host?: string };
   "registry-unauthorized": RegistryContext;
   "registry-forbidden": RegistryContext;

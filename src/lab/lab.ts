@@ -62,11 +62,18 @@ export type LabOptions = {
 
 export type LabHandle = { lab: Lab; started: string[]; stop(): Promise<void> };
 
-const PACKAGES = { dockerd: "docker.io", "docker-registry": "docker-registry", htpasswd: "apache2-utils" };
+const PACKAGES = {
+  dockerd: "docker.io",
+  "docker-registry": "docker-registry",
+  htpasswd: "apache2-utils",
+  // Signed-commit tests: gpg and its agent sign, ssh-keygen signs and verifies.
+  "gpg-agent": "gnupg",
+  "ssh-keygen": "openssh-client",
+};
 export const LAB_USER = "kasm-ci";
 export const LAB_PASSWORD = "lab-secret-pass";
 
-/** Installs Debian's docker.io, docker-registry and apache2-utils when any of their binaries is missing. */
+/** Installs Debian's docker.io, docker-registry, apache2-utils, gnupg and openssh-client when a binary is missing. */
 export async function ensureLabPackages(log: (line: string) => void = () => {}): Promise<void> {
   const missing: string[] = [];
   for (const [binary, pkg] of Object.entries(PACKAGES)) if (!(await which(binary))) missing.push(pkg);
