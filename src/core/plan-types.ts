@@ -89,6 +89,7 @@ export type WarningCode =
   | "registry-error"
   | "workspace-disabled"
   | "no-matching-agent"
+  | "moving-tag-not-created"
   | "kasm-unreachable"
   | "kasm-not-synced"
   | "kasm-record-conflict";
@@ -131,6 +132,8 @@ export type Plan = {
   version: 1;
   revision: string;
   branch: string;
+  /** Where the manifests were read (credentials removed), so `apply PLANFILE` can read the same place. */
+  source?: { repo: string; path?: string };
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];
