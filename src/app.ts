@@ -6,13 +6,15 @@ import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
+import { readKasmDeployment } from "./adapters/kasm-import-read.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
+import { folderEntries, writeNewFiles } from "./adapters/new-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { KasmApi, RegistryClient } from "./ports.js";
+import type { KasmApi, KasmImportSource, RegistryClient } from "./ports.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
@@ -109,4 +111,31 @@ export async function createKasmApi(
     ...(ca ? { ca } : {}),
     ...options,
   });
+}
+
+/** Where `import` reads Kasm's key pair and CA: references the operator gave on the command line. */
+export type ImportSourceOptions = { url: string; apiKey: SecretRef; apiKeySecret: SecretRef; ca?: SecretRef };
+
+/** What `kasm-gitops import` touches: one Kasm to read, and a folder to fill with new files only. */
+export type ImportDeps = {
+  kasmFor(options: ImportSourceOptions): Promise<KasmImportSource>;
+  readDeployment: typeof readKasmDeployment;
+  folderEntries: typeof folderEntries;
+  writeNewFiles: typeof writeNewFiles;
+};
+
+export function createImportDeps(env: Record<string, string | undefined>): ImportDeps {
+  return {
+    kasmFor: async (options) => {
+      const [apiKey, apiKeySecret, ca] = await Promise.all([
+        resolveSecret(options.apiKey, env),
+        resolveSecret(options.apiKeySecret, env),
+        pem(options.ca, env),
+      ]);
+      return createKasmClient({ url: options.url, apiKey, apiKeySecret, ...(ca ? { ca } : {}) });
+    },
+    readDeployment: readKasmDeployment,
+    folderEntries,
+    writeNewFiles,
+  };
 }

@@ -16,6 +16,7 @@ import type {
   KasmImage,
   KasmImageCreate,
   KasmImageFields,
+  KasmImportSource,
 } from "../ports.js";
 import { systemClock } from "./clock.js";
 import {
@@ -116,6 +117,11 @@ class KasmClient implements KasmApi {
 
   async deleteImage(imageId: string, signal?: AbortSignal): Promise<void> {
     await this.call("delete_image", { target_image: { image_id: imageId } }, signal);
+  }
+
+  /** get_images as Kasm answered it, for import's lenient decoding. */
+  async listImageRecords(signal?: AbortSignal): Promise<unknown[]> {
+    return listIn(await this.call("get_images", {}, signal), "images", "get_images");
   }
 
   async addImageToGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean> {
@@ -229,7 +235,7 @@ const pair = (groupId: string, imageId: string) => ({
 });
 
 /** A KasmApi for one Kasm web app, its key and secret already resolved. */
-export function createKasmClient(options: KasmClientOptions): KasmApi {
+export function createKasmClient(options: KasmClientOptions): KasmApi & KasmImportSource {
   if (!options.apiKey || !options.apiKeySecret)
     throw new KasmGitopsError("usage", "a Kasm client needs an API key and its secret", { url: options.url });
   return new KasmClient(options);
