@@ -48,6 +48,30 @@ function keyRef(args: ParsedArgs, io: CommandContext["io"], flag: string, defaul
   return { env };
 }
 
+const where = (ref: SecretRef) => ("env" in ref ? ref.env : ref.file);
+
+/**
+ * Kasm's key errors speak of a KasmServer's spec.apiKey, which import does not have yet: say where import
+ * read the key instead. Other errors pass unchanged.
+ */
+function keyError(error: unknown, url: string, apiKey: SecretRef, apiKeySecret: SecretRef): unknown {
+  if (!(error instanceof KasmGitopsError)) return error;
+  const from = `the key from ${where(apiKey)} and its secret from ${where(apiKeySecret)}`;
+  if (error.code === "kasm-forbidden")
+    return new KasmGitopsError(
+      error.code,
+      `Kasm at ${url} refused the API key (HTTP 403): the key or its secret is wrong; import used ${from}`,
+      error.context,
+    );
+  if (error.code === "kasm-unauthorized")
+    return new KasmGitopsError(
+      error.code,
+      `Kasm at ${url} did not authorize the API key (HTTP 401): it has expired or lacks the permission to view images and groups (Kasm's admin UI: Settings → Developers → API Keys); import used ${from}`,
+      error.context,
+    );
+  return error;
+}
+
 /** `kasm-gitops import`: a manifest repo from a live Kasm, written only into new files. */
 export async function importCommand(
   { args, io }: CommandContext,
@@ -70,7 +94,9 @@ export async function importCommand(
 
   // Everything is read before anything is written: a bad key or an unreachable Kasm leaves no trace.
   const kasm = await deps.kasmFor({ url, apiKey, apiKeySecret, ...(caFile ? { ca: { file: caFile } } : {}) });
-  const deployment = await deps.readDeployment(kasm, io.stopSignal);
+  const deployment = await deps.readDeployment(kasm, io.stopSignal).catch((error: unknown) => {
+    throw keyError(error, url, apiKey, apiKeySecret);
+  });
   const { files, model } = buildImport({ url, ...(caFile ? { caFile } : {}), ...deployment });
   const { written, existing } = await deps.writeNewFiles(out, files);
 

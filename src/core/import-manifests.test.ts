@@ -163,8 +163,8 @@ metadata:
 spec:
   host: registry.example.com:5000
   # Kasm shows its stored token masked, so it is not copied here: set
-  # KASM_SECRET_REGISTRY_EXAMPLE_COM_5000_PASSWORD to the registry password or token where kasm-gitops
-  # runs (or write { file: /run/secrets/… }).
+  # KASM_SECRET_REGISTRY_EXAMPLE_COM_5000_PASSWORD to the registry password or token where
+  # kasm-gitops runs (or write { file: /run/secrets/… }).
   auth:
     username: ci
     password: { env: KASM_SECRET_REGISTRY_EXAMPLE_COM_5000_PASSWORD }

@@ -76,9 +76,10 @@ function pairOf(map: YAMLMap, key: string): Pair | undefined {
   return map.items.find((p) => (p.key as { value?: unknown })?.value === key) as Pair | undefined;
 }
 
+/** A comment above a key of `spec`, wrapped so the indented lines still fit the page. */
 function comment(map: YAMLMap, key: string, text: string): void {
   const pair = pairOf(map, key);
-  if (pair) (pair.key as { commentBefore?: string }).commentBefore = wrap(text);
+  if (pair) (pair.key as { commentBefore?: string }).commentBefore = wrap(text, WIDTH - 2);
 }
 
 /** The Workspace of one record; held ones come back commented out, with the reasons first. */
