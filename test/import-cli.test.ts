@@ -245,6 +245,10 @@ spec:
       KASM_SECRET_KASM_API_KEY_SECRET: kasm.apiKeySecret,
       [passwordEnv(registries.auth.host)]: registries.auth.password,
     };
+    // As the README says, the record whose run_config is not JSON is fixed in Kasm: until then the sync
+    // cannot read Kasm at all (it refuses a record it cannot decode), so nothing would be planned.
+    const broken = kasm.state().images.find((i) => i.image_id === IDS.broken)!;
+    kasm.seed({ images: [{ ...broken, run_config: "{}" }] });
     const before = kasm.state();
     kasm.clearCalls();
 
@@ -256,9 +260,12 @@ spec:
     expect(kasmActions).toHaveLength(DEPLOYMENT.records - DEPLOYMENT.held);
     for (const action of kasmActions) {
       expect(action).toMatchObject({ type: "kasm-update", adopt: true });
-      const fields = (action as unknown as { changes: { field: string }[] }).changes.map((c) => c.field);
-      // The token is written again from the Registry (same value) where the record carries one.
-      expect(fields.filter((f) => f !== "dockerToken")).toEqual(["notes"]);
+      const { workspace, changes } = action as unknown as { workspace: string; changes: { field: string }[] };
+      // Where the record carries a registry token, the sync writes it again from the Registry's variable
+      // (it cannot compare a masked token): the same value, as the state check below shows.
+      expect(changes.map((c) => c.field)).toEqual(
+        workspace.startsWith("secret-app") ? ["notes", "dockerToken"] : ["notes"],
+      );
     }
 
     const applied = await inRepo("apply", repo.bare, state, ["--json"], { env });

@@ -113,7 +113,7 @@ function heldReasons(record: ImportRecord, registry: ImportedRegistry | undefine
   }
   for (const { field, text } of record.invalidConfigs ?? [])
     reasons.push(
-      `Kasm's ${CONFIG_NAMES[field]} is not a JSON object (${JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text)}): write what it should be as spec.kasm.${field} (a mapping); as written ({}), apply would replace Kasm's text`,
+      `Kasm's ${CONFIG_NAMES[field]} is not a JSON object (${JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text)}): fix it in Kasm's admin UI first (kasm-gitops cannot read Kasm's records while one holds such a config), then write the same mapping as spec.kasm.${field} here; as written ({}), apply would replace Kasm's text`,
     );
   if (record.friendlyName.trim() === "" || record.friendlyName.length > 255)
     reasons.push(
