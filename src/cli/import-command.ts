@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { createImportDeps, type ImportDeps } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { buildImport } from "../core/import-manifests.js";
+import { counted } from "../core/import-readme.js";
 import { isLoopbackHost } from "../core/kasm-rules.js";
 import type { SecretRef } from "../core/manifest.js";
 import type { ParsedArgs } from "./args.js";
@@ -107,7 +108,7 @@ export async function importCommand(
   const held = model.workspaces.filter((w) => w.held.length > 0);
   const unreadable = deployment.unreadable ?? [];
   io.stdout(
-    `\nImported ${model.workspaces.length} records from ${url}: ${model.workspaces.length - held.length} adopted, ${held.length} held back, ${model.registries.length} registries (pulls: ${model.pulls}).\n`,
+    `\nImported ${counted(model.workspaces.length, "record", "records")} from ${url}: ${model.workspaces.length - held.length} adopted, ${held.length} held back, ${counted(model.registries.length, "registry", "registries")} (pulls: ${model.pulls}).\n`,
   );
   if (held.length > 0) {
     io.stdout("Held back (the file is written with its document commented out; fix it, then uncomment):\n");

@@ -173,7 +173,7 @@ spec:
 
   it("lists what is left to fill in and what was held back in the README", () => {
     const readme = text("README.md")!;
-    expect(readme).toContain("3 records, 2 adopted as Workspaces, 1 held back; 1 registries");
+    expect(readme).toContain("3 records, 2 adopted as Workspaces, 1 held back; 1 registry");
     expect(readme).toContain("`KASM_SECRET_KASM_API_KEY` and `KASM_SECRET_KASM_API_KEY_SECRET`");
     expect(readme).toContain("Set `KASM_SECRET_REGISTRY_EXAMPLE_COM_5000_PASSWORD`");
     expect(readme).toMatch(

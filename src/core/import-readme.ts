@@ -5,6 +5,9 @@ import type { ImportModel } from "./import-records.js";
 
 const code = (text: string) => `\`${text.replaceAll("`", "'")}\``;
 
+/** `1 registry`, `3 registries`: counts as a person writes them. */
+export const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 export function importReadme(
   url: string,
   model: ImportModel,
@@ -17,7 +20,7 @@ export function importReadme(
   const lines = [
     "# Kasm manifests imported by kasm-gitops",
     "",
-    `Imported from ${url}: ${model.workspaces.length} records, ${adopted.length} adopted as Workspaces, ${held.length} held back; ${model.registries.length} registries.`,
+    `Imported from ${url}: ${counted(model.workspaces.length, "record", "records")}, ${adopted.length} adopted as Workspaces, ${held.length} held back; ${counted(model.registries.length, "registry", "registries")}.`,
     "",
     "## Left to fill in",
     "",
