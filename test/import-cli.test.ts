@@ -23,6 +23,7 @@ import {
   deploymentSeed,
   IDS,
 } from "./helpers/kasm-deployment.js";
+import { startTlsFront } from "./helpers/tls-front.js";
 
 const lab = inject("lab");
 const engines = lab.engines.slice(0, 2);
@@ -384,6 +385,31 @@ spec:
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`kasm-gitops: error: .*http://127\\.0\\.0\\.1:${free}`));
     await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("an https Kasm signed by a private CA: trusted with --kasm-ca-file, named in the KasmServer; refused without", async () => {
+    const dir = await tempDir("import-tls");
+    const front = await startTlsFront(kasm.url, dir);
+    try {
+      const untrusted = await kasmGitops(["import", "--kasm-url", front.url, "--out", join(dir, "no")], {
+        env: keys(),
+      });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/certificate is not trusted/);
+      await expect(readdir(join(dir, "no"))).rejects.toThrow(/ENOENT/);
+
+      const trusted = await kasmGitops(
+        ["import", "--kasm-url", front.url, "--out", join(dir, "out"), "--kasm-ca-file", front.ca],
+        { env: keys() },
+      );
+      expect(trusted.stderr).toBe("");
+      expect(trusted.code).toBe(0);
+      const server = await readFile(join(dir, "out", "kasm-server.yaml"), "utf8");
+      expect(server).toContain(`  url: ${front.url}\n`);
+      expect(server).toContain(`  tls:\n    ca: { file: ${front.ca} }\n`);
+    } finally {
+      await front.close();
+    }
   });
 
   it("refuses plain http to a host that is not loopback, before sending the key", async () => {
