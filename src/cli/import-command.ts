@@ -108,7 +108,7 @@ export async function importCommand(
   const held = model.workspaces.filter((w) => w.held.length > 0);
   const unreadable = deployment.unreadable ?? [];
   io.stdout(
-    `\nImported ${counted(model.workspaces.length, "record", "records")} from ${url}: ${model.workspaces.length - held.length} adopted, ${held.length} held back, ${counted(model.registries.length, "registry", "registries")} (pulls: ${model.pulls}).\n`,
+    `\nImported ${counted(model.workspaces.length, "record", "records")} from ${url}: ${model.workspaces.length - held.length} adopted, ${held.length} held back, ${unreadable.length > 0 ? `${unreadable.length} not imported, ` : ""}${counted(model.registries.length, "registry", "registries")} (pulls: ${model.pulls}).\n`,
   );
   if (held.length > 0) {
     io.stdout("Held back (the file is written with its document commented out; fix it, then uncomment):\n");
