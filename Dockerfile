@@ -16,9 +16,12 @@ ARG NPM_CONFIG_CAFILE
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY . .
-# One layer: install, compile, keep production dependencies only, and stage what the runtime needs.
+# One layer: install, compile, keep production dependencies only, and stage what the runtime needs (the
+# lab and the benchmarks are development tools: .dockerignore leaves them out, and so does this step, for
+# build clients that do not apply .dockerignore to subfolders).
 RUN npm ci --ignore-scripts --no-audit --no-fund \
   && npm run build \
+  && rm -rf dist/lab dist/bench \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
   && mkdir -p /out schemas examples \
   && mv dist schemas examples package.json node_modules /out/

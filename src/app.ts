@@ -16,6 +16,14 @@ import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manife
 import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { KasmApi, KasmImportSource, RegistryClient } from "./ports.js";
 
+// What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
+export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
+export { openCheckout } from "./adapters/git-checkout.js";
+export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
+export { createRevisionStore } from "./adapters/last-good.js";
+export { createLogger } from "./adapters/logger.js";
+export { readManifestDir } from "./adapters/manifest-files.js";
+
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");

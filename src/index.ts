@@ -1,6 +1,11 @@
-/** The package's public API: the pure core, for tools that build on kasm-gitops. */
+/**
+ * The package's public API: the pure core, for tools that build on kasm-gitops. Read and validate manifest
+ * files (checkManifestFiles), work out the desired state (desiredState), index what each agent holds
+ * (indexLocalImages) and plan (buildPlan, renderPlan). YAML position tracking stays internal.
+ */
 
 export {
+  type DesiredAgent,
   type DesiredImage,
   type DesiredState,
   desiredState,
@@ -8,20 +13,29 @@ export {
   refsToCheck,
 } from "./core/desired.js";
 export { formatDuration, parseDuration } from "./core/duration.js";
-export { type ErrorCode, KasmGitopsError } from "./core/errors.js";
+export {
+  describeError,
+  type ErrorCode,
+  type ErrorContexts,
+  hasCode,
+  type ImageReferencePart,
+  isTransient,
+  KasmGitopsError,
+} from "./core/errors.js";
 export {
   type ImageReference,
   ImageReferenceError,
   parseImageReference,
   tagReference,
 } from "./core/image-ref.js";
+export { LOAD_LIMITS, type LoadLimits, type ManifestFile } from "./core/load.js";
 export {
-  LOAD_LIMITS,
-  type LoadedDocument,
-  type LoadLimits,
-  type ManifestFile,
-  parseManifestFiles,
-} from "./core/load.js";
+  type DockerImageSummary,
+  indexLocalImages,
+  type LocalImage,
+  type LocalImageIndex,
+  toLocalImage,
+} from "./core/local-images.js";
 export {
   type AgentManifest,
   type AgentSpec,
@@ -37,6 +51,7 @@ export {
   type Metadata,
   type Position,
   type Problem,
+  type ProblemCode,
   type RegistryManifest,
   type RegistrySpec,
   type SecretRef,
@@ -55,7 +70,7 @@ export type {
   PromoteAction,
   PullAction,
 } from "./core/plan-types.js";
-export { type DigestResult, planPromotions, promotionRefs } from "./core/promotion.js";
+export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/promotion.js";
 export { parseMemoryQuantity } from "./core/quantity.js";
 export { renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
@@ -67,4 +82,3 @@ export {
   type ValidationResult,
   validateManifests,
 } from "./core/validate.js";
-export { type NodeSpot, type PositionIndex, positionIn } from "./core/yaml-positions.js";

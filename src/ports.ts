@@ -3,6 +3,8 @@
  * src/app.ts injects them, so every test can swap one without module mocks.
  */
 import type { ImageReference } from "./core/image-ref.js";
+import type { ManifestFile } from "./core/load.js";
+import type { LocalImage } from "./core/local-images.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -21,9 +23,6 @@ export type GitRevision = {
 export interface GitSource {
   sync(signal?: AbortSignal): Promise<GitRevision>;
 }
-
-/** An image as an agent's Docker Engine reports it. */
-export type LocalImage = { id: string; repoTags: string[]; repoDigests: string[] };
 
 /** Progress of one pull, for live output and metrics. */
 export type PullProgress = { layersDone: number; layersTotal: number; bytesDone: number; bytesTotal: number };
@@ -92,6 +91,69 @@ export interface Ledger {
   append(entry: LedgerEntry): Promise<void>;
   entries(): Promise<LedgerEntry[]>;
 }
+
+/** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */
+export type SavedRevision = {
+  revision: string;
+  branch: string;
+  time: string;
+  /** The manifest files too, so a restart on an invalid tip still knows the fleet it must hold. */
+  files: ManifestFile[];
+};
+
+/** Where the daemon keeps its SavedRevision across restarts. */
+export type RevisionStore = {
+  read(): Promise<SavedRevision | undefined>;
+  write(saved: SavedRevision): Promise<void>;
+};
+
+/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
+export type CycleResult = "ok" | "failed" | "invalid-revision";
+
+export type PullResult = "ok" | "failed";
+export type PromotionResult = "ok" | "failed" | "blocked";
+
+/** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
+export type Metrics = {
+  cycleFinished(result: CycleResult, durationMs: number): void;
+  pullFinished(agent: string, result: PullResult, durationMs: number): void;
+  /** `status` is the HTTP status, or "error" when no response arrived (connection refused, timeout). */
+  registryRequest(host: string, method: string, status: number | "error"): void;
+  /** Info-style gauge: exactly one series, for the revision in force. */
+  setAppliedRevision(revision: string): void;
+  setAgents(reachable: number, total: number): void;
+  promotionFinished(result: PromotionResult): void;
+  render(): Promise<{ contentType: string; body: string }>;
+};
+
+/**
+ * An administrator's own checkout of the manifest repo: what `promote` needs to edit one file, commit it
+ * and push a branch for a merge request. Failures are `git-failed` with git's words, no secrets.
+ */
+export type LocalCheckout = {
+  /** The working tree's top folder. */
+  root: string;
+  /** `git status --porcelain` lines for uncommitted (or untracked) changes under `path`. */
+  changes(path: string): Promise<string[]>;
+  /** The checked-out branch, or undefined on a detached HEAD. */
+  currentBranch(): Promise<string | undefined>;
+  /** The commit HEAD points at. */
+  head(): Promise<string>;
+  branchExists(name: string): Promise<boolean>;
+  remoteUrl(name: string): Promise<string | undefined>;
+  /** Creates `name` at HEAD and checks it out (uncommitted changes elsewhere come along, as with `git switch -c`). */
+  createBranch(name: string): Promise<void>;
+  /** Undoes createBranch after a failed commit: back to `previous` (a branch or commit), `name` deleted. */
+  dropBranch(name: string, previous: string): Promise<void>;
+  /** Commits exactly this file (other staged changes stay staged) and returns the new commit. */
+  commitFile(path: string, subject: string, body: string): Promise<string>;
+  /** The text of a file in the working tree (absolute path). */
+  readFile(path: string): Promise<string>;
+  /** Replaces a file in the working tree (absolute path). */
+  writeFile(path: string, text: string): Promise<void>;
+  /** Pushes the local branch to `origin` under the same name, setting it as upstream. */
+  push(branch: string): Promise<void>;
+};
 
 /** A JSON object Kasm keeps as a JSON string on the wire (run_config, exec_config, volume_mappings). */
 export type KasmConfig = Record<string, unknown>;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseCommandArgs } from "../src/cli/args.js";
 import { COMMANDS } from "../src/cli/commands.js";
-import { memoryIo, useColor } from "../src/cli/io.js";
+import { useColor } from "../src/cli/io.js";
 import { runCli, VERSION } from "../src/cli/run-cli.js";
-import { kasmGitops } from "./helpers/cli.js";
+import { kasmGitops, memoryIo } from "./helpers/cli.js";
 
 describe("the command line", () => {
   it("prints the package version", async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
 import { parseImageReference } from "../src/core/image-ref.js";
-import { imageDigestsFor } from "../src/core/local-images.js";
+import { indexLocalImages } from "../src/core/local-images.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import type { PullProgress } from "../src/ports.js";
 import { failure } from "./helpers/errors.js";
@@ -31,7 +31,9 @@ describe("Docker agent", () => {
     const image = images.find((i) => i.repoTags.includes(pushed.reference));
     expect(image?.repoDigests).toContain(`${pushed.reference.replace(/:v1$/, "")}@${pushed.digest}`);
     expect(images.every((i) => !i.repoTags.some((t) => t.startsWith("<none>")))).toBe(true);
-    expect(imageDigestsFor(images, parseImageReference(pushed.reference))).toEqual([pushed.digest]);
+    expect(indexLocalImages(images).digestsFor(parseImageReference(pushed.reference))).toEqual([
+      pushed.digest,
+    ]);
   });
 
   it("follows a re-pushed tag to its new digest, multi-platform index included", async () => {
@@ -44,7 +46,9 @@ describe("Docker agent", () => {
     const second = await pushRandomImage(target);
     expect(second.digest).not.toBe(first.digest);
     expect((await agent.pull(second.reference, {})).digest).toBe(second.digest);
-    const digests = imageDigestsFor(await agent.listImages(), parseImageReference(second.reference));
+    const digests = indexLocalImages(await agent.listImages()).digestsFor(
+      parseImageReference(second.reference),
+    );
     expect(digests).toContain(second.digest);
     expect(digests).not.toContain(first.digest);
   });
@@ -63,6 +67,7 @@ describe("Docker agent", () => {
     expect(anonymous.message).toContain("unauthorized");
     const wrong = await failure(
       agent.pull(pushed.reference, { auth: { username: "kasm-ci", password: "wrong-pw-77" } }),
+      "pull-failed",
     );
     expect(wrong.context.reason).toBe("unauthorized");
     expect(`${wrong.message}${JSON.stringify(wrong.context)}`).not.toContain("wrong-pw-77");
@@ -89,7 +94,9 @@ describe("Docker agent", () => {
     });
     const pinned = `${pushed.reference.replace(/:v1$/, "")}@${pushed.digest}`;
     expect(await agent.pull(pinned, {})).toEqual({ digest: pushed.digest });
-    expect(imageDigestsFor(await agent.listImages(), parseImageReference(pinned))).toEqual([pushed.digest]);
+    expect(indexLocalImages(await agent.listImages()).digestsFor(parseImageReference(pinned))).toEqual([
+      pushed.digest,
+    ]);
   });
 
   it("rejects a pull aborted before it starts or in the middle of its stream", async () => {
@@ -114,6 +121,7 @@ describe("Docker agent", () => {
           midway.abort();
         },
       }),
+      "pull-failed",
     );
     expect(during.code).toBe("pull-failed");
     expect(during.context.reason).toBe("aborted");

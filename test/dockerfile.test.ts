@@ -121,6 +121,24 @@ describe("Dockerfile", () => {
     expect(Object.keys(config.Volumes ?? {})).toEqual(["/var/lib/kasm-gitops"]);
   });
 
+  it("holds the runtime only: no lab, benchmarks or tests under dist", async () => {
+    const list = [
+      'import { readdirSync } from "node:fs";',
+      'const files = readdirSync("/opt/kasm-gitops/dist", { recursive: true }).map(String);',
+      "console.log(JSON.stringify(files));",
+    ].join("\n");
+    const files = await withContainer(
+      { Entrypoint: ["node", "--input-type=module", "-e", list], Cmd: [] },
+      async (container) => {
+        await container.wait();
+        return JSON.parse(demultiplex(await logs(container))) as string[];
+      },
+    );
+    expect(files).toContain("cli/main.js");
+    expect(files).toContain("engine/daemon.js");
+    expect(files.filter((f) => /^(lab|bench)(\/|$)|\.test\./.test(f))).toEqual([]);
+  });
+
   it("runs `kasm-gitops --version` from PATH as the unprivileged user", async () => {
     const result = await withContainer({ Cmd: ["--version"] }, async (container) => {
       const { StatusCode } = (await container.wait()) as { StatusCode: number };

@@ -8,7 +8,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { buildImport, type ImportInput } from "../src/core/import-manifests.js";
-import { record } from "../src/core/import-records.test-data.js";
+import { record } from "./helpers/import-records.js";
 
 const DIR = fileURLToPath(new URL("../examples/imported/", import.meta.url));
 

@@ -106,7 +106,10 @@ describe("Git source", () => {
 
   it("names a branch that does not exist", async () => {
     const repo = await createTestRepo();
-    const error = await failure((await source({ repo: repo.bare, branch: "release/9" })).sync());
+    const error = await failure(
+      (await source({ repo: repo.bare, branch: "release/9" })).sync(),
+      "git-failed",
+    );
     expect(error.code).toBe("git-failed");
     expect(error.context.reason).toBe("branch-not-found");
     expect(error.message).toContain('branch "release/9"');

@@ -5,10 +5,10 @@ import {
   isTransient,
   type RegistryRequestInfo,
 } from "../src/adapters/registry-client.js";
-import { KasmGitopsError } from "../src/core/errors.js";
 import { parseImageReference } from "../src/core/image-ref.js";
 import { OCI_INDEX, OCI_MANIFEST, pushRandomImage, sha256 } from "../src/lab/push-image.js";
 import { type RegistryProxy, type RequestKind, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { failure } from "./helpers/errors.js";
 
 const lab = inject("lab");
 const { plain, auth } = lab.registries;
@@ -21,16 +21,6 @@ const TWO_PLATFORMS = [
 const unique = (prefix: string) => `client/${prefix}-${randomBytes(4).toString("hex")}`;
 const refOn = (host: string, repository: string, tag: string) =>
   parseImageReference(`${host}/${repository}:${tag}`);
-
-/** The rejection of a promise, which must be a KasmGitopsError. */
-async function failure(promise: Promise<unknown>): Promise<KasmGitopsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KasmGitopsError);
-  return error as KasmGitopsError;
-}
 
 /** Makes the proxy answer the next request of `kind` itself with a 200 and `body`, like a faulty registry. */
 function answerOnce(proxy: RegistryProxy, kind: RequestKind, body: string) {
@@ -227,8 +217,7 @@ describe("registry client through the lab proxy", () => {
     const ref = refOn(proxy.host, unique("slow"), "v1");
     try {
       const client = createRegistryClient({ host: proxy.host, insecure: true, timeoutMs: 100 });
-      const error = await failure(client.headDigest(ref));
-      expect(error.code).toBe("registry-unavailable");
+      const error = await failure(client.headDigest(ref), "registry-unavailable");
       expect(error.message).toContain("no answer within 100 ms");
       const controller = new AbortController();
       controller.abort(new Error("shutting down"));
@@ -273,8 +262,7 @@ describe("registry client through the lab proxy", () => {
     });
     const client = createRegistryClient({ host: proxy.host, insecure: true });
     const ref = refOn(proxy.host, repository, "v1");
-    const error = await failure(client.headDigest(ref));
-    expect(error.code).toBe("registry-rate-limited");
+    const error = await failure(client.headDigest(ref), "registry-rate-limited");
     expect(error.context.retryAfterMs).toBe(1000);
     expect(isTransient(error)).toBe(true);
     expect(client.rateLimit()).toEqual({ remaining: 0, limit: 100, retryAfterMs: 1000 });
@@ -289,8 +277,7 @@ describe("registry client through the lab proxy", () => {
     const client = createRegistryClient({ host: proxy.host, insecure: true });
     const ref = refOn(proxy.host, unique("down"), "v1");
     for (let i = 0; i < 2; i++) {
-      const error = await failure(client.headDigest(ref));
-      expect(error.code).toBe("registry-unavailable");
+      const error = await failure(client.headDigest(ref), "registry-unavailable");
       expect(error.context.status).toBe(503);
       expect(isTransient(error)).toBe(true);
     }

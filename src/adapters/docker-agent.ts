@@ -3,8 +3,8 @@ import type { IncomingMessage } from "node:http";
 import Docker from "dockerode";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
-import { toLocalImage } from "../core/local-images.js";
-import type { Credentials, DockerAgent, LocalImage, PullProgress } from "../ports.js";
+import { type LocalImage, toLocalImage } from "../core/local-images.js";
+import type { Credentials, DockerAgent, PullProgress } from "../ports.js";
 import { type DockerTls, dockerConnection } from "./docker-host.js";
 import {
   classifyPullError,
@@ -185,6 +185,8 @@ function followStream(
     let digest: string | undefined;
     let failure: KasmGitopsError | undefined;
     const parser = createLineParser((event) => {
+      // One chunk can hold many events: none is reported once the pull is aborted.
+      if (signal.aborted) return;
       const message = errorMessage(event);
       if (message !== undefined) failure ??= failed(message);
       digest = digestFromEvent(event) ?? digest;

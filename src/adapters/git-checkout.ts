@@ -2,8 +2,10 @@
  * An administrator's own checkout of the manifest repo, on simple-git: what `promote` needs to commit one
  * edited file and push a branch for a merge request. Failures are `git-failed` with git's words, no secrets.
  */
+import { readFile, writeFile } from "node:fs/promises";
 import { GitError, GitPluginError, type SimpleGit, simpleGit } from "simple-git";
 import { KasmGitopsError } from "../core/errors.js";
+import type { LocalCheckout } from "../ports.js";
 import { gitEnvironment, gitErrorDetail, redact } from "./git-auth.js";
 
 /** Variables of the user's shell that git commit should still see: who is committing, and their config. */
@@ -16,27 +18,6 @@ const IDENTITY_VARS = [
   "GIT_CONFIG_NOSYSTEM",
 ];
 const TIMEOUT_MS = 120_000;
-
-export type LocalCheckout = {
-  /** The working tree's top folder. */
-  root: string;
-  /** `git status --porcelain` lines for uncommitted (or untracked) changes under `path`. */
-  changes(path: string): Promise<string[]>;
-  /** The checked-out branch, or undefined on a detached HEAD. */
-  currentBranch(): Promise<string | undefined>;
-  /** The commit HEAD points at. */
-  head(): Promise<string>;
-  branchExists(name: string): Promise<boolean>;
-  remoteUrl(name: string): Promise<string | undefined>;
-  /** Creates `name` at HEAD and checks it out (uncommitted changes elsewhere come along, as with `git switch -c`). */
-  createBranch(name: string): Promise<void>;
-  /** Undoes createBranch after a failed commit: back to `previous` (a branch or commit), `name` deleted. */
-  dropBranch(name: string, previous: string): Promise<void>;
-  /** Commits exactly this file (other staged changes stay staged) and returns the new commit. */
-  commitFile(path: string, subject: string, body: string): Promise<string>;
-  /** Pushes the local branch to `origin` under the same name, setting it as upstream. */
-  push(branch: string): Promise<void>;
-};
 
 function environment(repo: string, env: Record<string, string | undefined>) {
   const { env: base, secrets } = gitEnvironment(repo, {}, env);
@@ -114,6 +95,8 @@ export async function openCheckout(
       await run(["checkout", "--quiet", previous], `switching back to "${previous}"`);
       await run(["branch", "--quiet", "-D", name], `deleting branch "${name}"`);
     },
+    readFile: (path) => readFile(path, "utf8"),
+    writeFile: (path, text) => writeFile(path, text),
     async commitFile(path, subject, body) {
       await run(["commit", "--quiet", "-m", subject, "-m", body, "--only", "--", path], "git commit");
       return (await run(["rev-parse", "HEAD"], "git rev-parse")).trim();

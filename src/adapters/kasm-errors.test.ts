@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KasmGitopsError } from "../core/errors.js";
+import { isTransient, KasmGitopsError } from "../core/errors.js";
 import { classifyKasmAnswer, kasmNetworkError, scrubSecrets } from "./kasm-errors.js";
 
 const ctx = { url: "https://kasm.example.com", fn: "update_image", server: "kasm" };
@@ -73,7 +73,7 @@ describe("classifyKasmAnswer", () => {
     expect(error.message).toMatch(message);
     expect(error.message).toContain("https://kasm.example.com update_image");
     expect(error.context).toMatchObject({ fn: "update_image", status, url: ctx.url });
-    expect(error.context.transient === true).toBe(code === "kasm-unavailable");
+    expect(isTransient(error)).toBe(code === "kasm-unavailable");
   });
 
   it("keeps a long Kasm message to one short line", () => {
@@ -117,7 +117,8 @@ describe("kasmNetworkError", () => {
     });
     const error = kasmNetworkError(ctx, cause);
     expect(error.code).toBe("kasm-error");
-    expect(error.context.transient).toBeUndefined();
+    expect(error.context).not.toHaveProperty("transient");
+    expect(isTransient(error)).toBe(false);
     expect(error.message).toMatch(/certificate is not trusted .*: set spec\.tls\.ca of KasmServer "kasm"/);
   });
 });
@@ -128,7 +129,7 @@ describe("scrubSecrets", () => {
     const error = new KasmGitopsError(
       "kasm-refused",
       "refused: SECRET-5678",
-      { said: "KEY-1234" },
+      { fn: "update_image", kasmMessage: "KEY-1234" },
       { cause },
     );
     scrubSecrets(error, ["KEY-1234", "SECRET-5678"]);

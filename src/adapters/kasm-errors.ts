@@ -3,7 +3,7 @@
  * with `error_message`, an unknown field as an HTML 500, and a bad key as 403 (401 is expiry or a missing
  * permission); callers switch on the codes and retry only what is transient.
  */
-import { KasmGitopsError } from "../core/errors.js";
+import { type ErrorCode, type ErrorContexts, KasmGitopsError } from "../core/errors.js";
 
 /** What a call was about; every Kasm error carries it as context (never the key or secret). */
 export type KasmCallContext = {
@@ -51,11 +51,7 @@ export function classifyKasmAnswer(ctx: KasmCallContext, answer: KasmAnswer): Ka
   const said = kasmMessage(body);
   const saidPart = said ? ` (Kasm says: ${said})` : "";
   const where = `Kasm ${ctx.url} ${ctx.fn}`;
-  const fail = (
-    code: Parameters<typeof kasmError>[0],
-    message: string,
-    extra: Record<string, unknown> = {},
-  ) => ({
+  const fail = (code: KasmErrorCode, message: string, extra: { transient?: boolean } = {}) => ({
     ok: false as const,
     error: kasmError(code, message, { ...ctx, status, ...(said ? { kasmMessage: said } : {}), ...extra }),
   });
@@ -139,12 +135,14 @@ function networkReason(cause: unknown): string {
 }
 
 /** A `kasm-*` error. */
-export function kasmError(
-  code: Extract<ConstructorParameters<typeof KasmGitopsError>[0], `kasm-${string}`>,
+type KasmErrorCode = Extract<ErrorCode, `kasm-${string}`>;
+
+export function kasmError<C extends KasmErrorCode>(
+  code: C,
   message: string,
-  context: Record<string, unknown>,
+  context: ErrorContexts[C],
   cause?: unknown,
-): KasmGitopsError {
+): KasmGitopsError<C> {
   return new KasmGitopsError(code, message, context, cause === undefined ? {} : { cause });
 }
 

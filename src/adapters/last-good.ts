@@ -1,20 +1,13 @@
 /** The last revision that validated and was applied, kept across restarts so the daemon resumes from it. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { RevisionStore, SavedRevision } from "../ports.js";
 import { writeFileAtomic } from "./atomic-file.js";
-
-/** The manifest files are kept too, so a restart on an invalid tip still knows the fleet it must hold. */
-export type LastGood = {
-  revision: string;
-  branch: string;
-  time: string;
-  files: { file: string; text: string }[];
-};
 
 export const lastGoodPath = (stateDir: string) => join(stateDir, "last-good.json");
 
-const isLastGood = (value: unknown): value is LastGood => {
-  const v = value as Partial<LastGood> | null;
+const isLastGood = (value: unknown): value is SavedRevision => {
+  const v = value as Partial<SavedRevision> | null;
   return (
     typeof v === "object" &&
     v !== null &&
@@ -28,7 +21,7 @@ const isLastGood = (value: unknown): value is LastGood => {
 };
 
 /** The recorded last good revision; undefined when none was recorded or the file is not one we wrote. */
-export async function readLastGood(stateDir: string): Promise<LastGood | undefined> {
+export async function readLastGood(stateDir: string): Promise<SavedRevision | undefined> {
   let text: string;
   try {
     text = await readFile(lastGoodPath(stateDir), "utf8");
@@ -47,11 +40,14 @@ export async function readLastGood(stateDir: string): Promise<LastGood | undefin
 }
 
 /** Records `lastGood` atomically (temp file + rename), so a crash leaves the previous record intact. */
-export async function writeLastGood(stateDir: string, lastGood: LastGood): Promise<void> {
+export async function writeLastGood(stateDir: string, lastGood: SavedRevision): Promise<void> {
   await writeFileAtomic(lastGoodPath(stateDir), `${JSON.stringify(lastGood, null, 2)}\n`);
 }
 
 /** The daemon's view of the record: read and write, bound to one state dir. */
-export function createRevisionStore(stateDir: string) {
-  return { read: () => readLastGood(stateDir), write: (saved: LastGood) => writeLastGood(stateDir, saved) };
+export function createRevisionStore(stateDir: string): RevisionStore {
+  return {
+    read: () => readLastGood(stateDir),
+    write: (saved: SavedRevision) => writeLastGood(stateDir, saved),
+  };
 }

@@ -17,7 +17,7 @@ import {
 import { DEFAULT_TIMEOUT_MS, type RegistryRequestInfo, withDeadline } from "./registry-http.js";
 import { digestOf, embeddedMediaType, isDigest, mediaTypeOf, readLimited } from "./registry-manifest.js";
 
-export { isTransient } from "./registry-errors.js";
+export { isTransient } from "../core/errors.js";
 export type { RegistryRequestInfo } from "./registry-http.js";
 
 export type RegistryClientOptions = {

@@ -25,14 +25,6 @@ export type ResponseFacts = {
   now?: number;
 };
 
-/** Codes a caller may retry after a pause: rate limits, server errors, network failures. */
-const TRANSIENT = new Set(["registry-rate-limited", "registry-unavailable"]);
-
-/** Whether retrying later can succeed; everything else needs a change by a human. */
-export function isTransient(error: unknown): boolean {
-  return error instanceof KasmGitopsError && TRANSIENT.has(error.code);
-}
-
 function registryLabel(context: RegistryErrorContext): string {
   return context.registryName
     ? `the Registry "${context.registryName}" (${context.host})`

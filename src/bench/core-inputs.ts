@@ -5,13 +5,13 @@
 
 import { desiredState, refsToCheck } from "../core/desired.js";
 import type { ManifestFile } from "../core/load.js";
+import type { LocalImage } from "../core/local-images.js";
 import type { ManifestSet } from "../core/manifest.js";
 import type { AgentObservation } from "../core/plan.js";
 import type { DigestResult } from "../core/promotion.js";
-import { syntheticFleet } from "../core/synthetic.js";
-import { type AgentDef, fleetYaml, type WorkspaceDef } from "../lab/fleet-yaml.js";
+import { checkManifestFiles } from "../core/validate.js";
+import { type AgentDef, fleetYaml, type RegistryDef, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { sha256 } from "../lab/push-image.js";
-import type { LocalImage } from "../ports.js";
 
 const HOST = "registry.example.com:5000";
 /** Documents per file: well under the loader's 1 MiB and 5,000-document limits, like a large real repo. */
@@ -45,6 +45,15 @@ export function manifestFiles(documents: number): ManifestFile[] {
     { name: "corp", host: HOST },
     { name: "mirror", host: HOST, auth: { username: "ci-bot", passwordEnv: "MIRROR_TOKEN" } },
   ];
+  return fleetFiles(registries, agents, workspaces);
+}
+
+/** Registries and agents in one file, workspaces in files of 500 documents. */
+function fleetFiles(
+  registries: RegistryDef[],
+  agents: AgentDef[],
+  workspaces: WorkspaceDef[],
+): ManifestFile[] {
   const files: ManifestFile[] = [
     { file: "fleet/registries-and-agents.yaml", text: fleetYaml({ registries, agents, workspaces: [] }) },
   ];
@@ -66,6 +75,28 @@ export type PlanInputs = {
   desiredImages: number;
 };
 
+/** `agents` agents and `workspaces` workspaces over as many repositories, read through the real loader. */
+function syntheticFleet(size: { agents: number; workspaces: number }): ManifestSet {
+  const rings = ["testing", "production"];
+  const agents: AgentDef[] = Array.from({ length: size.agents }, (_, i) => ({
+    name: `agent-${i}`,
+    host: `unix:///run/agent-${i}.sock`,
+    labels: { ring: rings[i % 2]!, zone: `z${i % 5}` },
+  }));
+  const workspaces: WorkspaceDef[] = Array.from({ length: size.workspaces }, (_, i) => ({
+    name: `ws-${i}`,
+    image: `${HOST}/kasm/app-${i}:v${i % 7}`,
+    registry: "corp",
+    ...(i % 3 === 0 ? {} : { labels: { ring: rings[i % 2]! } }),
+  }));
+  const { set, problems } = checkManifestFiles(
+    fleetFiles([{ name: "corp", host: HOST }], agents, workspaces),
+  );
+  const errors = problems.filter((p) => p.severity === "error");
+  if (errors.length > 0) throw new Error(`the synthetic fleet does not validate: ${errors[0]!.message}`);
+  return set;
+}
+
 /** A stable, well-formed digest for a name: the shape the planner compares, no registry needed. */
 const fakeDigest = (text: string) => sha256(text);
 
@@ -74,7 +105,7 @@ const fakeDigest = (text: string) => sha256(text);
  * 5 % at an older digest (outdated) and lacks 5 % (missing), plus a few unrelated base images.
  */
 export function planInputs(size: { agents: number; workspaces: number }): PlanInputs {
-  const set = syntheticFleet({ ...size, host: HOST });
+  const set = syntheticFleet(size);
   const desired = desiredState(set);
   const digests = new Map<string, DigestResult>();
   for (const { ref } of refsToCheck(desired))

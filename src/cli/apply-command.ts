@@ -4,7 +4,7 @@ import { KasmGitopsError } from "../core/errors.js";
 import { renderPlan } from "../core/render-plan.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, terminalProgress } from "./progress.js";

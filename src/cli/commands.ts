@@ -1,22 +1,11 @@
 import { applyCommand } from "./apply-command.js";
-import { GLOBAL_OPTIONS, type OptionTable, type ParsedArgs, REPO_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS } from "./args.js";
+import type { Command } from "./command.js";
 import { importCommand } from "./import-command.js";
-import type { CliIo } from "./io.js";
 import { planCommand } from "./plan-command.js";
 import { promoteCommand } from "./promote-command.js";
 import { runCommand } from "./run-command.js";
 import { validateCommand } from "./validate-command.js";
-
-/** What a command receives: its parsed flags and the outside world it may use. */
-export type CommandContext = { args: ParsedArgs; io: CliIo };
-/** A subcommand: its flags, help text, and the function that returns its exit code. */
-export type Command = {
-  name: string;
-  summary: string;
-  usage: string;
-  options: OptionTable;
-  run: (context: CommandContext) => Promise<number>;
-};
 
 /** The command table: one parser serves all of them (src/cli/run-cli.ts). */
 export const COMMANDS: Command[] = [

@@ -1,8 +1,7 @@
 import { resolve } from "node:path";
-import type { GitAuthOptions } from "../adapters/git-auth.js";
-import { type AppOptions, createDeps, defaultStateDir } from "../app.js";
-import { KasmGitopsError } from "../core/errors.js";
-import type { Problem } from "../core/manifest.js";
+import { type AppOptions, createDeps, defaultStateDir, type GitAuthOptions } from "../app.js";
+import { hasCode, KasmGitopsError } from "../core/errors.js";
+import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
@@ -60,15 +59,10 @@ export function depsFor(
   });
 }
 
-/** `file:line:col: severity: message`, the format editors and CI logs link. */
-export function formatProblem(problem: Problem): string {
-  return `${problem.file}:${problem.line}:${problem.col}: ${problem.severity}: ${problem.message}`;
-}
-
 /** Prints an invalid revision's problems to stderr; other errors propagate to the CLI's handler. */
 export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was planned"): boolean {
-  if (!(error instanceof KasmGitopsError) || error.code !== "invalid-manifest") return false;
-  for (const problem of (error.context.problems as Problem[]) ?? []) io.stderr(`${formatProblem(problem)}\n`);
+  if (!hasCode(error, "invalid-manifest")) return false;
+  for (const problem of error.context.problems ?? []) io.stderr(`${formatProblem(problem)}\n`);
   io.stderr(`kasm-gitops: error: ${error.message}; ${outcome}\n`);
   return true;
 }

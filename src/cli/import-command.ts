@@ -6,7 +6,7 @@ import { counted } from "../core/import-readme.js";
 import { isLoopbackHost } from "../core/kasm-rules.js";
 import type { SecretRef } from "../core/manifest.js";
 import type { ParsedArgs } from "./args.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 
 export const DEFAULT_KEY_ENV = "KASM_GITOPS_KASM_API_KEY";
 export const DEFAULT_SECRET_ENV = "KASM_GITOPS_KASM_API_KEY_SECRET";

@@ -10,21 +10,5 @@ export type CliIo = {
   stopSignal?: AbortSignal;
 };
 
-/** Collects output in memory: for in-process CLI tests. */
-export function memoryIo(overrides: Partial<CliIo> = {}): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    env: {},
-    cwd: process.cwd(),
-    isTTY: false,
-    ...overrides,
-  };
-}
-
 /** Colour on a terminal unless NO_COLOR is set (no-color.org), as people who set it expect everywhere. */
 export const useColor = (io: CliIo): boolean => io.isTTY && !io.env.NO_COLOR;

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { renderPlan } from "../core/render-plan.js";
 import { planSnapshot } from "../engine/reconcile.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
 import { useColor } from "./io.js";
 

@@ -1,15 +1,11 @@
-import { readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { repoKind } from "../adapters/git-auth.js";
-import { type LocalCheckout, openCheckout } from "../adapters/git-checkout.js";
-import { checkBranch, manifestSubpath } from "../adapters/git-source.js";
-import { readManifestDir } from "../adapters/manifest-files.js";
-import { createDeps } from "../app.js";
+import { checkBranch, createDeps, manifestSubpath, openCheckout, readManifestDir, repoKind } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
 import { editPromotion, verifyPromotion } from "../engine/promote.js";
+import { checkGitState, commitPromotion } from "../engine/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { reportInvalid, stateDirFlag } from "./context.js";
 import type { CliIo } from "./io.js";
 
@@ -40,40 +36,6 @@ function promoteFlags({ args, io }: CommandContext): PromoteFlags {
     ...(args.values.tag !== undefined ? { tag: args.values.tag as string } : {}),
     ...(branch !== undefined ? { branch } : {}),
   };
-}
-
-/** Refuses what would make the commit differ from what was checked, before anything is asked or edited. */
-async function checkGitState(checkout: LocalCheckout, manifestDir: string, flags: PromoteFlags) {
-  const changes = await checkout.changes(manifestDir);
-  if (changes.length > 0) {
-    const folder = relative(checkout.root, manifestDir) || ".";
-    throw new KasmGitopsError(
-      "git-failed",
-      `the manifest folder ${folder} has uncommitted changes (${changes.slice(0, 5).join(", ")}${changes.length > 5 ? ", …" : ""}); commit or stash them first, so what is validated is what gets committed`,
-      { reason: "dirty" },
-    );
-  }
-  const current = await checkout.currentBranch();
-  if (flags.branch !== undefined && (await checkout.branchExists(flags.branch))) {
-    throw new KasmGitopsError("git-failed", `branch "${flags.branch}" already exists in ${checkout.root}`, {
-      reason: "branch-exists",
-    });
-  }
-  if (flags.branch === undefined && current === undefined) {
-    throw new KasmGitopsError(
-      "git-failed",
-      "HEAD is detached: name a branch to commit on with --branch NAME",
-      {
-        reason: "detached",
-      },
-    );
-  }
-  if (flags.push && !(await checkout.remoteUrl("origin"))) {
-    throw new KasmGitopsError("git-failed", `--push: ${checkout.root} has no remote named "origin"`, {
-      reason: "no-origin",
-    });
-  }
-  return current ?? (await checkout.head());
 }
 
 function upToDate(target: PromotionTarget, io: CliIo, json: boolean): number {
@@ -139,24 +101,11 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
     movingTags: target.workspace.spec.promotion?.movingTags ?? [],
   };
   const message = promotionCommitMessage(record);
-  const original = await readFile(path, "utf8");
-  if (flags.branch !== undefined) await checkout.createBranch(flags.branch);
-  let commit: string;
-  try {
-    await writeFile(path, edited.text);
-    commit = await checkout.commitFile(record.file, message.subject, message.body);
-  } catch (error) {
-    await writeFile(path, original);
-    if (flags.branch !== undefined) await checkout.dropBranch(flags.branch, previous);
-    throw error;
-  }
-  const branch = flags.branch ?? previous;
-  if (flags.push) {
-    await checkout.push(branch).catch((error: KasmGitopsError) => {
-      const where = `commit ${commit.slice(0, 12)} is on local branch "${branch}"; push it yourself once origin is reachable`;
-      throw new KasmGitopsError(error.code, `${error.message} (${where})`, error.context, { cause: error });
-    });
-  }
+  const { commit, branch } = await commitPromotion(
+    checkout,
+    { path, text: edited.text, message },
+    { ...flags, previous },
+  );
 
   if (json) {
     const { file: _file, previous: previousImage, movingTags, ...rest } = record;

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import { formatOptions, parseCommandArgs } from "./args.js";
-import { COMMANDS, type Command } from "./commands.js";
+import type { Command } from "./command.js";
+import { COMMANDS } from "./commands.js";
 import type { CliIo } from "./io.js";
 
 /** The package version, read once from package.json beside src/ or dist/. */

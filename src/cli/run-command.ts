@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { createRevisionStore } from "../adapters/last-good.js";
-import { createLogger } from "../adapters/logger.js";
+import { createLogger, createRevisionStore } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 import { depsFor, repoFlags } from "./context.js";
 
 function duration(flag: string, value: unknown): number | undefined {

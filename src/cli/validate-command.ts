@@ -1,11 +1,11 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { readManifestDir } from "../adapters/manifest-files.js";
+import { readManifestDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { ManifestFile } from "../core/load.js";
 import type { Problem } from "../core/manifest.js";
 import { checkManifestFiles, formatProblem, sortProblems } from "../core/validate.js";
-import type { CommandContext } from "./commands.js";
+import type { CommandContext } from "./command.js";
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 

@@ -7,6 +7,7 @@ import {
   type WorkspaceManifest,
 } from "./manifest.js";
 import type { PlanWarning } from "./plan-types.js";
+import { selectorMatches } from "./selectors.js";
 
 /** One image an agent should hold, with every workspace that wants it. */
 export type DesiredImage = {
@@ -33,9 +34,7 @@ export type DesiredState = { agents: DesiredAgent[]; warnings: PlanWarning[] };
 
 /** True when every label of the selector is on the agent; no selector means every agent (Kasm's default). */
 export function selects(workspace: WorkspaceManifest, agent: AgentManifest): boolean {
-  const match = workspace.spec.agents?.matchLabels ?? {};
-  const labels = agent.metadata.labels ?? {};
-  return Object.entries(match).every(([key, value]) => labels[key] === value);
+  return selectorMatches(workspace.spec.agents?.matchLabels, agent.metadata.labels);
 }
 
 /** The moving tags of a promoted workspace, as references in the workspace image's repository. */

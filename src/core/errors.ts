@@ -1,3 +1,5 @@
+import type { Problem } from "./manifest.js";
+
 /** Machine-readable error codes: reasons as constants, so callers and tests switch on them, not on text. */
 export type ErrorCode =
   | "usage"
@@ -27,17 +29,96 @@ export type ErrorCode =
   | "kasm-error"
   | "internal";
 
+/** Which part of an image reference is wrong, so editors and logs can point at it. */
+export type ImageReferencePart = "reference" | "registry" | "repository" | "tag" | "digest";
+
+/** What a registry request was about; every registry error carries it. */
+type RegistryContext = {
+  host: string;
+  repository: string;
+  reference: string;
+  /** The Registry manifest's name, so a message can say which one to fix. */
+  registryName?: string;
+  /** The HTTP status, 0 when no response arrived. */
+  status?: number;
+  retryAfterMs?: number;
+  realm?: string;
+  expected?: string;
+  actual?: string;
+};
+
+/** Why a failure is what it is, and whether retrying may help (pulls classify the engine's words). */
+type Classified = { reason?: string; transient?: boolean; retryAfterMs?: number };
+
+/** What a Kasm API call was about, never the key or secret. */
+type KasmContext = Classified & {
+  /** The Kasm web app's URL as the KasmServer manifest writes it. */
+  url?: string;
+  /** The API function, e.g. update_image. */
+  fn: string;
+  /** The KasmServer manifest's name. */
+  server?: string;
+  /** The HTTP status, 0 when no answer arrived. */
+  status?: number;
+  /** Kasm's own words, one line. */
+  kasmMessage?: string;
+  imageId?: string;
+};
+
+/** The context each code carries, so a handler reads named fields instead of guessing at a bag of values. */
+export type ErrorContexts = {
+  usage: { path?: string; branch?: string; listen?: string; workspace?: string; host?: string; url?: string };
+  "invalid-manifest": { problems?: Problem[]; revision?: string };
+  "manifest-path-not-found": { dir: string };
+  "invalid-image-reference": Partial<RegistryContext> & { input?: string; part?: ImageReferencePart };
+  "git-failed": { reason?: string; dir?: string; repo?: string; branch?: string };
+  "agent-unreachable": { agent?: string; host?: string };
+  "registry-unauthorized": RegistryContext;
+  "registry-forbidden": RegistryContext;
+  "registry-not-found": RegistryContext;
+  "registry-rate-limited": RegistryContext;
+  "registry-unavailable": RegistryContext;
+  "registry-error": RegistryContext;
+  "secret-unresolved": { reference?: string; repo?: string };
+  "stale-plan": Record<string, never>;
+  "pull-failed": Classified & { agent?: string; image?: string; aborted?: boolean };
+  "promotion-failed": Classified & { image?: string; tag?: string };
+  "not-verified": { workspace: string; image: string; digest: string; warnings: string[] };
+  "listen-failed": { listen: string; code?: string };
+  "kasm-unauthorized": KasmContext;
+  "kasm-forbidden": KasmContext;
+  "kasm-refused": KasmContext;
+  "kasm-rejected-request": KasmContext;
+  "kasm-unavailable": KasmContext;
+  "kasm-not-found": KasmContext;
+  "kasm-error": KasmContext;
+  internal: Partial<RegistryContext>;
+};
+
 /** An error with a code and context that never carries a secret; only the CLI turns it into an exit code. */
-export class KasmGitopsError extends Error {
+export class KasmGitopsError<C extends ErrorCode = ErrorCode> extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: C,
     message: string,
-    readonly context: Record<string, unknown> = {},
+    readonly context: ErrorContexts[C] = {} as ErrorContexts[C],
     options: { cause?: unknown } = {},
   ) {
     super(message, options);
     this.name = "KasmGitopsError";
   }
+}
+
+/** Narrows an unknown error to one of `codes`, with that code's typed context. */
+export function hasCode<C extends ErrorCode>(error: unknown, ...codes: C[]): error is KasmGitopsError<C> {
+  return error instanceof KasmGitopsError && (codes as ErrorCode[]).includes(error.code);
+}
+
+const TRANSIENT_CODES = new Set<ErrorCode>(["registry-rate-limited", "registry-unavailable"]);
+
+/** True for failures worth trying again: rate limits, 5xx, timeouts, dropped connections. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof KasmGitopsError)) return false;
+  return TRANSIENT_CODES.has(error.code) || (error.context as Classified).transient === true;
 }
 
 /** One line for a human: the message, and the cause's message when it adds something. */

@@ -1,3 +1,5 @@
+import { type ImageReferencePart, KasmGitopsError } from "./errors.js";
+
 /** An image reference normalised the way Docker's reference library does it. */
 export type ImageReference = {
   /** Registry host as used in image references (`docker.io` for Docker Hub), with `:port` when given. */
@@ -11,14 +13,16 @@ export type ImageReference = {
 };
 
 /** Thrown for a reference Docker would refuse; `part` names what is wrong so editors and logs can point at it. */
-export class ImageReferenceError extends Error {
-  readonly code = "invalid-image-reference" as const;
+export class ImageReferenceError extends KasmGitopsError<"invalid-image-reference"> {
   constructor(
     readonly input: string,
-    readonly part: "reference" | "registry" | "repository" | "tag" | "digest",
+    readonly part: ImageReferencePart,
     detail: string,
   ) {
-    super(`invalid image reference ${JSON.stringify(input)}: ${detail}`);
+    super("invalid-image-reference", `invalid image reference ${JSON.stringify(input)}: ${detail}`, {
+      input,
+      part,
+    });
     this.name = "ImageReferenceError";
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { corp, ID, record } from "../../test/helpers/import-records.js";
 import { buildImport, type ImportInput, wrap } from "./import-manifests.js";
-import { corp, ID, record } from "./import-records.test-data.js";
 import { checkManifestFiles } from "./validate.js";
 
 const input: ImportInput = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { corp, ID, record } from "../../test/helpers/import-records.js";
 import { type ImportRecord, modelImport, registryHost } from "./import-records.js";
-import { corp, ID, record } from "./import-records.test-data.js";
 
 describe("registryHost", () => {
   it.each([

@@ -1,5 +1,5 @@
 import { Composer, type Document, isAlias, LineCounter, Parser, visit, type YAMLError } from "yaml";
-import type { Position, Problem } from "./manifest.js";
+import type { Position, Problem, ProblemCode } from "./manifest.js";
 import { type PositionIndex, positionIn, tooDeep, treePositions } from "./yaml-positions.js";
 
 /** One manifest file as read from disk; `size` is set instead of `text` when the file was too large to read. */
@@ -28,7 +28,7 @@ export const LOAD_LIMITS = {
 } as const;
 export type LoadLimits = { [K in keyof typeof LOAD_LIMITS]: number };
 
-const YAML_CODES: Record<string, string> = {
+const YAML_CODES: Record<string, ProblemCode> = {
   DUPLICATE_KEY: "duplicate-key",
   TAB_AS_INDENT: "tab-indent",
   RESOURCE_EXHAUSTION: "nesting-limit",
@@ -97,7 +97,7 @@ function parseFile(
   problems: Problem[],
 ) {
   const { file, text } = input;
-  const error = (line: number, col: number, code: string, message: string) =>
+  const error = (line: number, col: number, code: ProblemCode, message: string) =>
     problems.push({ file, line, col, severity: "error", code, message });
   const size = input.size ?? (text.length * 3 > limits.maxFileBytes ? Buffer.byteLength(text) : text.length);
   if (size > limits.maxFileBytes) {
@@ -189,7 +189,7 @@ function parseDocument(doc: Document.Parsed, ctx: DocContext): LoadedDocument | 
     const offset = firstAliasOffset(doc);
     const at = offset === undefined ? source : { file, ...ctx.lineCounter.linePos(offset) };
     const text = (error as Error).message;
-    const [code, message] = /excessive alias/i.test(text)
+    const [code, message]: [ProblemCode, string] = /excessive alias/i.test(text)
       ? [
           "alias-limit",
           `aliases expand to more than ${ctx.limits.maxAliasCount} nodes (an alias bomb?): the document was not read`,

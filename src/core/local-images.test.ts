@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { LocalImage } from "../ports.js";
 import { parseImageReference } from "./image-ref.js";
-import { findTaggedImage, imageDigestsFor, toLocalImage } from "./local-images.js";
+import { indexLocalImages, type LocalImage, toLocalImage } from "./local-images.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;
@@ -41,7 +40,7 @@ describe("toLocalImage", () => {
   });
 });
 
-describe("imageDigestsFor", () => {
+describe("digestsFor", () => {
   it.each([
     ["docker.io/library/ubuntu:22.04", [D1]],
     ["ubuntu", [D1]],
@@ -57,14 +56,14 @@ describe("imageDigestsFor", () => {
     [`reg.example:5000/kasm/chrome@${D3}`, []],
     ["reg.example:5001/kasm/chrome:latest", []],
   ])("%s → %j", (reference, digests) => {
-    expect(imageDigestsFor(images, parseImageReference(reference))).toEqual(digests);
+    expect(indexLocalImages(images).digestsFor(parseImageReference(reference))).toEqual(digests);
   });
 
   it.each([
     ["ubuntu:latest", "hub"],
     ["docker.io/kasmweb/chrome:1.16", "org"],
     ["reg.example:5000/kasm/old:latest", undefined],
-  ])("findTaggedImage(%s) is %s", (reference, id) => {
-    expect(findTaggedImage(images, parseImageReference(reference))?.id).toBe(id);
+  ])("taggedImage(%s) is %s", (reference, id) => {
+    expect(indexLocalImages(images).taggedImage(parseImageReference(reference))?.id).toBe(id);
   });
 });

@@ -3,8 +3,10 @@
  * `ubuntu@sha256:…`), so every tag and digest is normalised before it is compared with a canonical reference.
  */
 
-import type { LocalImage } from "../ports.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
+
+/** An image as an agent's Docker Engine reports it. */
+export type LocalImage = { id: string; repoTags: string[]; repoDigests: string[] };
 
 /** Docker's raw image summary fields that matter here. */
 export type DockerImageSummary = { Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null };
@@ -90,17 +92,4 @@ export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex
       return [...(byTag.get(tagKey(reference))?.digests ?? [])];
     },
   };
-}
-
-/** One-off form of `indexLocalImages(images).digestsFor(reference)`. */
-export function imageDigestsFor(images: readonly LocalImage[], reference: ImageReference): string[] {
-  return indexLocalImages(images).digestsFor(reference);
-}
-
-/** One-off form of `indexLocalImages(images).taggedImage(reference)`. */
-export function findTaggedImage(
-  images: readonly LocalImage[],
-  reference: ImageReference,
-): LocalImage | undefined {
-  return indexLocalImages(images).taggedImage(reference);
 }

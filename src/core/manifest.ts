@@ -109,11 +109,59 @@ export type ManifestSet = {
   kasmServer?: KasmServerManifest;
 };
 
+/** Stable codes of `validate`'s findings, so editors, CI and tests switch on them, not on text. */
+export type ProblemCode =
+  | "alias-limit"
+  | "credentials-in-url"
+  | "duplicate-image-id"
+  | "duplicate-item"
+  | "duplicate-key"
+  | "duplicate-name"
+  | "file-too-large"
+  | "image-missing-tag"
+  | "insecure-kasm-url"
+  | "invalid-cron"
+  | "invalid-duration"
+  | "invalid-format"
+  | "invalid-image"
+  | "invalid-quantity"
+  | "invalid-registry-host"
+  | "invalid-secret-ref"
+  | "invalid-url"
+  | "invalid-value"
+  | "literal-secret"
+  | "missing-property"
+  | "moving-tag-is-image-tag"
+  | "multiple-kasm-servers"
+  | "multiple-settings"
+  | "nesting-limit"
+  | "not-a-mapping"
+  | "out-of-range"
+  | "promotion-cycle"
+  | "promotion-other-repository"
+  | "promotion-self"
+  | "registry-host-mismatch"
+  | "schema-violation"
+  | "selector-matches-nothing"
+  | "tab-indent"
+  | "too-long"
+  | "too-many-documents"
+  | "too-short"
+  | "unknown-kind"
+  | "unknown-property"
+  | "unknown-registry"
+  | "unknown-workspace"
+  | "unresolved-alias"
+  | "unsupported-api-version"
+  | "wrong-type"
+  | "yaml-syntax"
+  | "yaml-warning";
+
 /** One finding of `validate`, always with a real position. */
 export type Problem = Position & {
   severity: "error" | "warning";
   /** Stable code, e.g. `unknown-property`, `duplicate-name`, `literal-secret`. */
-  code: string;
+  code: ProblemCode;
   message: string;
 };
 

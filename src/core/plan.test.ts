@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { agent, manifestSet, registry, workspace } from "../../test/helpers/manifests.js";
 import { desiredState, refsToCheck } from "./desired.js";
 import type { ManifestSet } from "./manifest.js";
 import { type AgentObservation, buildPlan } from "./plan.js";
 import type { DigestResult, PullRecord } from "./promotion.js";
-import { agent, manifestSet, registry, workspace } from "./synthetic.js";
 
 const H = "reg.test:5000";
 const d = (c: string) => `sha256:${c.repeat(64)}`;

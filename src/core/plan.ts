@@ -1,6 +1,5 @@
-import type { LocalImage } from "../ports.js";
 import type { DesiredImage, DesiredState } from "./desired.js";
-import { indexLocalImages, type LocalImageIndex } from "./local-images.js";
+import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import { compareText, type ManifestSet } from "./manifest.js";
 import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
 import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";

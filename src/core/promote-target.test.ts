@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { manifestSet, workspace } from "../../test/helpers/manifests.js";
 import { promotionCommitMessage, promotionTarget, retag, versionOf } from "./promote-target.js";
-import { manifestSet, workspace } from "./synthetic.js";
 
 const H = "reg.test:5000";
 const A = `sha256:${"a".repeat(64)}`;

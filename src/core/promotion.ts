@@ -64,8 +64,9 @@ function parseLedgerImage(image: string): ImageReference | undefined {
   }
 }
 
-/** A digest cut to its first 12 hex characters, for labels and commit subjects. */
-export const shortDigest = (digest: string) => digest.replace(/^(sha256:)?(.{12}).*$/, "$1$2");
+/** A digest cut to its algorithm and first 12 hex characters, for plans, labels and commit subjects. */
+export const shortDigest = (digest: string | undefined): string =>
+  !digest ? "?" : digest.replace(/^([A-Za-z][A-Za-z0-9+._-]*:)?([0-9a-fA-F]{12})[0-9a-fA-F]*$/, "$1$2");
 
 /** Why a digest may not be promoted: one wording for the planner and the `promote` command. */
 export const notVerifiedMessage = (from: string, digest: string) =>

@@ -1,12 +1,12 @@
 import { parseImageReference } from "./image-ref.js";
 import type { Plan, PullAction } from "./plan-types.js";
+import { shortDigest } from "./promotion.js";
 
 export type RenderOptions = { color: boolean };
 
 const CODES = { green: 32, yellow: 33, red: 31, bold: 1, dim: 2 } as const;
 type Style = keyof typeof CODES;
 
-const shortDigest = (digest?: string) => (digest ? digest.replace(/^sha256:(.{12}).*$/, "sha256:$1") : "?");
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** The closing line, like terraform's: `Plan: 3 pulls on 2 agents, 1 promotion.` or `No changes.` */

@@ -1,4 +1,4 @@
-import type { Kind } from "./manifest.js";
+import type { Kind, ProblemCode } from "./manifest.js";
 import type { Finding } from "./schema-errors.js";
 
 /** What the rules may do with a document: say where a pointer is written, and add a finding to it. */
@@ -47,7 +47,7 @@ export const stringMap = (value: unknown): Record<string, string> | undefined =>
 /** An error finding at a pointer. */
 export const error = (
   pointer: string,
-  code: string,
+  code: ProblemCode,
   message: string,
   part: Finding["part"] = "value",
 ): Finding => ({

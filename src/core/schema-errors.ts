@@ -1,4 +1,5 @@
 import type { ErrorObject } from "ajv";
+import type { ProblemCode } from "./manifest.js";
 import { didYouMean } from "./suggest.js";
 import { pointerSegment } from "./yaml-positions.js";
 
@@ -7,7 +8,7 @@ export type Finding = {
   pointer: string;
   /** Point at the key (`spec:`) or at the value. */
   part: "key" | "value";
-  code: string;
+  code: ProblemCode;
   message: string;
   severity?: "error" | "warning";
 };
@@ -108,7 +109,7 @@ function describe(e: ErrorObject, name: unknown): Finding {
   const field = fieldName(pointer);
   const params = e.params as Record<string, unknown>;
   const finding = (
-    code: string,
+    code: ProblemCode,
     message: string,
     part: Finding["part"] = "value",
     at = pointer,

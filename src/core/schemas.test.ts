@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { PATTERN_HINTS } from "./schema-errors.js";
-import { type JsonSchema, SCHEMAS, validateAnyManifest } from "./schemas.js";
+import { ajv, type JsonSchema, SCHEMAS } from "./schemas.js";
 import { selectorMatches } from "./selectors.js";
 import { closest } from "./suggest.js";
+
+/** The validator of manifest.schema.json (any kind), as editors use it. */
+const validateAnyManifest = ajv.getSchema(SCHEMAS.manifest.$id)!;
 
 type Visit = (schema: JsonSchema, path: string) => void;
 /** Every subschema with its path, through properties, definitions and the applicators the schemas use. */

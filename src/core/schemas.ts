@@ -47,6 +47,3 @@ export const KIND_VALIDATORS: Record<Kind, ValidateFunction> = {
   Settings: compiled(SCHEMAS.Settings),
   KasmServer: compiled(SCHEMAS.KasmServer),
 };
-
-/** The validator of manifest.schema.json (any kind), as editors use it. */
-export const validateAnyManifest: ValidateFunction = compiled(SCHEMAS.manifest);

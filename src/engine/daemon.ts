@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
-import { describeError, KasmGitopsError } from "../core/errors.js";
-import type { ManifestSet, Problem } from "../core/manifest.js";
-import type { Metrics } from "../http/metrics.js";
+import { describeError, hasCode } from "../core/errors.js";
+import type { ManifestSet } from "../core/manifest.js";
+import type { CycleResult, Metrics, RevisionStore } from "../ports.js";
 import {
   acceptManifests,
   executeOnFleet,
@@ -14,25 +14,13 @@ import {
 import { createTimers } from "./schedule.js";
 import {
   type AgentStatus,
-  type CycleResult,
+  agentCounts,
   type CycleTrigger,
   type DaemonStatus,
   initialStatus,
   reduceStatus,
   type StatusEvent,
 } from "./status.js";
-
-/** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */
-export type SavedRevision = {
-  revision: string;
-  branch: string;
-  time: string;
-  files: { file: string; text: string }[];
-};
-export type RevisionStore = {
-  read(): Promise<SavedRevision | undefined>;
-  write(saved: SavedRevision): Promise<void>;
-};
 
 /** The structured logger the daemon writes to (pino's shape). */
 export type DaemonLogger = {
@@ -111,10 +99,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       }
       return { snapshot, changed };
     } catch (error) {
-      const revision = (error instanceof KasmGitopsError && (error.context.revision as string)) || "unknown";
-      const invalid = error instanceof KasmGitopsError && error.code === "invalid-manifest";
+      const invalid = hasCode(error, "invalid-manifest");
+      const revision = (invalid && error.context.revision) || "unknown";
       if (invalid) {
-        const problems = (error.context.problems as Problem[] | undefined) ?? [];
+        const problems = error.context.problems ?? [];
         update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
         deps.logger.error(
           { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
@@ -191,8 +179,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         : { reachable: false, converged: false, pending: 0, error: o.error };
     }
     update({ type: "agents-observed", agents });
-    const reachable = observations.filter((o) => o.reachable).length;
-    deps.metrics.setAgents(reachable, observations.length);
+    const counts = agentCounts(status);
+    deps.metrics.setAgents(counts.reachable, counts.total);
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
     if (plan.actions.length === 0) return 0;

@@ -1,8 +1,8 @@
-import { describeError, KasmGitopsError } from "../core/errors.js";
+import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { Action, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
-import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "./retry.js";
 
 export type ActionStatus = "ok" | "failed" | "skipped";
 export type ActionResult = {
@@ -228,8 +228,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
   /** Learns the registry's Retry-After (a cheap HEAD when the engine did not pass it on) and pauses it. */
   async function pauseRegistry(image: string, access: RegistryAccess | undefined, error: unknown) {
     const ref = parseImageReference(image);
-    let ms =
-      error instanceof KasmGitopsError ? (error.context.retryAfterMs as number | undefined) : undefined;
+    let ms = hasCode(error, "registry-rate-limited", "pull-failed") ? error.context.retryAfterMs : undefined;
     if (ms === undefined && access) {
       await access.client.headDigest(ref, deps.signal).catch(() => undefined);
       ms = access.client.rateLimit().retryAfterMs;

@@ -2,8 +2,8 @@ import { describeError, KasmGitopsError } from "../core/errors.js";
 import type { ImageReference } from "../core/image-ref.js";
 import type { AgentObservation } from "../core/plan.js";
 import type { DigestResult } from "../core/promotion.js";
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, DockerAgent, RegistryClient } from "../ports.js";
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.js";
 
 /** Lists every agent's images in parallel; an unreachable agent becomes an observation, not a failure. */
 export async function observeAgents(

@@ -3,12 +3,13 @@ import { selects } from "../core/desired.js";
 import { setWorkspaceImage } from "../core/edit-image.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
+import type { ManifestFile } from "../core/load.js";
 import { indexLocalImages, type LocalImageIndex } from "../core/local-images.js";
 import type { ManifestSet } from "../core/manifest.js";
 import type { PromotionTarget } from "../core/promote-target.js";
 import { notVerifiedMessage, verifiedOn } from "../core/promotion.js";
 import { observeAgents, resolveDigests } from "./observe.js";
-import { acceptManifests, type ManifestFile, type ReconcileDeps } from "./reconcile.js";
+import { acceptManifests, type ReconcileDeps } from "./reconcile.js";
 
 export type PromoteDeps = Pick<ReconcileDeps, "agentFor" | "registryFor" | "ledger" | "clock" | "retry">;
 

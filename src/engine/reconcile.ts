@@ -1,6 +1,7 @@
 import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
+import type { ManifestFile } from "../core/load.js";
 import {
   type AgentManifest,
   DEFAULTS,
@@ -11,11 +12,11 @@ import {
 import { type AgentObservation, buildPlan } from "../core/plan.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import type { RetryPolicy } from "../core/retry.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
-import type { RetryPolicy } from "./retry.js";
 
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
@@ -28,7 +29,6 @@ export type ReconcileDeps = {
   retry?: RetryPolicy;
 };
 
-export type ManifestFile = { file: string; text: string };
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
 export type Snapshot = {
   revision: GitRevision;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { manifestSet, registry, workspace } from "../core/synthetic.js";
+import { manifestSet, registry, workspace } from "../../test/helpers/manifests.js";
 import { effectiveSchedule } from "./schedule.js";
 
 const ws = (name: string, refresh?: string, enabled = true) =>

@@ -1,5 +1,5 @@
-/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
-export type CycleResult = "ok" | "failed" | "invalid-revision";
+import type { CycleResult } from "../ports.js";
+
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
 

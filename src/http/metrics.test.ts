@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createMetrics, type Metrics } from "./metrics.js";
+import type { Metrics } from "../ports.js";
+import { createMetrics } from "./metrics.js";
 
 describe("createMetrics", () => {
   it.each<[string, (m: Metrics) => void, string[]]>([

@@ -1,24 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { CycleResult } from "../engine/status.js";
+import type { Metrics } from "../ports.js";
 
 /** Every metric name starts with this, so dashboards can select the reconciler's series at once. */
 export const METRIC_PREFIX = "kasm_gitops_";
-
-export type PullResult = "ok" | "failed";
-export type PromotionResult = "ok" | "failed" | "blocked";
-
-/** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
-export type Metrics = {
-  cycleFinished(result: CycleResult, durationMs: number): void;
-  pullFinished(agent: string, result: PullResult, durationMs: number): void;
-  /** `status` is the HTTP status, or "error" when no response arrived (connection refused, timeout). */
-  registryRequest(host: string, method: string, status: number | "error"): void;
-  /** Info-style gauge: exactly one series, for the revision in force. */
-  setAppliedRevision(revision: string): void;
-  setAgents(reachable: number, total: number): void;
-  promotionFinished(result: PromotionResult): void;
-  render(): Promise<{ contentType: string; body: string }>;
-};
 
 /** Cycles are seconds long; pulls of Kasm images (GBs) can take many minutes. */
 const CYCLE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];

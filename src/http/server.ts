@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { describeError, KasmGitopsError } from "../core/errors.js";
+import type { Metrics } from "../ports.js";
 import { parseListen } from "./listen.js";
-import type { Metrics } from "./metrics.js";
 import { verifyWebhook, type WebhookSource } from "./webhook.js";
 
 /** Push payloads are a few KB (GitHub lists at most 20 commits); a larger body is refused, not buffered. */

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { CliIo } from "../../src/cli/io.js";
 
 /** The built command (`npm test` builds first). */
 export const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -47,4 +48,20 @@ export function inRepo(
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<CliResult> {
   return kasmGitops(repoArgs(command, bare, state, extra), options);
+}
+
+/** Collects output in memory: for in-process CLI tests. */
+export function memoryIo(overrides: Partial<CliIo> = {}): CliIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    env: {},
+    cwd: process.cwd(),
+    isTTY: false,
+    ...overrides,
+  };
 }

@@ -1,5 +1,8 @@
-import { KasmGitopsError } from "../core/errors.js";
-import type { Clock } from "../ports.js";
+/** Retrying transient failures, shared by the engine and the adapters; the clock is a parameter. */
+import { hasCode, isTransient } from "./errors.js";
+
+/** The part of the clock port a retry needs: waiting, cut short by an abort. */
+type Sleeper = { sleep(ms: number, signal?: AbortSignal): Promise<void> };
 
 /** How transient failures are retried: exponential backoff with full jitter, capped. */
 export type RetryPolicy = { attempts: number; baseMs: number; maxMs: number };
@@ -11,18 +14,12 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: () => nu
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-const TRANSIENT_CODES = new Set(["registry-rate-limited", "registry-unavailable"]);
-
-/** True for failures worth trying again: rate limits, 5xx, timeouts, dropped connections. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof KasmGitopsError)) return false;
-  return TRANSIENT_CODES.has(error.code) || error.context.transient === true;
-}
-
 /** True for a rate limit, which pauses the whole registry rather than one action. */
 export function isRateLimited(error: unknown): boolean {
-  if (!(error instanceof KasmGitopsError)) return false;
-  return error.code === "registry-rate-limited" || error.context.reason === "rate-limited";
+  return (
+    hasCode(error, "registry-rate-limited") ||
+    (hasCode(error, "pull-failed") && error.context.reason === "rate-limited")
+  );
 }
 
 /** Runs `task` until it succeeds, fails for good, or the attempts run out. */
@@ -30,7 +27,7 @@ export async function withRetry<T>(
   task: (attempt: number) => Promise<T>,
   options: {
     policy: RetryPolicy;
-    clock: Clock;
+    clock: Sleeper;
     signal?: AbortSignal;
     random?: () => number;
     onRetry?: (attempt: number, delayMs: number, error: unknown) => void;

@@ -7,9 +7,9 @@ import {
   type SettingsSpec,
   type WorkspaceManifest,
   type WorkspaceSpec,
-} from "./manifest.js";
+} from "../../src/core/manifest.js";
 
-/** Builders of in-memory manifests: for table tests and benchmarks, never for production input. */
+/** Builders of in-memory manifests for table tests, never for production input. */
 const at = { file: "synthetic.yaml", line: 1, col: 1 };
 
 export function registry(name: string, host: string): RegistryManifest {
@@ -59,23 +59,4 @@ export function manifestSet(parts: Partial<ManifestSet> & { settingsSpec?: Setti
         }
       : {}),
   };
-}
-
-/** A fleet of `agents` agents and `workspaces` workspaces over `images` distinct repositories. */
-export function syntheticFleet(size: { agents: number; workspaces: number; host?: string }): ManifestSet {
-  const host = size.host ?? "registry.example.com:5000";
-  const rings = ["testing", "production"];
-  return manifestSet({
-    registries: [registry("corp", host)],
-    agents: Array.from({ length: size.agents }, (_, i) =>
-      agent(`agent-${i}`, { ring: rings[i % 2]!, zone: `z${i % 5}` }),
-    ),
-    workspaces: Array.from({ length: size.workspaces }, (_, i) =>
-      workspace(`ws-${i}`, {
-        image: `${host}/kasm/app-${i}:v${i % 7}`,
-        registry: "corp",
-        agents: { matchLabels: i % 3 === 0 ? {} : { ring: rings[i % 2]! } },
-      }),
-    ),
-  });
 }
