@@ -97,6 +97,7 @@ describe("kasm-gitops import", () => {
         "workspaces/mega-tools.yaml",
         "workspaces/spaces-everywhere.yaml",
         "workspaces/cafe-bar-emulateur.yaml",
+        "workspaces/legacy.yaml",
       ]),
     );
     expect(files).toHaveLength(DEPLOYMENT.records + 3 + 3);
@@ -258,7 +259,7 @@ spec:
     const plan = JSON.parse(planned.stdout) as Plan;
     expect(plan.summary.pull).toBe(0);
     const kasmActions = plan.actions.filter((a) => a.type.startsWith("kasm-"));
-    expect(kasmActions).toHaveLength(DEPLOYMENT.records - DEPLOYMENT.held);
+    expect(kasmActions).toHaveLength(DEPLOYMENT.records - DEPLOYMENT.held - DEPLOYMENT.marked);
     for (const action of kasmActions) {
       expect(action).toMatchObject({ type: "kasm-update", adopt: true });
       const { workspace, changes } = action as unknown as { workspace: string; changes: { field: string }[] };
@@ -278,10 +279,11 @@ spec:
         .map((c) => c.fn)
         .every((fn) => fn === "update_image"),
     ).toBe(true);
+    // Held records are not touched, nor is the record already marked (its workspace kept its name).
     const held = new Set<string>([IDS.edge, IDS.broken, IDS.server]);
     for (const old of before.images) {
       const now = after.images.find((i) => i.image_id === old.image_id)!;
-      if (held.has(old.image_id)) {
+      if (held.has(old.image_id) || old.image_id === IDS.legacy) {
         expect(now).toEqual(old);
         continue;
       }

@@ -160,14 +160,18 @@ export function registryFile(registry: ImportedRegistry): ImportFile {
   return { path: `registries/${registry.name}.yaml`, text: render(doc) };
 }
 
-export function kasmServerFile(url: string, pulls: ImportModel["pulls"], caFile?: string): ImportFile {
+export function kasmServerFile(
+  url: string,
+  { pulls, removed }: Pick<ImportModel, "pulls" | "removed">,
+  caFile?: string,
+): ImportFile {
   const spec: Record<string, unknown> = {
     url,
     apiKey: { env: KASM_KEY_ENV },
     apiKeySecret: { env: KASM_SECRET_ENV },
     ...(caFile ? { tls: { ca: { file: caFile } } } : {}),
     pulls,
-    removed: "disable",
+    removed,
   };
   const doc = new Document({ apiVersion: API_VERSION, kind: "KasmServer", metadata: { name: "kasm" }, spec });
   doc.commentBefore = wrap(
@@ -195,7 +199,9 @@ export function kasmServerFile(url: string, pulls: ImportModel["pulls"], caFile?
   comment(
     specMap,
     "removed",
-    "A record whose Workspace file is deleted from Git is disabled (or: delete, keep).",
+    removed === "keep"
+      ? "keep: Kasm holds records marked as kasm-gitops's whose Workspace is held back here, and the sync would disable a marked record whose Workspace is not in Git. Once they are fixed and uncommented, write disable (the default): a record whose Workspace file is deleted is then disabled."
+      : "A record whose Workspace file is deleted from Git is disabled (or: delete, keep).",
   );
   return { path: "kasm-server.yaml", text: render(doc) };
 }
@@ -221,7 +227,7 @@ export function agentTemplateFile(): ImportFile {
 export function buildImport(input: ImportInput): ImportOutput {
   const model = modelImport(input.records, input.groups, input.memberships);
   const files: ImportFile[] = [
-    kasmServerFile(input.url, model.pulls, input.caFile),
+    kasmServerFile(input.url, model, input.caFile),
     agentTemplateFile(),
     ...model.registries.map(registryFile),
     ...model.workspaces.map(workspaceFile),

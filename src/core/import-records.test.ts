@@ -125,6 +125,35 @@ describe("modelImport: which records are held back, and why", () => {
     ]);
   });
 
+  it("keeps a marker's name, holds records whose marker cannot be kept, and then keeps removed records", () => {
+    const marked = (name: string) => `Owner: IT\nmanaged-by: kasm-gitops/${name}`;
+    const model = modelImport(
+      [
+        record({ imageId: ID(1), friendlyName: "Chrome", notes: marked("browser") }),
+        record({ imageId: ID(2), friendlyName: "Browser" }),
+        record({ imageId: ID(3), friendlyName: "Chrome copy", notes: marked("browser") }),
+        record({ imageId: ID(4), friendlyName: "Odd", notes: marked("Not A Name") }),
+      ],
+      [],
+      [],
+    );
+    expect(model.workspaces.map((w) => [w.name, w.record.imageId, w.held.length])).toEqual([
+      ["browser-3", ID(2), 0],
+      ["browser", ID(1), 0],
+      ["browser-2", ID(3), 1],
+      ["odd", ID(4), 1],
+    ]);
+    expect(model.workspaces[2]!.held[0]).toMatch(
+      /managed by workspace "browser", as they mark another record/,
+    );
+    expect(model.workspaces[3]!.held[0]).toMatch(/managed by "Not A Name", which is not a workspace name/);
+    // The sync would disable the held records, marked for workspaces that are not in Git.
+    expect(model.removed).toBe("keep");
+    expect(modelImport([record({ notes: "managed-by: kasm-gitops/chrome" })], [], []).removed).toBe(
+      "disable",
+    );
+  });
+
   it("notes a zone or server restriction without holding the record", () => {
     const [w] = modelImport([record({ zoneId: "eu-west", serverId: "s1" })], [], []).workspaces;
     expect(w!.held).toEqual([]);

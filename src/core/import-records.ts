@@ -6,7 +6,7 @@
 import { parseImageReference } from "./image-ref.js";
 import { dnsLabel, secretEnvName, uniqueNames } from "./import-names.js";
 import { isLoopbackHost } from "./kasm-rules.js";
-import { compareText, type JsonObject, type KasmPulls } from "./manifest.js";
+import { compareText, type JsonObject, type KasmPulls, type KasmRemoved } from "./manifest.js";
 
 export type ImportConfigField = "runConfig" | "execConfig" | "volumeMappings";
 
@@ -60,12 +60,15 @@ export type ImportedWorkspace = {
   held: string[];
   /** Facts worth a comment that change nothing on apply. */
   notes: string[];
+  /** Kasm's notes already mark the record as kasm-gitops's. */
+  marked?: boolean;
 };
 
 export type ImportModel = {
   workspaces: ImportedWorkspace[];
   registries: ImportedRegistry[];
   pulls: KasmPulls;
+  removed: KasmRemoved;
 };
 
 /** Hosts Docker Hub goes by in Kasm's docker_registry field. */
@@ -229,10 +232,22 @@ export function modelImport(
   );
   const registries = registriesOf(sorted);
   const groupName = new Map(groups.map((g) => [g.groupId, g.name]));
-  const names = uniqueNames(
-    sorted.map((r) => dnsLabel(r.friendlyName) || dnsLabel(imageBase(r.name))),
+  // A record kasm-gitops already manages keeps its workspace's name (marked records are named first), so
+  // its marker still matches and no managed record is taken for one whose Workspace left Git.
+  const marks = sorted.map((r) => markedName(r.notes));
+  const order = sorted.map((_, i) => i).sort((a, b) => Number(!marks[a]) - Number(!marks[b]) || a - b);
+  const wished = uniqueNames(
+    order.map((i) => {
+      const mark = marks[i];
+      if (mark && isName(mark)) return mark;
+      return dnsLabel(sorted[i]!.friendlyName) || dnsLabel(imageBase(sorted[i]!.name));
+    }),
     "workspace",
   );
+  const names: string[] = [];
+  order.forEach((i, k) => {
+    names[i] = wished[k]!;
+  });
   const workspaces = sorted.map((record, i): ImportedWorkspace => {
     const candidate = record.dockerRegistry
       ? registries.get(registryHost(record.dockerRegistry).host)
@@ -244,7 +259,8 @@ export function modelImport(
       record,
       ...(registry ? { registry } : {}),
       groups: [...new Set(member.map((m) => groupName.get(m.groupId)!))].sort(compareText),
-      held: heldReasons(record, registry),
+      held: [...heldReasons(record, registry), ...markerProblem(marks[i], names[i]!)],
+      ...(marks[i] ? { marked: true } : {}),
       notes: recordNotes(record),
     };
   });
@@ -252,9 +268,37 @@ export function modelImport(
   return {
     workspaces,
     registries: [...registries.values()],
+    // The sync disables a marked record whose Workspace is not in Git: keep them while one is held back.
+    removed: workspaces.some((w) => w.marked && w.held.length > 0) ? "keep" : "disable",
     // Records that carry a registry are pulled by Kasm's agents today: keep it so.
     pulls: used.size > 0 ? "kasm" : "kasm-gitops",
   };
+}
+
+/** The notes line that marks a record as kasm-gitops's. */
+const MARKER_PREFIX = "managed-by: kasm-gitops/";
+
+/** The workspace a record's marker names, if its notes carry one. */
+function markedName(notes: string | null): string | undefined {
+  for (const line of (notes ?? "").split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith(MARKER_PREFIX)) return trimmed.slice(MARKER_PREFIX.length).trim() || undefined;
+  }
+  return undefined;
+}
+
+const isName = (name: string) => dnsLabel(name) === name;
+
+/** Why a marked record cannot keep its marker's name, or nothing when it can. */
+function markerProblem(mark: string | undefined, name: string): string[] {
+  if (mark === undefined || mark === name) return [];
+  if (!isName(mark))
+    return [
+      `Kasm's notes mark this record as managed by "${mark}", which is not a workspace name: remove that line from the notes in Kasm, then import again`,
+    ];
+  return [
+    `Kasm's notes mark this record as managed by workspace "${mark}", as they mark another record: keep the marker on one record only (edit the notes in Kasm), then import again`,
+  ];
 }
 
 /** The last path part of an image, without tag or digest: a name for a record without a friendly one. */

@@ -23,6 +23,7 @@ export const IDS = {
   broken: "a1c00000000000000000000000000b0c",
   server: "a1c000000000000000000000000005e5",
   zoned: "a1c00000000000000000000000000200",
+  legacy: "a1c000000000000000000000000001e9",
 } as const;
 
 /** The images of the registries, to push and pre-pull; Docker Hub ones are never pulled (no registry). */
@@ -95,6 +96,11 @@ export function deploymentSeed(r: DeploymentRegistries, images: DeploymentImages
       hub("Tor Browser", "kasmweb/tor-browser:1.16.0", { description: "Anonymous browsing" }),
       hub("Café Bar Émulateur", "kasmweb/retroarch:1.16.0"),
       hub("  Spaces   Everywhere  ", "kasmweb/remmina:1.16.0"),
+      hub("Legacy Chrome", images.chrome, {
+        image_id: IDS.legacy,
+        ...plain,
+        notes: "managed-by: kasm-gitops/legacy",
+      }),
       hub("Zoned App", "kasmweb/brave:1.16.0", {
         image_id: IDS.zoned,
         restrict_to_zone: true,
@@ -117,5 +123,8 @@ export function deploymentSeed(r: DeploymentRegistries, images: DeploymentImages
   };
 }
 
-/** How many records the seed has, and how many import holds back (Edge, Broken Config, Server Desktop). */
-export const DEPLOYMENT = { records: 24, held: 3 } as const;
+/**
+ * How many records the seed has, how many import holds back (Edge, Broken Config, Server Desktop), and
+ * how many kasm-gitops already manages (Legacy Chrome, marked for workspace `legacy`).
+ */
+export const DEPLOYMENT = { records: 25, held: 3, marked: 1 } as const;
