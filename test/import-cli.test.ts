@@ -397,7 +397,9 @@ spec:
         env: keys(),
       });
       expect(untrusted.code).toBe(1);
-      expect(untrusted.stderr).toMatch(/certificate is not trusted/);
+      expect(untrusted.stderr).toMatch(
+        /Kasm at https:\/\/127\.0\.0\.1:\d+: its TLS certificate is not trusted \(.+\): pass --kasm-ca-file/,
+      );
       await expect(readdir(join(dir, "no"))).rejects.toThrow(/ENOENT/);
 
       const trusted = await kasmGitops(

@@ -52,8 +52,8 @@ function keyRef(args: ParsedArgs, io: CommandContext["io"], flag: string, defaul
 const where = (ref: SecretRef) => ("env" in ref ? ref.env : ref.file);
 
 /**
- * Kasm's key errors speak of a KasmServer's spec.apiKey, which import does not have yet: say where import
- * read the key instead. Other errors pass unchanged.
+ * Kasm's key and certificate errors speak of a KasmServer's spec fields, which import does not have yet:
+ * say which of import's inputs to fix instead. Other errors pass unchanged.
  */
 function keyError(error: unknown, url: string, apiKey: SecretRef, apiKeySecret: SecretRef): unknown {
   if (!(error instanceof KasmGitopsError)) return error;
@@ -68,6 +68,13 @@ function keyError(error: unknown, url: string, apiKey: SecretRef, apiKeySecret: 
     return new KasmGitopsError(
       error.code,
       `Kasm at ${url} did not authorize the API key (HTTP 401): it has expired or lacks the permission to view images and groups (Kasm's admin UI: Settings → Developers → API Keys); import used ${from}`,
+      error.context,
+    );
+  // The one kasm-error without an HTTP status: a TLS certificate the client does not trust.
+  if (error.code === "kasm-error" && (error.context as { status?: number }).status === 0)
+    return new KasmGitopsError(
+      error.code,
+      `Kasm at ${url}: its TLS certificate is not trusted (${error.cause instanceof Error ? error.cause.message : "unknown issuer"}): pass --kasm-ca-file with the CA certificate that signed it`,
       error.context,
     );
   return error;
