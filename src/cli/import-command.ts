@@ -97,7 +97,7 @@ export async function importCommand(
   if (present.length > 0 && args.values.force !== true)
     throw new KasmGitopsError(
       "usage",
-      `${outArg} is not empty (${present.slice(0, 5).join(", ")}${present.length > 5 ? ", …" : ""}): import writes into an empty folder; pass --force to add only the files that do not exist yet (it never overwrites one)`,
+      `${outArg === "." ? "the current folder" : outArg} is not empty (${present.slice(0, 5).join(", ")}${present.length > 5 ? ", …" : ""}): import writes into an empty folder; pass --force to add only the files that do not exist yet (it never overwrites one)`,
     );
 
   // Everything is read before anything is written: a bad key or an unreachable Kasm leaves no trace.
