@@ -8,13 +8,17 @@ import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
 import { readKasmDeployment } from "./adapters/kasm-import-read.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
+import { withCallLogs } from "./adapters/logged-agent.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { folderEntries, writeNewFiles } from "./adapters/new-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
+import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
+import type { StateWarning } from "./adapters/state-file.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
+import type { SecretPolicy } from "./core/secret-policy.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { KasmApi, KasmImportSource, RegistryClient } from "./ports.js";
+import type { DebugLogger, KasmApi, KasmImportSource, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
 export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
@@ -23,6 +27,8 @@ export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
 export { createRevisionStore } from "./adapters/last-good.js";
 export { createLogger } from "./adapters/logger.js";
 export { readManifestDir } from "./adapters/manifest-files.js";
+export type { StateWarning } from "./adapters/state-file.js";
+export { lockStateDir } from "./adapters/state-lock.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
@@ -36,19 +42,36 @@ export type AppOptions = {
   path?: string;
   stateDir: string;
   env: Record<string, string | undefined>;
+  /** Which {file:} and {env:} references may be resolved. */
+  secrets: SecretPolicy;
   /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
   git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
-  onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
+  onRegistryRequest?: (info: RegistryRequestInfo) => void;
+  /** Debug lines for registry requests, agent calls and plan decisions (`--log-level debug`). */
+  debugLog?: DebugLogger;
+  /** Told when a state file was found corrupt and moved aside (the CLI prints it, the daemon logs it). */
+  onStateWarning?: (warning: StateWarning) => void;
+  /** The deadline for one whole registry refresh; the engine's default when absent. */
+  registryTimeoutMs?: number;
 };
 
-async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
-  return ref ? resolveSecret(ref, env) : undefined;
+async function pem(
+  ref: SecretRef | undefined,
+  env: Record<string, string | undefined>,
+  policy: SecretPolicy,
+) {
+  return ref ? resolveSecret(ref, env, policy) : undefined;
 }
 
 /** Wires the real adapters into the engine: the one place that knows them all. */
 export function createDeps(options: AppOptions): ReconcileDeps {
-  const env = options.env;
+  const { env, secrets, debugLog } = options;
+  const onRequest = (info: RegistryRequestInfo) => {
+    options.onRegistryRequest?.(info);
+    // Host and path only: query strings (token scopes) and headers never reach the log.
+    debugLog?.debug({ ...info, url: `${info.host}${info.path}` }, "registry request");
+  };
   const registryClients = new Map<string, RegistryClient>();
   return {
     git: createGitSource({
@@ -60,21 +83,28 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       ...options.git,
     }),
     readManifests: readManifestDir,
+    secrets,
+    ...(debugLog ? { debugLog } : {}),
     agentFor: async (manifest) => {
       const tls = manifest.spec.docker.tls;
-      const [ca, cert, key] = await Promise.all([pem(tls?.ca, env), pem(tls?.cert, env), pem(tls?.key, env)]);
-      return createDockerAgent({
+      const [ca, cert, key] = await Promise.all([
+        pem(tls?.ca, env, secrets),
+        pem(tls?.cert, env, secrets),
+        pem(tls?.key, env, secrets),
+      ]);
+      const agent = createDockerAgent({
         name: manifest.metadata.name,
         host: manifest.spec.docker.host,
         ...(tls
           ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } }
           : {}),
       });
+      return debugLog ? withCallLogs(agent, debugLog) : agent;
     },
     registryFor: async (manifest) => {
       // Secrets are resolved every cycle (a rotated file takes effect), but a client with the same host
       // and credentials is kept, so its auth scheme and tokens outlive the cycle.
-      const credentials = await resolveCredentials(manifest.spec.auth, env);
+      const credentials = await resolveCredentials(manifest.spec.auth, env, secrets);
       const insecure = manifest.spec.insecure ?? false;
       const key = createHash("sha256")
         .update(JSON.stringify([manifest.metadata.name, manifest.spec.host, insecure, credentials ?? null]))
@@ -86,14 +116,17 @@ export function createDeps(options: AppOptions): ReconcileDeps {
           name: manifest.metadata.name,
           insecure,
           ...(credentials ? { credentials } : {}),
-          ...(options.onRegistryRequest ? { onRequest: (info) => options.onRegistryRequest!(info) } : {}),
+          onRequest,
         });
         registryClients.set(key, client);
       }
       return { client, ...(credentials ? { credentials } : {}) };
     },
-    ledger: createFileLedger(options.stateDir),
+    ledger: createFileLedger(options.stateDir, {
+      ...(options.onStateWarning ? { onWarning: options.onStateWarning } : {}),
+    }),
     clock: systemClock,
+    ...(options.registryTimeoutMs ? { registryTimeoutMs: options.registryTimeoutMs } : {}),
   };
 }
 
@@ -104,12 +137,13 @@ export function createDeps(options: AppOptions): ReconcileDeps {
 export async function createKasmApi(
   server: KasmServerManifest,
   env: Record<string, string | undefined>,
+  policy: SecretPolicy,
   options: Pick<KasmClientOptions, "onCall" | "timeoutMs" | "retry" | "clock"> = {},
 ): Promise<KasmApi> {
   const [apiKey, apiKeySecret, ca] = await Promise.all([
-    resolveSecret(server.spec.apiKey, env),
-    resolveSecret(server.spec.apiKeySecret, env),
-    pem(server.spec.tls?.ca, env),
+    resolveSecret(server.spec.apiKey, env, policy),
+    resolveSecret(server.spec.apiKeySecret, env, policy),
+    pem(server.spec.tls?.ca, env, policy),
   ]);
   return createKasmClient({
     url: server.spec.url,
@@ -135,10 +169,17 @@ export type ImportDeps = {
 export function createImportDeps(env: Record<string, string | undefined>): ImportDeps {
   return {
     kasmFor: async (options) => {
+      // The operator named these on the command line: the manifest secret policy, which keeps whoever can
+      // commit from reading other secrets, allows exactly them.
+      const refs = [options.apiKey, options.apiKeySecret, ...(options.ca ? [options.ca] : [])];
+      const policy: SecretPolicy = {
+        dirs: refs.flatMap((r) => ("file" in r ? [r.file] : [])),
+        envNames: refs.flatMap((r) => ("env" in r ? [r.env] : [])),
+      };
       const [apiKey, apiKeySecret, ca] = await Promise.all([
-        resolveSecret(options.apiKey, env),
-        resolveSecret(options.apiKeySecret, env),
-        pem(options.ca, env),
+        resolveSecret(options.apiKey, env, policy),
+        resolveSecret(options.apiKeySecret, env, policy),
+        pem(options.ca, env, policy),
       ]);
       return createKasmClient({ url: options.url, apiKey, apiKeySecret, ...(ca ? { ca } : {}) });
     },

@@ -27,6 +27,9 @@ export interface GitSource {
 /** Progress of one pull, for live output and metrics. */
 export type PullProgress = { layersDone: number; layersTotal: number; bytesDone: number; bytesTotal: number };
 
+/** The one level the adapters and the planner log at: what an operator turns on to follow a cycle. */
+export type DebugLogger = { debug: (fields: object, message: string) => void };
+
 /** One agent's Docker Engine. */
 export interface DockerAgent {
   readonly name: string;

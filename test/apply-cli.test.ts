@@ -202,7 +202,7 @@ describe("apply with an htpasswd registry", () => {
   it("pulls with credentials from the environment and prints the password nowhere", async () => {
     const fleet = await privateFleet(lab.registries.auth, e2.host);
     const result = await inRepo("apply", fleet.repo.bare, fleet.state, ["--json", "--log-level", "debug"], {
-      env: { LAB_REGISTRY_PASSWORD: fleet.password },
+      env: { KASM_SECRET_LAB_REGISTRY_PASSWORD: fleet.password },
     });
     expect(result.code).toBe(0);
     expect(await localDigests(e2.host, fleet.image)).toEqual([fleet.digest]);

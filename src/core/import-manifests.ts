@@ -187,7 +187,11 @@ export function kasmServerFile(
   if (caFile) {
     const tls = mapAt(specMap, "tls");
     flow(tls, "ca");
-    comment(specMap, "tls", "The CA import trusted; make sure this path exists where kasm-gitops runs.");
+    comment(
+      specMap,
+      "tls",
+      "The CA import trusted: make sure this file exists where kasm-gitops runs, inside /run/secrets or a folder allowed with --secret-dir.",
+    );
   }
   comment(
     specMap,
