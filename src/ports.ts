@@ -5,6 +5,7 @@
 import type { ImageReference } from "./core/image-ref.js";
 import type { ManifestFile } from "./core/load.js";
 import type { LocalImage } from "./core/local-images.js";
+import type { UnknownKind } from "./core/plan-types.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -115,6 +116,7 @@ export type CycleResult = "ok" | "failed" | "invalid-revision";
 
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
+export type NotificationResult = "sent" | "retried" | "failed" | "dropped";
 
 /** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
 export type Metrics = {
@@ -126,6 +128,9 @@ export type Metrics = {
   setAppliedRevision(revision: string): void;
   setAgents(reachable: number, total: number): void;
   promotionFinished(result: PromotionResult): void;
+  /** 1 only when the last cycle verified everything; unknown checks counted by kind. */
+  setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
+  notification(name: string, type: string, result: NotificationResult): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 
@@ -227,3 +232,6 @@ export interface KasmApi {
   /** Removes every row of the pair when the group has one; true when rows were removed. */
   removeImageFromGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
 }
+
+/** Sends one notification body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */
+export type NotificationSender = (url: string, body: unknown, signal: AbortSignal) => Promise<void>;

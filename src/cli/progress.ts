@@ -1,3 +1,5 @@
+import type { Plan } from "../core/plan-types.js";
+import { describeUnknown } from "../core/unknown.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
 
@@ -97,8 +99,8 @@ export function terminalProgress(io: CliIo) {
   };
 }
 
-/** The closing lines of apply: counts, then one line per failure with its reason. */
-export function applySummary(results: ActionResult[]): string {
+/** The closing lines of apply: counts, one line per failure with its reason, and what was not checked. */
+export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown">): string {
   const count = (type: string, status: string) =>
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
@@ -110,8 +112,12 @@ export function applySummary(results: ActionResult[]): string {
     return `  ✗ ${r.action.type} ${where}${r.action.image}: ${r.error?.message ?? r.status}`;
   });
   const head =
-    failed.length === 0
-      ? `Apply complete: ${parts.join(", ")}.`
-      : `Apply finished with failures: ${parts.join(", ")}.`;
+    failed.length > 0
+      ? `Apply finished with failures: ${parts.join(", ")}.`
+      : plan.unknown.length > 0
+        ? `Apply incomplete: ${parts.join(", ")}.`
+        : `Apply complete: ${parts.join(", ")}.`;
+  if (plan.unknown.length > 0)
+    lines.push(`Not converged: ${describeUnknown(plan.unknown)}; fix the cause and apply again.`);
   return `${[head, ...lines].join("\n")}\n`;
 }
