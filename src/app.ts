@@ -7,10 +7,12 @@ import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmCallInfo, type KasmClientOptions } from "./adapters/kasm-client.js";
+import { readKasmDeployment } from "./adapters/kasm-import-read.js";
 import { createKasmWrittenFile } from "./adapters/kasm-written-file.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { withCallLogs } from "./adapters/logged-agent.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
+import { folderEntries, writeNewFiles } from "./adapters/new-files.js";
 import { sendNotification } from "./adapters/notify-http.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import type { RegistryRequestInfo } from "./adapters/registry-http.js";
@@ -21,7 +23,7 @@ import type { SecretPolicy } from "./core/secret-policy.js";
 import type { VerifyMode } from "./core/trust.js";
 import { createNotifier, type Notifier } from "./engine/notifier.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { DebugLogger, KasmApi, Metrics, RegistryClient } from "./ports.js";
+import type { DebugLogger, KasmApi, KasmImportSource, Metrics, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
 export { type GitAuthOptions, redact, repoKind } from "./adapters/git-auth.js";
@@ -165,6 +167,40 @@ export async function createKasmApi(
     ...(ca ? { ca } : {}),
     ...options,
   });
+}
+
+/** Where `import` reads Kasm's key pair and CA: references the operator gave on the command line. */
+export type ImportSourceOptions = { url: string; apiKey: SecretRef; apiKeySecret: SecretRef; ca?: SecretRef };
+
+/** What `kasm-gitops import` touches: one Kasm to read, and a folder to fill with new files only. */
+export type ImportDeps = {
+  kasmFor(options: ImportSourceOptions): Promise<KasmImportSource>;
+  readDeployment: typeof readKasmDeployment;
+  folderEntries: typeof folderEntries;
+  writeNewFiles: typeof writeNewFiles;
+};
+
+export function createImportDeps(env: Record<string, string | undefined>): ImportDeps {
+  return {
+    kasmFor: async (options) => {
+      // The operator named these on the command line: the manifest secret policy, which keeps whoever can
+      // commit from reading other secrets, allows exactly them.
+      const refs = [options.apiKey, options.apiKeySecret, ...(options.ca ? [options.ca] : [])];
+      const policy: SecretPolicy = {
+        dirs: refs.flatMap((r) => ("file" in r ? [r.file] : [])),
+        envNames: refs.flatMap((r) => ("env" in r ? [r.env] : [])),
+      };
+      const [apiKey, apiKeySecret, ca] = await Promise.all([
+        resolveSecret(options.apiKey, env, policy),
+        resolveSecret(options.apiKeySecret, env, policy),
+        pem(options.ca, env, policy),
+      ]);
+      return createKasmClient({ url: options.url, apiKey, apiKeySecret, ...(ca ? { ca } : {}) });
+    },
+    readDeployment: readKasmDeployment,
+    folderEntries,
+    writeNewFiles,
+  };
 }
 
 /** The real notifier: fetch, URL secrets read at send time, attempts counted in metrics when given. */

@@ -80,6 +80,17 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * What `import` reads of a Kasm deployment: the records as Kasm answered them (import decodes them leniently,
+ * so one odd record does not stop the rest), the groups and each group's rows.
+ */
+export interface KasmImportSource {
+  readonly url: string;
+  listImageRecords(signal?: AbortSignal): Promise<unknown[]>;
+  listGroups(signal?: AbortSignal): Promise<{ groupId: string; name: string }[]>;
+  listGroupImages(groupId: string, signal?: AbortSignal): Promise<{ groupId: string; imageId: string }[]>;
+}
+
 /** A completed pull: proof that a digest was on an agent, for promotion's verification. */
 export type LedgerEntry = {
   time: string;

@@ -1,6 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, request as httpRequest, type Server } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +11,8 @@ import { secretPolicy } from "../src/core/secret-policy.js";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { waitFor } from "../src/lab/processes.js";
 import type { KasmApi } from "../src/ports.js";
-import { makeCertificates } from "./helpers/certificates.js";
 import { failure } from "./helpers/errors.js";
+import { startTlsFront, type TlsFront } from "./helpers/tls-front.js";
 
 const TOKEN = "registry-token-7f3e9a";
 const FAST_RETRY = { attempts: 3, baseMs: 1, maxMs: 2 };
@@ -346,10 +345,9 @@ describe("Kasm client transport", () => {
 
 describe("createKasmApi (src/app.ts)", () => {
   let dir: string;
-  let proxy: HttpsServer | undefined;
+  let front: TlsFront | undefined;
   afterAll(async () => {
-    proxy?.closeAllConnections();
-    await new Promise((resolve) => proxy?.close(resolve) ?? resolve(undefined));
+    await front?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -357,31 +355,15 @@ describe("createKasmApi (src/app.ts)", () => {
     const stand = await startKasmStandIn();
     try {
       dir = await mkdtemp("/tmp/kg-kasm-tls-");
-      await makeCertificates(dir);
       // TLS in front of the stand-in, with a certificate signed by the lab's own CA.
-      const [cert, key] = await Promise.all([
-        readFile(join(dir, "server.pem")),
-        readFile(join(dir, "server-key.pem")),
-      ]);
-      proxy = createHttpsServer({ cert, key }, (req, res) => {
-        const upstream = httpRequest(
-          `${stand.url}${req.url}`,
-          { method: req.method, headers: req.headers },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        req.pipe(upstream);
-      });
-      await new Promise<void>((resolve) => proxy!.listen(0, "127.0.0.1", resolve));
+      front = await startTlsFront(stand.url, dir);
       await writeFile(join(dir, "api-key"), `${stand.apiKey}\n`);
       const manifest: KasmServerManifest = {
         apiVersion: API_VERSION,
         kind: "KasmServer",
         metadata: { name: "kasm" },
         spec: {
-          url: `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          url: front.url,
           apiKey: { file: join(dir, "api-key") },
           apiKeySecret: { env: "KASM_SECRET_T" },
           tls: { ca: { file: join(dir, "ca.pem") } },

@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { KasmGitopsError } from "../core/errors.js";
 import type { KasmGroup, KasmMembership, KasmRecord } from "../core/kasm-types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
-import type { Clock, KasmApi, KasmImageCreate, KasmImageFields } from "../ports.js";
+import type { Clock, KasmApi, KasmImageCreate, KasmImageFields, KasmImportSource } from "../ports.js";
 import { systemClock } from "./clock.js";
 import {
   classifyKasmAnswer,
@@ -109,6 +109,11 @@ class KasmClient implements KasmApi {
 
   async deleteImage(imageId: string, signal?: AbortSignal): Promise<void> {
     await this.call("delete_image", { target_image: { image_id: imageId } }, signal);
+  }
+
+  /** get_images as Kasm answered it, for import's lenient decoding. */
+  async listImageRecords(signal?: AbortSignal): Promise<unknown[]> {
+    return listIn(await this.call("get_images", {}, signal), "images", "get_images");
   }
 
   async addImageToGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean> {
@@ -222,7 +227,7 @@ const pair = (groupId: string, imageId: string) => ({
 });
 
 /** A KasmApi for one Kasm web app, its key and secret already resolved. */
-export function createKasmClient(options: KasmClientOptions): KasmApi {
+export function createKasmClient(options: KasmClientOptions): KasmApi & KasmImportSource {
   if (!options.apiKey || !options.apiKeySecret)
     throw new KasmGitopsError("usage", "a Kasm client needs an API key and its secret", { url: options.url });
   return new KasmClient(options);

@@ -2,6 +2,7 @@ import { applyCommand } from "./apply-command.js";
 import { GLOBAL_OPTIONS, REPO_OPTIONS, SECRET_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command } from "./command.js";
 import { stateDirFlag, withStateLock } from "./context.js";
+import { importCommand } from "./import-command.js";
 import { planCommand } from "./plan-command.js";
 import { promoteCommand } from "./promote-command.js";
 import { runCommand } from "./run-command.js";
@@ -98,6 +99,52 @@ export const COMMANDS: Command[] = [
       ...GLOBAL_OPTIONS,
     },
     run: locked("promote", promoteCommand),
+  },
+  {
+    name: "import",
+    summary: "write a manifest repo from a running Kasm deployment",
+    usage: "kasm-gitops import --kasm-url URL [--out DIR] [--force]",
+    options: {
+      "kasm-url": {
+        type: "string",
+        value: "URL",
+        description: "the Kasm web app, e.g. https://kasm.example.com",
+      },
+      out: {
+        type: "string",
+        value: "DIR",
+        description: "folder to write the manifests into; must be empty (default: .)",
+        fromEnv: false,
+      },
+      force: {
+        type: "boolean",
+        description: "write into a non-empty folder, adding only files that do not exist (never overwrites)",
+        fromEnv: false,
+      },
+      "kasm-api-key-env": {
+        type: "string",
+        value: "NAME",
+        description: "variable holding the API key (default: KASM_GITOPS_KASM_API_KEY)",
+      },
+      "kasm-api-key-secret-env": {
+        type: "string",
+        value: "NAME",
+        description: "variable holding the API key secret (default: KASM_GITOPS_KASM_API_KEY_SECRET)",
+      },
+      "kasm-api-key-file": { type: "string", value: "FILE", description: "file holding the API key" },
+      "kasm-api-key-secret-file": {
+        type: "string",
+        value: "FILE",
+        description: "file holding the API key secret",
+      },
+      "kasm-ca-file": {
+        type: "string",
+        value: "FILE",
+        description: "PEM of the CA that signed Kasm's certificate",
+      },
+      ...GLOBAL_OPTIONS,
+    },
+    run: (context) => importCommand(context),
   },
   {
     name: "run",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMemoryQuantity } from "./quantity.js";
+import { formatMemoryQuantity, parseMemoryQuantity } from "./quantity.js";
 
 describe("parseMemoryQuantity", () => {
   it.each([
@@ -35,5 +35,29 @@ describe("parseMemoryQuantity", () => {
     ["", "empty"],
   ])("%j is not a quantity (%s)", (text) => {
     expect(parseMemoryQuantity(text)).toBeUndefined();
+  });
+});
+
+describe("formatMemoryQuantity", () => {
+  it.each([
+    [2_768_000_000, "2768M"],
+    [2_147_483_648, "2Gi"],
+    [1_000_000_000, "1G"],
+    [536_870_912, "512Mi"],
+    [1_500_000_000, "1500M"],
+    [4096, "4Ki"],
+    [64_000, "64k"],
+    [2 ** 40, "1Ti"],
+    [1234, "1.234k"],
+    [1_000_001, "1000.001k"],
+    [5, "0.005k"],
+    [1_073_741_825, "1073741.825k"],
+  ])("%i bytes → %s, which parses back to the same bytes", (bytes, text) => {
+    expect(formatMemoryQuantity(bytes)).toBe(text);
+    expect(parseMemoryQuantity(text)).toBe(bytes);
+  });
+
+  it.each([[0], [-1], [1.5], [Number.MAX_SAFE_INTEGER + 2]])("%d bytes has no quantity", (bytes) => {
+    expect(formatMemoryQuantity(bytes)).toBeUndefined();
   });
 });

@@ -37,3 +37,22 @@ export function parseMemoryQuantity(text: string): number | undefined {
   if (bytes === 0n || bytes > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   return Number(bytes);
 }
+
+/** Units tried in order when writing bytes as a quantity: the first that divides them exactly wins. */
+const FORMAT_UNITS = ["Ti", "T", "Gi", "G", "Mi", "M", "Ki", "k"] as const;
+
+/**
+ * Bytes as the shortest quantity that parses back to exactly them (2768000000 → 2768M, 2^31 → 2Gi), or a
+ * decimal of k when no unit divides them (1234 → 1.234k); undefined for zero, negative or fractional bytes.
+ */
+export function formatMemoryQuantity(bytes: number): string | undefined {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) return undefined;
+  for (const unit of FORMAT_UNITS) {
+    const size = UNITS[unit]!;
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  const fraction = String(bytes % 1000)
+    .padStart(3, "0")
+    .replace(/0+$/, "");
+  return `${Math.floor(bytes / 1000)}.${fraction}k`;
+}
