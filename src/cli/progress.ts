@@ -1,19 +1,9 @@
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
+import { formatBytes } from "../core/bytes.js";
 import type { CliIo } from "./io.js";
 
 type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
 
-/** Bytes for people: Kasm images are GBs, lab images a few hundred bytes. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 const shortImage = (image: string) => image.replace(/^[^/]+\//, "");
 
 /** One JSON object per line: for logs, CI and anything that parses apply's output. */

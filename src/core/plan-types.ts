@@ -24,7 +24,24 @@ export type PromoteAction = {
   targetDigest: string;
 };
 
-export type Action = PullAction | PromoteAction;
+/** `dangling`: an untagged image; `unused`: a managed image no Workspace wants any more. */
+export type RemoveReason = "dangling" | "unused";
+
+/** Pruning: an image removed from an agent after the cycle's pulls, by id and never forced. */
+export type RemoveAction = {
+  type: "remove";
+  agent: string;
+  /** The image's first tag, else its first repo digest, else its id: what a person knows it by. */
+  image: string;
+  id: string;
+  /** Docker's size of the image (layers it shares with others are counted too). */
+  bytes: number;
+  reason: RemoveReason;
+  /** Every tag it carries (canonical), empty for a dangling image. */
+  tags: string[];
+};
+
+export type Action = PullAction | PromoteAction | RemoveAction;
 
 export type BlockedReason = "not-verified" | "not-on-promotion-branch";
 export type BlockedAction = PromoteAction & { reason: BlockedReason; message: string };
@@ -35,7 +52,8 @@ export type WarningCode =
   | "agent-disabled"
   | "registry-error"
   | "workspace-disabled"
-  | "no-matching-agent";
+  | "no-matching-agent"
+  | "prune-skipped";
 
 export type PlanWarning = {
   code: WarningCode;
@@ -53,5 +71,12 @@ export type Plan = {
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];
-  summary: { pull: number; promote: number; blocked: number };
+  summary: {
+    pull: number;
+    promote: number;
+    blocked: number;
+    /** Removals and the bytes they free (absent in plans written before pruning existed). */
+    remove?: number;
+    removeBytes?: number;
+  };
 };

@@ -299,6 +299,8 @@ describe("buildPlan", () => {
       pull: pulls.length,
       promote: plan.actions.length - pulls.length,
       blocked: plan.blocked.length,
+      remove: 0,
+      removeBytes: 0,
     });
     // Promotions always come before pulls, so a moving tag is moved before agents pull it.
     const firstPull = plan.actions.findIndex((a) => a.type === "pull");

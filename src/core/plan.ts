@@ -2,11 +2,20 @@ import type { DesiredImage, DesiredState } from "./desired.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import { compareText, type ManifestSet } from "./manifest.js";
 import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
-import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";
+import { type DigestResult, planPromotions } from "./promotion.js";
+import { type PruneRecord, planAgentRemovals } from "./prune.js";
 
 /** What the shell saw on one agent. */
 export type AgentObservation =
-  | { agent: string; reachable: true; images: LocalImage[] }
+  | {
+      agent: string;
+      reachable: true;
+      images: LocalImage[];
+      /** Image ids containers use; listed only where pruning is on (undefined: unknown, so nothing is pruned). */
+      containers?: string[];
+      /** Bytes of the agent's images on disk (Docker's disk usage), when it answered. */
+      imageBytes?: number;
+    }
   | { agent: string; reachable: false; error: string };
 
 export type PlanInput = {
@@ -17,7 +26,7 @@ export type PlanInput = {
   observations: readonly AgentObservation[];
   /** Registry answers by canonical tag reference; a reference absent here is not checked (no refresh). */
   digests: ReadonlyMap<string, DigestResult>;
-  ledger?: readonly PullRecord[];
+  ledger?: readonly PruneRecord[];
 };
 
 function pullFor(
@@ -95,7 +104,8 @@ export function buildPlan(input: PlanInput): Plan {
       if (action) pulls.push(action);
     }
   }
-  const actions: Action[] = [...promotions.actions, ...pulls];
+  const removals = planAgentRemovals(input, pulls, warnings);
+  const actions: Action[] = [...promotions.actions, ...pulls, ...removals];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
   warnings.push(...registryWarnings(input.digests, promoted));
   return {
@@ -105,6 +115,12 @@ export function buildPlan(input: PlanInput): Plan {
     actions,
     blocked: promotions.blocked,
     warnings,
-    summary: { pull: pulls.length, promote: promotions.actions.length, blocked: promotions.blocked.length },
+    summary: {
+      pull: pulls.length,
+      promote: promotions.actions.length,
+      blocked: promotions.blocked.length,
+      remove: removals.length,
+      removeBytes: removals.reduce((sum, r) => sum + r.bytes, 0),
+    },
   };
 }

@@ -1,11 +1,13 @@
+import { formatBytes } from "./bytes.js";
 import { parseImageReference } from "./image-ref.js";
 import type { Plan, PullAction } from "./plan-types.js";
 import { shortDigest } from "./promotion.js";
+import { renderRemovals } from "./render-removals.js";
 
 export type RenderOptions = { color: boolean };
 
 const CODES = { green: 32, yellow: 33, red: 31, bold: 1, dim: 2 } as const;
-type Style = keyof typeof CODES;
+export type Style = keyof typeof CODES;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
@@ -16,6 +18,9 @@ export function summaryLine(plan: Plan): string {
   const parts: string[] = [];
   if (plan.summary.pull > 0) parts.push(`${plural(plan.summary.pull, "pull")} on ${plural(agents, "agent")}`);
   if (plan.summary.promote > 0) parts.push(plural(plan.summary.promote, "promotion"));
+  const removals = plan.summary.remove ?? 0;
+  if (removals > 0)
+    parts.push(`${plural(removals, "removal")} (${formatBytes(plan.summary.removeBytes ?? 0)})`);
   const blocked = plan.summary.blocked > 0 ? ` ${plural(plan.summary.blocked, "promotion")} blocked.` : "";
   return parts.length === 0 ? `No changes.${blocked}` : `Plan: ${parts.join(", ")}.${blocked}`;
 }
@@ -66,6 +71,8 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
     }
     lines.push("");
   }
+
+  lines.push(...renderRemovals(plan, paint));
 
   if (plan.blocked.length > 0) {
     lines.push(paint("bold", "blocked"));

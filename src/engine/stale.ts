@@ -13,7 +13,7 @@ function expectations(plan: Plan): Map<string, string | undefined> {
     if (action.type === "promote") {
       expected.set(action.image, action.currentDigest);
       expected.set(action.source, action.targetDigest);
-    } else if (action.targetDigest && !promoted.has(action.image)) {
+    } else if (action.type === "pull" && action.targetDigest && !promoted.has(action.image)) {
       // A pull of a tag a promotion in this plan moves is checked through that promotion instead.
       expected.set(action.image, action.targetDigest);
     }

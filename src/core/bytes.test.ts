@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes } from "./progress.js";
+import { formatBytes } from "./bytes.js";
 
 describe("formatBytes", () => {
   it.each([
