@@ -1,5 +1,5 @@
-import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import { formatBytes } from "../core/bytes.js";
+import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
 
 type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
