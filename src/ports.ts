@@ -27,10 +27,25 @@ export interface GitSource {
 /** Progress of one pull, for live output and metrics. */
 export type PullProgress = { layersDone: number; layersTotal: number; bytesDone: number; bytesTotal: number };
 
+/** A container, running or stopped (a Kasm session): the image it was created from must stay. */
+export type ContainerSummary = { id: string; imageId: string; state: string };
+
+/** How a removal ended: `in-use` is Docker's 409 conflict (a container took the image meanwhile). */
+export type RemoveOutcome =
+  | { status: "removed"; untagged: number; deleted: number }
+  | { status: "in-use"; message: string }
+  | { status: "gone" };
+
 /** One agent's Docker Engine. */
 export interface DockerAgent {
   readonly name: string;
   listImages(signal?: AbortSignal): Promise<LocalImage[]>;
+  /** Every container, stopped ones included. */
+  listContainers(signal?: AbortSignal): Promise<ContainerSummary[]>;
+  /** Removes an image by id or reference; never forced, and its unused parents go too (noprune false). */
+  removeImage(image: string, signal?: AbortSignal): Promise<RemoveOutcome>;
+  /** Bytes of the agent's image layers on disk (Docker's disk usage, GET /system/df). */
+  imageBytes(signal?: AbortSignal): Promise<number>;
   /** Pulls to the end of the stream; an error event rejects. Resolves with the pulled digest when known. */
   pull(
     reference: string,
@@ -101,6 +116,8 @@ export type CycleResult = "ok" | "failed" | "invalid-revision";
 
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
+/** `kept`: the image was in use or re-tagged by the time it was to go. */
+export type RemovalResult = "ok" | "failed" | "kept";
 
 /** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
 export type Metrics = {
@@ -112,6 +129,10 @@ export type Metrics = {
   setAppliedRevision(revision: string): void;
   setAgents(reachable: number, total: number): void;
   promotionFinished(result: PromotionResult): void;
+  /** A prune removal finished; `bytes` is what an ok removal freed (Docker's image size). */
+  removalFinished(agent: string, result: RemovalResult, bytes: number): void;
+  /** The agent's image bytes on disk, as Docker's disk usage reports them. */
+  setAgentImageBytes(agent: string, bytes: number): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 

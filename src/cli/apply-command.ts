@@ -3,11 +3,12 @@ import { resolve } from "node:path";
 import { KasmGitopsError } from "../core/errors.js";
 import { renderPlan } from "../core/render-plan.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
+import { countsAsFailure } from "../engine/remove-images.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { CommandContext } from "./command.js";
 import { depsFor, loadOrReport, repoFlags } from "./context.js";
 import { useColor } from "./io.js";
-import { applySummary, jsonLines, terminalProgress } from "./progress.js";
+import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
 
 /** `kasm-gitops apply [PLANFILE]`: one reconcile, or exactly a saved plan when it is not stale. */
 export async function applyCommand({ args, io }: CommandContext): Promise<number> {
@@ -48,13 +49,14 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const onEvent = json ? jsonLines(io) : terminalProgress(io).onEvent;
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
   const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
-  const failed = results.filter((r) => r.status !== "ok").length;
+  const failed = results.filter(countsAsFailure).length;
   if (json) {
     const summary = {
       event: "summary",
       revision: plan.revision,
-      ok: results.length - failed,
+      ok: results.filter((r) => r.status === "ok").length,
       failed,
+      ...pruneTotals(results),
       converged: failed === 0,
     };
     io.stdout(`${JSON.stringify(summary)}\n`);

@@ -1,5 +1,6 @@
 import { formatBytes } from "../core/bytes.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
+import { countsAsFailure } from "../engine/remove-images.js";
 import type { CliIo } from "./io.js";
 
 type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
@@ -63,7 +64,7 @@ export function terminalProgress(io: CliIo) {
     onEvent(event: ExecutorEvent) {
       if (event.type === "registry-paused") return;
       const action = event.type === "done" ? event.result.action : event.action;
-      const a = line(action.type === "pull" ? action.agent : "registry");
+      const a = line(action.type === "pull" || action.type === "remove" ? action.agent : "registry");
       if (event.type === "start") {
         a.running.set(action.image, "starting");
         a.queued = event.queued;
@@ -93,15 +94,32 @@ export function applySummary(results: ActionResult[]): string {
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
   if (results.some((r) => r.action.type === "promote")) parts.push(`${count("promote", "ok")} promoted`);
-  const failed = results.filter((r) => r.status !== "ok");
+  const prune = pruneTotals(results);
+  if (results.some((r) => r.action.type === "remove")) {
+    parts.push(`${prune.removed} removed (${formatBytes(prune.freedBytes)} freed)`, `${prune.kept} kept`);
+  }
+  const failed = results.filter(countsAsFailure);
   parts.push(`${failed.length} failed`);
-  const lines = failed.map((r) => {
-    const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
-    return `  ✗ ${r.action.type} ${where}${r.action.image}: ${r.error?.message ?? r.status}`;
+  const kept = results.filter((r) => r.action.type === "remove" && r.status === "skipped");
+  const lines = [...failed, ...kept].map((r) => {
+    const where = r.action.type === "pull" || r.action.type === "remove" ? `${r.action.agent} ` : "";
+    const mark = r.status === "failed" || r.action.type !== "remove" ? "✗" : "~";
+    return `  ${mark} ${r.action.type} ${where}${r.action.image}: ${r.error?.message ?? r.status}`;
   });
   const head =
     failed.length === 0
       ? `Apply complete: ${parts.join(", ")}.`
       : `Apply finished with failures: ${parts.join(", ")}.`;
   return `${[head, ...lines].join("\n")}\n`;
+}
+
+/** Pruning's outcome: images removed, bytes they freed (Docker's sizes), images kept because in use meanwhile. */
+export function pruneTotals(results: readonly ActionResult[]) {
+  const removals = results.filter((r) => r.action.type === "remove");
+  const removed = removals.filter((r) => r.status === "ok");
+  return {
+    removed: removed.length,
+    freedBytes: removed.reduce((sum, r) => sum + (r.action.type === "remove" ? r.action.bytes : 0), 0),
+    kept: removals.filter((r) => r.status === "skipped").length,
+  };
 }

@@ -20,6 +20,14 @@ export function pruneSettings(settings?: PruneSpec, agent?: PruneSpec): PruneSet
   };
 }
 
+/** The agents whose prune mode is not off: only there are containers listed. */
+export function pruningAgents(set: ManifestSet): Set<string> {
+  const names = set.agents.filter(
+    (a) => pruneSettings(set.settings?.spec.prune, a.spec.prune).mode !== "off",
+  );
+  return new Set(names.map((a) => a.metadata.name));
+}
+
 /** A completed pull; `time` orders the history (the ledger file's own order when absent). */
 export type PruneRecord = PullRecord & { time?: string };
 

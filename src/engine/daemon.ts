@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
 import { describeError, hasCode } from "../core/errors.js";
 import type { ManifestSet } from "../core/manifest.js";
-import type { CycleResult, Metrics, RevisionStore } from "../ports.js";
+import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
 import {
   acceptManifests,
   executeOnFleet,
@@ -11,6 +11,7 @@ import {
   type ReconcileDeps,
   type Snapshot,
 } from "./reconcile.js";
+import { countsAsFailure, removalResult } from "./remove-images.js";
 import { createTimers } from "./schedule.js";
 import {
   type AgentStatus,
@@ -168,6 +169,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     const revision = snapshot.revision.revision;
     const { plan, observations, fleet } = await planSnapshot(snapshot, deps, {
       refresh,
+      diskUsage: true,
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
       signal: hard.signal,
     });
@@ -175,8 +177,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     for (const o of observations) {
       const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
       agents[o.agent] = o.reachable
-        ? { reachable: true, converged: pending === 0, pending }
+        ? {
+            reachable: true,
+            converged: pending === 0,
+            pending,
+            ...(o.imageBytes !== undefined ? { imageBytes: o.imageBytes } : {}),
+          }
         : { reachable: false, converged: false, pending: 0, error: o.error };
+      if (o.reachable && o.imageBytes !== undefined) deps.metrics.setAgentImageBytes(o.agent, o.imageBytes);
     }
     update({ type: "agents-observed", agents });
     const counts = agentCounts(status);
@@ -191,6 +199,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         if (event.type !== "done") return;
         const { action, status: outcome, durationMs, error } = event.result;
         if (action.type === "promote") deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
+        else if (action.type === "remove")
+          deps.metrics.removalFinished(action.agent, removalResult(outcome), action.bytes);
         else deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
         const log = {
           cycle: id,
@@ -208,14 +218,25 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const failed = results.filter(
         (r) => r.status !== "ok" && r.action.type === "pull" && r.action.agent === agent,
       );
-      if (entry.reachable)
-        update({
-          type: "agent-updated",
-          agent,
-          status: { pending: failed.length, converged: failed.length === 0 },
-        });
+      if (!entry.reachable) continue;
+      update({
+        type: "agent-updated",
+        agent,
+        status: { pending: failed.length, converged: failed.length === 0 },
+      });
+      if (results.some((r) => r.action.type === "remove" && r.action.agent === agent && r.status === "ok")) {
+        await refreshImageBytes(agent, fleet.agents.get(agent));
+      }
     }
-    return results.filter((r) => r.status !== "ok").length;
+    return results.filter(countsAsFailure).length;
+  }
+
+  /** Reads an agent's image bytes again after pruning freed some; an unanswered read keeps the last figure. */
+  async function refreshImageBytes(name: string, agent: DockerAgent | undefined) {
+    const bytes = await agent?.imageBytes(hard.signal).catch(() => undefined);
+    if (bytes === undefined) return;
+    update({ type: "agent-updated", agent: name, status: { imageBytes: bytes } });
+    deps.metrics.setAgentImageBytes(name, bytes);
   }
 
   /** (Re)creates the timers when the schedule a revision asks for changes; never after a stop. */

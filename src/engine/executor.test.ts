@@ -27,6 +27,9 @@ function fakeAgent(name: string, failures: Record<string, KasmGitopsError[]> = {
   const agent: DockerAgent = {
     name,
     listImages: async () => [],
+    listContainers: async () => [],
+    removeImage: async () => ({ status: "gone" }),
+    imageBytes: async () => 0,
     pull: async (reference) => {
       state.inFlight++;
       state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);

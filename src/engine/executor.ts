@@ -1,8 +1,9 @@
 import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
-import type { Action, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import type { Action, Plan, PromoteAction, PullAction, RemoveAction } from "../core/plan-types.js";
 import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
+import { executeRemovals } from "./remove-images.js";
 
 export type ActionStatus = "ok" | "failed" | "skipped";
 export type ActionResult = {
@@ -87,7 +88,8 @@ class RegistryGate {
 
 /**
  * Carries out a plan: promotions first, then pulls, at most `limit` in flight per agent with no idle
- * slot while that agent has work queued, all agents in parallel. One failure never stops the others.
+ * slot while that agent has work queued, all agents in parallel, then removals (pruning). One failure
+ * never stops the others.
  */
 export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<ActionResult[]> {
   const policy = deps.retry ?? DEFAULT_RETRY;
@@ -146,7 +148,9 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
   const pullResults = await Promise.all(
     [...byAgent].map(([agentName, queue]) => runAgentQueue(agentName, [...queue])),
   );
-  return [...promoted, ...pullResults.flat()];
+  const removals = plan.actions.filter((a): a is RemoveAction => a.type === "remove");
+  const removed = await executeRemovals(removals, { ...deps, emit });
+  return [...promoted, ...pullResults.flat(), ...removed];
 
   async function runAgentQueue(agentName: string, queue: PullAction[]): Promise<ActionResult[]> {
     const agent = deps.agents.get(agentName);

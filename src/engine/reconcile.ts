@@ -12,6 +12,7 @@ import {
 import { type AgentObservation, buildPlan } from "../core/plan.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import { pruningAgents } from "../core/prune.js";
 import type { RetryPolicy } from "../core/retry.js";
 import { checkManifestFiles } from "../core/validate.js";
 import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
@@ -103,7 +104,13 @@ export async function connectFleet(
 }
 
 /** `false`: no digest checks (interval cycles, --no-refresh); else which tags to re-check. */
-export type PlanOptions = { refresh: false | RefreshScope; onlyAgents?: string[]; signal?: AbortSignal };
+export type PlanOptions = {
+  refresh: false | RefreshScope;
+  onlyAgents?: string[];
+  signal?: AbortSignal;
+  /** Read each agent's image disk usage too (the daemon's status and metrics). */
+  diskUsage?: boolean;
+};
 export type PlannedCycle = {
   plan: Plan;
   desired: DesiredState;
@@ -122,7 +129,10 @@ export async function planSnapshot(
   // With --agent (one reconciler per node), only those agents are observed; promotion verification
   // then also relies on the ledger.
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
-  const observed = await observeAgents(enabled, options.signal);
+  const observed = await observeAgents(enabled, options.signal, {
+    containersOf: pruningAgents(snapshot.set),
+    ...(options.diskUsage ? { diskUsage: true } : {}),
+  });
   // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
   const queries = options.refresh
     ? [...refsToCheck(desired, options.refresh), ...promotionRefs(snapshot.set)]
