@@ -30,10 +30,13 @@ export type PullProgress = { layersDone: number; layersTotal: number; bytesDone:
 /** A container, running or stopped (a Kasm session): the image it was created from must stay. */
 export type ContainerSummary = { id: string; imageId: string; state: string };
 
-/** How a removal ended: `in-use` is Docker's 409 conflict (a container took the image meanwhile). */
+/**
+ * How a removal ended. Docker answers 409 conflict when an unforced removal would hurt: `in-use` when a
+ * container uses the image (it took it meanwhile), `refused` for its other reasons (dependent child images…).
+ */
 export type RemoveOutcome =
   | { status: "removed"; untagged: number; deleted: number }
-  | { status: "in-use"; message: string }
+  | { status: "in-use" | "refused"; message: string }
   | { status: "gone" };
 
 /** One agent's Docker Engine. */

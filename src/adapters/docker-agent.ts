@@ -114,7 +114,7 @@ export function createDockerAgent(options: DockerAgentOptions): DockerAgent {
     } catch (error) {
       const status = ((error as KasmGitopsError).cause as ModemError | undefined)?.statusCode;
       const message = engineMessage(((error as KasmGitopsError).cause ?? error) as ModemError);
-      if (status === 409) return { status: "in-use", message };
+      if (status === 409) return { status: /being used by/i.test(message) ? "in-use" : "refused", message };
       if (status === 404) return { status: "gone" };
       throw error;
     }

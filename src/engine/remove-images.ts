@@ -22,9 +22,6 @@ export type RemoveDeps = {
 /** What the agent holds right before its removals: image tags by id, and the ids containers use. */
 type Now = { tags: Map<string, string[]>; used: Set<string> };
 
-const repositories = (tags: readonly string[]) =>
-  new Set(tags.map((t) => parseImageReference(t)).map((r) => `${r.registry}/${r.repository}`));
-
 export async function executeRemovals(removals: readonly RemoveAction[], deps: RemoveDeps) {
   const byAgent = new Map<string, RemoveAction[]>();
   for (const r of removals) byAgent.set(r.agent, [...(byAgent.get(r.agent) ?? []), r]);
@@ -83,16 +80,13 @@ async function removeOnAgent(name: string, queue: RemoveAction[], deps: RemoveDe
     inFlight++;
     deps.emit({ type: "start", action, attempt: 1, inFlight, queued: 0 });
     try {
-      // Docker refuses an unforced removal by id of an image named in several repositories: untag first.
-      if (repositories(action.tags).size > 1) {
-        for (const tag of action.tags.slice(0, -1)) {
-          const outcome = await agent!.removeImage(tag, deps.signal);
-          if (outcome.status === "in-use") return skip("image-in-use", `${action.image}: ${outcome.message}`);
-        }
+      // Docker refuses an unforced removal by id of an image with several tags: untag all but one first.
+      for (const name of [...action.tags.slice(1), action.id]) {
+        const outcome = await agent!.removeImage(name, deps.signal);
+        if (outcome.status === "in-use")
+          return skip("image-in-use", `${action.image} is in use: ${outcome.message}`);
+        if (outcome.status === "refused") return skip("image-refused", `${action.image}: ${outcome.message}`);
       }
-      const outcome = await agent!.removeImage(action.id, deps.signal);
-      if (outcome.status === "in-use")
-        return skip("image-in-use", `${action.image} is in use: ${outcome.message}`);
       return finish(action, begun, "ok");
     } catch (error) {
       const code = error instanceof KasmGitopsError ? error.code : "internal";
