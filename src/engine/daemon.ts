@@ -224,14 +224,18 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         agent,
         status: { pending: failed.length, converged: failed.length === 0 },
       });
-      if (results.some((r) => r.action.type === "remove" && r.action.agent === agent && r.status === "ok")) {
+      const changed = (r: (typeof results)[number]) =>
+        (r.action.type === "remove" || r.action.type === "pull") &&
+        r.action.agent === agent &&
+        r.status === "ok";
+      if (results.some(changed)) {
         await refreshImageBytes(agent, fleet.agents.get(agent));
       }
     }
     return results.filter(countsAsFailure).length;
   }
 
-  /** Reads an agent's image bytes again after pruning freed some; an unanswered read keeps the last figure. */
+  /** Reads an agent's image bytes again after pulls or removals changed them; an unanswered read keeps the last figure. */
   async function refreshImageBytes(name: string, agent: DockerAgent | undefined) {
     const bytes = await agent?.imageBytes(hard.signal).catch(() => undefined);
     if (bytes === undefined) return;
