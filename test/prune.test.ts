@@ -9,7 +9,7 @@ import type { Plan, RemoveAction } from "../src/core/plan-types.js";
 import { countsAsFailure, executeRemovals } from "../src/engine/remove-images.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { inRepo } from "./helpers/cli.js";
+import { inRepo, type JsonLine, jsonLines } from "./helpers/cli.js";
 import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
 
@@ -18,13 +18,8 @@ const engine = lab.engines[1]!;
 const docker = new Docker(dockerConnection(engine.host));
 const agent = createDockerAgent({ name: "a1", host: engine.host });
 
-type Line = Record<string, unknown> & { event: string };
-const lines = (stdout: string): Line[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Line);
+type Line = JsonLine;
+const lines = jsonLines;
 
 /** Image ids on the engine by tag or repo digest (short names as Docker lists them). */
 async function idOf(reference: string): Promise<string | undefined> {

@@ -31,22 +31,31 @@ const fleet = (proxy: RegistryProxy, host: string, image: string, prune: object,
     workspaces: [{ name: "app", image, registry: "corp" }],
   });
 
-/** Plans and applies the repo's tip in process, as `apply` does; returns the plan and what ran. */
-async function applyTip(bench: BenchRepo) {
+/** Plans the repo's tip in process, as `plan` does. */
+async function planTip(bench: BenchRepo, refresh: false | "all") {
   const deps = createDeps({
     repo: bench.repo.bare,
     path: bench.path,
     stateDir: bench.stateDir,
     env: process.env,
   });
-  const snapshot = await loadSnapshot(deps);
-  const { plan, fleet: connected } = await planSnapshot(snapshot, deps, { refresh: "all" });
-  const started = performance.now();
-  const results = await executeOnFleet(plan, connected, deps, {});
-  const failed = results.find((r) => r.status !== "ok");
-  if (failed)
-    throw new Error(`a benchmark ${failed.action.type} failed: ${failed.error?.message ?? failed.status}`);
-  return { plan, wall: performance.now() - started };
+  const { plan, fleet: connected } = await planSnapshot(await loadSnapshot(deps), deps, { refresh });
+  /** Runs `actions` of the plan (all by default); throws if any failed; resolves with the wall time. */
+  const run = async (actions = plan.actions) => {
+    const started = performance.now();
+    const results = await executeOnFleet({ ...plan, actions }, connected, deps, {});
+    const failed = results.find((r) => r.status !== "ok");
+    if (failed)
+      throw new Error(`a benchmark ${failed.action.type} failed: ${failed.error?.message ?? failed.status}`);
+    return performance.now() - started;
+  };
+  return { plan, run };
+}
+
+/** Plans and applies the repo's tip, as `apply` does. */
+async function applyTip(bench: BenchRepo) {
+  const { plan, run } = await planTip(bench, "all");
+  return { plan, wall: await run() };
 }
 
 const removals = (plan: Plan) => plan.actions.filter((a): a is RemoveAction => a.type === "remove");
@@ -134,21 +143,10 @@ export async function benchPrune(lab: Lab, sizes: PruneSizes): Promise<FigureLin
 
   /** Times the removal of one image: the plan's removal of `tag`, executed alone. */
   async function removeOne(bench: BenchRepo, tag: string): Promise<number> {
-    const deps = createDeps({
-      repo: bench.repo.bare,
-      path: bench.path,
-      stateDir: bench.stateDir,
-      env: process.env,
-    });
-    const snapshot = await loadSnapshot(deps);
-    const { plan, fleet: connected } = await planSnapshot(snapshot, deps, { refresh: false });
+    const { plan, run } = await planTip(bench, false);
     const one = removals(plan).filter((r) => r.tags.includes(ref(tag)));
     if (one.length !== 1) throw new Error(`no removal planned for ${tag}`);
-    const started = performance.now();
-    const results = await executeOnFleet({ ...plan, actions: one }, connected, deps, {});
-    if (results[0]?.status !== "ok")
-      throw new Error(`removal of ${tag} failed: ${results[0]?.error?.message}`);
-    return performance.now() - started;
+    return run(one);
   }
 }
 

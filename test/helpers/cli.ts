@@ -65,3 +65,13 @@ export function memoryIo(overrides: Partial<CliIo> = {}): CliIo & { out: string[
     ...overrides,
   };
 }
+
+export type JsonLine = Record<string, unknown> & { event: string };
+
+/** The JSON lines `apply --json` printed, parsed. */
+export const jsonLines = (stdout: string): JsonLine[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as JsonLine);
