@@ -21,7 +21,7 @@ COPY . .
 # build clients that do not apply .dockerignore to subfolders).
 RUN npm ci --ignore-scripts --no-audit --no-fund \
   && npm run build \
-  && rm -rf dist/lab dist/bench \
+  && rm -rf dist/lab dist/bench dist/docs \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
   && mkdir -p /out schemas examples \
   && mv dist schemas examples package.json node_modules /out/

@@ -121,7 +121,7 @@ describe("Dockerfile", () => {
     expect(Object.keys(config.Volumes ?? {})).toEqual(["/var/lib/kasm-gitops"]);
   });
 
-  it("holds the runtime only: no lab, benchmarks or tests under dist", async () => {
+  it("holds the runtime only: no lab, benchmarks, docs generator or tests under dist", async () => {
     const list = [
       'import { readdirSync } from "node:fs";',
       'const files = readdirSync("/opt/kasm-gitops/dist", { recursive: true }).map(String);',
@@ -136,7 +136,7 @@ describe("Dockerfile", () => {
     );
     expect(files).toContain("cli/main.js");
     expect(files).toContain("engine/daemon.js");
-    expect(files.filter((f) => /^(lab|bench)(\/|$)|\.test\./.test(f))).toEqual([]);
+    expect(files.filter((f) => /^(lab|bench|docs)(\/|$)|\.test\./.test(f))).toEqual([]);
   });
 
   it("runs `kasm-gitops --version` from PATH as the unprivileged user", async () => {

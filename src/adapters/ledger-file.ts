@@ -1,6 +1,6 @@
 /**
  * The ledger of completed pulls as JSON lines in `<stateDir>/ledger.jsonl`: appended with O_APPEND and an
- * fsync per entry, so a completed pull stays proof of verification (DESIGN §6) even after a crash.
+ * fsync per entry, so a completed pull stays proof of verification (docs/plan-format.md, Promotion) even after a crash.
  */
 import { mkdir, open, readFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -16,7 +16,7 @@ export type ParsedArgs = {
   positionals: string[];
 };
 
-/** Flags every command that reads a manifest repo understands (DESIGN.md §4). */
+/** Flags every command that reads a manifest repo understands (docs/operations.md). */
 export const REPO_OPTIONS: OptionTable = {
   repo: { type: "string", value: "URL|PATH", description: "Git URL or local checkout holding the manifests" },
   branch: { type: "string", value: "NAME", description: "branch to follow (default: main)" },

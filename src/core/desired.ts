@@ -58,7 +58,7 @@ function wanted(workspace: WorkspaceManifest): { ref: ImageReference; schedule: 
 }
 
 /**
- * What each agent should hold (DESIGN.md §3): the image of every enabled workspace whose selector
+ * What each agent should hold (docs/architecture.md): the image of every enabled workspace whose selector
  * matches it, plus that workspace's moving tags. Disabled agents are listed with no images.
  */
 export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): DesiredState {

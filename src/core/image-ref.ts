@@ -75,13 +75,6 @@ function validateDigest(input: string, digest: string): void {
 
 function validatePath(input: string, path: string): void {
   if (path === "") throw new ImageReferenceError(input, "repository", "repository name is empty");
-  if (HEX64_RE.test(path)) {
-    throw new ImageReferenceError(
-      input,
-      "repository",
-      "a 64-hex string is an image ID, not a repository name",
-    );
-  }
   for (const component of path.split("/")) {
     if (component === "") {
       throw new ImageReferenceError(input, "repository", `repository "${path}" has an empty path component`);
@@ -116,6 +109,14 @@ export function parseImageReference(input: string): ImageReference {
 function parseUncached(input: string): ImageReference {
   if (typeof input !== "string" || input === "") {
     throw new ImageReferenceError(String(input ?? ""), "reference", "reference is empty");
+  }
+  // Like Docker, only a whole reference of 64 hex reads as an image ID; `docker.io/<hex>` or `<hex>:tag` is a name.
+  if (HEX64_RE.test(input)) {
+    throw new ImageReferenceError(
+      input,
+      "repository",
+      "a 64-hex string is an image ID, not a repository name",
+    );
   }
   if (/\s/.test(input)) throw new ImageReferenceError(input, "reference", "reference contains white space");
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {

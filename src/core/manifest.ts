@@ -1,5 +1,5 @@
 /**
- * Manifest types of `apiVersion: kasm-gitops/v1` (DESIGN.md §2). schemas/*.json are the source of truth;
+ * Manifest types of `apiVersion: kasm-gitops/v1` (docs/manifests.md). schemas/*.json are the source of truth;
  * test/schema-types.test.ts keeps these types and the schemas from drifting apart.
  */
 

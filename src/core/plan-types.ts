@@ -1,4 +1,4 @@
-/** The plan of DESIGN.md §5: data first, rendered to text by core/render-plan.ts. */
+/** The plan of docs/plan-format.md: data first, rendered to text by core/render-plan.ts. */
 
 export type PullReason = "missing" | "outdated";
 

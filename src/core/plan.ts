@@ -67,7 +67,7 @@ function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: 
 }
 
 /**
- * The pure planner (DESIGN.md §3–§6): desired state + observed agents + registry digests → plan.
+ * The pure planner (docs/architecture.md, docs/plan-format.md): desired state + observed agents + registry digests → plan.
  * Promotions come first, and the moving tags they move are planned at their new digest in the same run.
  */
 export function buildPlan(input: PlanInput): Plan {

@@ -34,7 +34,7 @@ export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry
   return [...refs.values()].sort((a, b) => compareText(a.ref.canonical, b.ref.canonical));
 }
 
-/** Verified = on an agent serving `from`, or in the ledger for `from` (DESIGN.md §6); says where. */
+/** Verified = on an agent serving `from`, or in the ledger for `from` (docs/plan-format.md, Promotion); says where. */
 export function verifiedOn(
   input: Pick<PromotionInput, "set" | "agents" | "ledger">,
   from: WorkspaceManifest,

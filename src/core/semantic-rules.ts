@@ -10,7 +10,7 @@ import { didYouMean } from "./suggest.js";
 
 export type { DocRef, Identified } from "./rule-context.js";
 
-/** The cross-document rules of DESIGN.md §2, in one linear pass over the documents. */
+/** The cross-document rules in docs/manifests.md, in one linear pass over the documents. */
 export function checkSemantics(items: readonly Identified[]): void {
   const byKind = new Map<Kind, Map<string, Identified>>(KIND_ORDER.map((k) => [k, new Map()]));
   let settings: Identified | undefined;

@@ -63,7 +63,7 @@ function identify(data: Record<string, unknown>): { kind?: Kind; finding?: Findi
   return { kind: kind as Kind };
 }
 
-/** Checks loaded documents against the schemas and the rules of DESIGN.md §2; the set holds the valid ones. */
+/** Checks loaded documents against the schemas and the rules in docs/manifests.md; the set holds the valid ones. */
 export function validateManifests(documents: readonly LoadedDocument[]): ValidationResult {
   const problems: Problem[] = [];
   const items: Identified[] = [];

@@ -33,7 +33,7 @@ export type DaemonLogger = {
 export type DaemonDeps = ReconcileDeps & { store: RevisionStore; metrics: Metrics; logger: DaemonLogger };
 export type DaemonOptions = {
   branch: string;
-  /** Flags win over the repo's Settings, which win over the defaults (DESIGN.md §4). */
+  /** Flags win over the repo's Settings, which win over the defaults (docs/operations.md). */
   intervalMs?: number;
   refreshCron?: string;
   onlyAgents?: string[];

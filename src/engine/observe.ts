@@ -61,7 +61,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, worker:
 export type DigestQuery = { ref: ImageReference; registry: string };
 
 /**
- * One HEAD per unique reference, shared by every agent that wants it (DESIGN.md §1), with transient
+ * One HEAD per unique reference, shared by every agent that wants it (docs/architecture.md), with transient
  * failures retried. A reference the registry cannot answer becomes an error result, not an exception.
  */
 export async function resolveDigests(

@@ -54,7 +54,7 @@ async function digestOf(set: ManifestSet, target: PromotionTarget, deps: Promote
 }
 
 /**
- * Checks the new image with the planner's rule (DESIGN.md §6): its digest is on an enabled agent serving
+ * Checks the new image with the planner's rule (docs/plan-format.md, Promotion): its digest is on an enabled agent serving
  * `promotion.from`, or in the ledger for it. Throws `not-verified` with the planner's wording otherwise.
  */
 export async function verifyPromotion(

@@ -43,7 +43,7 @@ export type Fleet = {
   agents: Map<string, DockerAgent>;
   limits: Map<string, number>;
   registries: Map<string, RegistryAccess>;
-  /** The registry that serves an image, by its host (DESIGN.md §2: an image's host is its Registry's). */
+  /** The registry that serves an image, by its host (docs/manifests.md: an image's host is its Registry's). */
   accessForImage: (image: string) => RegistryAccess | undefined;
   accessForHost: (host: string) => RegistryAccess | undefined;
 };

@@ -4,7 +4,7 @@ import { parseDuration } from "../core/duration.js";
 import { DEFAULTS, type ManifestSet } from "../core/manifest.js";
 import type { CycleTrigger } from "./status.js";
 
-/** When cycles run: flags win over the repo's Settings, which win over the defaults (DESIGN.md §4). */
+/** When cycles run: flags win over the repo's Settings, which win over the defaults (docs/operations.md). */
 export type EffectiveSchedule = { intervalMs: number; refreshCron: string; workspaceCrons: string[] };
 export type ScheduleOverrides = { intervalMs?: number; refreshCron?: string };
 

@@ -109,7 +109,7 @@ async function ensureEngine(dir: string, index: number, saved: LabEngine | undef
   }
   mkdirSync(base, { recursive: true });
   const dockerd = (await which("dockerd")) ?? "dockerd";
-  // biome-ignore format: one flag per line reads like the recipe in DESIGN.md §8
+  // biome-ignore format: one flag per line reads like a dockerd command line
   const pid = startDetached(dockerd, [
     "--data-root", join(base, "data"), "--exec-root", join(base, "exec"),
     "-H", `unix://${socket}`, "--pidfile", join(base, "docker.pid"),

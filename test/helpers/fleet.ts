@@ -62,7 +62,7 @@ export async function privateFleet(registry: LabRegistry, agentHost: string) {
   return { repo, image, digest: pushed.digest, state: await stateDir(), password: registry.auth!.password };
 }
 
-/** The testing/production pair of DESIGN.md §6: a testing agent and workspace, a promoted production one. */
+/** The testing/production pair of docs/plan-format.md, Promotion: a testing agent and workspace, a promoted production one. */
 export function promotionPairYaml(p: {
   registryHost: string;
   testingHost: string;
