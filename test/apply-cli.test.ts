@@ -7,14 +7,13 @@ import { parseImageReference } from "../src/core/image-ref.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { BIN, inRepo, type JsonLine, jsonLines, repoArgs } from "./helpers/cli.js";
+import { BIN, inRepo, jsonLines, repoArgs } from "./helpers/cli.js";
 import { fleetYaml, localDigests, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
 
-type Line = JsonLine;
 const lines = jsonLines;
 
 /** A manifest repo on one proxied registry; `workspaces` are image names under a unique prefix. */
