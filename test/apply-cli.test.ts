@@ -7,14 +7,20 @@ import { parseImageReference } from "../src/core/image-ref.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { BIN, inRepo, jsonLines, repoArgs } from "./helpers/cli.js";
+import { BIN, inRepo, repoArgs } from "./helpers/cli.js";
 import { fleetYaml, localDigests, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
 
-const lines = jsonLines;
+type Line = Record<string, unknown> & { event: string };
+const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
 
 /** A manifest repo on one proxied registry; `workspaces` are image names under a unique prefix. */
 async function fleet(
@@ -196,7 +202,7 @@ describe("apply with an htpasswd registry", () => {
   it("pulls with credentials from the environment and prints the password nowhere", async () => {
     const fleet = await privateFleet(lab.registries.auth, e2.host);
     const result = await inRepo("apply", fleet.repo.bare, fleet.state, ["--json", "--log-level", "debug"], {
-      env: { LAB_REGISTRY_PASSWORD: fleet.password },
+      env: { KASM_SECRET_LAB_REGISTRY_PASSWORD: fleet.password },
     });
     expect(result.code).toBe(0);
     expect(await localDigests(e2.host, fleet.image)).toEqual([fleet.digest]);

@@ -9,7 +9,7 @@ import type { Plan, RemoveAction } from "../src/core/plan-types.js";
 import { countsAsFailure, executeRemovals } from "../src/engine/remove-images.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { inRepo, type JsonLine, jsonLines } from "./helpers/cli.js";
+import { inRepo, type Line, lines } from "./helpers/cli.js";
 import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
 
@@ -17,9 +17,6 @@ const lab = inject("lab");
 const engine = lab.engines[1]!;
 const docker = new Docker(dockerConnection(engine.host));
 const agent = createDockerAgent({ name: "a1", host: engine.host });
-
-type Line = JsonLine;
-const lines = jsonLines;
 
 /** Image ids on the engine by tag or repo digest (short names as Docker lists them). */
 async function idOf(reference: string): Promise<string | undefined> {

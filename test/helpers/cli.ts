@@ -27,6 +27,17 @@ export async function kasmGitops(
   }
 }
 
+/** One event of `apply --json`. */
+export type Line = Record<string, unknown> & { event: string };
+
+/** The JSON lines of `apply --json` output. */
+export const lines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Line);
+
 /** The arguments every repo test passes: a test repo's `manifests/` folder and its own state dir. */
 export const repoArgs = (command: string, bare: string, state: string, extra: string[] = []): string[] => [
   command,
@@ -65,13 +76,3 @@ export function memoryIo(overrides: Partial<CliIo> = {}): CliIo & { out: string[
     ...overrides,
   };
 }
-
-export type JsonLine = Record<string, unknown> & { event: string };
-
-/** The JSON lines `apply --json` printed, parsed. */
-export const jsonLines = (stdout: string): JsonLine[] =>
-  stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as JsonLine);
