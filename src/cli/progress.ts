@@ -3,6 +3,9 @@ import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import type { CliIo } from "./io.js";
 
+/** Sizes for people; the plan renders them too, so the function lives in core. */
+export { formatBytes };
+
 type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
 
 const shortImage = (image: string) => image.replace(/^[^/]+\//, "");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes } from "./bytes.js";
+import { formatBytes } from "./progress.js";
 
 describe("formatBytes", () => {
   it.each([
