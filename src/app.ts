@@ -7,12 +7,16 @@ import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client.js";
 import { createFileLedger } from "./adapters/ledger-file.js";
+import { withCallLogs } from "./adapters/logged-agent.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
+import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
+import type { StateWarning } from "./adapters/state-file.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
+import type { SecretPolicy } from "./core/secret-policy.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { KasmApi, RegistryClient } from "./ports.js";
+import type { DebugLogger, KasmApi, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
 export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
@@ -21,6 +25,8 @@ export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
 export { createRevisionStore } from "./adapters/last-good.js";
 export { createLogger } from "./adapters/logger.js";
 export { readManifestDir } from "./adapters/manifest-files.js";
+export type { StateWarning } from "./adapters/state-file.js";
+export { lockStateDir } from "./adapters/state-lock.js";
 
 /** Where clones, the ledger and the last good revision live unless --state-dir says otherwise. */
 export function defaultStateDir(env: Record<string, string | undefined>): string {
@@ -34,19 +40,36 @@ export type AppOptions = {
   path?: string;
   stateDir: string;
   env: Record<string, string | undefined>;
+  /** Which {file:} and {env:} references may be resolved. */
+  secrets: SecretPolicy;
   /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
   git?: GitAuthOptions;
   /** Sees every registry request (metrics); never sees credentials. */
-  onRegistryRequest?: (info: { host: string; method: string; status: number }) => void;
+  onRegistryRequest?: (info: RegistryRequestInfo) => void;
+  /** Debug lines for registry requests, agent calls and plan decisions (`--log-level debug`). */
+  debugLog?: DebugLogger;
+  /** Told when a state file was found corrupt and moved aside (the CLI prints it, the daemon logs it). */
+  onStateWarning?: (warning: StateWarning) => void;
+  /** The deadline for one whole registry refresh; the engine's default when absent. */
+  registryTimeoutMs?: number;
 };
 
-async function pem(ref: SecretRef | undefined, env: Record<string, string | undefined>) {
-  return ref ? resolveSecret(ref, env) : undefined;
+async function pem(
+  ref: SecretRef | undefined,
+  env: Record<string, string | undefined>,
+  policy: SecretPolicy,
+) {
+  return ref ? resolveSecret(ref, env, policy) : undefined;
 }
 
 /** Wires the real adapters into the engine: the one place that knows them all. */
 export function createDeps(options: AppOptions): ReconcileDeps {
-  const env = options.env;
+  const { env, secrets, debugLog } = options;
+  const onRequest = (info: RegistryRequestInfo) => {
+    options.onRegistryRequest?.(info);
+    // Host and path only: query strings (token scopes) and headers never reach the log.
+    debugLog?.debug({ ...info, url: `${info.host}${info.path}` }, "registry request");
+  };
   const registryClients = new Map<string, RegistryClient>();
   return {
     git: createGitSource({
@@ -58,21 +81,28 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       ...options.git,
     }),
     readManifests: readManifestDir,
+    secrets,
+    ...(debugLog ? { debugLog } : {}),
     agentFor: async (manifest) => {
       const tls = manifest.spec.docker.tls;
-      const [ca, cert, key] = await Promise.all([pem(tls?.ca, env), pem(tls?.cert, env), pem(tls?.key, env)]);
-      return createDockerAgent({
+      const [ca, cert, key] = await Promise.all([
+        pem(tls?.ca, env, secrets),
+        pem(tls?.cert, env, secrets),
+        pem(tls?.key, env, secrets),
+      ]);
+      const agent = createDockerAgent({
         name: manifest.metadata.name,
         host: manifest.spec.docker.host,
         ...(tls
           ? { tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } }
           : {}),
       });
+      return debugLog ? withCallLogs(agent, debugLog) : agent;
     },
     registryFor: async (manifest) => {
       // Secrets are resolved every cycle (a rotated file takes effect), but a client with the same host
       // and credentials is kept, so its auth scheme and tokens outlive the cycle.
-      const credentials = await resolveCredentials(manifest.spec.auth, env);
+      const credentials = await resolveCredentials(manifest.spec.auth, env, secrets);
       const insecure = manifest.spec.insecure ?? false;
       const key = createHash("sha256")
         .update(JSON.stringify([manifest.metadata.name, manifest.spec.host, insecure, credentials ?? null]))
@@ -84,14 +114,17 @@ export function createDeps(options: AppOptions): ReconcileDeps {
           name: manifest.metadata.name,
           insecure,
           ...(credentials ? { credentials } : {}),
-          ...(options.onRegistryRequest ? { onRequest: (info) => options.onRegistryRequest!(info) } : {}),
+          onRequest,
         });
         registryClients.set(key, client);
       }
       return { client, ...(credentials ? { credentials } : {}) };
     },
-    ledger: createFileLedger(options.stateDir),
+    ledger: createFileLedger(options.stateDir, {
+      ...(options.onStateWarning ? { onWarning: options.onStateWarning } : {}),
+    }),
     clock: systemClock,
+    ...(options.registryTimeoutMs ? { registryTimeoutMs: options.registryTimeoutMs } : {}),
   };
 }
 
@@ -102,12 +135,13 @@ export function createDeps(options: AppOptions): ReconcileDeps {
 export async function createKasmApi(
   server: KasmServerManifest,
   env: Record<string, string | undefined>,
+  policy: SecretPolicy,
   options: Pick<KasmClientOptions, "onCall" | "timeoutMs" | "retry" | "clock"> = {},
 ): Promise<KasmApi> {
   const [apiKey, apiKeySecret, ca] = await Promise.all([
-    resolveSecret(server.spec.apiKey, env),
-    resolveSecret(server.spec.apiKeySecret, env),
-    pem(server.spec.tls?.ca, env),
+    resolveSecret(server.spec.apiKey, env, policy),
+    resolveSecret(server.spec.apiKeySecret, env, policy),
+    pem(server.spec.tls?.ca, env, policy),
   ]);
   return createKasmClient({
     url: server.spec.url,

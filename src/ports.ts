@@ -39,6 +39,9 @@ export type RemoveOutcome =
   | { status: "in-use" | "refused"; message: string }
   | { status: "gone" };
 
+/** The one level the adapters and the planner log at: what an operator turns on to follow a cycle. */
+export type DebugLogger = { debug: (fields: object, message: string) => void };
+
 /** One agent's Docker Engine. */
 export interface DockerAgent {
   readonly name: string;

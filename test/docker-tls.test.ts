@@ -56,10 +56,16 @@ describe("an agent on tcp:// with mutual TLS", () => {
     }).replace(
       `docker: {host: "${host}"}`,
       // The CA and key from files, the certificate from an environment variable: both reference forms.
-      `docker:\n    host: "${host}"\n    tls: {ca: {file: ${join(dir, "ca.pem")}}, cert: {env: AGENT_CERT}, key: {file: ${join(dir, "client-key.pem")}}}`,
+      `docker:\n    host: "${host}"\n    tls: {ca: {file: ${join(dir, "ca.pem")}}, cert: {env: KASM_SECRET_AGENT_CERT}, key: {file: ${join(dir, "client-key.pem")}}}`,
     );
     await repo.commit({ "manifests/a.yaml": yaml }, "a remote agent");
-    const env = { env: { AGENT_CERT: await readFile(join(dir, "client.pem"), "utf8") } };
+    // The certificate folder is allowed as a secret folder through the flag's variable.
+    const env = {
+      env: {
+        KASM_SECRET_AGENT_CERT: await readFile(join(dir, "client.pem"), "utf8"),
+        KASM_GITOPS_SECRET_DIR: dir,
+      },
+    };
     const state = await stateDir();
 
     const plan = await inRepo("plan", repo.bare, state, ["--json"], env);

@@ -26,7 +26,9 @@ describe("examples/", () => {
   it("manifests/ is the small fleet the README walks through", async () => {
     const { set, problems } = checkManifestFiles(await readManifestDir(`${EXAMPLES}manifests`));
     expect(problems).toEqual([]);
-    expect(set.registries.map((r) => r.spec.auth?.password)).toEqual([{ env: "CORP_REGISTRY_TOKEN" }]);
+    expect(set.registries.map((r) => r.spec.auth?.password)).toEqual([
+      { env: "KASM_SECRET_CORP_REGISTRY_TOKEN" },
+    ]);
     expect(set.agents.map((a) => a.metadata.labels?.ring).sort()).toEqual([
       "production",
       "production",

@@ -8,6 +8,7 @@ import { createKasmClient, type KasmCallInfo, type KasmClientOptions } from "../
 import { createKasmApi } from "../src/app.js";
 import type { KasmGitopsError } from "../src/core/errors.js";
 import { API_VERSION, type KasmServerManifest } from "../src/core/manifest.js";
+import { secretPolicy } from "../src/core/secret-policy.js";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { waitFor } from "../src/lab/processes.js";
 import type { KasmApi } from "../src/ports.js";
@@ -389,17 +390,20 @@ describe("createKasmApi (src/app.ts)", () => {
       };
       const env = { KASM_SECRET_T: stand.apiKeySecret };
       const calls: KasmCallInfo[] = [];
-      const api = await createKasmApi(manifest, env, { onCall: (c) => calls.push(c) });
+      const policy = secretPolicy({ dirs: [dir] }, {});
+      const api = await createKasmApi(manifest, env, policy, { onCall: (c) => calls.push(c) });
       expect((await api.listGroups()).map((g) => g.name).sort()).toEqual(["Administrators", "All Users"]);
       expect(calls.map((c) => [c.fn, c.status])).toEqual([["get_groups", 200]]);
 
       const { tls: _tls, ...withoutCa } = manifest.spec;
-      const untrusted = await createKasmApi({ ...manifest, spec: withoutCa }, env, { retry: FAST_RETRY });
+      const untrusted = await createKasmApi({ ...manifest, spec: withoutCa }, env, policy, {
+        retry: FAST_RETRY,
+      });
       const error = await failure(untrusted.listGroups());
       expect(error.code).toBe("kasm-error");
       expect(error.message).toMatch(/certificate is not trusted .*set spec\.tls\.ca of KasmServer "kasm"/);
 
-      const missing = await failure(createKasmApi(manifest, {}));
+      const missing = await failure(createKasmApi(manifest, {}, policy));
       expect(missing.code).toBe("secret-unresolved");
       expect(missing.message).toMatch(/\{env: KASM_SECRET_T\}.*not set/);
     } finally {

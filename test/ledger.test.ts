@@ -1,8 +1,10 @@
-import { appendFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../src/adapters/atomic-file.js";
 import { lastGoodPath, readLastGood, writeLastGood } from "../src/adapters/last-good.js";
 import { createFileLedger, ledgerPath } from "../src/adapters/ledger-file.js";
+import type { StateWarning } from "../src/adapters/state-file.js";
 import type { LedgerEntry } from "../src/ports.js";
 import { tempDir } from "./helpers/git-repos.js";
 
@@ -14,6 +16,14 @@ const entry = (n: number): LedgerEntry => ({
   revision: "a".repeat(40),
   workspaces: [`ws-${n}`],
 });
+
+const NOW = new Date(Date.UTC(2026, 10, 30, 14, 5, 6, 789));
+const STAMP = "2026-11-30T14-05-06.789Z";
+/** Options that collect warnings and stamp moved-aside files with a fixed time. */
+const collecting = () => {
+  const warnings: StateWarning[] = [];
+  return { warnings, options: { onWarning: (w: StateWarning) => warnings.push(w), now: () => NOW } };
+};
 
 describe("file ledger", () => {
   it("is empty before the first pull, and creates its state dir on the first append", async () => {
@@ -34,18 +44,28 @@ describe("file ledger", () => {
     expect(new Set(again.map((e) => e.digest)).size).toBe(40);
   });
 
-  it("skips a torn last line, and a later append still lands on its own line", async () => {
+  it("moves a ledger with a torn line aside once, keeps its good entries, and a later append lands on its own line", async () => {
     const stateDir = await tempDir("ledger");
-    const skipped: [number, string][] = [];
-    const ledger = createFileLedger(stateDir, { onSkippedLine: (line, why) => skipped.push([line, why]) });
+    const { warnings, options } = collecting();
+    const ledger = createFileLedger(stateDir, options);
     await ledger.append(entry(1));
     await ledger.append(entry(2));
     await appendFile(ledgerPath(stateDir), JSON.stringify(entry(3)).slice(0, 37));
+    const torn = await readFile(ledgerPath(stateDir), "utf8");
     expect(await ledger.entries()).toEqual([entry(1), entry(2)]);
-    expect(skipped).toEqual([[3, "not JSON (a torn write?)"]]);
-
+    expect(warnings).toEqual([
+      {
+        file: ledgerPath(stateDir),
+        movedTo: `${ledgerPath(stateDir)}.corrupt-${STAMP}`,
+        message: `state file ${ledgerPath(stateDir)} has 1 unreadable line(s) (line 3: not JSON (a torn write?)): moved aside as ledger.jsonl.corrupt-${STAMP}; the 2 readable entries are kept in ledger.jsonl`,
+      },
+    ]);
+    expect(await readFile(`${ledgerPath(stateDir)}.corrupt-${STAMP}`, "utf8")).toBe(torn);
+    // Repaired: read again without a word.
+    expect(await ledger.entries()).toEqual([entry(1), entry(2)]);
+    expect(warnings).toHaveLength(1);
     await ledger.append(entry(4));
-    expect(await ledger.entries()).toEqual([entry(1), entry(2), entry(4)]);
+    expect(await createFileLedger(stateDir).entries()).toEqual([entry(1), entry(2), entry(4)]);
   });
 
   it.each([
@@ -60,15 +80,36 @@ describe("file ledger", () => {
       JSON.stringify({ ...entry(1), workspaces: [1] }),
       '"workspaces" is not a list of names',
     ],
-  ])("skips a line with %s and says why", async (_, line, reason) => {
+  ])("moves aside a ledger with a line with %s and says why", async (_, line, reason) => {
     const stateDir = await tempDir("ledger");
     await writeFile(ledgerPath(stateDir), `${line}\n${JSON.stringify(entry(5))}\n`);
-    const skipped: string[] = [];
-    const entries = await createFileLedger(stateDir, {
-      onSkippedLine: (_n, why) => skipped.push(why),
-    }).entries();
+    const { warnings, options } = collecting();
+    const entries = await createFileLedger(stateDir, options).entries();
     expect(entries).toEqual([entry(5)]);
-    expect(skipped).toEqual([reason]);
+    expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining(`(line 1: ${reason})`)]);
+  });
+
+  it("moves a folder in place of ledger.jsonl aside with a warning; reads and appends then work", async () => {
+    const stateDir = await tempDir("ledger");
+    await mkdir(join(ledgerPath(stateDir), "junk"), { recursive: true });
+    const { warnings, options } = collecting();
+    const ledger = createFileLedger(stateDir, options);
+    expect(await ledger.entries()).toEqual([]);
+    expect(warnings.map((w) => w.message)).toEqual([
+      `state file ${ledgerPath(stateDir)} is not a regular file; the ledger starts empty: moved aside as ledger.jsonl.corrupt-${STAMP}`,
+    ]);
+    expect((await stat(`${ledgerPath(stateDir)}.corrupt-${STAMP}`)).isDirectory()).toBe(true);
+    await ledger.append(entry(7));
+    expect(await ledger.entries()).toEqual([entry(7)]);
+  });
+
+  it("names the ledger file when it cannot be read at all", async () => {
+    const stateDir = join(await tempDir("ledger"), "a-file");
+    await writeFile(stateDir, "not a folder");
+    await expect(createFileLedger(stateDir).entries()).rejects.toThrow(
+      `state file ${ledgerPath(stateDir)} (ENOTDIR)`,
+    );
+    await expect(createFileLedger(stateDir).append(entry(1))).rejects.toThrow(/a-file/);
   });
 
   it("reads an entry written without workspaces as having none", async () => {
@@ -99,21 +140,67 @@ describe("last good revision", () => {
   });
 
   it.each([
-    ["half a file", '{"revision": "bbbb'],
-    ["another shape", JSON.stringify({ revision: "HEAD", branch: "main", time: "now" })],
-    ["null", "null"],
-    ["a record without its files", JSON.stringify({ revision: "b".repeat(40), branch: "main", time: "now" })],
-  ])("is undefined for %s", async (_, content) => {
+    ["half a file", '{"revision": "bbbb', "is not JSON"],
+    [
+      "another shape",
+      JSON.stringify({ revision: "HEAD", branch: "main", time: "now" }),
+      "is not a last good",
+    ],
+    ["null", "null", "is not a last good"],
+    [
+      "a record without its files",
+      JSON.stringify({ revision: "b".repeat(40), branch: "main", time: "now" }),
+      "is not a last good",
+    ],
+  ])("moves %s aside with a warning and reads as none", async (_, content, why) => {
     const stateDir = await tempDir("lastgood");
     await writeFile(lastGoodPath(stateDir), content);
-    expect(await readLastGood(stateDir)).toBeUndefined();
+    const { warnings, options } = collecting();
+    expect(await readLastGood(stateDir, options)).toBeUndefined();
+    expect(warnings).toEqual([
+      {
+        file: lastGoodPath(stateDir),
+        movedTo: `${lastGoodPath(stateDir)}.corrupt-${STAMP}`,
+        message: expect.stringMatching(
+          new RegExp(
+            `^state file ${lastGoodPath(stateDir)} ${why}.*no last good revision is recorded now: moved aside as last-good.json.corrupt-${STAMP}$`,
+          ),
+        ),
+      },
+    ]);
+    expect(await readFile(`${lastGoodPath(stateDir)}.corrupt-${STAMP}`, "utf8")).toBe(content);
+    expect(await readdir(stateDir)).toEqual([`last-good.json.corrupt-${STAMP}`]);
   });
 
-  it("leaves no temp file behind when the rename fails", async () => {
+  it("moves a folder in place of last-good.json aside on read and on write, then saves", async () => {
+    const stateDir = await tempDir("lastgood");
+    await mkdir(join(lastGoodPath(stateDir), "blocker"), { recursive: true });
+    const { warnings, options } = collecting();
+    expect(await readLastGood(stateDir, options)).toBeUndefined();
+    await mkdir(join(lastGoodPath(stateDir), "again"), { recursive: true });
+    await writeLastGood(stateDir, good, { ...options, now: () => new Date(NOW.getTime() + 1000) });
+    expect(await readLastGood(stateDir, options)).toEqual(good);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(
+        /last-good\.json is not a regular file: moved aside as last-good\.json\.corrupt-2026-11-30T14-05-06\.789Z$/,
+      ),
+      expect.stringMatching(
+        /last-good\.json is not a regular file: moved aside as last-good\.json\.corrupt-2026-11-30T14-05-07\.789Z$/,
+      ),
+    ]);
+  });
+
+  it("names the file when the record cannot be written", async () => {
+    const stateDir = join(await tempDir("lastgood"), "a-file");
+    await writeFile(stateDir, "not a folder");
+    await expect(writeLastGood(stateDir, good)).rejects.toThrow(`state file ${lastGoodPath(stateDir)}`);
+  });
+
+  it("an atomic write leaves no temp file behind when the rename fails", async () => {
     const stateDir = await tempDir("lastgood");
     // A non-empty folder where the file should go makes the rename fail after the temp file was written.
     await mkdir(join(lastGoodPath(stateDir), "blocker"), { recursive: true });
-    await expect(writeLastGood(stateDir, good)).rejects.toThrow();
+    await expect(writeFileAtomic(lastGoodPath(stateDir), "{}")).rejects.toThrow();
     expect(await readdir(stateDir)).toEqual(["last-good.json"]);
   });
 });

@@ -167,7 +167,7 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
 describe("plan with an htpasswd registry", () => {
   it("checks digests with credentials from the environment and never prints the password", async () => {
     const fleet = await privateFleet(lab.registries.auth, e1.host);
-    const env = (password: string) => ({ env: { LAB_REGISTRY_PASSWORD: password } });
+    const env = (password: string) => ({ env: { KASM_SECRET_LAB_REGISTRY_PASSWORD: password } });
     const ok = await inRepo("plan", fleet.repo.bare, fleet.state, ["--json"], env(fleet.password));
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.stdout) as Plan).actions[0]).toMatchObject({

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDockerAgent } from "../src/adapters/docker-agent.js";
 import type { Plan } from "../src/core/plan-types.js";
 import { OCI_INDEX, pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
@@ -79,22 +80,49 @@ describe("promotion through apply, on the real registry", () => {
     await proxy.close();
   });
 
-  it("blocks an unverified digest, and the registry is unchanged after apply", async () => {
+  /** Every repo digest the production engine holds for this repository, whatever the tag. */
+  const productionDigests = async () => {
+    const images = await createDockerAgent({ name: "probe", host: productionEngine.host }).listImages();
+    const prefix = `${proxy.host}/${name}@`;
+    return images.flatMap((i) =>
+      i.repoDigests.filter((d) => d.startsWith(prefix)).map((d) => d.slice(prefix.length)),
+    );
+  };
+
+  it("blocks an unverified digest and the pull of latest at it; after apply neither registry nor production has it", async () => {
     const before = await plan();
     expect(before.blocked.map((b) => [b.reason, b.image, b.targetDigest])).toEqual([
       ["not-verified", ref("latest"), indexDigest],
+      ["moving-tag-untested", ref("latest"), oldLatest],
     ]);
     expect(before.blocked[0]!.message).toMatch(/never verified on workspace "chrome-testing"/);
+    expect(before.blocked[1]).toMatchObject({ type: "pull", agent: "a2" });
+    expect(before.blocked[1]!.message).toMatch(/registry's tag points at sha256:\w{12}, which is untested/);
+    expect(before.actions.filter((a) => a.image === ref("latest"))).toEqual([]);
+    const text = await kasmGitops([
+      "plan",
+      "--repo",
+      repo.bare,
+      "--branch",
+      "main",
+      "--path",
+      "manifests",
+      "--state-dir",
+      state,
+    ]);
+    expect(text.stdout).toMatch(/! pull .*:latest on a2 \[moving-tag-untested\]/);
     const applied = await run("apply");
     expect(applied.code).toBe(0);
     expect(puts()).toBe(0);
     expect((await registryDigest("latest")).digest).toBe(oldLatest);
+    expect(await productionDigests()).not.toContain(oldLatest);
+    expect(await productionDigests()).toEqual([indexDigest]);
   });
 
   it("on a branch other than the promotion branch, lists the promotion as blocked and writes nothing", async () => {
     const feature = await plan("feature");
     expect(feature.actions.filter((a) => a.type === "promote")).toEqual([]);
-    expect(feature.blocked.map((b) => b.reason)).toEqual(["not-on-promotion-branch"]);
+    expect(feature.blocked.map((b) => b.reason)).toEqual(["not-on-promotion-branch", "moving-tag-untested"]);
     expect((await run("apply", "feature")).code).toBe(0);
     expect(puts()).toBe(0);
     expect((await registryDigest("latest")).digest).toBe(oldLatest);

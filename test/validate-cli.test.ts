@@ -9,7 +9,7 @@ kind: Registry
 metadata: {name: corp}
 spec:
   host: registry.example.com:5000
-  auth: {username: ci, password: {env: CORP_TOKEN}}
+  auth: {username: ci, password: {env: KASM_SECRET_CORP_TOKEN}}
 `;
 const AGENT = `apiVersion: kasm-gitops/v1
 kind: Agent
@@ -55,7 +55,7 @@ describe("kasm-gitops validate", () => {
 
   it("exits 1 with one file:line:col line per problem and a summary", async () => {
     const dir = await folder({
-      "registry.yaml": REGISTRY.replace("{env: CORP_TOKEN}", "s3cret"),
+      "registry.yaml": REGISTRY.replace("{env: KASM_SECRET_CORP_TOKEN}", "s3cret"),
       "workspaces.yaml": `${workspace("chrome", "  frendlyName: Chrome\n")}---\n${workspace("firefox", "  agents: {matchLabels: {ring: prod}}\n")}`,
     });
     const result = await kasmGitops(["validate", dir]);

@@ -9,19 +9,24 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    const file = await open(temp, "wx", 0o600);
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await writeNewFile(temp, data);
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
   await syncDir(dir);
+}
+
+/** Creates `path` with `data`, synced to disk; fails with EEXIST when it exists (O_EXCL), so it can be a lock. */
+export async function writeNewFile(path: string, data: string | Buffer): Promise<void> {
+  const file = await open(path, "wx", 0o600);
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
 }
 
 /** Makes a rename durable; some file systems refuse fsync on a folder, which is then as good as it gets. */

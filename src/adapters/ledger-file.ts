@@ -3,15 +3,15 @@
  * fsync per entry, so a completed pull stays proof of verification (docs/plan-format.md, Promotion) even after a crash.
  */
 import { mkdir, open, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Ledger, LedgerEntry } from "../ports.js";
+import { writeFileAtomic } from "./atomic-file.js";
+import { moveAside, type StateFileOptions, stateFileError, stateFileKind } from "./state-file.js";
 
 export const ledgerPath = (stateDir: string) => join(stateDir, "ledger.jsonl");
 
-export type FileLedgerOptions = {
-  /** Called for each line that is not a ledger entry (a torn write after a crash), which is then skipped. */
-  onSkippedLine?: (line: number, reason: string) => void;
-};
+/** Unreadable lines (a torn write after a crash) are reported through `onWarning` and repaired once. */
+export type FileLedgerOptions = StateFileOptions;
 
 const STRING_FIELDS = ["time", "agent", "image", "digest", "revision"] as const;
 
@@ -38,50 +38,86 @@ export function parseLedgerLine(text: string): LedgerEntry | string {
 
 export function createFileLedger(stateDir: string, options: FileLedgerOptions = {}): Ledger {
   const path = ledgerPath(stateDir);
-  /** Appends in this process run one at a time, so the newline check below sees the previous write. */
-  let tail: Promise<void> = Promise.resolve();
+  /** Reads and appends in this process run one at a time, so a repair never races an append. */
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  /** A folder (or anything but a file) where the ledger belongs is moved aside; true when a file is there. */
+  async function present(): Promise<boolean> {
+    const kind = await stateFileKind(path);
+    if (kind === "other") await moveAside(path, "is not a regular file; the ledger starts empty", options);
+    return kind === "file";
+  }
 
   async function write(entry: LedgerEntry): Promise<void> {
     await mkdir(stateDir, { recursive: true });
-    const file = await open(path, "a+", 0o600);
+    await present();
     try {
-      // After a crash mid-write the file may end inside a line: start on a fresh one so this entry survives.
-      const { size } = await file.stat();
-      let prefix = "";
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await file.read(last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) prefix = "\n";
+      const file = await open(path, "a+", 0o600);
+      try {
+        // After a crash mid-write the file may end inside a line: start on a fresh one so this entry survives.
+        const { size } = await file.stat();
+        let prefix = "";
+        if (size > 0) {
+          const last = Buffer.alloc(1);
+          await file.read(last, 0, 1, size - 1);
+          if (last[0] !== 0x0a) prefix = "\n";
+        }
+        await file.write(`${prefix}${JSON.stringify(entry)}\n`);
+        await file.sync();
+      } finally {
+        await file.close();
       }
-      await file.write(`${prefix}${JSON.stringify(entry)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
+    } catch (error) {
+      throw stateFileError("append to", path, error);
     }
   }
 
-  return {
-    append(entry) {
-      const run = tail.then(() => write(entry));
-      tail = run.catch(() => undefined);
-      return run;
-    },
-    async entries() {
-      let text: string;
-      try {
-        text = await readFile(path, "utf8");
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-        throw error;
-      }
-      const entries: LedgerEntry[] = [];
-      text.split("\n").forEach((line, index) => {
-        if (line.trim() === "") return;
-        const parsed = parseLedgerLine(line);
-        if (typeof parsed === "string") options.onSkippedLine?.(index + 1, parsed);
-        else entries.push(parsed);
-      });
-      return entries;
-    },
-  };
+  /** Keeps the good lines; the original, bad lines and all, is moved aside once with a warning. */
+  async function repair(entries: LedgerEntry[], bad: string[]): Promise<void> {
+    const movedTo = await moveAside(
+      path,
+      `has ${bad.length} unreadable line(s) (${bad.slice(0, 3).join("; ")})`,
+      {
+        ...options,
+        onWarning: (warning) =>
+          options.onWarning?.({
+            ...warning,
+            message: `${warning.message}; the ${entries.length} readable entries are kept in ${basename(path)}`,
+          }),
+      },
+    );
+    const text = entries.map((e) => `${JSON.stringify(e)}\n`).join("");
+    try {
+      await writeFileAtomic(path, text);
+    } catch (error) {
+      throw stateFileError(`rewrite (the original is ${movedTo})`, path, error);
+    }
+  }
+
+  async function read(): Promise<LedgerEntry[]> {
+    if (!(await present())) return [];
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      throw stateFileError("read", path, error);
+    }
+    const entries: LedgerEntry[] = [];
+    const bad: string[] = [];
+    text.split("\n").forEach((line, index) => {
+      if (line.trim() === "") return;
+      const parsed = parseLedgerLine(line);
+      if (typeof parsed === "string") bad.push(`line ${index + 1}: ${parsed}`);
+      else entries.push(parsed);
+    });
+    if (bad.length > 0) await repair(entries, bad);
+    return entries;
+  }
+
+  return { append: (entry) => serial(() => write(entry)), entries: () => serial(read) };
 }

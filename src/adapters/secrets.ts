@@ -2,9 +2,10 @@
  * Resolves `{env: NAME}` and `{file: /path}` references at the moment of use, so secrets never sit in Git,
  * in plans or in logs; errors name the reference, never a value.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { KasmGitopsError } from "../core/errors.js";
 import type { RegistrySpec, SecretRef, ValueOrRef } from "../core/manifest.js";
+import { type SecretPolicy, secretRefRefusal } from "../core/secret-policy.js";
 import type { Credentials } from "../ports.js";
 
 /** How a reference reads in a message: `{env: NAME}` or `{file: /path}`, as the manifest writes it. */
@@ -28,12 +29,33 @@ const FILE_ERRORS: Record<string, string> = {
   EISDIR: "the path is a directory, not a file",
 };
 
-/** A literal is returned as is; a reference is read from the environment or a file. */
+/** Certificates and tokens are small; anything larger is not what the reference meant. */
+const MAX_SECRET_BYTES = 1 << 20;
+
+function notAllowed(ref: SecretRef, why: string): KasmGitopsError {
+  return new KasmGitopsError("secret-not-allowed", `secret reference ${why}`, {
+    reference: describeSecretRef(ref),
+  });
+}
+
+/** The secret folders with their links resolved, so a folder given through a link still matches. */
+async function resolvedPolicy(policy: SecretPolicy): Promise<SecretPolicy> {
+  const dirs = await Promise.all(policy.dirs.map((dir) => realpath(dir).catch(() => dir)));
+  return { ...policy, dirs: [...new Set([...policy.dirs, ...dirs])] };
+}
+
+/**
+ * A literal is returned as is; a reference is read from the environment or a file, only when `policy`
+ * allows it (a file is checked after its links are resolved, so a link in a secret folder cannot reach out).
+ */
 export async function resolveSecret(
   value: ValueOrRef,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
+  policy: SecretPolicy,
 ): Promise<string> {
   if (typeof value === "string") return value;
+  const lexical = secretRefRefusal(value, policy);
+  if (lexical) throw notAllowed(value, lexical);
   if ("env" in value) {
     const resolved = env[value.env];
     if (resolved === undefined) throw unresolved(value, `environment variable ${value.env} is not set`);
@@ -42,8 +64,16 @@ export async function resolveSecret(
   }
   let content: string;
   try {
-    content = await readFile(value.file, "utf8");
+    const real = await realpath(value.file);
+    const refusal = secretRefRefusal(value, await resolvedPolicy(policy), real);
+    if (refusal) throw notAllowed(value, refusal);
+    const info = await stat(real);
+    if (info.isDirectory()) throw Object.assign(new Error("directory"), { code: "EISDIR" });
+    if (!info.isFile()) throw unresolved(value, "the path is not a regular file");
+    if (info.size > MAX_SECRET_BYTES) throw unresolved(value, "the file is larger than 1 MiB");
+    content = await readFile(real, "utf8");
   } catch (error) {
+    if (error instanceof KasmGitopsError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "";
     // The fs error names only the path, so it is safe as a cause.
     throw unresolved(value, FILE_ERRORS[code] ?? `the file cannot be read (${code || "error"})`, error);
@@ -57,12 +87,13 @@ export async function resolveSecret(
 /** A Registry's `spec.auth` with both fields resolved; undefined when the Registry has no auth. */
 export async function resolveCredentials(
   auth: RegistrySpec["auth"] | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
+  policy: SecretPolicy,
 ): Promise<Credentials | undefined> {
   if (!auth) return undefined;
   const [username, password] = await Promise.all([
-    resolveSecret(auth.username, env),
-    resolveSecret(auth.password, env),
+    resolveSecret(auth.username, env, policy),
+    resolveSecret(auth.password, env, policy),
   ]);
   return { username, password };
 }

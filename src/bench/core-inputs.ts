@@ -43,7 +43,7 @@ export function manifestFiles(documents: number): ManifestFile[] {
   });
   const registries = [
     { name: "corp", host: HOST },
-    { name: "mirror", host: HOST, auth: { username: "ci-bot", passwordEnv: "MIRROR_TOKEN" } },
+    { name: "mirror", host: HOST, auth: { username: "ci-bot", passwordEnv: "KASM_SECRET_MIRROR_TOKEN" } },
   ];
   return fleetFiles(registries, agents, workspaces);
 }

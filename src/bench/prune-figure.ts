@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createDeps } from "../app.js";
 import type { Plan, RemoveAction } from "../core/plan-types.js";
+import { secretPolicy } from "../core/secret-policy.js";
 import { mapLimit } from "../engine/observe.js";
 import { executeOnFleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { fleetYaml, uniqueRepo } from "../lab/fleet-yaml.js";
@@ -34,6 +35,7 @@ const fleet = (proxy: RegistryProxy, host: string, image: string, prune: object,
 /** Plans the repo's tip in process, as `plan` does. */
 async function planTip(bench: BenchRepo, refresh: false | "all") {
   const deps = createDeps({
+    secrets: secretPolicy({}, process.env),
     repo: bench.repo.bare,
     path: bench.path,
     stateDir: bench.stateDir,

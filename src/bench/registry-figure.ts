@@ -6,6 +6,7 @@
 
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createDeps } from "../app.js";
+import { secretPolicy } from "../core/secret-policy.js";
 import { mapLimit } from "../engine/observe.js";
 import { loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { uniqueRepo } from "../lab/fleet-yaml.js";
@@ -20,7 +21,7 @@ export const REGISTRY_DEFAULTS: RegistrySizes = { agents: 10, images: 6, bearer:
 
 /** Kasm's `max_concurrent_docker_pulls` default. */
 const KASM_PULLS_AT_ONCE = 2;
-const PASSWORD_ENV = "KASM_GITOPS_BENCH_REGISTRY_PASSWORD";
+const PASSWORD_ENV = "KASM_SECRET_BENCH_REGISTRY_PASSWORD";
 
 /** Requests by kind, and how many were 401 challenges (a client's first request to a new token scope). */
 function breakdown(stats: ProxyStats): string {
@@ -78,7 +79,13 @@ export async function benchRegistry(lab: Lab, sizes: RegistrySizes): Promise<Fig
       );
     }
     const env = { ...process.env, ...(credentials ? { [PASSWORD_ENV]: credentials.password } : {}) };
-    const deps = createDeps({ repo: bench.repo.bare, path: bench.path, stateDir: bench.stateDir, env });
+    const deps = createDeps({
+      repo: bench.repo.bare,
+      path: bench.path,
+      stateDir: bench.stateDir,
+      env,
+      secrets: secretPolicy({}, env),
+    });
     const snapshot = await loadSnapshot(deps);
     proxy.reset();
     const { plan } = await planSnapshot(snapshot, deps, { refresh: "all" });

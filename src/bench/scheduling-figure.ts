@@ -8,6 +8,7 @@ import { systemClock } from "../adapters/clock.js";
 import { createFileLedger } from "../adapters/ledger-file.js";
 import { createDeps } from "../app.js";
 import type { Plan, PullAction } from "../core/plan-types.js";
+import { secretPolicy } from "../core/secret-policy.js";
 import { executePlan } from "../engine/executor.js";
 import { type Fleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";
@@ -68,6 +69,7 @@ export async function benchScheduling(lab: Lab, sizes: SchedulingSizes): Promise
   }));
   try {
     const deps = createDeps({
+      secrets: secretPolicy({}, process.env),
       repo: bench.repo.bare,
       path: bench.path,
       stateDir: bench.stateDir,

@@ -9,11 +9,31 @@ export type OptionSpec = {
   description: string;
   /** False for flags whose KASM_GITOPS_* name means something else elsewhere. */
   fromEnv?: boolean;
+  /** How a repeatable flag's variable separates values (default ","; ":" for folder lists, like PATH). */
+  separator?: string;
 };
 export type OptionTable = Record<string, OptionSpec>;
 export type ParsedArgs = {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
+};
+
+/** Which secrets manifests may reference: every command that resolves or checks them. */
+export const SECRET_OPTIONS: OptionTable = {
+  "secret-dir": {
+    type: "string",
+    multiple: true,
+    separator: ":",
+    value: "DIR",
+    description:
+      "folder {file:} secrets may be read from (repeatable; default /run/secrets, $CREDENTIALS_DIRECTORY)",
+  },
+  "secret-env": {
+    type: "string",
+    multiple: true,
+    value: "NAME",
+    description: "variable {env:} may read besides KASM_SECRET_* (repeatable; variable: comma-separated)",
+  },
 };
 
 /** Flags every command that reads a manifest repo understands (docs/operations.md). */
@@ -26,6 +46,10 @@ export const REPO_OPTIONS: OptionTable = {
     value: "DIR",
     description: "clones, ledger and last good revision (default: $XDG_STATE_HOME/kasm-gitops)",
   },
+  "no-wait": {
+    type: "boolean",
+    description: "fail at once when another command holds the state dir, instead of waiting",
+  },
   agent: { type: "string", multiple: true, value: "NAME", description: "only this agent (repeatable)" },
   "git-token-env": {
     type: "string",
@@ -34,6 +58,12 @@ export const REPO_OPTIONS: OptionTable = {
   },
   "git-ssh-key-file": { type: "string", value: "FILE", description: "private key for an SSH repo URL" },
   "git-known-hosts-file": { type: "string", value: "FILE", description: "known_hosts for an SSH repo URL" },
+  ...SECRET_OPTIONS,
+  "registry-timeout": {
+    type: "string",
+    value: "DURATION",
+    description: "deadline for asking the registries for digests, all of them together (30s)",
+  },
 };
 
 /** Flags of every command. */
@@ -63,7 +93,7 @@ function fromEnv(flag: string, spec: OptionSpec, env: Record<string, string | un
   }
   return spec.multiple
     ? raw
-        .split(",")
+        .split(spec.separator ?? ",")
         .map((s) => s.trim())
         .filter(Boolean)
     : raw;

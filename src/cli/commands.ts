@@ -1,10 +1,17 @@
 import { applyCommand } from "./apply-command.js";
-import { GLOBAL_OPTIONS, REPO_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS, SECRET_OPTIONS } from "./args.js";
 import type { Command } from "./command.js";
+import { stateDirFlag, withStateLock } from "./context.js";
 import { planCommand } from "./plan-command.js";
 import { promoteCommand } from "./promote-command.js";
 import { runCommand } from "./run-command.js";
 import { validateCommand } from "./validate-command.js";
+
+/** A command that uses the state dir runs holding its lock, the daemon for its whole life. */
+const locked =
+  (name: string, run: Command["run"]): Command["run"] =>
+  (context) =>
+    withStateLock(stateDirFlag(context.args, context.io), { ...context, command: name }, () => run(context));
 
 /** The command table: one parser serves all of them (src/cli/run-cli.ts). */
 export const COMMANDS: Command[] = [
@@ -15,6 +22,7 @@ export const COMMANDS: Command[] = [
     options: {
       json: { type: "boolean", description: "print the problems as a JSON array" },
       strict: { type: "boolean", description: "fail on warnings too" },
+      ...SECRET_OPTIONS,
       ...GLOBAL_OPTIONS,
     },
     run: validateCommand,
@@ -31,7 +39,7 @@ export const COMMANDS: Command[] = [
       "detailed-exitcode": { type: "boolean", description: "exit 0 no changes, 2 changes, 1 error" },
       ...GLOBAL_OPTIONS,
     },
-    run: planCommand,
+    run: locked("plan", planCommand),
   },
   {
     name: "apply",
@@ -42,7 +50,7 @@ export const COMMANDS: Command[] = [
       json: { type: "boolean", description: "one JSON object per event line" },
       ...GLOBAL_OPTIONS,
     },
-    run: applyCommand,
+    run: locked("apply", applyCommand),
   },
   {
     name: "promote",
@@ -56,6 +64,7 @@ export const COMMANDS: Command[] = [
       },
       path: REPO_OPTIONS.path!,
       "state-dir": REPO_OPTIONS["state-dir"]!,
+      "no-wait": REPO_OPTIONS["no-wait"]!,
       agent: { ...REPO_OPTIONS.agent!, description: "only check this agent for verification (repeatable)" },
       tag: {
         type: "string",
@@ -75,9 +84,10 @@ export const COMMANDS: Command[] = [
         fromEnv: false,
       },
       json: { type: "boolean", description: "print the result as JSON" },
+      ...SECRET_OPTIONS,
       ...GLOBAL_OPTIONS,
     },
-    run: promoteCommand,
+    run: locked("promote", promoteCommand),
   },
   {
     name: "run",
@@ -108,6 +118,6 @@ export const COMMANDS: Command[] = [
       },
       ...GLOBAL_OPTIONS,
     },
-    run: runCommand,
+    run: locked("run", runCommand),
   },
 ];

@@ -1,12 +1,20 @@
 import { join, relative, resolve } from "node:path";
-import { checkBranch, createDeps, manifestSubpath, openCheckout, readManifestDir, repoKind } from "../app.js";
+import {
+  checkBranch,
+  createDeps,
+  createLogger,
+  manifestSubpath,
+  openCheckout,
+  readManifestDir,
+  repoKind,
+} from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
 import { editPromotion, verifyPromotion } from "../engine/promote.js";
 import { checkGitState, commitPromotion } from "../engine/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
-import { reportInvalid, stateDirFlag } from "./context.js";
+import { reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";
 import type { CliIo } from "./io.js";
 
 /** The checkout, folder and git flags of one `promote` run. */
@@ -69,10 +77,11 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   const json = args.values.json === true;
   const checkout = await openCheckout(flags.repo, io.env);
   const manifestDir = join(checkout.root, manifestSubpath(flags.path));
-  const files = await readManifestDir(manifestDir);
+  const files = await readManifestDir(manifestDir, checkout.root);
+  const secrets = secretPolicyFlag(args, io);
   let set: ReturnType<typeof acceptManifests>["set"];
   try {
-    ({ set } = acceptManifests(files, manifestDir));
+    ({ set } = acceptManifests(files, manifestDir, undefined, secrets));
   } catch (error) {
     if (reportInvalid(error, io, "nothing was edited")) return 1;
     throw error;
@@ -81,7 +90,14 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   if (target.upToDate) return upToDate(target, io, json);
   const previous = await checkGitState(checkout, manifestDir, flags);
 
-  const deps = createDeps({ repo: checkout.root, stateDir: stateDirFlag(args, io), env: io.env });
+  const deps = createDeps({
+    repo: checkout.root,
+    stateDir: stateDirFlag(args, io),
+    env: io.env,
+    secrets,
+    debugLog: createLogger((args.values["log-level"] as string | undefined) ?? "info"),
+    onStateWarning: ({ message }) => io.stderr(`kasm-gitops: warning: ${message}\n`),
+  });
   const verification = await verifyPromotion(set, target, deps, {
     onlyAgents: (args.values.agent as string[] | undefined) ?? [],
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),

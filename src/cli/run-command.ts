@@ -1,7 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { createLogger, createRevisionStore } from "../app.js";
+import { CronPattern } from "croner";
+import { createLogger, createRevisionStore, type StateWarning } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
+import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
 import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
@@ -16,6 +18,28 @@ function duration(flag: string, value: unknown): number | undefined {
   return ms;
 }
 
+/** `--refresh`, refused when it is no cron or would refresh more than once a minute; warned under 5 minutes. */
+function refreshFlag(value: unknown, now: Date, warn: (message: string) => void): string | undefined {
+  if (value === undefined) return undefined;
+  const expression = String(value);
+  try {
+    new CronPattern(expression);
+  } catch (error) {
+    throw new KasmGitopsError(
+      "usage",
+      `--refresh "${expression}" is not a cron expression (e.g. "0 * * * *" = hourly)`,
+      {},
+      {
+        cause: error,
+      },
+    );
+  }
+  const problem = refreshFrequencyProblem(expression, now);
+  if (problem?.severity === "error") throw new KasmGitopsError("usage", `--refresh: ${problem.message}`);
+  if (problem) warn(`--refresh: ${problem.message}`);
+  return expression;
+}
+
 /** The webhook secret, from a file (preferred: Docker secrets) or KASM_GITOPS_WEBHOOK_SECRET. */
 async function webhookSecret(
   file: unknown,
@@ -28,20 +52,25 @@ async function webhookSecret(
 /** `kasm-gitops run`: the daemon, until SIGTERM/SIGINT; then it drains and exits 0. */
 export async function runCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
-  const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
+  const logger = createLogger(flags.logLevel);
   const metrics = createMetrics();
+  const onStateWarning = ({ file, movedTo, message }: StateWarning) =>
+    logger.warn({ file, ...(movedTo ? { movedTo } : {}) }, message);
   const deps = depsFor(flags, io, {
+    debugLog: logger,
     onRegistryRequest: ({ host, method, status }) =>
       metrics.registryRequest(host, method, status === 0 ? "error" : status),
+    onStateWarning,
   });
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
+  const refreshCron = refreshFlag(args.values.refresh, new Date(), (message) => logger.warn({}, message));
   const daemon = createDaemon(
-    { ...deps, store: createRevisionStore(flags.stateDir), metrics, logger },
+    { ...deps, store: createRevisionStore(flags.stateDir, { onWarning: onStateWarning }), metrics, logger },
     {
       branch: flags.branch,
       ...(intervalMs ? { intervalMs } : {}),
-      ...(args.values.refresh ? { refreshCron: args.values.refresh as string } : {}),
+      ...(refreshCron ? { refreshCron } : {}),
       ...(flags.agents.length ? { onlyAgents: flags.agents } : {}),
       graceMs,
     },

@@ -6,6 +6,7 @@ import type { ManifestFile } from "../core/load.js";
 import type { Problem } from "../core/manifest.js";
 import { checkManifestFiles, formatProblem, sortProblems } from "../core/validate.js";
 import type { CommandContext } from "./command.js";
+import { secretPolicyFlag } from "./context.js";
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
@@ -13,13 +14,15 @@ const plural = (count: number, word: string) => `${count} ${word}${count === 1 ?
 async function readArgument(dir: string, cwd: string): Promise<ManifestFile[]> {
   const path = resolve(cwd, dir);
   const files = await readManifestDir(path);
-  const isFile = (await stat(path)).isFile();
+  const isFile = !(await stat(path)).isDirectory();
   return files.map((f) => ({ ...f, file: isFile ? dir : join(dir, f.file) }));
 }
 
 /** `kasm-gitops validate [DIR…]`: each folder is one manifest repo, checked on its own as `plan` would read it. */
 export async function validateCommand({ args, io }: CommandContext): Promise<number> {
   const dirs = args.positionals.length > 0 ? args.positionals : ["."];
+  // Only warnings: validate often runs in CI, without the daemon's --secret-dir/--secret-env.
+  const policy = secretPolicyFlag(args, io);
   const problems: Problem[] = [];
   let fileCount = 0;
   let failed = false;
@@ -39,7 +42,7 @@ export async function validateCommand({ args, io }: CommandContext): Promise<num
       continue;
     }
     fileCount += files.length;
-    problems.push(...checkManifestFiles(files).problems);
+    problems.push(...checkManifestFiles(files, { secrets: { policy, severity: "warning" } }).problems);
   }
   sortProblems(problems);
   const errors = problems.filter((p) => p.severity === "error").length;

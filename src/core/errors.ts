@@ -15,11 +15,14 @@ export type ErrorCode =
   | "registry-unavailable"
   | "registry-error"
   | "secret-unresolved"
+  | "secret-not-allowed"
+  | "state-locked"
   | "stale-plan"
   | "pull-failed"
   | "promotion-failed"
   | "not-verified"
   | "listen-failed"
+  | "state-file"
   | "kasm-unauthorized"
   | "kasm-forbidden"
   | "kasm-refused"
@@ -80,11 +83,14 @@ export type ErrorContexts = {
   "registry-unavailable": RegistryContext;
   "registry-error": RegistryContext;
   "secret-unresolved": { reference?: string; repo?: string };
+  "secret-not-allowed": { reference: string };
+  "state-locked": { stateDir: string; pid?: number; host?: string };
   "stale-plan": Record<string, never>;
   "pull-failed": Classified & { agent?: string; image?: string; aborted?: boolean };
   "promotion-failed": Classified & { image?: string; tag?: string };
   "not-verified": { workspace: string; image: string; digest: string; warnings: string[] };
   "listen-failed": { listen: string; code?: string };
+  "state-file": { file: string };
   "kasm-unauthorized": KasmContext;
   "kasm-forbidden": KasmContext;
   "kasm-refused": KasmContext;

@@ -92,6 +92,23 @@ describe("parseManifestFiles", () => {
     expect(problems[0]!.message).toMatch(/at most 1\.0 MiB/);
   });
 
+  it("reports a file the reader refused, with its reason and no content", () => {
+    const { documents, problems } = parseManifestFiles([
+      { file: "passwd.yaml", text: "", unreadable: "resolves outside the manifest repository" },
+    ]);
+    expect(documents).toEqual([]);
+    expect(problems).toEqual([
+      {
+        file: "passwd.yaml",
+        line: 1,
+        col: 1,
+        severity: "error",
+        code: "unreadable-file",
+        message: "not read: the path resolves outside the manifest repository",
+      },
+    ]);
+  });
+
   it("counts multi-byte characters in bytes against the size limit", () => {
     const text = `a: "${"é".repeat((LOAD_LIMITS.maxFileBytes >> 1) + 1)}"\n`;
     expect(text.length).toBeLessThan(LOAD_LIMITS.maxFileBytes);

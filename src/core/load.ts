@@ -2,8 +2,11 @@ import { Composer, type Document, isAlias, LineCounter, Parser, visit, type YAML
 import type { Position, Problem, ProblemCode } from "./manifest.js";
 import { type PositionIndex, positionIn, tooDeep, treePositions } from "./yaml-positions.js";
 
-/** One manifest file as read from disk; `size` is set instead of `text` when the file was too large to read. */
-export type ManifestFile = { file: string; text: string; size?: number };
+/**
+ * One manifest file as read from disk; `size` is set instead of `text` when the file was too large to read,
+ * `unreadable` (why, e.g. "is a named pipe") when it was not read at all.
+ */
+export type ManifestFile = { file: string; text: string; size?: number; unreadable?: string };
 
 /** One YAML document of a manifest file, as plain data, with where each of its nodes is written. */
 export type LoadedDocument = {
@@ -99,6 +102,10 @@ function parseFile(
   const { file, text } = input;
   const error = (line: number, col: number, code: ProblemCode, message: string) =>
     problems.push({ file, line, col, severity: "error", code, message });
+  if (input.unreadable) {
+    error(1, 1, "unreadable-file", `not read: the path ${input.unreadable}`);
+    return;
+  }
   const size = input.size ?? (text.length * 3 > limits.maxFileBytes ? Buffer.byteLength(text) : text.length);
   if (size > limits.maxFileBytes) {
     error(

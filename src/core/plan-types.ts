@@ -43,8 +43,13 @@ export type RemoveAction = {
 
 export type Action = PullAction | PromoteAction | RemoveAction;
 
-export type BlockedReason = "not-verified" | "not-on-promotion-branch";
-export type BlockedAction = PromoteAction & { reason: BlockedReason; message: string };
+export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
+export type BlockedReason = PromotionBlockedReason | "moving-tag-untested";
+/** A promotion that may not happen yet, and why. */
+export type BlockedPromotion = PromoteAction & { reason: PromotionBlockedReason; message: string };
+/** A pull of a moving tag the registry points at an untested digest. */
+export type BlockedPull = Omit<PullAction, "reason"> & { reason: "moving-tag-untested"; message: string };
+export type BlockedAction = BlockedPromotion | BlockedPull;
 
 export type WarningCode =
   | "no-registry"

@@ -244,6 +244,95 @@ cases.push(
     expect: { promotes: [], blocked: [] },
   },
   {
+    name: "latest pushed out of band at an untested digest, agent lacks it: the pull is blocked, not planned",
+    set: promoted(),
+    observations: [seen("a1"), seen("a2")],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: C } },
+    expect: {
+      promotes: [],
+      blocked: ["not-verified", `moving-tag-untested a2 ${chrome}:latest → ${C}`],
+      pulls: [`a1 ${chrome}:new missing → ${B}`, `a2 ${chrome}:new missing → ${B}`],
+    },
+  },
+  {
+    name: "latest moved out of band past the digest the agent holds: the outdated pull is blocked",
+    set: promoted(),
+    observations: [seen("a1"), tested[1]!],
+    digests: { [`${chrome}:new`]: { digest: A }, [`${chrome}:latest`]: { digest: C } },
+    expect: {
+      promotes: [],
+      blocked: ["not-verified", `moving-tag-untested a2 ${chrome}:latest → ${C}`],
+      pulls: [`a1 ${chrome}:new missing → ${A}`, `a2 ${chrome}:new missing → ${A}`],
+    },
+  },
+  {
+    name: "not on the promotion branch: an untested latest is not pulled either",
+    set: promoted(),
+    branch: "feature",
+    observations: [tested[0]!, seen("a2")],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: C } },
+    expect: {
+      blocked: ["not-on-promotion-branch", `moving-tag-untested a2 ${chrome}:latest → ${C}`],
+      pulls: [`a2 ${chrome}:new missing → ${B}`],
+    },
+  },
+  {
+    name: "latest already at the workspace image's digest: pulled, nothing blocked",
+    set: promoted(),
+    observations: [tested[0]!, seen("a2")],
+    digests: { [`${chrome}:new`]: { digest: B }, [`${chrome}:latest`]: { digest: B } },
+    expect: {
+      blocked: [],
+      pulls: [`a2 ${chrome}:latest missing → ${B}`, `a2 ${chrome}:new missing → ${B}`],
+    },
+  },
+  {
+    name: "no refresh: a missing moving tag at an unknown digest is blocked, not pulled blind",
+    set: promoted(),
+    observations: [seen("a1"), seen("a2")],
+    expect: {
+      blocked: [`moving-tag-untested a2 ${chrome}:latest → ?`],
+      pulls: [`a1 ${chrome}:new missing → ?`, `a2 ${chrome}:new missing → ?`],
+    },
+  },
+  {
+    name: "the workspace image's digest unanswered: its moving tag is not pulled",
+    set: promoted(),
+    observations: [seen("a1"), seen("a2")],
+    digests: {
+      [`${chrome}:new`]: { error: "HTTP 503", code: "registry-unavailable" },
+      [`${chrome}:latest`]: { digest: C },
+    },
+    expect: {
+      blocked: [`moving-tag-untested a2 ${chrome}:latest → ${C}`],
+      pulls: [`a1 ${chrome}:new missing → ?`, `a2 ${chrome}:new missing → ?`],
+    },
+  },
+  {
+    name: "a digest-pinned promoted image: its moving tag is not pulled at another digest",
+    set: promoted({
+      workspaces: [
+        workspace("chrome-testing", {
+          image: `${chrome}:new`,
+          registry: "corp",
+          agents: { matchLabels: { ring: "testing" } },
+        }),
+        workspace("chrome", {
+          image: `${chrome}@${B}`,
+          registry: "corp",
+          agents: { matchLabels: { ring: "production" } },
+          promotion: { from: "chrome-testing", movingTags: ["latest"] },
+        }),
+      ],
+    }),
+    observations: [seen("a1", [{ tags: [`${chrome}:new`], digests: [`${chrome}@${A}`] }]), seen("a2")],
+    digests: { [`${chrome}:new`]: { digest: A }, [`${chrome}:latest`]: { digest: C } },
+    expect: {
+      blocked: ["not-verified", `moving-tag-untested a2 ${chrome}:latest → ${C}`],
+      pulls: [`a2 ${chrome}@${B} missing → ${B}`],
+    },
+  },
+  {
     name: "moving tag that does not exist yet is created",
     set: promoted(),
     observations: tested,
@@ -293,7 +382,15 @@ describe("buildPlan", () => {
           .map((p) => `${p.image} ${p.currentDigest ?? "?"} → ${p.targetDigest}`),
       ).toEqual(c.expect.promotes);
     }
-    if (c.expect.blocked) expect(plan.blocked.map((b) => b.reason)).toEqual(c.expect.blocked);
+    if (c.expect.blocked) {
+      const describeBlocked = (b: (typeof plan.blocked)[number]) =>
+        b.type === "pull" ? `${b.reason} ${b.agent} ${b.image} → ${b.targetDigest ?? "?"}` : b.reason;
+      expect(plan.blocked.map(describeBlocked)).toEqual(c.expect.blocked);
+      for (const b of plan.blocked.filter((x) => x.type === "pull")) {
+        expect(b.message).toMatch(/untested|unknown/);
+        expect(b.message).toContain(b.agent);
+      }
+    }
     if (c.expect.warnings) expect(plan.warnings.map((w) => w.code)).toEqual(c.expect.warnings);
     expect(plan.summary).toEqual({
       pull: pulls.length,

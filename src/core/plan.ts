@@ -1,7 +1,8 @@
 import type { DesiredImage, DesiredState } from "./desired.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import { compareText, type ManifestSet } from "./manifest.js";
-import type { Action, Plan, PlanWarning, PullAction } from "./plan-types.js";
+import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
+import type { Action, BlockedPull, Plan, PlanWarning, PullAction } from "./plan-types.js";
 import { type DigestResult, planPromotions } from "./promotion.js";
 import { type PruneRecord, planAgentRemovals } from "./prune.js";
 
@@ -68,7 +69,8 @@ function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: 
 
 /**
  * The pure planner (docs/architecture.md, docs/plan-format.md): desired state + observed agents + registry digests → plan.
- * Promotions come first, and the moving tags they move are planned at their new digest in the same run.
+ * Promotions come first, and the moving tags they move are planned at their new digest in the same run;
+ * a moving tag at any other digest is held back (blocked), never pulled.
  */
 export function buildPlan(input: PlanInput): Plan {
   const indexes = new Map<string, LocalImageIndex>();
@@ -94,14 +96,19 @@ export function buildPlan(input: PlanInput): Plan {
   for (const [image, result] of input.digests) if ("digest" in result) expected.set(image, result.digest);
   for (const promote of promotions.actions) expected.set(promote.image, promote.targetDigest);
 
+  const guard = movingTagGuard(input.set, input.digests);
   const pulls: PullAction[] = [];
+  const heldBack: BlockedPull[] = [];
   for (const agent of input.desired.agents) {
     const index = indexes.get(agent.agent);
     if (!agent.enabled || !index) continue;
     for (const image of agent.images) {
       if (!image.registry) continue;
       const action = pullFor(agent.agent, image, index, expected.get(image.image));
-      if (action) pulls.push(action);
+      if (!action) continue;
+      const held = guardMovingTag(action, guard);
+      if (held) heldBack.push(held);
+      else pulls.push(action);
     }
   }
   const removals = planAgentRemovals(input, pulls, warnings);
@@ -113,12 +120,12 @@ export function buildPlan(input: PlanInput): Plan {
     revision: input.revision,
     branch: input.branch,
     actions,
-    blocked: promotions.blocked,
+    blocked: [...promotions.blocked, ...heldBack],
     warnings,
     summary: {
       pull: pulls.length,
       promote: promotions.actions.length,
-      blocked: promotions.blocked.length,
+      blocked: promotions.blocked.length + heldBack.length,
       remove: removals.length,
       removeBytes: removals.reduce((sum, r) => sum + r.bytes, 0),
     },

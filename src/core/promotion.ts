@@ -2,7 +2,7 @@ import { movingTagRefs, selects } from "./desired.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { LocalImageIndex } from "./local-images.js";
 import { compareText, DEFAULTS, type ManifestSet, type WorkspaceManifest } from "./manifest.js";
-import type { BlockedAction, PromoteAction } from "./plan-types.js";
+import type { BlockedPromotion, PromoteAction } from "./plan-types.js";
 
 /** A registry's answer for one tag reference: its digest, or why it could not be read. */
 export type DigestResult = { digest: string } | { error: string; code: string };
@@ -19,7 +19,7 @@ export type PromotionInput = {
   ledger: readonly PullRecord[];
 };
 
-export type PromotionPlan = { actions: PromoteAction[]; blocked: BlockedAction[] };
+export type PromotionPlan = { actions: PromoteAction[]; blocked: BlockedPromotion[] };
 
 /** Every reference promotion needs a digest for: each promoted workspace's image and its moving tags. */
 export function promotionRefs(set: ManifestSet): { ref: ImageReference; registry: string }[] {

@@ -42,6 +42,13 @@ const promote = {
   targetDigest: B,
 };
 
+const { reason: _reason, ...latestPull } = pull("a2", `${img}:latest`);
+const heldPull = {
+  ...latestPull,
+  reason: "moving-tag-untested" as const,
+  message: "points at an untested digest",
+};
+
 describe("summaryLine", () => {
   it.each([
     [plan([]), "No changes."],
@@ -52,6 +59,10 @@ describe("summaryLine", () => {
     ],
     [plan([promote, pull("a2", `${img}:latest`)]), "Plan: 1 pull on 1 agent, 1 promotion."],
     [plan([], [{ ...promote, reason: "not-verified", message: "m" }]), "No changes. 1 promotion blocked."],
+    [
+      plan([], [{ ...promote, reason: "not-verified", message: "m" }, heldPull]),
+      "No changes. 1 promotion, 1 pull blocked.",
+    ],
   ])("%#: %s", (p, line) => {
     expect(summaryLine(p)).toBe(line);
   });
@@ -65,7 +76,7 @@ describe("renderPlan", () => {
       pull("a1", "docker.io/library/ubuntu:22.04", "outdated"),
       pull("a2", `${img}:1`),
     ],
-    [{ ...promote, image: `${img}:stable`, reason: "not-verified", message: "never verified" }],
+    [{ ...promote, image: `${img}:stable`, reason: "not-verified", message: "never verified" }, heldPull],
     [{ code: "no-registry", message: 'workspace "t" has no registry', workspace: "t" }],
   );
 
@@ -81,8 +92,15 @@ describe("renderPlan", () => {
     ],
     ["second agent", /agent a2\n {2}reg\.test:5000\n {4}\+ kasm\/chrome:1/],
     ["blocked with reason", /! promote reg\.test:5000\/kasm\/chrome:stable \[not-verified\]: never verified/],
+    [
+      "blocked pull names the agent",
+      /! pull reg\.test:5000\/kasm\/chrome:latest on a2 \[moving-tag-untested\]: points at an untested digest/,
+    ],
     ["warnings", /- no-registry: workspace "t" has no registry/],
-    ["one summary line at the end", /\nPlan: 3 pulls on 2 agents, 1 promotion\. 1 promotion blocked\.\n$/],
+    [
+      "one summary line at the end",
+      /\nPlan: 3 pulls on 2 agents, 1 promotion\. 1 promotion, 1 pull blocked\.\n$/,
+    ],
   ])("%s", (_, pattern) => {
     expect(renderPlan(full, { color: false })).toMatch(pattern);
   });

@@ -21,7 +21,13 @@ export function summaryLine(plan: Plan): string {
   const removals = plan.summary.remove ?? 0;
   if (removals > 0)
     parts.push(`${plural(removals, "removal")} (${formatBytes(plan.summary.removeBytes ?? 0)})`);
-  const blocked = plan.summary.blocked > 0 ? ` ${plural(plan.summary.blocked, "promotion")} blocked.` : "";
+  const heldPulls = plan.blocked.filter((b) => b.type === "pull").length;
+  const heldPromotions = plan.summary.blocked - heldPulls;
+  const held = [
+    ...(heldPromotions > 0 ? [plural(heldPromotions, "promotion")] : []),
+    ...(heldPulls > 0 ? [plural(heldPulls, "pull")] : []),
+  ];
+  const blocked = held.length > 0 ? ` ${held.join(", ")} blocked.` : "";
   return parts.length === 0 ? `No changes.${blocked}` : `Plan: ${parts.join(", ")}.${blocked}`;
 }
 
@@ -76,8 +82,10 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
 
   if (plan.blocked.length > 0) {
     lines.push(paint("bold", "blocked"));
-    for (const b of plan.blocked)
-      lines.push(`  ${paint("red", "!")} promote ${b.image} [${b.reason}]: ${b.message}`);
+    for (const b of plan.blocked) {
+      const what = b.type === "pull" ? `pull ${b.image} on ${b.agent}` : `promote ${b.image}`;
+      lines.push(`  ${paint("red", "!")} ${what} [${b.reason}]: ${b.message}`);
+    }
     lines.push("");
   }
   if (plan.warnings.length > 0) {

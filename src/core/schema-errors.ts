@@ -1,5 +1,6 @@
 import type { ErrorObject } from "ajv";
 import type { ProblemCode } from "./manifest.js";
+import { SECRET_ENV_PREFIX } from "./secret-policy.js";
 import { didYouMean } from "./suggest.js";
 import { pointerSegment } from "./yaml-positions.js";
 
@@ -148,7 +149,7 @@ function describe(e: ErrorObject, name: unknown): Finding {
         const env = suggestedEnv(pointer, name);
         return finding(
           "literal-secret",
-          `${field} holds a literal secret, and secrets never sit in Git: write {env: ${env}} to read it from an environment variable, or {file: /run/secrets/${env.toLowerCase().replaceAll("_", "-")}} to read it from a file`,
+          `${field} holds a literal secret, and secrets never sit in Git: write {env: ${SECRET_ENV_PREFIX}${env}} to read it from an environment variable, or {file: /run/secrets/${env.toLowerCase().replaceAll("_", "-")}} to read it from a file`,
         );
       }
       return finding(

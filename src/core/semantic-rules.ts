@@ -1,9 +1,11 @@
 import { CronPattern } from "croner";
 import { parseDuration } from "./duration.js";
+import { dockerHostHint, parseDockerHost, registryPortProblem } from "./host-format.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import { checkKasm } from "./kasm-rules.js";
 import type { Kind } from "./manifest.js";
 import { checkPromotions } from "./promotion-rules.js";
+import { refreshFrequencyProblem } from "./refresh-frequency.js";
 import { error, field, type Identified, stringMap, text } from "./rule-context.js";
 import { matchingAgentCounter } from "./selectors.js";
 import { didYouMean } from "./suggest.js";
@@ -41,6 +43,7 @@ export function checkSemantics(items: readonly Identified[]): void {
         ),
       );
     } else names.set(item.name, item);
+    if (item.kind === "Agent") checkDockerHost(item);
   }
   const registries = byKind.get("Registry")!;
   const hosts = new Map<string, string>();
@@ -92,9 +95,20 @@ function checkSettings(item: Identified): void {
     );
 }
 
+/** Refresh frequency is judged over the runs after this fixed date, so a verdict never changes with the day. */
+const FREQUENCY_FROM = new Date(Date.UTC(2026, 0, 1));
+
 function checkCron(item: Identified, pointer: string, expression: string): void {
   try {
     new CronPattern(expression);
+    const tooOften = refreshFrequencyProblem(expression, FREQUENCY_FROM);
+    if (tooOften) {
+      const where = pointer.slice(1).replace("/", ".");
+      item.ref.add({
+        ...error(pointer, "refresh-too-often", `${where}: ${tooOften.message}`),
+        severity: tooOften.severity,
+      });
+    }
   } catch (e) {
     const detail = (e as Error).message.replace(/^CronPattern: /, "");
     item.ref.add(
@@ -113,6 +127,11 @@ function registryHost(item: Identified): string | undefined {
   if (host === undefined) return undefined;
   try {
     const parsed = parseImageReference(`${host}/probe`).registry;
+    const port = registryPortProblem(host);
+    if (port) {
+      item.ref.add(error("/spec/host", "invalid-registry-host", `registry host "${host}" ${port}`));
+      return undefined;
+    }
     if (parsed === host || host === "index.docker.io") return parsed;
   } catch {
     // reported below
@@ -125,6 +144,30 @@ function registryHost(item: Identified): string | undefined {
     ),
   );
   return undefined;
+}
+
+/** The Agent's docker.host by the very rule the Docker adapter connects with, so validate and plan agree. */
+function checkDockerHost(item: Identified): void {
+  const host = text(item, "/spec/docker/host");
+  if (host === undefined) return;
+  const endpoint = parseDockerHost(host);
+  if ("problem" in endpoint) {
+    item.ref.add(
+      error(
+        "/spec/docker/host",
+        "invalid-docker-host",
+        `Docker host "${host}" ${endpoint.problem}; ${dockerHostHint}`,
+      ),
+    );
+  } else if (endpoint.kind === "unix" && field(item, "/spec/docker/tls") !== undefined) {
+    item.ref.add(
+      error(
+        "/spec/docker/tls",
+        "tls-on-unix-socket",
+        `Docker host "${host}" is a unix socket, which takes no TLS settings`,
+      ),
+    );
+  }
 }
 
 function workspaceImage(item: Identified): ImageReference | undefined {

@@ -50,7 +50,7 @@ const agent = (...extra: string[]) =>
     "metadata: {name: a}",
     "spec:",
     "  docker:",
-    '    host: "unix:///x.sock"',
+    '    host: "tcp://agent.example.com:2376"',
     ...extra,
     "",
   ].join("\n");
@@ -402,7 +402,7 @@ describe("human wording", () => {
     [workspace("  friendlyName: 1.10"), /must be a string, got the number 1\.1 \(quote it/],
     [
       registry("  auth: {username: u, password: hunter2}").replace("name: r", "name: corp-eu"),
-      /write \{env: CORP_EU_PASSWORD\}.*\{file: \/run\/secrets\/corp-eu-password\}/,
+      /write \{env: KASM_SECRET_CORP_EU_PASSWORD\}.*\{file: \/run\/secrets\/corp-eu-password\}/,
     ],
     [
       workspace().replace("registry: corp", "registry: crop"),
@@ -420,7 +420,7 @@ describe("human wording", () => {
     [workspace("  agents: {matchLabels: {ring: prod}}"), /no agent has the labels ring=prod/],
     [
       kasmServer().replace("{env: KASM_SECRET_KASM_API_KEY}", "abc123"),
-      /spec\.apiKey holds a literal secret.*\{env: KASM_API_KEY\}.*\{file: \/run\/secrets\/kasm-api-key\}/,
+      /spec\.apiKey holds a literal secret.*\{env: KASM_SECRET_KASM_API_KEY\}.*\{file: \/run\/secrets\/kasm-api-key\}/,
     ],
     [
       kasmServer("http://kasm.example.com:8443"),

@@ -11,11 +11,14 @@ import {
 } from "./manifest.js";
 import { describeSchemaErrors, describeValue, type Finding } from "./schema-errors.js";
 import { KIND_VALIDATORS } from "./schemas.js";
+import { checkSecretRefs, type SecretPolicy } from "./secret-policy.js";
 import { checkSemantics, type DocRef, type Identified } from "./semantic-rules.js";
 import { didYouMean } from "./suggest.js";
 import { positionIn } from "./yaml-positions.js";
 
 export type ValidationResult = { set: ManifestSet; problems: Problem[] };
+/** Secret references are checked against `policy` when given, as errors or (validate) warnings. */
+export type ValidationOptions = { secrets?: { policy: SecretPolicy; severity: "error" | "warning" } };
 
 /** Problems in the order a reader fixes them: by file, line, then column. */
 export function sortProblems(problems: Problem[]): Problem[] {
@@ -64,7 +67,10 @@ function identify(data: Record<string, unknown>): { kind?: Kind; finding?: Findi
 }
 
 /** Checks loaded documents against the schemas and the rules in docs/manifests.md; the set holds the valid ones. */
-export function validateManifests(documents: readonly LoadedDocument[]): ValidationResult {
+export function validateManifests(
+  documents: readonly LoadedDocument[],
+  options: ValidationOptions = {},
+): ValidationResult {
   const problems: Problem[] = [];
   const items: Identified[] = [];
   const manifests: Manifest[] = [];
@@ -100,6 +106,7 @@ export function validateManifests(documents: readonly LoadedDocument[]): Validat
     if (valid) manifests.push({ ...doc.data, source: doc.source } as Manifest);
   }
   checkSemantics(items);
+  if (options.secrets) checkSecretRefs(items, options.secrets.policy, options.secrets.severity);
   const set: ManifestSet = { registries: [], agents: [], workspaces: [] };
   for (const m of manifests) {
     if (m.kind === "Registry") set.registries.push(m);
@@ -112,9 +119,12 @@ export function validateManifests(documents: readonly LoadedDocument[]): Validat
 }
 
 /** Both steps for files already read: parse with positions, then validate. */
-export function checkManifestFiles(files: readonly ManifestFile[]): ValidationResult {
+export function checkManifestFiles(
+  files: readonly ManifestFile[],
+  options: ValidationOptions = {},
+): ValidationResult {
   const loaded = parseManifestFiles(files);
-  const validated = validateManifests(loaded.documents);
+  const validated = validateManifests(loaded.documents, options);
   return { set: validated.set, problems: sortProblems([...loaded.problems, ...validated.problems]) };
 }
 

@@ -151,7 +151,22 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
   [
     "invalid-registry-host",
     "error",
-    "A Registry's `spec.host` is not something Docker reads as a registry host (it needs a dot, a port, or `localhost`).",
+    "A Registry's `spec.host` is not something Docker reads as a registry host (it needs a dot, a port, or `localhost`), or its port is outside 1–65535.",
+  ],
+  [
+    "refresh-too-often",
+    "error",
+    "A refresh cron runs more often than once a minute (error) or than every 5 minutes (warning).",
+  ],
+  [
+    "invalid-docker-host",
+    "error",
+    "An Agent's `spec.docker.host` is not `unix:///path` or `tcp://host[:port]` with a port of 1–65535; the connection uses the same rule.",
+  ],
+  [
+    "tls-on-unix-socket",
+    "error",
+    "An Agent on a unix socket has `spec.docker.tls`, which a socket cannot use.",
   ],
   ["invalid-image", "error", "A workspace's `spec.image` is not a reference Docker accepts."],
   [

@@ -78,6 +78,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     status = reduceStatus(status, event);
   };
 
+  /** The revision last recorded in the state dir; a failed save is retried every cycle until it lands. */
+  let saved: string | undefined;
+
   /** The snapshot in force: the fresh one when it validates, else the last good (memory, then disk). */
   async function snapshotFor(
     id: string,
@@ -89,46 +92,66 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       reschedule(snapshot.set);
       update({ type: "revision-applied", revision: snapshot.revision.revision });
       deps.metrics.setAppliedRevision(snapshot.revision.revision);
-      if (changed) {
-        await deps.store.write({
-          revision: snapshot.revision.revision,
-          branch: snapshot.revision.branch,
-          time: deps.clock.now().toISOString(),
-          files: snapshot.files,
-        });
+      if (changed)
         deps.logger.info({ cycle: id, revision: snapshot.revision.revision }, "new revision in force");
-      }
       return { snapshot, changed };
     } catch (error) {
       const invalid = hasCode(error, "invalid-manifest");
       const revision = (invalid && error.context.revision) || "unknown";
+      if (!good) {
+        good = await restoreSaved(id);
+        if (good) saved = good.revision.revision;
+        reschedule(good?.set);
+      }
+      // Never claim a revision is in force when none is (no good one this run, none recorded).
+      const inForce = good
+        ? `the last good revision ${good.revision.revision.slice(0, 12)} stays in force`
+        : "no last good revision is in force, so nothing is reconciled";
       if (invalid) {
         const problems = error.context.problems ?? [];
         update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
         deps.logger.error(
           { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
-          "revision refused; the last good revision stays in force",
+          `revision refused; ${inForce}`,
         );
       } else {
-        deps.logger.error({ cycle: id, err: describeError(error) }, "could not fetch the manifests");
-      }
-      if (!good) {
-        good = await restoreSaved(id);
-        reschedule(good?.set);
+        deps.logger.error(
+          { cycle: id, err: describeError(error) },
+          `could not fetch the manifests; ${inForce}`,
+        );
       }
       return { ...(good ? { snapshot: good } : {}), changed: false, refused: describeError(error) };
     }
   }
 
+  /** Records the revision in force for restarts; the error (naming the file) when it cannot be written. */
+  async function save(id: string, snapshot: Snapshot): Promise<string | undefined> {
+    if (saved === snapshot.revision.revision) return undefined;
+    try {
+      await deps.store.write({
+        revision: snapshot.revision.revision,
+        branch: snapshot.revision.branch,
+        time: deps.clock.now().toISOString(),
+        files: snapshot.files,
+      });
+      saved = snapshot.revision.revision;
+      return undefined;
+    } catch (error) {
+      const message = `the last good revision could not be saved, a restart would not find it: ${describeError(error)}`;
+      deps.logger.error({ cycle: id, err: describeError(error) }, message);
+      return message;
+    }
+  }
+
   async function restoreSaved(id: string): Promise<Snapshot | undefined> {
-    const saved = await deps.store.read();
-    if (!saved) return undefined;
+    const record = await deps.store.read();
+    if (!record) return undefined;
     deps.logger.warn(
-      { cycle: id, revision: saved.revision },
+      { cycle: id, revision: record.revision },
       "using the last good revision from the state dir",
     );
-    const revision = { revision: saved.revision, branch: saved.branch, checkoutDir: "", manifestDir: "" };
-    return { revision, files: saved.files, ...acceptManifests(saved.files, `saved ${saved.revision}`) };
+    const revision = { revision: record.revision, branch: record.branch, checkoutDir: "", manifestDir: "" };
+    return { revision, files: record.files, ...acceptManifests(record.files, `saved ${record.revision}`) };
   }
 
   async function cycle(trigger: CycleTrigger): Promise<void> {
@@ -144,6 +167,11 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         error = refused;
       }
       if (snapshot) {
+        const unsaved = await save(id, snapshot);
+        if (unsaved && result === "ok") {
+          result = "failed";
+          error = unsaved;
+        }
         // A new revision (or the first cycle) checks every tag; a scheduled refresh only the tags that follow it.
         let scope: false | RefreshScope = false;
         if (trigger === "start" || changed) scope = "all";

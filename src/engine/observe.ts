@@ -60,34 +60,70 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, worker:
 
 export type DigestQuery = { ref: ImageReference; registry: string };
 
+/** How long a whole refresh may take unless `--registry-timeout` says otherwise. */
+export const DEFAULT_REGISTRY_TIMEOUT_MS = 30_000;
+
+/** The answer for a reference the deadline cut off: it names the registry that did not answer. */
+const timedOut = (query: DigestQuery, deadlineMs: number): DigestResult => ({
+  error: `registry "${query.registry}" did not answer within ${deadlineMs / 1000} s (--registry-timeout), so ${query.ref.canonical} was not checked`,
+  code: "registry-timeout",
+});
+
 /**
  * One HEAD per unique reference, shared by every agent that wants it (docs/architecture.md), with transient
- * failures retried. A reference the registry cannot answer becomes an error result, not an exception.
+ * failures retried, all within one deadline: a hung registry costs at most `deadlineMs`, not every retry's
+ * timeout. A reference the registry cannot answer becomes an error result, not an exception.
  */
 export async function resolveDigests(
   queries: readonly DigestQuery[],
   registryFor: (name: string) => RegistryClient | undefined,
-  options: { clock: Clock; retry?: RetryPolicy; concurrency?: number; signal?: AbortSignal },
+  options: {
+    clock: Clock;
+    retry?: RetryPolicy;
+    concurrency?: number;
+    signal?: AbortSignal;
+    deadlineMs?: number;
+  },
 ): Promise<Map<string, DigestResult>> {
   const unique = new Map(queries.map((q) => [q.ref.canonical, q]));
-  const entries = await mapLimit([...unique.values()], options.concurrency ?? 8, async (query) => {
-    const client = registryFor(query.registry);
-    if (!client) {
-      const result: DigestResult = { error: `no Registry named "${query.registry}"`, code: "registry-error" };
-      return [query.ref.canonical, result] as const;
-    }
-    try {
-      const { value } = await withRetry(() => client.headDigest(query.ref, options.signal), {
-        policy: options.retry ?? DEFAULT_RETRY,
-        clock: options.clock,
-        ...(options.signal ? { signal: options.signal } : {}),
-        waitFor: () => client.rateLimit().retryAfterMs,
-      });
-      return [query.ref.canonical, { digest: value.digest } as DigestResult] as const;
-    } catch (error) {
-      const code = error instanceof KasmGitopsError ? error.code : "registry-error";
-      return [query.ref.canonical, { error: describeError(error), code } as DigestResult] as const;
-    }
-  });
-  return new Map(entries);
+  const deadlineMs = options.deadlineMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
+  const deadline = new AbortController();
+  const done = new AbortController();
+  if (unique.size > 0) {
+    options.clock.sleep(deadlineMs, done.signal).then(
+      () => deadline.abort(),
+      () => undefined,
+    );
+  }
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  const cutOff = () => deadline.signal.aborted && !options.signal?.aborted;
+  try {
+    const entries = await mapLimit([...unique.values()], options.concurrency ?? 8, async (query) => {
+      const client = registryFor(query.registry);
+      if (!client) {
+        const result: DigestResult = {
+          error: `no Registry named "${query.registry}"`,
+          code: "registry-error",
+        };
+        return [query.ref.canonical, result] as const;
+      }
+      if (cutOff()) return [query.ref.canonical, timedOut(query, deadlineMs)] as const;
+      try {
+        const { value } = await withRetry(() => client.headDigest(query.ref, signal), {
+          policy: options.retry ?? DEFAULT_RETRY,
+          clock: options.clock,
+          signal,
+          waitFor: () => client.rateLimit().retryAfterMs,
+        });
+        return [query.ref.canonical, { digest: value.digest } as DigestResult] as const;
+      } catch (error) {
+        if (cutOff()) return [query.ref.canonical, timedOut(query, deadlineMs)] as const;
+        const code = error instanceof KasmGitopsError ? error.code : "registry-error";
+        return [query.ref.canonical, { error: describeError(error), code } as DigestResult] as const;
+      }
+    });
+    return new Map(entries);
+  } finally {
+    done.abort();
+  }
 }

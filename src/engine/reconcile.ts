@@ -10,24 +10,33 @@ import {
   type RegistryManifest,
 } from "../core/manifest.js";
 import { type AgentObservation, buildPlan } from "../core/plan.js";
+import { planDecisions } from "../core/plan-decisions.js";
 import type { Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
 import { pruningAgents } from "../core/prune.js";
 import type { RetryPolicy } from "../core/retry.js";
+import type { SecretPolicy } from "../core/secret-policy.js";
 import { checkManifestFiles } from "../core/validate.js";
-import type { Clock, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
+import type { Clock, DebugLogger, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
   git: GitSource;
-  readManifests: (dir: string) => Promise<ManifestFile[]>;
+  /** Files under `dir`; only those resolving inside `root` (the checkout) are read. */
+  readManifests: (dir: string, root: string) => Promise<ManifestFile[]>;
   agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
   registryFor: (manifest: RegistryManifest) => Promise<RegistryAccess>;
   ledger: Ledger;
   clock: Clock;
   retry?: RetryPolicy;
+  /** References this policy refuses make a revision invalid, before any secret is read. */
+  secrets?: SecretPolicy;
+  /** Where the planner's decisions go at debug level. */
+  debugLog?: DebugLogger;
+  /** The deadline for one whole registry refresh (`--registry-timeout`). */
+  registryTimeoutMs?: number;
 };
 
 /** A revision read and validated: what the fleet should look like, and the files it came from. */
@@ -53,8 +62,12 @@ export function acceptManifests(
   files: ManifestFile[],
   where: string,
   revision?: string,
+  secrets?: SecretPolicy,
 ): Pick<Snapshot, "set" | "problems"> {
-  const { set, problems } = checkManifestFiles(files);
+  const { set, problems } = checkManifestFiles(
+    files,
+    secrets ? { secrets: { policy: secrets, severity: "error" } } : {},
+  );
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length > 0) {
     throw new KasmGitopsError("invalid-manifest", `${errors.length} error(s) in the manifests at ${where}`, {
@@ -68,9 +81,9 @@ export function acceptManifests(
 /** Fetches the branch and validates its manifests. */
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
-  const files = await deps.readManifests(revision.manifestDir);
+  const files = await deps.readManifests(revision.manifestDir, revision.checkoutDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
-  return { revision, files, ...acceptManifests(files, where, revision.revision) };
+  return { revision, files, ...acceptManifests(files, where, revision.revision, deps.secrets) };
 }
 
 /** Connects to every Registry and (selected) Agent of the set. */
@@ -141,6 +154,7 @@ export async function planSnapshot(
     clock: deps.clock,
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(deps.registryTimeoutMs ? { deadlineMs: deps.registryTimeoutMs } : {}),
   });
   const plan = buildPlan({
     revision: snapshot.revision.revision,
@@ -151,6 +165,15 @@ export async function planSnapshot(
     digests,
     ledger: await deps.ledger.entries(),
   });
+  deps.debugLog?.debug(
+    {
+      revision: plan.revision,
+      refresh: options.refresh === false ? "none" : "tags",
+      digests: queries.length,
+      ...planDecisions(plan),
+    },
+    "plan decisions",
+  );
   return { plan, desired, observations: observed, fleet };
 }
 

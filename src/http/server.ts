@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import type { Metrics } from "../ports.js";
+import { type ClientErrorTally, createClientErrorTally } from "./client-errors.js";
 import { parseListen } from "./listen.js";
 import { verifyWebhook, type WebhookSource } from "./webhook.js";
 
@@ -44,8 +46,13 @@ function send(res: ServerResponse, status: number, body: string, contentType = "
 const sendJson = (res: ServerResponse, status: number, value: unknown) =>
   send(res, status, `${JSON.stringify(value, null, 2)}\n`, "application/json; charset=utf-8");
 
-/** Reads the body up to `limit`; undefined (after answering 413) when the client sends more. */
-function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
+/** Reads the body up to `limit`; undefined after answering 413 when the client sends more, or when it went away. */
+function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  onAbort: () => void,
+): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -65,13 +72,25 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Pro
       chunks.push(chunk);
     });
     req.on("end", () => resolve(refused ? undefined : Buffer.concat(chunks)));
-    req.on("error", reject);
+    // A client that hangs up mid-upload is its own problem, not the daemon's: counted, not an error.
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (req.destroyed || error.code === "ECONNRESET" || error.message === "aborted") {
+        onAbort();
+        resolve(undefined);
+      } else reject(error);
+    });
   });
 }
 
-function webhookHandler(webhook: NonNullable<StatusServerOptions["webhook"]>, logger: HttpLogger): Handler {
+function webhookHandler(
+  webhook: NonNullable<StatusServerOptions["webhook"]>,
+  logger: HttpLogger,
+  clientErrors: ClientErrorTally,
+): Handler {
   return async (req, res) => {
-    const body = await readBody(req, res, MAX_WEBHOOK_BODY);
+    const body = await readBody(req, res, MAX_WEBHOOK_BODY, () =>
+      clientErrors.add("aborted", { remote: req.socket.remoteAddress, path: "/hooks/git" }, req.socket),
+    );
     if (body === undefined) return;
     const result = verifyWebhook({ headers: req.headers, body, secret: webhook.secret });
     if (!result.ok) {
@@ -96,7 +115,11 @@ function webhookHandler(webhook: NonNullable<StatusServerOptions["webhook"]>, lo
   };
 }
 
-function routes(options: StatusServerOptions, logger: HttpLogger): Record<string, Record<string, Handler>> {
+function routes(
+  options: StatusServerOptions,
+  logger: HttpLogger,
+  clientErrors: ClientErrorTally,
+): Record<string, Record<string, Handler>> {
   const table: Record<string, Record<string, Handler>> = {
     "/healthz": { GET: (_, res) => send(res, 200, "ok\n") },
     "/readyz": {
@@ -110,7 +133,7 @@ function routes(options: StatusServerOptions, logger: HttpLogger): Record<string
     },
     "/status": { GET: (_, res) => sendJson(res, 200, options.status()) },
   };
-  if (options.webhook) table["/hooks/git"] = { POST: webhookHandler(options.webhook, logger) };
+  if (options.webhook) table["/hooks/git"] = { POST: webhookHandler(options.webhook, logger, clientErrors) };
   return table;
 }
 
@@ -120,16 +143,27 @@ function urlOf(address: AddressInfo): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
 }
 
+/**
+ * The path of a request target in origin form (`/status?x`), or undefined for anything else (`//[`, `*`,
+ * absolute URLs): routes are plain paths, so nothing is parsed as a URL and no input can throw here.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  const path = (target ?? "").split(/[?#]/, 1)[0]!;
+  return path.startsWith("/") && !path.startsWith("//") ? path : undefined;
+}
+
 /** Serves health, readiness, metrics, status and the Git webhook for the daemon on node:http. */
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const { host, port } = parseListen(options.listen);
   const logger = options.logger ?? SILENT;
-  const table = routes(options, logger);
+  const clientErrors = createClientErrorTally(logger, Date.now);
+  const table = routes(options, logger, clientErrors);
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const methods = table[path];
+    const path = requestPath(req.url);
     const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
     try {
+      if (path === undefined) return send(res, 400, "bad request: the target must be a path\n");
+      const methods = table[path];
       if (!methods) return send(res, 404, "not found\n");
       const handler = methods[method];
       if (!handler) {
@@ -142,6 +176,14 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       if (!res.headersSent) send(res, 500, "internal error\n");
       else res.destroy();
     }
+  });
+  // Unparseable requests get a 400 (as node would answer), counted like aborts instead of logged one by one.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const aborted = error.code === "ECONNRESET" || error.code === "HPE_INVALID_EOF_STATE";
+    clientErrors.add(aborted ? "aborted" : "malformed", { code: error.code }, socket);
+    if (socket.writable && !aborted)
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    else socket.destroy();
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -162,6 +204,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     port: address.port,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        clientErrors.flush();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -99,7 +99,7 @@ export async function runDemo(options: { dir: string; keep: boolean }) {
   const io = {
     stdout: (t: string) => process.stdout.write(t),
     stderr: (t: string) => process.stderr.write(t),
-    env: { ...process.env, CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password },
+    env: { ...process.env, KASM_SECRET_CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password },
     cwd: repoDir,
     isTTY: Boolean(process.stdout.isTTY),
   };

@@ -32,7 +32,7 @@ export async function localDigests(host: string, reference: string): Promise<str
     .map((d) => d.slice(repo.length + 1));
 }
 
-/** A one-workspace fleet on the lab's htpasswd registry, its password read from LAB_REGISTRY_PASSWORD. */
+/** A one-workspace fleet on the lab's htpasswd registry, its password read from KASM_SECRET_LAB_REGISTRY_PASSWORD. */
 export async function privateFleet(registry: LabRegistry, agentHost: string) {
   const name = uniqueRepo("private");
   const image = `${registry.host}/${name}:v1`;
@@ -50,7 +50,7 @@ export async function privateFleet(registry: LabRegistry, agentHost: string) {
           {
             name: "private",
             host: registry.host,
-            auth: { username: registry.auth!.username, passwordEnv: "LAB_REGISTRY_PASSWORD" },
+            auth: { username: registry.auth!.username, passwordEnv: "KASM_SECRET_LAB_REGISTRY_PASSWORD" },
           },
         ],
         agents: [{ name: "a1", host: agentHost }],
