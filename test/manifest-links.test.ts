@@ -105,10 +105,10 @@ describe("manifests are read only from regular files inside the repository", () 
 
   it("plan follows a committed link that stays inside the repository", async () => {
     const repo = await createTestRepo();
-    await mkdir(join(repo.work, "shared"), { recursive: true });
-    await writeFile(join(repo.work, "shared", "fleet.yaml"), fleet("linked-app"));
-    await writeFile(join(repo.work, "manifests", "a.yaml"), "# the fleet lives in shared/\n");
-    await links(join(repo.work, "manifests"), { "fleet.yaml": "../shared/fleet.yaml" });
+    await mkdir(join(repo.work, "common"), { recursive: true });
+    await writeFile(join(repo.work, "common", "fleet.yaml"), fleet("linked-app"));
+    await writeFile(join(repo.work, "manifests", "a.yaml"), "# the fleet lives in common/\n");
+    await links(join(repo.work, "manifests"), { "fleet.yaml": "../common/fleet.yaml" });
     await repo.commit({}, "link inside");
     const result = await inRepo("plan", repo.bare, await stateDir(), ["--no-refresh", "--json"]);
     expect(result.stderr).toBe("");
