@@ -9,14 +9,16 @@ import { createKasmClient, type KasmClientOptions } from "./adapters/kasm-client
 import { createFileLedger } from "./adapters/ledger-file.js";
 import { withCallLogs } from "./adapters/logged-agent.js";
 import { readManifestDir } from "./adapters/manifest-files.js";
+import { sendNotification } from "./adapters/notify-http.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import type { StateWarning } from "./adapters/state-file.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { SecretPolicy } from "./core/secret-policy.js";
+import { createNotifier, type Notifier } from "./engine/notifier.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
-import type { DebugLogger, KasmApi, RegistryClient } from "./ports.js";
+import type { DebugLogger, KasmApi, Metrics, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
 export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
@@ -150,5 +152,21 @@ export async function createKasmApi(
     name: server.metadata.name,
     ...(ca ? { ca } : {}),
     ...options,
+  });
+}
+
+/** The real notifier: fetch, URL secrets read at send time, attempts counted in metrics when given. */
+export function createNotifierFor(
+  env: Record<string, string | undefined>,
+  policy: SecretPolicy,
+  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void },
+  metrics?: Pick<Metrics, "notification">,
+): Notifier {
+  return createNotifier({
+    send: sendNotification,
+    resolveUrl: (target) => resolveSecret(target.spec.url, env, policy),
+    clock: systemClock,
+    logger,
+    ...(metrics ? { count: (name, type, result) => metrics.notification(name, type, result) } : {}),
   });
 }

@@ -49,6 +49,9 @@ export {
   type Manifest,
   type ManifestSet,
   type Metadata,
+  type NotificationEventKind,
+  type NotificationManifest,
+  type NotificationSpec,
   type Position,
   type Problem,
   type ProblemCode,
@@ -63,21 +66,26 @@ export {
   type WorkspaceManifest,
   type WorkspaceSpec,
 } from "./core/manifest.js";
+export { driftEvent, type NotificationEvent, notificationBody } from "./core/notification.js";
 export { type AgentObservation, buildPlan, type PlanInput } from "./core/plan.js";
 export type {
   Action,
   BlockedAction,
   Plan,
+  PlanSummary,
   PlanWarning,
   PromoteAction,
   PullAction,
   RemoveAction,
+  UnknownCause,
+  UnknownKind,
 } from "./core/plan-types.js";
 export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/promotion.js";
 export { type PruneSettings, pruneSettings } from "./core/prune.js";
 export { parseMemoryQuantity } from "./core/quantity.js";
-export { renderPlan, summaryLine } from "./core/render-plan.js";
+export { incompleteLine, renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";
+export { agentUnknowns, describeUnknown, registryUnknowns, withUnknown } from "./core/unknown.js";
 export {
   checkManifestFiles,
   formatProblem,

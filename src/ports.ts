@@ -5,6 +5,7 @@
 import type { ImageReference } from "./core/image-ref.js";
 import type { ManifestFile } from "./core/load.js";
 import type { LocalImage } from "./core/local-images.js";
+import type { UnknownKind } from "./core/plan-types.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -124,6 +125,7 @@ export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
 /** `kept`: the image was in use or re-tagged by the time it was to go. */
 export type RemovalResult = "ok" | "failed" | "kept";
+export type NotificationResult = "sent" | "retried" | "failed" | "dropped";
 
 /** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
 export type Metrics = {
@@ -139,6 +141,9 @@ export type Metrics = {
   removalFinished(agent: string, result: RemovalResult, bytes: number): void;
   /** The agent's image bytes on disk, as Docker's disk usage reports them. */
   setAgentImageBytes(agent: string, bytes: number): void;
+  /** 1 only when the last cycle verified everything; unknown checks counted by kind. */
+  setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
+  notification(name: string, type: string, result: NotificationResult): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 
@@ -240,3 +245,6 @@ export interface KasmApi {
   /** Removes every row of the pair when the group has one; true when rows were removed. */
   removeImageFromGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
 }
+
+/** Sends one notification body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */
+export type NotificationSender = (url: string, body: unknown, signal: AbortSignal) => Promise<void>;

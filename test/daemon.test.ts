@@ -159,6 +159,11 @@ describe("kasm-gitops run (webhook, shutdown)", () => {
     // An hour between polls: only the webhook can explain a prompt cycle.
     ({ proxy, repo, daemon } = await setUp(name, "--interval", "1h", "--grace", "30s"));
     await waitUntil("ready", async () => (await daemon.get("/readyz")).status === 200, 30_000, daemon.logs);
+    // The interval timer's first tick comes about a second after start; let that cycle pass first.
+    await waitUntil("the first interval cycle done", async () => {
+      const s = (await daemon.status()) as Status & { running?: unknown };
+      return s.lastCycle?.trigger === "interval" && !s.running;
+    });
   });
   afterAll(async () => {
     await daemon?.stop("SIGKILL");
@@ -176,7 +181,13 @@ describe("kasm-gitops run (webhook, shutdown)", () => {
       30_000,
       daemon.logs,
     );
-    expect(((await daemon.status()) as Status).lastCycle?.trigger).toBe("webhook");
+    // The image lands before its cycle ends; the cycle that pulled it must be the webhook's.
+    await waitUntil(
+      "the webhook cycle recorded",
+      async () => ((await daemon.status()) as Status).lastCycle?.trigger === "webhook",
+      10_000,
+      daemon.logs,
+    );
   });
 
   it("drains on SIGTERM in the middle of a pull: the pull finishes, the process exits 0", async () => {

@@ -127,9 +127,21 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
 
   it.each([
     [[], 0],
-    [["--detailed-exitcode"], 2],
-  ])("exit code with %j is %d when there are changes", async (flags, code) => {
+    [["--detailed-exitcode", "--agent", "a1", "--agent", "a2"], 2],
+    // Agent "gone" cannot be observed: the plan is incomplete, which is never "no changes".
+    [["--detailed-exitcode"], 1],
+  ])("exit code with %j is %d (changes planned)", async (flags, code) => {
     expect((await plan(...flags)).code).toBe(code);
+  });
+
+  it("records an unreachable agent as unknown, and the plan as incomplete", async () => {
+    const { plan: p } = await plan();
+    expect(p!.summary).toMatchObject({ incomplete: true, unknown: 1 });
+    expect(p!.unknown).toEqual([
+      expect.objectContaining({ kind: "agent", name: "gone", reason: "agent-unreachable" }),
+    ]);
+    const complete = (await plan("--agent", "a1", "--agent", "a2")).plan!;
+    expect(complete.summary).toMatchObject({ incomplete: false, unknown: 0 });
   });
 
   it("--agent limits the plan to that agent", async () => {
@@ -144,7 +156,9 @@ describe("kasm-gitops plan against real agents, registries and git", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^agent a1$/m);
     expect(result.stdout).toMatch(/^agent a2$/m);
-    expect(result.stdout.trimEnd().split("\n").at(-1)).toMatch(/^Plan: \d+ pulls on 2 agents\.$/);
+    const [summary, incomplete] = result.stdout.trimEnd().split("\n").slice(-2);
+    expect(summary).toMatch(/^Plan: \d+ pulls on 2 agents\.$/);
+    expect(incomplete).toMatch(/^Plan incomplete: 1 agent unreachable \(gone\)\. Fix the cause/);
     expect(result.stdout).not.toContain("\x1b[");
   });
 

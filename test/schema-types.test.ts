@@ -8,6 +8,9 @@ import {
   type KasmServerSpec,
   type KasmWorkspaceSpec,
   type Metadata,
+  NOTIFICATION_EVENTS,
+  type NotificationManifest,
+  type NotificationSpec,
   type PruneSpec,
   type RegistryManifest,
   type RegistrySpec,
@@ -97,6 +100,7 @@ const TYPE_KEYS = {
     promotionBranch: true,
     prune: true,
   } satisfies Record<keyof SettingsSpec, true>),
+  notification: keys({ type: true, url: true, events: true } satisfies Record<keyof NotificationSpec, true>),
   prune: keys({ mode: true, keepPrevious: true } satisfies Record<keyof PruneSpec, true>),
 };
 
@@ -123,6 +127,7 @@ const SCHEMA_KEYS: Record<keyof typeof TYPE_KEYS, string[]> = {
   kasmServer: props(SCHEMAS.KasmServer, "spec"),
   kasmServerTls: props(SCHEMAS.KasmServer, "spec", "tls"),
   settings: props(SCHEMAS.Settings, "spec"),
+  notification: props(SCHEMAS.Notification, "spec"),
   prune: props(common.prune),
 };
 
@@ -204,6 +209,12 @@ const SAMPLES = {
       removed: "delete",
     },
   } satisfies Omit<KasmServerManifest, "source">,
+  Notification: {
+    apiVersion: API_VERSION,
+    kind: "Notification",
+    metadata: { name: "chat" },
+    spec: { type: "slack", url: { env: "KASM_SECRET_CHAT_URL" }, events: [...NOTIFICATION_EVENTS] },
+  } satisfies Omit<NotificationManifest, "source">,
 };
 
 describe("schemas/ and src/core/manifest.ts agree", () => {
@@ -215,7 +226,12 @@ describe("schemas/ and src/core/manifest.ts agree", () => {
     },
   );
 
-  it.each(["Agent", "Workspace", "Settings", "KasmServer"] as const)(
+  it("lists the same notification events on both sides", () => {
+    const events = SCHEMAS.Notification.properties!.spec!.properties!.events!.items as { enum: string[] };
+    expect([...NOTIFICATION_EVENTS].sort()).toEqual([...events.enum].sort());
+  });
+
+  it.each(["Agent", "Workspace", "Settings", "KasmServer", "Notification"] as const)(
     "every kind's document has the same top-level fields (%s)",
     (kind) => {
       expect(props(SCHEMAS[kind])).toEqual(TYPE_KEYS.document);

@@ -36,7 +36,10 @@ export const COMMANDS: Command[] = [
       json: { type: "boolean", description: "print the plan object as JSON" },
       out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },
       "no-refresh": { type: "boolean", description: "skip registry digest checks" },
-      "detailed-exitcode": { type: "boolean", description: "exit 0 no changes, 2 changes, 1 error" },
+      "detailed-exitcode": {
+        type: "boolean",
+        description: "exit 0 no changes, 2 changes, 1 error or incomplete",
+      },
       ...GLOBAL_OPTIONS,
     },
     run: locked("plan", planCommand),
@@ -48,6 +51,7 @@ export const COMMANDS: Command[] = [
     options: {
       ...REPO_OPTIONS,
       json: { type: "boolean", description: "one JSON object per event line" },
+      notify: { type: "boolean", description: "send the repo's Notifications for this apply" },
       ...GLOBAL_OPTIONS,
     },
     run: locked("apply", applyCommand),

@@ -20,6 +20,10 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   const json = `${JSON.stringify(plan, null, 2)}\n`;
   if (args.values.out) await writeFile(resolve(io.cwd, args.values.out as string), json);
   io.stdout(args.values.json ? json : renderPlan(plan, { color: useColor(io) }));
-  if (args.values["detailed-exitcode"] && plan.actions.length > 0) return 2;
+  if (args.values["detailed-exitcode"]) {
+    // An incomplete plan is not "no changes": something could not be checked, so it is an error (1).
+    if (plan.summary.incomplete) return 1;
+    if (plan.actions.length > 0) return 2;
+  }
   return 0;
 }

@@ -1,4 +1,6 @@
 import { formatBytes } from "../core/bytes.js";
+import type { Plan } from "../core/plan-types.js";
+import { describeUnknown } from "../core/unknown.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import type { CliIo } from "./io.js";
@@ -91,8 +93,8 @@ export function terminalProgress(io: CliIo) {
   };
 }
 
-/** The closing lines of apply: counts, then one line per failure with its reason. */
-export function applySummary(results: ActionResult[]): string {
+/** The closing lines of apply: counts, one line per failure with its reason, and what was not checked. */
+export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown">): string {
   const count = (type: string, status: string) =>
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
@@ -110,9 +112,13 @@ export function applySummary(results: ActionResult[]): string {
     return `  ${mark} ${r.action.type} ${where}${r.action.image}: ${r.error?.message ?? r.status}`;
   });
   const head =
-    failed.length === 0
-      ? `Apply complete: ${parts.join(", ")}.`
-      : `Apply finished with failures: ${parts.join(", ")}.`;
+    failed.length > 0
+      ? `Apply finished with failures: ${parts.join(", ")}.`
+      : plan.unknown.length > 0
+        ? `Apply incomplete: ${parts.join(", ")}.`
+        : `Apply complete: ${parts.join(", ")}.`;
+  if (plan.unknown.length > 0)
+    lines.push(`Not converged: ${describeUnknown(plan.unknown)}; fix the cause and apply again.`);
   return `${[head, ...lines].join("\n")}\n`;
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { CronPattern } from "croner";
-import { createLogger, createRevisionStore, type StateWarning } from "../app.js";
+import { createLogger, createNotifierFor, createRevisionStore, type StateWarning } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
@@ -65,8 +65,15 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
   const refreshCron = refreshFlag(args.values.refresh, new Date(), (message) => logger.warn({}, message));
+  const notifier = createNotifierFor(io.env, flags.secrets, logger, metrics);
   const daemon = createDaemon(
-    { ...deps, store: createRevisionStore(flags.stateDir, { onWarning: onStateWarning }), metrics, logger },
+    {
+      ...deps,
+      store: createRevisionStore(flags.stateDir, { onWarning: onStateWarning }),
+      metrics,
+      logger,
+      notifier,
+    },
     {
       branch: flags.branch,
       ...(intervalMs ? { intervalMs } : {}),
@@ -98,6 +105,9 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   });
   logger.info({ graceMs }, "stopping: no new pulls; in-flight pulls may finish");
   await daemon.stop();
+  // Messages already queued (a last rollout or refusal) get a few seconds, never longer.
+  await notifier.drain(5000);
+  notifier.close();
   await server?.close();
   logger.info({}, "stopped");
   return 0;

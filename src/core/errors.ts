@@ -30,6 +30,7 @@ export type ErrorCode =
   | "kasm-unavailable"
   | "kasm-not-found"
   | "kasm-error"
+  | "notification-failed"
   | "internal";
 
 /** Which part of an image reference is wrong, so editors and logs can point at it. */
@@ -98,6 +99,8 @@ export type ErrorContexts = {
   "kasm-unavailable": KasmContext;
   "kasm-not-found": KasmContext;
   "kasm-error": KasmContext;
+  /** Only the Notification's name: the URL is a secret. */
+  "notification-failed": { notification?: string; status?: number };
   internal: Partial<RegistryContext>;
 };
 

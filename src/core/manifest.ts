@@ -4,8 +4,15 @@
  */
 
 export const API_VERSION = "kasm-gitops/v1";
-export type Kind = "Registry" | "Agent" | "Workspace" | "Settings" | "KasmServer";
-export const KINDS: readonly Kind[] = ["Registry", "Agent", "Workspace", "Settings", "KasmServer"];
+export type Kind = "Registry" | "Agent" | "Workspace" | "Settings" | "KasmServer" | "Notification";
+export const KINDS: readonly Kind[] = [
+  "Registry",
+  "Agent",
+  "Workspace",
+  "Settings",
+  "KasmServer",
+  "Notification",
+];
 
 /** Where a node stands in the manifest repo, 1-based like editors count. */
 export type Position = { file: string; line: number; col: number };
@@ -86,6 +93,32 @@ export type SettingsSpec = {
   prune?: PruneSpec;
 };
 
+/** What a Notification can be sent for (its `spec.events`). */
+export type NotificationEventKind =
+  | "rollout-done"
+  | "rollout-failed"
+  | "promoted"
+  | "drift"
+  | "degraded"
+  | "recovered"
+  | "revision-refused";
+export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
+  "rollout-done",
+  "rollout-failed",
+  "promoted",
+  "drift",
+  "degraded",
+  "recovered",
+  "revision-refused",
+];
+
+export type NotificationSpec = {
+  type: "webhook" | "slack" | "discord";
+  /** The endpoint is a secret: chat webhook URLs carry their token. */
+  url: SecretRef;
+  events: NotificationEventKind[];
+};
+
 type Doc<K extends Kind, S> = {
   apiVersion: typeof API_VERSION;
   kind: K;
@@ -99,12 +132,14 @@ export type AgentManifest = Doc<"Agent", AgentSpec>;
 export type WorkspaceManifest = Doc<"Workspace", WorkspaceSpec>;
 export type SettingsManifest = Doc<"Settings", SettingsSpec>;
 export type KasmServerManifest = Doc<"KasmServer", KasmServerSpec>;
+export type NotificationManifest = Doc<"Notification", NotificationSpec>;
 export type Manifest =
   | RegistryManifest
   | AgentManifest
   | WorkspaceManifest
   | SettingsManifest
-  | KasmServerManifest;
+  | KasmServerManifest
+  | NotificationManifest;
 
 /** A validated manifest repo, split by kind. */
 export type ManifestSet = {
@@ -113,6 +148,8 @@ export type ManifestSet = {
   workspaces: WorkspaceManifest[];
   settings?: SettingsManifest;
   kasmServer?: KasmServerManifest;
+  /** Optional so sets built before the kind existed (and by other tools) stay valid. */
+  notifications?: NotificationManifest[];
 };
 
 /** Stable codes of `validate`'s findings, so editors, CI and tests switch on them, not on text. */

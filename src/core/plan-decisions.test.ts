@@ -9,7 +9,8 @@ const base: Plan = {
   actions: [],
   blocked: [],
   warnings: [],
-  summary: { pull: 0, promote: 0, blocked: 0 },
+  unknown: [],
+  summary: { pull: 0, promote: 0, blocked: 0, unknown: 0, incomplete: false },
 };
 const pull = (agent: string, reason: PullReason): PullAction => ({
   type: "pull",

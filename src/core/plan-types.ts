@@ -69,6 +69,32 @@ export type PlanWarning = {
   registry?: string;
 };
 
+/** What could not be verified; any entry makes the plan incomplete (never read as converged). */
+export type UnknownKind = "registry" | "agent" | "kasm";
+export type UnknownCause = {
+  kind: UnknownKind;
+  /** The Registry, Agent (or Kasm instance) manifest name to fix; a registry host when none matches. */
+  name: string;
+  /** An error code (`registry-unauthorized`, `agent-unreachable`, …), stable for scripts and alerts. */
+  reason: string;
+  message: string;
+  /** For registry checks: the canonical reference that was not checked. */
+  image?: string;
+};
+
+export type PlanSummary = {
+  pull: number;
+  promote: number;
+  blocked: number;
+  /** How many checks could not be made (`unknown.length`). */
+  unknown: number;
+  /** True when anything is unknown: the plan may be missing actions and proves nothing converged. */
+  incomplete: boolean;
+  /** Removals and the bytes they free (absent in plans written before pruning existed). */
+  remove?: number;
+  removeBytes?: number;
+};
+
 export type Plan = {
   version: 1;
   revision: string;
@@ -76,12 +102,6 @@ export type Plan = {
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];
-  summary: {
-    pull: number;
-    promote: number;
-    blocked: number;
-    /** Removals and the bytes they free (absent in plans written before pruning existed). */
-    remove?: number;
-    removeBytes?: number;
-  };
+  unknown: UnknownCause[];
+  summary: PlanSummary;
 };

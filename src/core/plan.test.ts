@@ -37,6 +37,8 @@ type Case = {
     promotes?: string[];
     blocked?: string[];
     warnings?: string[];
+    /** `kind name reason` per cause the plan could not verify. */
+    unknown?: string[];
   };
 };
 
@@ -113,14 +115,36 @@ const cases: Case[] = [
     name: "unreachable agent: a warning and a plan for the others",
     set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
     observations: [{ agent: "a1", reachable: false, error: "connect ENOENT" }, seen("a2")],
-    expect: { pulls: [`a2 ${chrome}:1 missing → ?`], warnings: ["agent-unreachable"] },
+    expect: {
+      pulls: [`a2 ${chrome}:1 missing → ?`],
+      warnings: ["agent-unreachable"],
+      unknown: ["agent a1 agent-unreachable"],
+    },
   },
   {
     name: "registry error: a warning, missing still pulled, no outdated guess",
     set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
     observations: [seen("a1", [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }]), seen("a2")],
     digests: { [`${chrome}:1`]: { error: "HTTP 503", code: "registry-unavailable" } },
-    expect: { pulls: [`a2 ${chrome}:1 missing → ?`], warnings: ["registry-error"] },
+    expect: {
+      pulls: [`a2 ${chrome}:1 missing → ?`],
+      warnings: ["registry-error"],
+      unknown: ["registry corp registry-unavailable"],
+    },
+  },
+  {
+    name: "wrong password with the image already everywhere: no pull, but the plan is incomplete",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: ["a1", "a2"].map((a) => seen(a, [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }])),
+    digests: { [`${chrome}:1`]: { error: "HTTP 401", code: "registry-unauthorized" } },
+    expect: { pulls: [], unknown: ["registry corp registry-unauthorized"] },
+  },
+  {
+    name: "a tag the registry does not know (404) is unknown, not converged",
+    set: base({ workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })] }),
+    observations: ["a1", "a2"].map((a) => seen(a, [{ tags: [`${chrome}:1`], digests: [`${chrome}@${A}`] }])),
+    digests: { [`${chrome}:1`]: { error: "manifest unknown", code: "registry-not-found" } },
+    expect: { pulls: [], unknown: ["registry corp registry-not-found"] },
   },
   {
     name: "two workspaces on one image: one pull naming both",
@@ -306,6 +330,7 @@ cases.push(
     expect: {
       blocked: [`moving-tag-untested a2 ${chrome}:latest → ${C}`],
       pulls: [`a1 ${chrome}:new missing → ?`, `a2 ${chrome}:new missing → ?`],
+      unknown: ["registry corp registry-unavailable"],
     },
   },
   {
@@ -340,7 +365,7 @@ cases.push(
       [`${chrome}:new`]: { digest: B },
       [`${chrome}:latest`]: { error: "manifest unknown", code: "registry-not-found" },
     },
-    expect: { promotes: [`${chrome}:latest ? → ${B}`], warnings: [] },
+    expect: { promotes: [`${chrome}:latest ? → ${B}`], warnings: [], unknown: [] },
   },
 );
 
@@ -392,12 +417,15 @@ describe("buildPlan", () => {
       }
     }
     if (c.expect.warnings) expect(plan.warnings.map((w) => w.code)).toEqual(c.expect.warnings);
+    expect(plan.unknown.map((u) => `${u.kind} ${u.name} ${u.reason}`)).toEqual(c.expect.unknown ?? []);
     expect(plan.summary).toEqual({
       pull: pulls.length,
       promote: plan.actions.length - pulls.length,
       blocked: plan.blocked.length,
       remove: 0,
       removeBytes: 0,
+      unknown: plan.unknown.length,
+      incomplete: plan.unknown.length > 0,
     });
     // Promotions always come before pulls, so a moving tag is moved before agents pull it.
     const firstPull = plan.actions.findIndex((a) => a.type === "pull");

@@ -1,10 +1,11 @@
 import type { DesiredImage, DesiredState } from "./desired.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
-import { compareText, type ManifestSet } from "./manifest.js";
+import type { ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
 import type { Action, BlockedPull, Plan, PlanWarning, PullAction } from "./plan-types.js";
 import { type DigestResult, planPromotions } from "./promotion.js";
 import { type PruneRecord, planAgentRemovals } from "./prune.js";
+import { agentUnknowns, registryUnknowns } from "./unknown.js";
 
 /** What the shell saw on one agent. */
 export type AgentObservation =
@@ -50,21 +51,6 @@ function pullFor(
     ...(local[0] ? { currentDigest: local[0] } : {}),
     targetDigest: expected,
   };
-}
-
-/** One warning per reference the registry could not answer, except a moving tag a promotion creates. */
-function registryWarnings(digests: ReadonlyMap<string, DigestResult>, promoted: Set<string>): PlanWarning[] {
-  const warnings: PlanWarning[] = [];
-  for (const [image, result] of [...digests].sort(([a], [b]) => compareText(a, b))) {
-    if ("error" in result && !promoted.has(image)) {
-      warnings.push({
-        code: "registry-error",
-        image,
-        message: result.error.includes(image) ? result.error : `${image}: ${result.error}`,
-      });
-    }
-  }
-  return warnings;
 }
 
 /**
@@ -114,7 +100,13 @@ export function buildPlan(input: PlanInput): Plan {
   const removals = planAgentRemovals(input, pulls, warnings);
   const actions: Action[] = [...promotions.actions, ...pulls, ...removals];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
-  warnings.push(...registryWarnings(input.digests, promoted));
+  // A moving tag a promotion creates answers 404 until then: expected, not unknown.
+  const checks = registryUnknowns(input.digests, input.set, promoted);
+  for (const c of checks) {
+    const message = c.message.includes(c.image!) ? c.message : `${c.image}: ${c.message}`;
+    warnings.push({ code: "registry-error", image: c.image!, message });
+  }
+  const unknown = [...agentUnknowns(input.observations), ...checks];
   return {
     version: 1,
     revision: input.revision,
@@ -122,12 +114,15 @@ export function buildPlan(input: PlanInput): Plan {
     actions,
     blocked: [...promotions.blocked, ...heldBack],
     warnings,
+    unknown,
     summary: {
       pull: pulls.length,
       promote: promotions.actions.length,
       blocked: promotions.blocked.length + heldBack.length,
       remove: removals.length,
       removeBytes: removals.reduce((sum, r) => sum + r.bytes, 0),
+      unknown: unknown.length,
+      incomplete: unknown.length > 0,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Plan } from "./plan-types.js";
-import { renderPlan, summaryLine } from "./render-plan.js";
+import { incompleteLine, renderPlan, summaryLine } from "./render-plan.js";
 
 const A = `sha256:${"a".repeat(64)}`;
 const B = `sha256:${"b".repeat(64)}`;
@@ -10,6 +10,7 @@ const plan = (
   actions: Plan["actions"],
   blocked: Plan["blocked"] = [],
   warnings: Plan["warnings"] = [],
+  unknown: Plan["unknown"] = [],
 ): Plan => ({
   version: 1,
   revision: "0123456789abcdef0123456789abcdef01234567",
@@ -17,10 +18,13 @@ const plan = (
   actions,
   blocked,
   warnings,
+  unknown,
   summary: {
     pull: actions.filter((a) => a.type === "pull").length,
     promote: actions.filter((a) => a.type === "promote").length,
     blocked: blocked.length,
+    unknown: unknown.length,
+    incomplete: unknown.length > 0,
   },
 });
 
@@ -42,6 +46,14 @@ const promote = {
   targetDigest: B,
 };
 
+const agentDown = { kind: "agent" as const, name: "a2", reason: "agent-unreachable", message: "ENOENT" };
+const registryDown = (name: string, reason: string) => ({
+  kind: "registry" as const,
+  name,
+  reason,
+  message: "m",
+  image: `${img}:1`,
+});
 const { reason: _reason, ...latestPull } = pull("a2", `${img}:latest`);
 const heldPull = {
   ...latestPull,
@@ -59,12 +71,37 @@ describe("summaryLine", () => {
     ],
     [plan([promote, pull("a2", `${img}:latest`)]), "Plan: 1 pull on 1 agent, 1 promotion."],
     [plan([], [{ ...promote, reason: "not-verified", message: "m" }]), "No changes. 1 promotion blocked."],
+    [plan([], [], [], [agentDown]), "No changes in what could be checked."],
     [
       plan([], [{ ...promote, reason: "not-verified", message: "m" }, heldPull]),
       "No changes. 1 promotion, 1 pull blocked.",
     ],
   ])("%#: %s", (p, line) => {
     expect(summaryLine(p)).toBe(line);
+  });
+});
+
+describe("incompleteLine", () => {
+  it.each([
+    [[], undefined],
+    [[agentDown], "Plan incomplete: 1 agent unreachable (a2)."],
+    [
+      [registryDown("corp", "registry-unauthorized")],
+      "Plan incomplete: 1 registry check failed (corp: registry-unauthorized).",
+    ],
+    [
+      [registryDown("corp", "registry-unavailable"), registryDown("corp", "registry-unavailable"), agentDown],
+      "Plan incomplete: 2 registry checks failed (corp: registry-unavailable), 1 agent unreachable (a2).",
+    ],
+  ])("%#", (unknown, start) => {
+    const line = incompleteLine(plan([], [], [], unknown));
+    if (start === undefined) expect(line).toBeUndefined();
+    else expect(line?.startsWith(start)).toBe(true);
+  });
+
+  it("closes the rendered plan", () => {
+    const text = renderPlan(plan([], [], [], [agentDown]), { color: false });
+    expect(text.trimEnd().split("\n").at(-1)).toMatch(/^Plan incomplete: 1 agent unreachable \(a2\)\./);
   });
 });
 

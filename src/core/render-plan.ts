@@ -3,6 +3,7 @@ import { parseImageReference } from "./image-ref.js";
 import type { Plan, PullAction } from "./plan-types.js";
 import { shortDigest } from "./promotion.js";
 import { renderRemovals } from "./render-removals.js";
+import { describeUnknown } from "./unknown.js";
 
 export type RenderOptions = { color: boolean };
 
@@ -28,7 +29,15 @@ export function summaryLine(plan: Plan): string {
     ...(heldPulls > 0 ? [plural(heldPulls, "pull")] : []),
   ];
   const blocked = held.length > 0 ? ` ${held.join(", ")} blocked.` : "";
-  return parts.length === 0 ? `No changes.${blocked}` : `Plan: ${parts.join(", ")}.${blocked}`;
+  // "No changes." would read as converged; with checks missing it only speaks for what was checked.
+  const none = plan.summary.incomplete ? "No changes in what could be checked." : "No changes.";
+  return parts.length === 0 ? `${none}${blocked}` : `Plan: ${parts.join(", ")}.${blocked}`;
+}
+
+/** The line that closes an incomplete plan, naming what to fix; undefined when everything was checked. */
+export function incompleteLine(plan: Plan): string | undefined {
+  if (!plan.summary.incomplete) return undefined;
+  return `Plan incomplete: ${describeUnknown(plan.unknown)}. Fix the cause and plan again; nothing unchecked is known to be converged.`;
 }
 
 /** Renders a plan for people: by agent, then registry, then image; ends with the summary line. */
@@ -94,5 +103,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
     lines.push("");
   }
   lines.push(paint("bold", summaryLine(plan)));
+  const incomplete = incompleteLine(plan);
+  if (incomplete) lines.push(paint("red", incomplete));
   return `${lines.join("\n")}\n`;
 }

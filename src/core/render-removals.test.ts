@@ -19,10 +19,13 @@ const plan = (actions: RemoveAction[]): Plan => ({
   actions,
   blocked: [],
   warnings: [],
+  unknown: [],
   summary: {
     pull: 0,
     promote: 0,
     blocked: 0,
+    unknown: 0,
+    incomplete: false,
     remove: actions.length,
     removeBytes: actions.reduce((s, a) => s + a.bytes, 0),
   },

@@ -11,6 +11,7 @@ export const SCHEMA_FILES = {
   Workspace: "workspace.schema.json",
   Settings: "settings.schema.json",
   KasmServer: "kasm-server.schema.json",
+  Notification: "notification.schema.json",
   manifest: "manifest.schema.json",
 } as const;
 
@@ -46,4 +47,5 @@ export const KIND_VALIDATORS: Record<Kind, ValidateFunction> = {
   Workspace: compiled(SCHEMAS.Workspace),
   Settings: compiled(SCHEMAS.Settings),
   KasmServer: compiled(SCHEMAS.KasmServer),
+  Notification: compiled(SCHEMAS.Notification),
 };

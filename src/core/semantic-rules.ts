@@ -82,7 +82,7 @@ export function checkSemantics(items: readonly Identified[]): void {
   checkPromotions(items, byKind.get("Workspace")!, images);
   checkKasm(items);
 }
-const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings", "KasmServer"];
+const KIND_ORDER: Kind[] = ["Registry", "Agent", "Workspace", "Settings", "KasmServer", "Notification"];
 
 function checkSettings(item: Identified): void {
   const schedule = text(item, "/spec/refreshSchedule");

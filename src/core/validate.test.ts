@@ -131,6 +131,20 @@ const CASES: [string, string, string, number, number][] = [
   ],
   ["a literal TLS key", agent("    tls: {cert: {file: /c}, key: BEGIN}"), "literal-secret", 7, 34],
   [
+    "a literal notification URL",
+    "apiVersion: kasm-gitops/v1\nkind: Notification\nmetadata: {name: chat}\nspec:\n  type: slack\n  url: https://hooks.example.com/T0/B0/x\n  events: [degraded]\n",
+    "literal-secret",
+    6,
+    8,
+  ],
+  [
+    "an unknown notification event",
+    "apiVersion: kasm-gitops/v1\nkind: Notification\nmetadata: {name: chat}\nspec: {type: slack, url: {env: KASM_SECRET_CHAT}, events: [deployed]}\n",
+    "invalid-value",
+    4,
+    60,
+  ],
+  [
     "a secret reference with two sources",
     registry("  auth: {username: u, password: {env: P, file: /p}}"),
     "invalid-secret-ref",

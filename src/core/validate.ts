@@ -107,12 +107,13 @@ export function validateManifests(
   }
   checkSemantics(items);
   if (options.secrets) checkSecretRefs(items, options.secrets.policy, options.secrets.severity);
-  const set: ManifestSet = { registries: [], agents: [], workspaces: [] };
+  const set: ManifestSet = { registries: [], agents: [], workspaces: [], notifications: [] };
   for (const m of manifests) {
     if (m.kind === "Registry") set.registries.push(m);
     else if (m.kind === "Agent") set.agents.push(m);
     else if (m.kind === "Workspace") set.workspaces.push(m);
     else if (m.kind === "KasmServer") set.kasmServer ??= m as KasmServerManifest;
+    else if (m.kind === "Notification") set.notifications!.push(m);
     else set.settings ??= m as SettingsManifest;
   }
   return { set, problems: sortProblems(problems) };

@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import type { RefreshScope } from "../core/desired.js";
 import { describeError, hasCode } from "../core/errors.js";
 import type { ManifestSet } from "../core/manifest.js";
+import type { NotificationEvent, NotificationEventKind } from "../core/notification.js";
+import type { Plan, UnknownKind } from "../core/plan-types.js";
 import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
+import type { Notifier } from "./notifier.js";
 import {
   acceptManifests,
   executeOnFleet,
@@ -12,12 +15,14 @@ import {
   type Snapshot,
 } from "./reconcile.js";
 import { countsAsFailure, removalResult } from "./remove-images.js";
+import { rolloutEvents } from "./rollout-events.js";
 import { createTimers } from "./schedule.js";
 import {
   type AgentStatus,
   agentCounts,
   type CycleTrigger,
   type DaemonStatus,
+  degradedReasons,
   initialStatus,
   reduceStatus,
   type StatusEvent,
@@ -30,7 +35,13 @@ export type DaemonLogger = {
   error(obj: object, msg?: string): void;
 };
 
-export type DaemonDeps = ReconcileDeps & { store: RevisionStore; metrics: Metrics; logger: DaemonLogger };
+export type DaemonDeps = ReconcileDeps & {
+  store: RevisionStore;
+  metrics: Metrics;
+  logger: DaemonLogger;
+  /** Where rollout, promotion, health and refusal events go; absent = no notifications. */
+  notifier?: Notifier;
+};
 export type DaemonOptions = {
   branch: string;
   /** Flags win over the repo's Settings, which win over the defaults (docs/operations.md). */
@@ -50,6 +61,8 @@ export type Daemon = {
   stop(): Promise<void>;
   /** Resolves when no cycle is running or queued (tests and benchmarks wait on it). */
   idle(): Promise<void>;
+  /** Sends an event to the Notifications of the revision in force (e.g. `drift` from the Kasm sync). */
+  notify(event: NotificationEvent): void;
 };
 
 /** Which trigger wins when two are coalesced: a refresh includes everything an interval cycle does. */
@@ -64,6 +77,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   /** Schedules (`default` or a workspace's cron) whose refresh is due and not yet run. */
   let due = new Set<string>();
   let stopping = false;
+  /** References whose last check failed (or whose action failed): asked again on the next cycle. */
+  let recheck = new Set<string>();
+  /** Blocked promotions already counted, so the metric counts each once, not once per cycle. */
+  const blockedSeen = new Set<string>();
   const timers = createTimers(
     {
       ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
@@ -77,6 +94,15 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   const update = (event: StatusEvent) => {
     status = reduceStatus(status, event);
   };
+  const notify = (event: NotificationEventKind, revision: string, message: string, details?: object) =>
+    deps.notifier?.emit({
+      event,
+      revision,
+      branch: options.branch,
+      time: deps.clock.now().toISOString(),
+      message,
+      ...(details ? { details: details as Record<string, unknown> } : {}),
+    });
 
   /** The revision last recorded in the state dir; a failed save is retried every cycle until it lands. */
   let saved: string | undefined;
@@ -90,6 +116,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const changed = good?.revision.revision !== snapshot.revision.revision;
       good = snapshot;
       reschedule(snapshot.set);
+      deps.notifier?.configure(snapshot.set.notifications ?? []);
       update({ type: "revision-applied", revision: snapshot.revision.revision });
       deps.metrics.setAppliedRevision(snapshot.revision.revision);
       if (changed)
@@ -102,6 +129,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         good = await restoreSaved(id);
         if (good) saved = good.revision.revision;
         reschedule(good?.set);
+        deps.notifier?.configure(good?.set.notifications ?? []);
       }
       // Never claim a revision is in force when none is (no good one this run, none recorded).
       const inForce = good
@@ -110,6 +138,12 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       if (invalid) {
         const problems = error.context.problems ?? [];
         update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
+        const errors = problems.filter((p) => p.severity === "error");
+        notify(
+          "revision-refused",
+          revision,
+          `revision ${revision.slice(0, 12)} was refused (${errors.length} error(s)); the last good revision stays in force. First: ${errors[0] ? `${errors[0].file}:${errors[0].line}:${errors[0].col}: ${errors[0].message}` : describeError(error)}`,
+        );
         deps.logger.error(
           { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
           `revision refused; ${inForce}`,
@@ -120,7 +154,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
           `could not fetch the manifests; ${inForce}`,
         );
       }
-      return { ...(good ? { snapshot: good } : {}), changed: false, refused: describeError(error) };
+      const refused = invalid
+        ? `revision ${revision} refused: ${describeError(error)}`
+        : `could not fetch the manifests: ${describeError(error)}`;
+      return { ...(good ? { snapshot: good } : {}), changed: false, refused };
     }
   }
 
@@ -150,6 +187,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       { cycle: id, revision: record.revision },
       "using the last good revision from the state dir",
     );
+    update({ type: "revision-restored", revision: record.revision });
+    deps.metrics.setAppliedRevision(record.revision);
     const revision = { revision: record.revision, branch: record.branch, checkoutDir: "", manifestDir: "" };
     return { revision, files: record.files, ...acceptManifests(record.files, `saved ${record.revision}`) };
   }
@@ -160,11 +199,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     update({ type: "cycle-started", id, trigger, at: started });
     let result: CycleResult = "ok";
     let error: string | undefined;
+    let outcome: Reconciled | undefined;
+    let refusal: string | undefined;
     try {
       const { snapshot, changed, refused } = await snapshotFor(id);
       if (refused) {
         result = status.lastError?.cycleId === id ? "invalid-revision" : "failed";
         error = refused;
+        refusal = refused;
       }
       if (snapshot) {
         const unsaved = await save(id, snapshot);
@@ -177,30 +219,80 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         if (trigger === "start" || changed) scope = "all";
         else if (trigger === "refresh") scope = new Set(due);
         due = new Set();
-        const failed = await reconcile(id, snapshot, scope);
-        if (failed > 0 && result === "ok") {
+        outcome = await reconcile(id, snapshot, scope);
+        if (outcome.failed > 0 && result === "ok") {
           result = "failed";
-          error = `${failed} action(s) failed`;
+          error = `${outcome.failed} action(s) failed`;
         }
       }
     } catch (cause) {
       result = "failed";
       error = describeError(cause);
+      refusal = error;
       deps.logger.error({ cycle: id, err: error }, "cycle failed");
     }
     const finished = deps.clock.now();
     update({ type: "cycle-finished", id, result, ...(error ? { error } : {}), at: finished });
     deps.metrics.cycleFinished(result, finished.getTime() - started.getTime());
+    recordHealth(id, outcome, refusal);
   }
 
-  async function reconcile(id: string, snapshot: Snapshot, refresh: false | RefreshScope): Promise<number> {
+  /** Converged or degraded, with reasons: status, gauge, and a notification on each change. */
+  function recordHealth(id: string, outcome: Reconciled | undefined, refusal: string | undefined) {
+    const unknown = outcome?.plan.unknown ?? [];
+    const reasons = degradedReasons({
+      ...(refusal ? { refused: refusal } : {}),
+      ...(!outcome && !refusal ? { refused: "no valid revision to reconcile" } : {}),
+      failedActions: outcome?.failed ?? 0,
+      unknown,
+    });
+    const before = status.state;
+    update({ type: "health", reasons, unknown });
+    const byKind: Partial<Record<UnknownKind, number>> = {};
+    for (const u of unknown) byKind[u.kind] = (byKind[u.kind] ?? 0) + 1;
+    deps.metrics.setConverged(reasons.length === 0, byKind);
+    const revision = status.lastGoodRevision ?? status.revision ?? "unknown";
+    if (reasons.length > 0 && before !== "degraded") {
+      deps.logger.warn({ cycle: id, reasons }, "degraded");
+      notify("degraded", revision, `degraded: ${reasons.join("; ")}`, { reasons, unknown });
+    } else if (reasons.length === 0 && before === "degraded") {
+      deps.logger.info({ cycle: id }, "recovered: converged again");
+      notify(
+        "recovered",
+        revision,
+        "recovered: every agent and registry check verified, the fleet is converged",
+      );
+    }
+  }
+
+  type Reconciled = { plan: Plan; failed: number };
+
+  async function reconcile(
+    id: string,
+    snapshot: Snapshot,
+    refresh: false | RefreshScope,
+  ): Promise<Reconciled> {
     const revision = snapshot.revision.revision;
     const { plan, observations, fleet } = await planSnapshot(snapshot, deps, {
       refresh,
       diskUsage: true,
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
       signal: hard.signal,
+      recheck,
     });
+    recheck = new Set(plan.unknown.flatMap((u) => (u.image ? [u.image] : [])));
+    for (const blocked of plan.blocked) {
+      const agent = blocked.type === "pull" ? blocked.agent : undefined;
+      const key = `${revision} ${blocked.type} ${agent ?? ""} ${blocked.image} ${blocked.targetDigest}`;
+      if (blockedSeen.has(key)) continue;
+      blockedSeen.add(key);
+      // The promotions metric counts promotions; a held moving-tag pull is logged once per agent.
+      if (blocked.type === "promote") deps.metrics.promotionFinished("blocked");
+      deps.logger.warn(
+        { cycle: id, revision, image: blocked.image, reason: blocked.reason, ...(agent ? { agent } : {}) },
+        blocked.message,
+      );
+    }
     const agents: Record<string, AgentStatus> = {};
     for (const o of observations) {
       const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
@@ -219,7 +311,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     deps.metrics.setAgents(counts.reachable, counts.total);
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
-    if (plan.actions.length === 0) return 0;
+    if (plan.actions.length === 0) return { plan, failed: 0 };
     const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
@@ -260,7 +352,16 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         await refreshImageBytes(agent, fleet.agents.get(agent));
       }
     }
-    return results.filter(countsAsFailure).length;
+    const failed = results.filter(countsAsFailure);
+    // A failed pull or promotion is re-checked next cycle, even when that cycle does not refresh.
+    for (const r of failed) {
+      if (r.action.type === "remove") continue;
+      recheck.add(r.action.image);
+      if (r.action.type === "promote") recheck.add(r.action.source);
+    }
+    for (const event of rolloutEvents({ revision, branch: options.branch, at: deps.clock.now() }, results))
+      deps.notifier?.emit(event);
+    return { plan, failed: failed.length };
   }
 
   /** Reads an agent's image bytes again after pulls or removals changed them; an unanswered read keeps the last figure. */
@@ -300,6 +401,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       loop = run(trigger);
     },
     status: () => status,
+    notify: (event) => deps.notifier?.emit(event),
     async idle() {
       while (loop) await loop;
     },

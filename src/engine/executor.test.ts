@@ -65,7 +65,8 @@ const plan = (actions: Plan["actions"]): Plan => ({
   actions,
   blocked: [],
   warnings: [],
-  summary: { pull: 0, promote: 0, blocked: 0 },
+  unknown: [],
+  summary: { pull: 0, promote: 0, blocked: 0, unknown: 0, incomplete: false },
 });
 
 function registryStub(put: () => Promise<string>): RegistryClient {

@@ -123,6 +123,8 @@ export type PlanOptions = {
   signal?: AbortSignal;
   /** Read each agent's image disk usage too (the daemon's status and metrics). */
   diskUsage?: boolean;
+  /** Canonical references to check even when `refresh` leaves them out: the daemon's failed checks. */
+  recheck?: ReadonlySet<string>;
 };
 export type PlannedCycle = {
   plan: Plan;
@@ -150,6 +152,12 @@ export async function planSnapshot(
   const queries = options.refresh
     ? [...refsToCheck(desired, options.refresh), ...promotionRefs(snapshot.set)]
     : [];
+  // A check that failed is asked again on the next cycle, so an unknown state clears as soon as it can.
+  const recheck = options.recheck;
+  if (recheck?.size) {
+    const all = [...refsToCheck(desired, "all"), ...promotionRefs(snapshot.set)];
+    queries.push(...all.filter((q) => recheck.has(q.ref.canonical)));
+  }
   const digests = await resolveDigests(queries, (name) => fleet.registries.get(name)?.client, {
     clock: deps.clock,
     ...(deps.retry ? { retry: deps.retry } : {}),

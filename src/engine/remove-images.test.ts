@@ -143,7 +143,16 @@ describe("executePlan with removals", () => {
         actions: [action("old"), pull],
         blocked: [],
         warnings: [],
-        summary: { pull: 1, promote: 0, blocked: 0, remove: 1, removeBytes: 10 },
+        unknown: [],
+        summary: {
+          pull: 1,
+          promote: 0,
+          blocked: 0,
+          unknown: 0,
+          incomplete: false,
+          remove: 1,
+          removeBytes: 10,
+        },
       },
       {
         agents: new Map([["a1", agent]]),

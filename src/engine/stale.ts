@@ -70,5 +70,11 @@ export function parsePlanFile(text: string, file: string): Plan {
   if (plan?.version !== 1 || !Array.isArray(plan.actions) || typeof plan.revision !== "string") {
     throw new KasmGitopsError("usage", `${file} is not a kasm-gitops plan (version 1)`);
   }
-  return plan;
+  // A plan saved before unknown causes were recorded had none to record.
+  const unknown = Array.isArray(plan.unknown) ? plan.unknown : [];
+  return {
+    ...plan,
+    unknown,
+    summary: { ...plan.summary, unknown: unknown.length, incomplete: unknown.length > 0 },
+  };
 }

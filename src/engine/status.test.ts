@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { agentCounts, type DaemonStatus, initialStatus, reduceStatus, type StatusEvent } from "./status.js";
+import {
+  agentCounts,
+  type DaemonStatus,
+  degradedReasons,
+  initialStatus,
+  reduceStatus,
+  type StatusEvent,
+} from "./status.js";
 
 const T0 = new Date("2026-11-27T10:00:00.000Z");
 const T1 = new Date("2026-11-27T10:00:05.000Z");
@@ -15,9 +22,32 @@ const finish = (id: string, result: "ok" | "failed" | "invalid-revision", error?
   ...(error ? { error } : {}),
 });
 
+const unknownAgent = { kind: "agent" as const, name: "a2", reason: "agent-unreachable", message: "ENOENT" };
+
 describe("reduceStatus", () => {
   it.each<[string, StatusEvent[], Partial<DaemonStatus>]>([
-    ["nothing yet", [], { branch: "main", agents: {}, ready: false }],
+    ["nothing yet", [], { branch: "main", agents: {}, ready: false, state: "starting", reasons: [] }],
+    [
+      "restored from the state dir on an invalid tip: the saved revision is in force, the tip is not",
+      [
+        { type: "revision-refused", revision: B, error: "bad", at: T1 },
+        { type: "revision-restored", revision: A },
+      ],
+      { revision: B, lastGoodRevision: A },
+    ],
+    [
+      "something unknown: degraded with the reasons",
+      [{ type: "health", reasons: ["agent a2 unreachable: ENOENT"], unknown: [unknownAgent] }],
+      { state: "degraded", reasons: ["agent a2 unreachable: ENOENT"], unknown: [unknownAgent] },
+    ],
+    [
+      "nothing wrong any more: converged",
+      [
+        { type: "health", reasons: ["x"], unknown: [unknownAgent] },
+        { type: "health", reasons: [], unknown: [] },
+      ],
+      { state: "converged", reasons: [], unknown: [] },
+    ],
     [
       "a running cycle",
       [start("c1")],
@@ -141,5 +171,25 @@ describe("reduceStatus", () => {
     ],
   ])("agentCounts(%j)", (agents, expected) => {
     expect(agentCounts({ ...initialStatus("main"), agents })).toEqual(expected);
+  });
+
+  it.each([
+    [{ failedActions: 0, unknown: [] }, []],
+    [
+      { refused: "revision b refused: bad", failedActions: 2, unknown: [] },
+      ["revision b refused: bad", "2 action(s) failed"],
+    ],
+    [
+      {
+        failedActions: 0,
+        unknown: [
+          unknownAgent,
+          { kind: "registry" as const, name: "corp", reason: "registry-unauthorized", message: "HTTP 401" },
+        ],
+      },
+      ["agent a2 unreachable: ENOENT", "registry corp: registry-unauthorized: HTTP 401"],
+    ],
+  ])("degradedReasons(%j)", (input, expected) => {
+    expect(degradedReasons(input)).toEqual(expected);
   });
 });

@@ -1,3 +1,4 @@
+import type { UnknownCause } from "../core/plan-types.js";
 import type { CycleResult } from "../ports.js";
 
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
@@ -34,6 +35,15 @@ export type DaemonStatus = {
   agents: Record<string, AgentStatus>;
   /** True from the first good cycle on; a later failure keeps the last good revision serving. */
   ready: boolean;
+  /**
+   * `converged`: the last cycle verified every agent and registry check and every action succeeded;
+   * `degraded`: something failed or could not be checked (see `reasons`); `starting`: no cycle yet.
+   */
+  state: "starting" | "converged" | "degraded";
+  /** Why the state is degraded, one sentence each, naming what to fix. */
+  reasons: string[];
+  /** What the last plan could not verify (registry checks, agents, Kasm). */
+  unknown: UnknownCause[];
 };
 
 /** What the daemon loop reports; `at` comes from its clock, so the reducer stays pure. */
@@ -41,13 +51,16 @@ export type StatusEvent =
   | { type: "cycle-started"; id: string; trigger: CycleTrigger; at: Date }
   | { type: "revision-fetched"; revision: string }
   | { type: "revision-applied"; revision: string }
+  /** The last good revision read back from the state dir (a restart on an invalid tip). */
+  | { type: "revision-restored"; revision: string }
   | { type: "revision-refused"; revision: string; error: string; at: Date }
   | { type: "agents-observed"; agents: Record<string, AgentStatus> }
   | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
-  | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date };
+  | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date }
+  | { type: "health"; reasons: string[]; unknown: UnknownCause[] };
 
 export function initialStatus(branch: string): DaemonStatus {
-  return { branch, agents: {}, ready: false };
+  return { branch, agents: {}, ready: false, state: "starting", reasons: [], unknown: [] };
 }
 
 const UNKNOWN_AGENT: AgentStatus = { reachable: false, converged: false, pending: 0 };
@@ -64,6 +77,8 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
       return { ...status, revision: event.revision };
     case "revision-applied":
       return { ...status, revision: event.revision, lastGoodRevision: event.revision };
+    case "revision-restored":
+      return { ...status, lastGoodRevision: event.revision };
     case "revision-refused":
       return {
         ...status,
@@ -83,6 +98,13 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
     }
     case "cycle-finished":
       return finishCycle(status, event);
+    case "health":
+      return {
+        ...status,
+        state: event.reasons.length > 0 ? "degraded" : "converged",
+        reasons: [...event.reasons],
+        unknown: structuredClone(event.unknown),
+      };
   }
 }
 
@@ -118,4 +140,20 @@ function finishCycle(
 export function agentCounts(status: DaemonStatus): { reachable: number; total: number } {
   const agents = Object.values(status.agents);
   return { reachable: agents.filter((a) => a.reachable).length, total: agents.length };
+}
+
+/** Why a cycle leaves the fleet degraded: what was refused, failed or not checked. Empty = converged. */
+export function degradedReasons(p: {
+  refused?: string;
+  failedActions: number;
+  unknown: readonly UnknownCause[];
+}): string[] {
+  const reasons: string[] = [];
+  if (p.refused) reasons.push(p.refused);
+  if (p.failedActions > 0) reasons.push(`${p.failedActions} action(s) failed`);
+  for (const u of p.unknown) {
+    const what = u.kind === "agent" ? `agent ${u.name} unreachable` : `${u.kind} ${u.name}: ${u.reason}`;
+    reasons.push(`${what}: ${u.message}`);
+  }
+  return reasons;
 }

@@ -66,6 +66,35 @@ describe("createMetrics", () => {
       ['kasm_gitops_promotions_total{result="blocked"} 1'],
     ],
     [
+      "nothing verified yet",
+      () => {},
+      ["kasm_gitops_converged 0", 'kasm_gitops_unknown_checks{kind="registry"} 0'],
+    ],
+    [
+      "a degraded cycle, then a converged one",
+      (m) => {
+        m.setConverged(false, { registry: 2, agent: 1 });
+      },
+      [
+        "kasm_gitops_converged 0",
+        'kasm_gitops_unknown_checks{kind="registry"} 2',
+        'kasm_gitops_unknown_checks{kind="agent"} 1',
+        'kasm_gitops_unknown_checks{kind="kasm"} 0',
+      ],
+    ],
+    ["converged", (m) => m.setConverged(true, {}), ["kasm_gitops_converged 1"]],
+    [
+      "a notification retried, then sent",
+      (m) => {
+        m.notification("ops", "slack", "retried");
+        m.notification("ops", "slack", "sent");
+      },
+      [
+        'kasm_gitops_notifications_total{notification="ops",type="slack",result="retried"} 1',
+        'kasm_gitops_notifications_total{notification="ops",type="slack",result="sent"} 1',
+      ],
+    ],
+    [
       "process metrics carry the prefix",
       () => {},
       ["kasm_gitops_process_resident_memory_bytes", "kasm_gitops_process_cpu_seconds_total"],

@@ -1,8 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { UnknownKind } from "../core/plan-types.js";
 import type { Metrics } from "../ports.js";
 
 /** Every metric name starts with this, so dashboards can select the reconciler's series at once. */
 export const METRIC_PREFIX = "kasm_gitops_";
+
+const UNKNOWN_KINDS: UnknownKind[] = ["registry", "agent", "kasm"];
 
 /** Cycles are seconds long; pulls of Kasm images (GBs) can take many minutes. */
 const CYCLE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
@@ -93,7 +96,33 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     registers,
   });
 
+  const converged = new Gauge({
+    name: `${METRIC_PREFIX}converged`,
+    help: "1 when the last cycle verified every agent and registry check and every action succeeded, else 0 (also while nothing is known yet).",
+    registers,
+  });
+  const unknownChecks = new Gauge({
+    name: `${METRIC_PREFIX}unknown_checks`,
+    help: "Checks the last cycle could not make, by kind (registry, agent, kasm): the state there is unknown.",
+    labelNames: ["kind"] as const,
+    registers,
+  });
+  for (const kind of UNKNOWN_KINDS) unknownChecks.set({ kind }, 0);
+  const notifications = new Counter({
+    name: `${METRIC_PREFIX}notifications_total`,
+    help: "Notification attempts, by Notification name, type and result (retried: an attempt failed; failed: gave up; dropped: queue full).",
+    labelNames: ["notification", "type", "result"] as const,
+    registers,
+  });
+
   return {
+    setConverged(value, unknown) {
+      converged.set(value ? 1 : 0);
+      for (const kind of UNKNOWN_KINDS) unknownChecks.set({ kind }, unknown[kind] ?? 0);
+    },
+    notification(name, type, result) {
+      notifications.inc({ notification: name, type, result });
+    },
     cycleFinished(result, durationMs) {
       cycles.inc({ result });
       cycleDuration.observe({ result }, durationMs / 1000);

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { PullAction } from "../core/plan-types.js";
+import type { ExecutorEvent } from "../engine/executor.js";
+import { eventLines, formatDuration } from "./event-lines.js";
+
+const pull: PullAction = {
+  type: "pull",
+  agent: "a1",
+  image: "reg:5000/app:v1",
+  workspaces: ["app"],
+  reason: "missing",
+};
+const D = `sha256:${"d".repeat(64)}`;
+
+describe("eventLines", () => {
+  it.each<[string, ExecutorEvent[], string[]]>([
+    [
+      "start",
+      [{ type: "start", action: pull, attempt: 1, inFlight: 1, queued: 0 }],
+      ["start   pull a1 reg:5000/app:v1 (missing)"],
+    ],
+    [
+      "retry names the next attempt, its delay and the error",
+      [{ type: "retry", action: pull, attempt: 1, delayMs: 1200, error: "HTTP 503" }],
+      ["retry   pull a1 reg:5000/app:v1: attempt 2 in 1.2s after: HTTP 503"],
+    ],
+    [
+      "progress folds into the done line",
+      [
+        {
+          type: "progress",
+          action: pull,
+          progress: { layersDone: 0, layersTotal: 1, bytesDone: 10, bytesTotal: 2048 },
+        },
+        { type: "done", result: { action: pull, status: "ok", durationMs: 12_300, attempts: 1, digest: D } },
+      ],
+      ["done    pull a1 reg:5000/app:v1 in 12s, 2.0 kB → sha256:dddddddddddd"],
+    ],
+    [
+      "failed with attempts and reason",
+      [
+        {
+          type: "done",
+          result: {
+            action: pull,
+            status: "failed",
+            durationMs: 5,
+            attempts: 4,
+            error: { code: "x", message: "HTTP 500" },
+          },
+        },
+      ],
+      ["failed  pull a1 reg:5000/app:v1 after 4 attempts: HTTP 500"],
+    ],
+    [
+      "skipped",
+      [
+        {
+          type: "done",
+          result: {
+            action: pull,
+            status: "skipped",
+            durationMs: 0,
+            attempts: 0,
+            error: { code: "skipped", message: "stopping" },
+          },
+        },
+      ],
+      ["skipped pull a1 reg:5000/app:v1: stopping"],
+    ],
+  ])("%s", (_, events, expected) => {
+    const out: string[] = [];
+    const on = eventLines((line) => out.push(line));
+    for (const e of events) on(e);
+    expect(out.join("").trimEnd().split("\n")).toEqual(expected);
+  });
+
+  it.each([
+    [400, "0.4s"],
+    [12_300, "12s"],
+    [185_000, "3m05s"],
+  ])("formatDuration(%i) = %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
