@@ -3,9 +3,9 @@
 #   docker build -t kasm-gitops .
 #   docker build --build-arg BASE_IMAGE=registry.example.com/mirror/node:20-bookworm-slim -t kasm-gitops .
 #
-# BASE_IMAGE must provide Node.js >= 20.11 with npm and /bin/sh. kasm-gitops needs git at run time:
-# when the base lacks it, it is installed with apt-get (Debian/Ubuntu bases, such as the default, with
-# network access during the build); a base without git and without apt-get fails the build, saying so.
+# BASE_IMAGE must provide Node.js >= 20.11 with npm and /bin/sh. kasm-gitops needs git at run time, and gpg
+# and ssh-keygen for --verify-commits: what the base lacks is installed with apt-get (Debian/Ubuntu bases, such
+# as the default, with network access during the build); a base lacking them without apt-get fails the build.
 # Plain Dockerfile syntax only (no BuildKit features), so the classic builder works as well.
 ARG BASE_IMAGE=node:20-bookworm-slim
 
@@ -29,18 +29,24 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 FROM ${BASE_IMAGE}
 COPY --from=build /out /opt/kasm-gitops
 RUN set -e; \
-  if ! command -v git >/dev/null 2>&1; then \
+  missing=""; \
+  command -v git >/dev/null 2>&1 || missing="$missing git ca-certificates"; \
+  command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"; \
+  command -v gpg >/dev/null 2>&1 || missing="$missing gpg"; \
+  if [ -n "$missing" ]; then \
     if command -v apt-get >/dev/null 2>&1; then \
       apt-get update \
-      && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
+      && apt-get install -y --no-install-recommends $missing \
       && rm -rf /var/lib/apt/lists/*; \
     else \
-      echo "kasm-gitops needs git at run time: this base image has neither git nor apt-get;" \
-        "build with --build-arg BASE_IMAGE=<an image with node and git>" >&2; \
+      echo "kasm-gitops needs git, gpg and ssh-keygen at run time: this base image lacks${missing}" \
+        "and has no apt-get; build with --build-arg BASE_IMAGE=<an image with node, git, gpg, ssh-keygen>" >&2; \
       exit 1; \
     fi; \
   fi; \
   git --version; \
+  gpg --version >/dev/null; \
+  command -v ssh-keygen; \
   printf '#!/bin/sh\nexec node /opt/kasm-gitops/dist/cli/main.js "$@"\n' > /usr/local/bin/kasm-gitops; \
   chmod 755 /usr/local/bin/kasm-gitops; \
   echo 'kasm-gitops:x:10001:10001:kasm-gitops:/var/lib/kasm-gitops:/usr/sbin/nologin' >> /etc/passwd; \

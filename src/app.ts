@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "./adapters/clock.js";
+import { createCommitVerifier } from "./adapters/commit-verifier.js";
 import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
@@ -16,12 +17,13 @@ import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import type { StateWarning } from "./adapters/state-file.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { SecretPolicy } from "./core/secret-policy.js";
+import type { VerifyMode } from "./core/trust.js";
 import { createNotifier, type Notifier } from "./engine/notifier.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { DebugLogger, KasmApi, Metrics, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
-export { type GitAuthOptions, repoKind } from "./adapters/git-auth.js";
+export { type GitAuthOptions, redact, repoKind } from "./adapters/git-auth.js";
 export { openCheckout } from "./adapters/git-checkout.js";
 export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
 export { createRevisionStore } from "./adapters/last-good.js";
@@ -46,6 +48,8 @@ export type AppOptions = {
   secrets: SecretPolicy;
   /** HTTPS token variable, SSH key and known_hosts for the manifest repo. */
   git?: GitAuthOptions;
+  /** --verify-commits: only revisions whose tip commit is signed by a key in `file` are used. */
+  verifyCommits?: { mode: VerifyMode; file: string };
   /** Sees every registry request (metrics); never sees credentials. */
   onRegistryRequest?: (info: RegistryRequestInfo) => void;
   /** Debug lines for registry requests, agent calls and plan decisions (`--log-level debug`). */
@@ -82,6 +86,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       env,
       ...options.git,
     }),
+    ...(options.verifyCommits ? { verifier: createCommitVerifier(options.verifyCommits) } : {}),
     readManifests: readManifestDir,
     secrets,
     ...(debugLog ? { debugLog } : {}),

@@ -6,6 +6,7 @@ import type { ImageReference } from "./core/image-ref.js";
 import type { ManifestFile } from "./core/load.js";
 import type { LocalImage } from "./core/local-images.js";
 import type { UnknownKind } from "./core/plan-types.js";
+import type { TrustVerdict, VerifyMode } from "./core/trust.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -23,6 +24,14 @@ export type GitRevision = {
 /** Clones once, fetches afterwards; a failed fetch keeps the previous checkout and throws `git-failed`. */
 export interface GitSource {
   sync(signal?: AbortSignal): Promise<GitRevision>;
+}
+
+/** Decides whether a fetched revision may be used: its tip commit must carry a good signature by a trusted key. */
+export interface RevisionVerifier {
+  readonly mode: VerifyMode;
+  /** Reads the trusted keys; throws `invalid-trust-file` when they are unusable, so it is run before the first cycle. */
+  check(signal?: AbortSignal): Promise<string[]>;
+  verify(revision: GitRevision, signal?: AbortSignal): Promise<TrustVerdict>;
 }
 
 /** Progress of one pull, for live output and metrics. */
@@ -110,6 +119,8 @@ export type SavedRevision = {
   time: string;
   /** The manifest files too, so a restart on an invalid tip still knows the fleet it must hold. */
   files: ManifestFile[];
+  /** With --verify-commits: the key that signed it; a revision saved without one is not used then. */
+  signedBy?: string;
 };
 
 /** Where the daemon keeps its SavedRevision across restarts. */
@@ -118,8 +129,13 @@ export type RevisionStore = {
   write(saved: SavedRevision): Promise<void>;
 };
 
-/** How a cycle ended; `invalid-revision`: the new commit was refused and the last good one stays in force. */
-export type CycleResult = "ok" | "failed" | "invalid-revision";
+/**
+ * How a cycle ended; `invalid-revision` (manifests invalid) and `untrusted-revision` (tip commit not signed by a
+ * trusted key): the new commit was refused and the last good one stays in force.
+ */
+export type CycleResult = "ok" | "failed" | "invalid-revision" | "untrusted-revision";
+/** Why a fetched revision was refused. */
+export type RefusalReason = Extract<CycleResult, "invalid-revision" | "untrusted-revision">;
 
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
@@ -166,8 +182,11 @@ export type LocalCheckout = {
   createBranch(name: string): Promise<void>;
   /** Undoes createBranch after a failed commit: back to `previous` (a branch or commit), `name` deleted. */
   dropBranch(name: string, previous: string): Promise<void>;
-  /** Commits exactly this file (other staged changes stay staged) and returns the new commit. */
-  commitFile(path: string, subject: string, body: string): Promise<string>;
+  /**
+   * Commits exactly this file (other staged changes stay staged) and returns the new commit; `sign` signs it
+   * with the user's configured key (`git commit -S`: user.signingkey, gpg.format), failing when git cannot.
+   */
+  commitFile(path: string, subject: string, body: string, sign?: boolean): Promise<string>;
   /** The text of a file in the working tree (absolute path). */
   readFile(path: string): Promise<string>;
   /** Replaces a file in the working tree (absolute path). */

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { followProgress, importLocalBaseImage } from "./helpers/base-image.js";
+import { gpgKey, stopAgents } from "./helpers/signing.js";
 
 const lab = inject("lab");
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -146,6 +147,36 @@ describe("Dockerfile", () => {
       return { StatusCode, text: demultiplex(output) };
     });
     expect(result).toEqual({ StatusCode: 0, text: `${VERSION}\n` });
+  });
+
+  it("holds what --verify-commits needs: the image's ssh-keygen and gpg read trusted keys, no agent", async () => {
+    const bob = await gpgKey("Bob <bob@example.invalid>");
+    try {
+      // An allowed-signers file made with the image's ssh-keygen, and Bob's exported key, checked by the image's code.
+      const script = [
+        "set -e",
+        "ssh-keygen -q -t ed25519 -N '' -C ops -f /tmp/k",
+        'read -r pub < /tmp/k.pub; printf "ops@example.invalid %s\\n" "$pub" > /tmp/allowed',
+        'printf "%s" "$TRUSTED_KEYS" > /tmp/trusted.asc',
+        "exec node --input-type=module -e '" +
+          'import { createCommitVerifier } from "/opt/kasm-gitops/dist/adapters/commit-verifier.js";' +
+          'for (const [mode, file] of [["ssh", "/tmp/allowed"], ["openpgp", "/tmp/trusted.asc"]])' +
+          "  console.log(mode, (await createCommitVerifier({ mode, file }).check()).join());'",
+      ].join("\n");
+      const result = await withContainer(
+        { Entrypoint: ["/bin/sh", "-c", script], Cmd: [], Env: [`TRUSTED_KEYS=${bob.publicKey}`] },
+        async (container) => {
+          const { StatusCode } = (await container.wait()) as { StatusCode: number };
+          return { StatusCode, text: demultiplex(await logs(container)) };
+        },
+      );
+      expect(result).toEqual({
+        StatusCode: 0,
+        text: `ssh ops@example.invalid\nopenpgp ${bob.fingerprint} Bob <bob@example.invalid>\n`,
+      });
+    } finally {
+      await stopAgents();
+    }
   });
 
   it("has a HEALTHCHECK that passes against the status server and fails when nothing listens", async () => {

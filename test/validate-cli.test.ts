@@ -53,6 +53,16 @@ describe("kasm-gitops validate", () => {
     expect(result).toMatchObject({ code: 0, stdout: "3 files valid\n", stderr: "" });
   });
 
+  it("skips node_modules at any depth, where a package's own examples would fail", async () => {
+    const dir = await folder({
+      "registry.yaml": REGISTRY,
+      "node_modules/kasm-gitops/examples/bad.yaml": "not: [valid",
+      "tools/node_modules/x/pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+    });
+    const result = await kasmGitops(["validate"], { cwd: dir });
+    expect(result).toMatchObject({ code: 0, stdout: "1 file valid\n", stderr: "" });
+  });
+
   it("exits 1 with one file:line:col line per problem and a summary", async () => {
     const dir = await folder({
       "registry.yaml": REGISTRY.replace("{env: KASM_SECRET_CORP_TOKEN}", "s3cret"),

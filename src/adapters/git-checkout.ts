@@ -97,8 +97,12 @@ export async function openCheckout(
     },
     readFile: (path) => readFile(path, "utf8"),
     writeFile: (path, text) => writeFile(path, text),
-    async commitFile(path, subject, body) {
-      await run(["commit", "--quiet", "-m", subject, "-m", body, "--only", "--", path], "git commit");
+    async commitFile(path, subject, body, sign = false) {
+      const signing = sign ? ["-S"] : [];
+      await run(
+        ["commit", "--quiet", ...signing, "-m", subject, "-m", body, "--only", "--", path],
+        sign ? "git commit -S (signing with your configured key)" : "git commit",
+      );
       return (await run(["rev-parse", "HEAD"], "git rev-parse")).trim();
     },
     async push(branch) {

@@ -59,7 +59,13 @@ export async function readLastGood(
     return undefined;
   }
   const parsed = JSON.parse(text) as SavedRevision;
-  return { revision: parsed.revision, branch: parsed.branch, time: parsed.time, files: parsed.files };
+  return {
+    revision: parsed.revision,
+    branch: parsed.branch,
+    time: parsed.time,
+    files: parsed.files,
+    ...(typeof parsed.signedBy === "string" ? { signedBy: parsed.signedBy } : {}),
+  };
 }
 
 /** Records `lastGood` atomically (temp file + rename), so a crash leaves the previous record intact. */

@@ -12,13 +12,14 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 
 /**
  * Relative paths of every *.yaml/*.yml below `dir` that is not a folder (regular files, links, FIFOs,
- * devices: the reader decides), skipping hidden files and folders (.git, .github, .gitlab-ci.yml).
+ * devices: the reader decides), skipping hidden files and folders (.git, .github, .gitlab-ci.yml) and
+ * node_modules (a package's own examples and lock files are no manifests of this repo).
  */
 async function listManifestFiles(dir: string, prefix = ""): Promise<string[]> {
   const entries: Dirent[] = await readdir(join(dir, prefix), { withFileTypes: true });
   const found: string[] = [];
   for (const entry of entries) {
-    if (entry.name.startsWith(".")) continue;
+    if (entry.name.startsWith(".") || (entry.name === "node_modules" && entry.isDirectory())) continue;
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
     // Symlinked folders are not followed: a link back up the tree would never end.
     if (entry.isDirectory()) found.push(...(await listManifestFiles(dir, relative)));

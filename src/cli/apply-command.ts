@@ -2,32 +2,59 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createLogger, createNotifierFor } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
+import type { Plan } from "../core/plan-types.js";
 import { renderPlan } from "../core/render-plan.js";
 import { describeUnknown } from "../core/unknown.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
+import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
-import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
 import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
 
+/** A saved plan; a missing or unreadable file is a usage error naming it. */
+async function readPlanFile(file: string, cwd: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = await readFile(resolve(cwd, file), "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a folder" : "cannot be read";
+    // No cause chained: its text would repeat the path in Node's words.
+    throw new KasmGitopsError("usage", `plan file ${file} ${why} (make one with plan --out FILE)`, { file });
+  }
+  return parsePlanFile(text, file);
+}
+
+/** The repo, branch and path the plan was made from, wherever the command line does not name them. */
+function withPlanSource(args: ParsedArgs, plan: Plan): ParsedArgs {
+  const values = { ...args.values };
+  values.repo ??= plan.source?.repo;
+  values.branch ??= plan.branch;
+  if (plan.source?.path !== undefined) values.path ??= plan.source.path;
+  return { ...args, values };
+}
+
 /** `kasm-gitops apply [PLANFILE]`: one reconcile, or exactly a saved plan when it is not stale. */
 export async function applyCommand({ args, io }: CommandContext): Promise<number> {
-  const flags = repoFlags(args, io);
-  const deps = depsFor(flags, io);
   const planFile = args.positionals[0];
   if (args.positionals.length > 1) throw new KasmGitopsError("usage", "apply takes at most one PLANFILE");
-  const snapshot = await loadOrReport(deps, io);
+  const saved = planFile ? await readPlanFile(planFile, io.cwd) : undefined;
+  const flags = repoFlags(saved ? withPlanSource(args, saved) : args, io);
+  const deps = depsFor(flags, io);
+  await checkTrustedKeys(deps, io);
+  await warnUncommitted(flags, io);
+  const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
   const signal = io.stopSignal;
   let plan: Awaited<ReturnType<typeof planSnapshot>>["plan"];
   let fleet: Awaited<ReturnType<typeof connectFleet>>;
-  if (planFile) {
-    const path = resolve(io.cwd, planFile);
-    plan = parsePlanFile(await readFile(path, "utf8"), planFile);
+  if (planFile && saved) {
+    plan = saved;
     fleet = await connectFleet(snapshot.set, deps, flags.agents);
     const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
     if (reasons.length > 0) {

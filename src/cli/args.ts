@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { KasmGitopsError } from "../core/errors.js";
+import { closest } from "../core/suggest.js";
 
 /** One flag of the command line; `env` is mirrored as KASM_GITOPS_<NAME> for container use. */
 export type OptionSpec = {
@@ -26,7 +27,7 @@ export const SECRET_OPTIONS: OptionTable = {
     separator: ":",
     value: "DIR",
     description:
-      "folder {file:} secrets may be read from (repeatable; default /run/secrets, $CREDENTIALS_DIRECTORY)",
+      "folder {file:} secrets may be read from, repeatable (default: /run/secrets, $CREDENTIALS_DIRECTORY)",
   },
   "secret-env": {
     type: "string",
@@ -62,7 +63,26 @@ export const REPO_OPTIONS: OptionTable = {
   "registry-timeout": {
     type: "string",
     value: "DURATION",
-    description: "deadline for asking the registries for digests, all of them together (30s)",
+    description: "deadline for asking the registries for digests, all of them together (default: 30s)",
+  },
+};
+
+/** Flags of the commands that reconcile (plan, apply, run): which signatures make a revision trusted. */
+export const TRUST_OPTIONS: OptionTable = {
+  "verify-commits": {
+    type: "string",
+    value: "ssh|openpgp",
+    description: "use a revision only when its tip commit is signed by a trusted key",
+  },
+  "allowed-signers": {
+    type: "string",
+    value: "FILE",
+    description: "with --verify-commits ssh: the trusted keys, in git's allowed-signers format",
+  },
+  "trusted-keys": {
+    type: "string",
+    value: "FILE",
+    description: "with --verify-commits openpgp: the trusted public keys (gpg --export)",
   },
 };
 
@@ -121,7 +141,12 @@ export function parseCommandArgs(
     });
   } catch (error) {
     const message = (error as Error).message.split(/\n/)[0]!.replace(/\. To specify a positional.*$/, "");
-    throw new KasmGitopsError("usage", `${command}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
+    const unknown = /^Unknown option '--([^'=]+)/.exec(message)?.[1];
+    const hint = unknown ? closest(unknown, Object.keys(options)) : undefined;
+    throw new KasmGitopsError(
+      "usage",
+      `${command}: ${message.charAt(0).toLowerCase()}${message.slice(1)}${hint ? `; did you mean --${hint}?` : ""}`,
+    );
   }
   const values = { ...parsed.values } as ParsedArgs["values"];
   for (const [name, spec] of Object.entries(options)) {

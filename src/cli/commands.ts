@@ -1,5 +1,5 @@
 import { applyCommand } from "./apply-command.js";
-import { GLOBAL_OPTIONS, REPO_OPTIONS, SECRET_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS, SECRET_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command } from "./command.js";
 import { stateDirFlag, withStateLock } from "./context.js";
 import { planCommand } from "./plan-command.js";
@@ -33,6 +33,7 @@ export const COMMANDS: Command[] = [
     usage: "kasm-gitops plan --repo URL|PATH [--branch NAME]",
     options: {
       ...REPO_OPTIONS,
+      ...TRUST_OPTIONS,
       json: { type: "boolean", description: "print the plan object as JSON" },
       out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },
       "no-refresh": { type: "boolean", description: "skip registry digest checks" },
@@ -50,6 +51,7 @@ export const COMMANDS: Command[] = [
     usage: "kasm-gitops apply [PLANFILE] --repo URL|PATH",
     options: {
       ...REPO_OPTIONS,
+      ...TRUST_OPTIONS,
       json: { type: "boolean", description: "one JSON object per event line" },
       notify: { type: "boolean", description: "send the repo's Notifications for this apply" },
       ...GLOBAL_OPTIONS,
@@ -59,7 +61,7 @@ export const COMMANDS: Command[] = [
   {
     name: "promote",
     summary: "move a workspace to the image verified on its promotion.from, as a commit",
-    usage: "kasm-gitops promote WORKSPACE [--tag TAG] [--repo PATH] [--push --branch NAME]",
+    usage: "kasm-gitops promote WORKSPACE [--tag TAG] [--repo PATH] [--sign] [--push --branch NAME]",
     options: {
       repo: {
         type: "string",
@@ -87,6 +89,10 @@ export const COMMANDS: Command[] = [
         description: "push the --branch to origin, for a merge request",
         fromEnv: false,
       },
+      sign: {
+        type: "boolean",
+        description: "sign the commit with your git signing key (git commit -S), for --verify-commits",
+      },
       json: { type: "boolean", description: "print the result as JSON" },
       ...SECRET_OPTIONS,
       ...GLOBAL_OPTIONS,
@@ -99,12 +105,17 @@ export const COMMANDS: Command[] = [
     usage: "kasm-gitops run --repo URL|PATH [--listen HOST:PORT]",
     options: {
       ...REPO_OPTIONS,
+      ...TRUST_OPTIONS,
       interval: {
         type: "string",
         value: "DURATION",
-        description: "git check-in and missing-image pulls (30s)",
+        description: "git check-in and missing-image pulls (default: 30s)",
       },
-      refresh: { type: "string", value: "CRON", description: "re-check tags for new digests (0 * * * *)" },
+      refresh: {
+        type: "string",
+        value: "CRON",
+        description: "re-check tags for new digests (default: 0 * * * *)",
+      },
       listen: {
         type: "string",
         value: "HOST:PORT",
@@ -118,7 +129,7 @@ export const COMMANDS: Command[] = [
       grace: {
         type: "string",
         value: "DURATION",
-        description: "on SIGTERM, how long in-flight pulls may finish (60s)",
+        description: "on SIGTERM, how long in-flight pulls may finish (default: 60s)",
       },
       ...GLOBAL_OPTIONS,
     },

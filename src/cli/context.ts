@@ -6,10 +6,17 @@ import {
   defaultStateDir,
   type GitAuthOptions,
   lockStateDir,
+  manifestSubpath,
+  openCheckout,
+  redact,
+  repoKind,
 } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
+import type { Plan } from "../core/plan-types.js";
 import { type SecretPolicy, secretPolicy } from "../core/secret-policy.js";
+import { closest } from "../core/suggest.js";
+import { VERIFY_MODES, type VerifyMode } from "../core/trust.js";
 import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
@@ -27,6 +34,8 @@ export type RepoFlags = {
   /** `--log-level`: debug shows registry requests, agent calls and plan decisions on stderr. */
   logLevel: string;
   registryTimeoutMs?: number;
+  /** --verify-commits with its key file; absent: revisions are used unsigned. */
+  verifyCommits?: { mode: VerifyMode; file: string };
 };
 
 /** `--secret-dir` (relative to the working folder) and `--secret-env`, or the defaults. */
@@ -49,9 +58,36 @@ function registryTimeout(value: unknown): number | undefined {
   return ms;
 }
 
+/** The key file flag each --verify-commits mode needs. */
+const KEY_FLAG: Record<VerifyMode, string> = { ssh: "allowed-signers", openpgp: "trusted-keys" };
+
+/** --verify-commits and its key file; a key file without the mode, or the other mode's file, is refused. */
+export function trustFlags(args: ParsedArgs, io: CliIo): RepoFlags["verifyCommits"] {
+  const mode = args.values["verify-commits"] as string | undefined;
+  const given = VERIFY_MODES.filter((m) => args.values[KEY_FLAG[m]] !== undefined);
+  if (mode === undefined) {
+    if (given.length === 0) return undefined;
+    throw new KasmGitopsError(
+      "usage",
+      `--${KEY_FLAG[given[0]!]} needs --verify-commits ${given[0]} (or KASM_GITOPS_VERIFY_COMMITS=${given[0]}); without it nothing is verified`,
+    );
+  }
+  if (!VERIFY_MODES.includes(mode as VerifyMode)) {
+    throw new KasmGitopsError("usage", `--verify-commits ${mode}: use ssh or openpgp`);
+  }
+  const flag = KEY_FLAG[mode as VerifyMode];
+  const other = given.find((m) => m !== mode);
+  if (other)
+    throw new KasmGitopsError("usage", `--${KEY_FLAG[other]} is for --verify-commits ${other}, not ${mode}`);
+  const file = args.values[flag] as string | undefined;
+  if (!file) throw new KasmGitopsError("usage", `--verify-commits ${mode} needs --${flag} FILE`);
+  return { mode: mode as VerifyMode, file: resolve(io.cwd, file) };
+}
+
 export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
   const repo = args.values.repo as string | undefined;
   if (!repo) throw new KasmGitopsError("usage", "--repo URL|PATH is required (or KASM_GITOPS_REPO)");
+  const verifyCommits = trustFlags(args, io);
   const looksLocal = !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/]+@[^/]+:/.test(repo);
   return {
     repo: looksLocal ? resolve(io.cwd, repo) : repo,
@@ -73,6 +109,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
         ? { knownHostsFile: resolve(io.cwd, args.values["git-known-hosts-file"] as string) }
         : {}),
     },
+    ...(verifyCommits ? { verifyCommits } : {}),
   };
 }
 
@@ -97,8 +134,14 @@ export function depsFor(
     secrets: flags.secrets,
     debugLog: createLogger(flags.logLevel),
     ...(flags.registryTimeoutMs ? { registryTimeoutMs: flags.registryTimeoutMs } : {}),
+    ...(flags.verifyCommits ? { verifyCommits: flags.verifyCommits } : {}),
     ...extra,
   });
+}
+
+/** Reads the trusted keys before anything is fetched: a malformed file stops the command at once. */
+export async function checkTrustedKeys(deps: ReconcileDeps, io: CliIo): Promise<string[]> {
+  return deps.verifier ? deps.verifier.check(io.stopSignal) : [];
 }
 
 /**
@@ -133,11 +176,57 @@ export function reportInvalid(error: unknown, io: CliIo, outcome = "nothing was 
 }
 
 /** Fetches and validates the branch; undefined (problems printed) when the revision is invalid. */
-export async function loadOrReport(deps: ReconcileDeps, io: CliIo): Promise<Snapshot | undefined> {
+export async function loadOrReport(
+  deps: ReconcileDeps,
+  io: CliIo,
+  flags?: Pick<RepoFlags, "agents" | "branch">,
+): Promise<Snapshot | undefined> {
+  let snapshot: Snapshot;
   try {
-    return await loadSnapshot(deps, io.stopSignal);
+    snapshot = await loadSnapshot(deps, io.stopSignal);
   } catch (error) {
     if (reportInvalid(error, io)) return undefined;
     throw error;
   }
+  if (flags) checkAgentNames(flags, snapshot);
+  return snapshot;
+}
+
+/** `--agent` must name agents of the revision: a typo would otherwise plan nothing and look converged. */
+export function checkAgentNames(flags: Pick<RepoFlags, "agents" | "branch">, snapshot: Snapshot): void {
+  const known = snapshot.set.agents.map((a) => a.metadata.name);
+  const unknown = flags.agents.filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const hints = unknown.map((name) => closest(name, known)).filter(Boolean);
+  throw new KasmGitopsError(
+    "usage",
+    `--agent ${unknown.join(", ")}: no such agent on branch ${flags.branch} (agents: ${known.join(", ") || "none"})${
+      hints.length ? `; did you mean ${hints.join(", ")}?` : ""
+    }`,
+  );
+}
+
+/** Where a plan was read from, without credentials, for the plan file (`apply PLANFILE` reads it back). */
+export function planSource(flags: RepoFlags): NonNullable<Plan["source"]> {
+  return { repo: redact(flags.repo), ...(flags.path ? { path: flags.path } : {}) };
+}
+
+/**
+ * Only commits are planned: when `--repo` is a local working tree with uncommitted or untracked files under
+ * the manifest path, says so on stderr, naming them. A bare repo or no checkout at all says nothing.
+ */
+export async function warnUncommitted(flags: RepoFlags, io: CliIo): Promise<void> {
+  if (repoKind(flags.repo) !== "local") return;
+  let lines: string[];
+  try {
+    const checkout = await openCheckout(flags.repo, io.env);
+    lines = await checkout.changes(manifestSubpath(flags.path) || ".");
+  } catch {
+    return;
+  }
+  if (lines.length === 0) return;
+  const files = lines.map((line) => line.slice(3).replace(/^.* -> /, ""));
+  io.stderr(
+    `kasm-gitops: warning: uncommitted changes were not planned (only commits on branch ${flags.branch} are): ${files.join(", ")}\n`,
+  );
 }

@@ -3,22 +3,38 @@ import { resolve } from "node:path";
 import { renderPlan } from "../core/render-plan.js";
 import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
-import { depsFor, loadOrReport, repoFlags } from "./context.js";
+import {
+  checkTrustedKeys,
+  depsFor,
+  loadOrReport,
+  planSource,
+  repoFlags,
+  warnUncommitted,
+} from "./context.js";
 import { useColor } from "./io.js";
 
 /** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
 export async function planCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
   const deps = depsFor(flags, io);
-  const snapshot = await loadOrReport(deps, io);
+  await checkTrustedKeys(deps, io);
+  await warnUncommitted(flags, io);
+  const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
-  const { plan } = await planSnapshot(snapshot, deps, {
+  const { plan: planned } = await planSnapshot(snapshot, deps, {
     refresh: args.values["no-refresh"] ? false : "all",
     onlyAgents: flags.agents,
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),
   });
+  const plan = { ...planned, source: planSource(flags) };
   const json = `${JSON.stringify(plan, null, 2)}\n`;
-  if (args.values.out) await writeFile(resolve(io.cwd, args.values.out as string), json);
+  if (args.values.out) {
+    const out = resolve(io.cwd, args.values.out as string);
+    await writeFile(out, json);
+    io.stderr(
+      `kasm-gitops: plan written to ${out}; carry it out with: kasm-gitops apply ${args.values.out}\n`,
+    );
+  }
   io.stdout(args.values.json ? json : renderPlan(plan, { color: useColor(io) }));
   if (args.values["detailed-exitcode"]) {
     // An incomplete plan is not "no changes": something could not be checked, so it is an error (1).

@@ -18,7 +18,15 @@ import { reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";
 import type { CliIo } from "./io.js";
 
 /** The checkout, folder and git flags of one `promote` run. */
-type PromoteFlags = { repo: string; path?: string; tag?: string; branch?: string; push: boolean };
+type PromoteFlags = {
+  repo: string;
+  path?: string;
+  tag?: string;
+  branch?: string;
+  push: boolean;
+  /** Sign the commit with the user's key, so a reconciler with --verify-commits accepts it once merged. */
+  sign: boolean;
+};
 
 function promoteFlags({ args, io }: CommandContext): PromoteFlags {
   const repo = (args.values.repo as string | undefined) ?? ".";
@@ -40,6 +48,7 @@ function promoteFlags({ args, io }: CommandContext): PromoteFlags {
   return {
     repo: resolve(io.cwd, repo),
     push,
+    sign: args.values.sign === true,
     ...(args.values.path ? { path: args.values.path as string } : {}),
     ...(args.values.tag !== undefined ? { tag: args.values.tag as string } : {}),
     ...(branch !== undefined ? { branch } : {}),
@@ -125,7 +134,16 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
 
   if (json) {
     const { file: _file, previous: previousImage, movingTags, ...rest } = record;
-    const result = { ...rest, previousImage, movingTags, changed: true, commit, branch, pushed: flags.push };
+    const result = {
+      ...rest,
+      previousImage,
+      movingTags,
+      changed: true,
+      commit,
+      signed: flags.sign,
+      branch,
+      pushed: flags.push,
+    };
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   }
@@ -135,7 +153,7 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
     ...(record.movingTags.length
       ? [`  moving tags that follow once merged: ${record.movingTags.join(", ")}`]
       : []),
-    `  commit ${commit.slice(0, 12)} on branch ${branch}${flags.push ? ", pushed to origin for a merge request" : " (not pushed)"}`,
+    `  ${flags.sign ? "signed " : ""}commit ${commit.slice(0, 12)} on branch ${branch}${flags.push ? ", pushed to origin for a merge request" : " (not pushed)"}`,
   ];
   io.stdout(`${lines.join("\n")}\n`);
   return 0;

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describeError, KasmGitopsError } from "../core/errors.js";
+import { closest } from "../core/suggest.js";
 import { formatOptions, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { COMMANDS } from "./commands.js";
@@ -47,10 +48,12 @@ export async function runCli(argv: string[], io: CliIo, commands: Command[] = CO
   const command = commands.find((c) => c.name === first);
   try {
     if (!command) {
-      const hint = first.startsWith("-") ? "unknown flag" : "unknown command";
+      const flag = first.startsWith("-");
+      const names = flag ? ["--help", "--version"] : commands.map((c) => c.name);
+      const guess = closest(first, names);
       throw new KasmGitopsError(
         "usage",
-        `${hint} '${first}' (commands: ${commands.map((c) => c.name).join(", ")}; see kasm-gitops --help)`,
+        `${flag ? "unknown flag" : "unknown command"} '${first}'${guess ? `; did you mean ${guess}?` : ""} (commands: ${commands.map((c) => c.name).join(", ")}; see kasm-gitops --help)`,
       );
     }
     const args = parseCommandArgs(command.name, rest, command.options, io.env);

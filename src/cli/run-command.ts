@@ -8,7 +8,7 @@ import { createDaemon } from "../engine/daemon.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
 import type { CommandContext } from "./command.js";
-import { depsFor, repoFlags } from "./context.js";
+import { checkTrustedKeys, depsFor, repoFlags } from "./context.js";
 
 function duration(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -62,6 +62,13 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       metrics.registryRequest(host, method, status === 0 ? "error" : status),
     onStateWarning,
   });
+  const trusted = await checkTrustedKeys(deps, io);
+  if (flags.verifyCommits) {
+    logger.info(
+      { mode: flags.verifyCommits.mode, file: flags.verifyCommits.file, keys: trusted },
+      "only revisions signed by these keys are used",
+    );
+  }
   const intervalMs = duration("interval", args.values.interval);
   const graceMs = duration("grace", args.values.grace) ?? 60_000;
   const refreshCron = refreshFlag(args.values.refresh, new Date(), (message) => logger.warn({}, message));

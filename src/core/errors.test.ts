@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTransient, KasmGitopsError } from "./errors.js";
+import { describeError, isTransient, KasmGitopsError } from "./errors.js";
 import { ImageReferenceError, parseImageReference } from "./image-ref.js";
 
 describe("ImageReferenceError", () => {
@@ -34,5 +34,31 @@ describe("isTransient", () => {
     ["registry-unavailable", false],
   ])("%s → %s", (error, expected) => {
     expect(isTransient(error)).toBe(expected);
+  });
+});
+
+describe("describeError", () => {
+  const gitCause = new Error(
+    "fatal: '/nope' does not appear to be a git repository\nfatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n",
+  );
+  it.each([
+    [
+      "git's words already in the message are not printed again",
+      new KasmGitopsError(
+        "git-failed",
+        "git fetch of /nope failed: '/nope' does not appear to be a git repository; Could not read from remote repository; Please make sure you have the correct access rights; and the repository exists",
+        {},
+        { cause: gitCause },
+      ),
+      "git fetch of /nope failed: '/nope' does not appear to be a git repository; Could not read from remote repository; Please make sure you have the correct access rights; and the repository exists",
+    ],
+    [
+      "a cause the message does not say is appended",
+      new KasmGitopsError("git-failed", "git fetch of r failed", {}, { cause: new Error("ECONNREFUSED") }),
+      "git fetch of r failed: ECONNREFUSED",
+    ],
+    ["a plain error", new Error("x"), "x"],
+  ])("%s", (_name, error, expected) => {
+    expect(describeError(error)).toBe(expected);
   });
 });

@@ -1,4 +1,5 @@
 import type { Problem } from "./manifest.js";
+import type { UntrustedReason, VerifyMode } from "./trust.js";
 
 /** Machine-readable error codes: reasons as constants, so callers and tests switch on them, not on text. */
 export type ErrorCode =
@@ -7,6 +8,8 @@ export type ErrorCode =
   | "manifest-path-not-found"
   | "invalid-image-reference"
   | "git-failed"
+  | "untrusted-revision"
+  | "invalid-trust-file"
   | "agent-unreachable"
   | "registry-unauthorized"
   | "registry-forbidden"
@@ -71,11 +74,21 @@ type KasmContext = Classified & {
 
 /** The context each code carries, so a handler reads named fields instead of guessing at a bag of values. */
 export type ErrorContexts = {
-  usage: { path?: string; branch?: string; listen?: string; workspace?: string; host?: string; url?: string };
+  usage: {
+    path?: string;
+    branch?: string;
+    listen?: string;
+    workspace?: string;
+    host?: string;
+    url?: string;
+    file?: string;
+  };
   "invalid-manifest": { problems?: Problem[]; revision?: string };
   "manifest-path-not-found": { dir: string };
   "invalid-image-reference": Partial<RegistryContext> & { input?: string; part?: ImageReferencePart };
-  "git-failed": { reason?: string; dir?: string; repo?: string; branch?: string };
+  "git-failed": { reason?: string; dir?: string; repo?: string; branch?: string; revision?: string };
+  "untrusted-revision": { revision: string; reason: UntrustedReason; key?: string; signer?: string };
+  "invalid-trust-file": { file: string; mode: VerifyMode };
   "agent-unreachable": { agent?: string; host?: string };
   "registry-unauthorized": RegistryContext;
   "registry-forbidden": RegistryContext;
@@ -134,5 +147,19 @@ export function isTransient(error: unknown): boolean {
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
-  return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
+  return cause && !alreadySaid(error.message, cause) ? `${error.message}: ${cause}` : error.message;
+}
+
+/** True when every line of `cause` is in `message` already (as git's words are, cleaned of `fatal:`). */
+function alreadySaid(message: string, cause: string): boolean {
+  return cause
+    .split("\n")
+    .map((line) =>
+      line
+        .trim()
+        .replace(/^(fatal|error):\s*/i, "")
+        .replace(/\.$/, ""),
+    )
+    .filter(Boolean)
+    .every((line) => message.includes(line));
 }

@@ -1,6 +1,7 @@
-import { Composer, type Document, isAlias, LineCounter, Parser, visit, type YAMLError } from "yaml";
+import { Composer, type Document, isAlias, LineCounter, Parser, visit } from "yaml";
 import type { Position, Problem, ProblemCode } from "./manifest.js";
 import { type PositionIndex, positionIn, tooDeep, treePositions } from "./yaml-positions.js";
+import { syntaxProblems } from "./yaml-syntax.js";
 
 /**
  * One manifest file as read from disk; `size` is set instead of `text` when the file was too large to read,
@@ -30,12 +31,6 @@ export const LOAD_LIMITS = {
   maxDepth: 64,
 } as const;
 export type LoadLimits = { [K in keyof typeof LOAD_LIMITS]: number };
-
-const YAML_CODES: Record<string, ProblemCode> = {
-  DUPLICATE_KEY: "duplicate-key",
-  TAB_AS_INDENT: "tab-indent",
-  RESOURCE_EXHAUSTION: "nesting-limit",
-};
 
 const mib = (bytes: number) => `${(bytes / (1 << 20)).toFixed(bytes < 1 << 20 ? 2 : 1)} MiB`;
 const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
@@ -157,21 +152,9 @@ type DocContext = {
   problems: Problem[];
 };
 
-function yamlProblem(e: YAMLError, severity: Problem["severity"], ctx: DocContext): Problem {
-  const { line, col } = ctx.lineCounter.linePos(e.pos[0]);
-  const code = severity === "warning" ? "yaml-warning" : (YAML_CODES[e.code] ?? "yaml-syntax");
-  let message = lowerFirst(e.message.split("\n")[0]!);
-  if (code === "duplicate-key") {
-    message = `duplicate key ${JSON.stringify(ctx.text.slice(e.pos[0], e.pos[1]))}: YAML would keep only one of them`;
-  } else if (code === "tab-indent")
-    message = "tabs are not allowed as indentation in YAML: indent with spaces";
-  return { file: ctx.file, line, col, severity, code, message };
-}
-
 function parseDocument(doc: Document.Parsed, ctx: DocContext): LoadedDocument | undefined {
   const { file, problems } = ctx;
-  for (const e of doc.errors) problems.push(yamlProblem(e, "error", ctx));
-  for (const w of doc.warnings) problems.push(yamlProblem(w, "warning", ctx));
+  problems.push(...syntaxProblems(doc.errors, "error", ctx), ...syntaxProblems(doc.warnings, "warning", ctx));
   // A duplicate key still leaves a readable document; any other error leaves guesses, not data.
   if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return undefined;
   const deep = tooDeep(doc.contents, ctx.limits.maxDepth);

@@ -211,6 +211,8 @@ export type Problem = Position & {
   /** Stable code, e.g. `unknown-property`, `duplicate-name`, `literal-secret`. */
   code: ProblemCode;
   message: string;
+  /** The parser's own words, when the message rewrites them. */
+  detail?: string;
 };
 
 /** Defaults written in the schemas and applied when a field is absent. */

@@ -58,7 +58,8 @@ export type WarningCode =
   | "registry-error"
   | "workspace-disabled"
   | "no-matching-agent"
-  | "prune-skipped";
+  | "prune-skipped"
+  | "moving-tag-not-created";
 
 export type PlanWarning = {
   code: WarningCode;
@@ -99,6 +100,8 @@ export type Plan = {
   version: 1;
   revision: string;
   branch: string;
+  /** Where the manifests were read (credentials removed), so `apply PLANFILE` can read the same place. */
+  source?: { repo: string; path?: string };
   actions: Action[];
   blocked: BlockedAction[];
   warnings: PlanWarning[];

@@ -367,6 +367,36 @@ cases.push(
     },
     expect: { promotes: [`${chrome}:latest ? → ${B}`], warnings: [], unknown: [] },
   },
+  {
+    name: "moving tag that does not exist yet, promotion blocked: no pull that must fail, one warning",
+    set: promoted(),
+    digests: {
+      [`${chrome}:new`]: { digest: B },
+      [`${chrome}:latest`]: { error: "manifest unknown", code: "registry-not-found" },
+    },
+    expect: {
+      promotes: [],
+      blocked: ["not-verified"],
+      pulls: [`a1 ${chrome}:new missing → ${B}`, `a2 ${chrome}:new missing → ${B}`],
+      warnings: ["moving-tag-not-created"],
+    },
+  },
+  {
+    name: "moving tag that does not exist yet and its source neither: still no pull of the moving tag",
+    set: promoted(),
+    digests: {
+      [`${chrome}:new`]: { error: "manifest unknown", code: "registry-not-found" },
+      [`${chrome}:latest`]: { error: "manifest unknown", code: "registry-not-found" },
+    },
+    expect: {
+      promotes: [],
+      blocked: [],
+      pulls: [`a1 ${chrome}:new missing → ?`, `a2 ${chrome}:new missing → ?`],
+      warnings: ["moving-tag-not-created", "registry-error"],
+      // The workspace's own image could not be checked: that one is unknown, the moving tag is not.
+      unknown: ["registry corp registry-not-found"],
+    },
+  },
 );
 
 const describePull = (

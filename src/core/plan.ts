@@ -1,4 +1,4 @@
-import type { DesiredImage, DesiredState } from "./desired.js";
+import { type DesiredImage, type DesiredState, movingTagRefs } from "./desired.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import type { ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
@@ -54,6 +54,28 @@ function pullFor(
 }
 
 /**
+ * Moving tags the registry does not have yet and no promotion of this plan creates: a pull of one could only
+ * fail with 404, so it waits for the first verified promotion, with one warning per tag.
+ */
+function uncreatedMovingTags(input: PlanInput, expected: ReadonlyMap<string, string>) {
+  const warnings = new Map<string, PlanWarning>();
+  for (const w of input.set.workspaces) {
+    for (const tag of movingTagRefs(w)) {
+      const result = input.digests.get(tag.canonical);
+      if (!result || !("error" in result) || result.code !== "registry-not-found") continue;
+      if (expected.has(tag.canonical) || warnings.has(tag.canonical)) continue;
+      warnings.set(tag.canonical, {
+        code: "moving-tag-not-created",
+        image: tag.canonical,
+        workspace: w.metadata.name,
+        message: `${tag.canonical} does not exist yet: the first verified promotion of workspace "${w.metadata.name}" creates it; nothing is pulled for it until then`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/**
  * The pure planner (docs/architecture.md, docs/plan-format.md): desired state + observed agents + registry digests → plan.
  * Promotions come first, and the moving tags they move are planned at their new digest in the same run;
  * a moving tag at any other digest is held back (blocked), never pulled.
@@ -82,6 +104,7 @@ export function buildPlan(input: PlanInput): Plan {
   for (const [image, result] of input.digests) if ("digest" in result) expected.set(image, result.digest);
   for (const promote of promotions.actions) expected.set(promote.image, promote.targetDigest);
 
+  const uncreated = uncreatedMovingTags(input, expected);
   const guard = movingTagGuard(input.set, input.digests);
   const pulls: PullAction[] = [];
   const heldBack: BlockedPull[] = [];
@@ -89,7 +112,7 @@ export function buildPlan(input: PlanInput): Plan {
     const index = indexes.get(agent.agent);
     if (!agent.enabled || !index) continue;
     for (const image of agent.images) {
-      if (!image.registry) continue;
+      if (!image.registry || uncreated.has(image.image)) continue;
       const action = pullFor(agent.agent, image, index, expected.get(image.image));
       if (!action) continue;
       const held = guardMovingTag(action, guard);
@@ -100,6 +123,8 @@ export function buildPlan(input: PlanInput): Plan {
   const removals = planAgentRemovals(input, pulls, warnings);
   const actions: Action[] = [...promotions.actions, ...pulls, ...removals];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
+  for (const image of uncreated.keys()) promoted.add(image);
+  warnings.push(...uncreated.values());
   // A moving tag a promotion creates answers 404 until then: expected, not unknown.
   const checks = registryUnknowns(input.digests, input.set, promoted);
   for (const c of checks) {

@@ -29,7 +29,7 @@ export function sortProblems(problems: Problem[]): Problem[] {
 
 /** `file:line:col: error: message`, the form editors and CI annotate. */
 export const formatProblem = (p: Problem): string =>
-  `${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`;
+  `${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}${p.detail ? ` (YAML parser: ${p.detail})` : ""}`;
 
 /** Reads apiVersion and kind first: a document of another version or kind is not checked against v1's schemas. */
 function identify(data: Record<string, unknown>): { kind?: Kind; finding?: Finding } {

@@ -4,7 +4,7 @@ import { describeError, hasCode } from "../core/errors.js";
 import type { ManifestSet } from "../core/manifest.js";
 import type { NotificationEvent, NotificationEventKind } from "../core/notification.js";
 import type { Plan, UnknownKind } from "../core/plan-types.js";
-import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
+import type { CycleResult, DockerAgent, Metrics, RefusalReason, RevisionStore } from "../ports.js";
 import type { Notifier } from "./notifier.js";
 import {
   acceptManifests,
@@ -110,7 +110,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   /** The snapshot in force: the fresh one when it validates, else the last good (memory, then disk). */
   async function snapshotFor(
     id: string,
-  ): Promise<{ snapshot?: Snapshot; changed: boolean; refused?: string }> {
+  ): Promise<{ snapshot?: Snapshot; changed: boolean; refused?: string; result?: CycleResult }> {
     try {
       const snapshot = await loadSnapshot(deps, hard.signal);
       const changed = good?.revision.revision !== snapshot.revision.revision;
@@ -124,7 +124,13 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       return { snapshot, changed };
     } catch (error) {
       const invalid = hasCode(error, "invalid-manifest");
-      const revision = (invalid && error.context.revision) || "unknown";
+      const untrusted = hasCode(error, "untrusted-revision");
+      const revision = ((invalid || untrusted) && error.context.revision) || "unknown";
+      const result: RefusalReason | undefined = invalid
+        ? "invalid-revision"
+        : untrusted
+          ? "untrusted-revision"
+          : undefined;
       if (!good) {
         good = await restoreSaved(id);
         if (good) saved = good.revision.revision;
@@ -135,9 +141,17 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const inForce = good
         ? `the last good revision ${good.revision.revision.slice(0, 12)} stays in force`
         : "no last good revision is in force, so nothing is reconciled";
+      if (result) {
+        update({
+          type: "revision-refused",
+          revision,
+          reason: result,
+          error: describeError(error),
+          at: deps.clock.now(),
+        });
+      }
       if (invalid) {
         const problems = error.context.problems ?? [];
-        update({ type: "revision-refused", revision, error: describeError(error), at: deps.clock.now() });
         const errors = problems.filter((p) => p.severity === "error");
         notify(
           "revision-refused",
@@ -148,16 +162,27 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
           { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
           `revision refused; ${inForce}`,
         );
+      } else if (untrusted) {
+        const { reason, key, signer } = error.context;
+        notify(
+          "revision-refused",
+          revision,
+          `revision ${revision.slice(0, 12)} was refused: not signed by a trusted key (${reason}); ${inForce}. ${describeError(error)}`,
+        );
+        deps.logger.error(
+          { cycle: id, revision, reason, key, signer, err: describeError(error) },
+          `revision refused: not signed by a trusted key; ${inForce}`,
+        );
       } else {
         deps.logger.error(
           { cycle: id, err: describeError(error) },
           `could not fetch the manifests; ${inForce}`,
         );
       }
-      const refused = invalid
+      const refused = result
         ? `revision ${revision} refused: ${describeError(error)}`
         : `could not fetch the manifests: ${describeError(error)}`;
-      return { ...(good ? { snapshot: good } : {}), changed: false, refused };
+      return { ...(good ? { snapshot: good } : {}), changed: false, refused, ...(result ? { result } : {}) };
     }
   }
 
@@ -170,6 +195,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         branch: snapshot.revision.branch,
         time: deps.clock.now().toISOString(),
         files: snapshot.files,
+        ...(snapshot.signedBy ? { signedBy: snapshot.signedBy } : {}),
       });
       saved = snapshot.revision.revision;
       return undefined;
@@ -183,6 +209,13 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   async function restoreSaved(id: string): Promise<Snapshot | undefined> {
     const record = await deps.store.read();
     if (!record) return undefined;
+    if (deps.verifier && !record.signedBy) {
+      deps.logger.warn(
+        { cycle: id, revision: record.revision },
+        "not using the last good revision from the state dir: it was saved without --verify-commits",
+      );
+      return undefined;
+    }
     deps.logger.warn(
       { cycle: id, revision: record.revision },
       "using the last good revision from the state dir",
@@ -202,9 +235,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     let outcome: Reconciled | undefined;
     let refusal: string | undefined;
     try {
-      const { snapshot, changed, refused } = await snapshotFor(id);
+      const { snapshot, changed, refused, result: refusedAs } = await snapshotFor(id);
       if (refused) {
-        result = status.lastError?.cycleId === id ? "invalid-revision" : "failed";
+        result = refusedAs ?? "failed";
         error = refused;
         refusal = refused;
       }

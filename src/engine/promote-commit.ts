@@ -6,8 +6,11 @@ import { relative } from "node:path";
 import { KasmGitopsError } from "../core/errors.js";
 import type { LocalCheckout } from "../ports.js";
 
-/** Where the commit goes: a new branch (for a merge request) or the current one; push only with a branch. */
-export type PromoteGitOptions = { branch?: string; push: boolean };
+/**
+ * Where the commit goes: a new branch (for a merge request) or the current one; push only with a branch.
+ * `sign`: signed with the user's key, so a reconciler with --verify-commits accepts it once merged.
+ */
+export type PromoteGitOptions = { branch?: string; push: boolean; sign?: boolean };
 
 /** Refuses what would make the commit differ from what was checked, before anything is asked or edited. */
 export async function checkGitState(checkout: LocalCheckout, manifestDir: string, flags: PromoteGitOptions) {
@@ -67,7 +70,12 @@ export async function commitPromotion(
   let commit: string;
   try {
     await checkout.writeFile(path, edit.text);
-    commit = await checkout.commitFile(relative(checkout.root, path), message.subject, message.body);
+    commit = await checkout.commitFile(
+      relative(checkout.root, path),
+      message.subject,
+      message.body,
+      flags.sign ?? false,
+    );
   } catch (error) {
     await checkout.writeFile(path, original);
     if (flags.branch !== undefined) await checkout.dropBranch(flags.branch, previous);

@@ -16,14 +16,25 @@ import { promotionRefs } from "../core/promotion.js";
 import { pruningAgents } from "../core/prune.js";
 import type { RetryPolicy } from "../core/retry.js";
 import type { SecretPolicy } from "../core/secret-policy.js";
+import { type TrustVerdict, untrustedMessage } from "../core/trust.js";
 import { checkManifestFiles } from "../core/validate.js";
-import type { Clock, DebugLogger, DockerAgent, GitRevision, GitSource, Ledger } from "../ports.js";
+import type {
+  Clock,
+  DebugLogger,
+  DockerAgent,
+  GitRevision,
+  GitSource,
+  Ledger,
+  RevisionVerifier,
+} from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 
 /** The side effects a reconcile needs, injected from src/app.ts. */
 export type ReconcileDeps = {
   git: GitSource;
+  /** With --verify-commits: a revision is used only when its tip commit is signed by a trusted key. */
+  verifier?: RevisionVerifier;
   /** Files under `dir`; only those resolving inside `root` (the checkout) are read. */
   readManifests: (dir: string, root: string) => Promise<ManifestFile[]>;
   agentFor: (manifest: AgentManifest) => Promise<DockerAgent>;
@@ -45,6 +56,8 @@ export type Snapshot = {
   set: ManifestSet;
   problems: Problem[];
   files: ManifestFile[];
+  /** With --verify-commits: the fingerprint of the trusted key that signed the tip. */
+  signedBy?: string;
 };
 
 /** The agents and registries of a snapshot, connected. */
@@ -78,12 +91,41 @@ export function acceptManifests(
   return { set, problems };
 }
 
-/** Fetches the branch and validates its manifests. */
+/** Refuses a revision whose tip commit is not signed by a trusted key, naming the commit, key and reason. */
+export async function checkTrust(revision: GitRevision, verifier: RevisionVerifier, signal?: AbortSignal) {
+  let verdict: TrustVerdict;
+  try {
+    verdict = await verifier.verify(revision, signal);
+  } catch (error) {
+    // A key file that became unreadable since startup: the revision cannot be checked, so it is not used.
+    if (!(error instanceof KasmGitopsError && error.code === "invalid-trust-file")) throw error;
+    verdict = { trusted: false, reason: "cannot-check", detail: error.message };
+  }
+  if (verdict.trusted) return verdict;
+  throw new KasmGitopsError(
+    "untrusted-revision",
+    untrustedMessage(revision.revision, revision.branch, verdict),
+    {
+      revision: revision.revision,
+      reason: verdict.reason,
+      ...(verdict.key ? { key: verdict.key } : {}),
+      ...(verdict.signer ? { signer: verdict.signer } : {}),
+    },
+  );
+}
+
+/** Fetches the branch, checks its signature when asked to, and validates its manifests. */
 export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
   const revision = await deps.git.sync(signal);
+  const trusted = deps.verifier ? await checkTrust(revision, deps.verifier, signal) : undefined;
   const files = await deps.readManifests(revision.manifestDir, revision.checkoutDir);
   const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
-  return { revision, files, ...acceptManifests(files, where, revision.revision, deps.secrets) };
+  return {
+    revision,
+    files,
+    ...acceptManifests(files, where, revision.revision, deps.secrets),
+    ...(trusted ? { signedBy: trusted.key } : {}),
+  };
 }
 
 /** Connects to every Registry and (selected) Agent of the set. */

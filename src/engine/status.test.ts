@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { CycleResult } from "../ports.js";
 import {
   agentCounts,
   type DaemonStatus,
@@ -14,7 +15,7 @@ const A = "a".repeat(40);
 const B = "b".repeat(40);
 const agent = { reachable: true, converged: false, pending: 2 };
 const start = (id: string): StatusEvent => ({ type: "cycle-started", id, trigger: "webhook", at: T0 });
-const finish = (id: string, result: "ok" | "failed" | "invalid-revision", error?: string): StatusEvent => ({
+const finish = (id: string, result: CycleResult, error?: string): StatusEvent => ({
   type: "cycle-finished",
   id,
   result,
@@ -30,7 +31,7 @@ describe("reduceStatus", () => {
     [
       "restored from the state dir on an invalid tip: the saved revision is in force, the tip is not",
       [
-        { type: "revision-refused", revision: B, error: "bad", at: T1 },
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T1 },
         { type: "revision-restored", revision: A },
       ],
       { revision: B, lastGoodRevision: A },
@@ -74,7 +75,13 @@ describe("reduceStatus", () => {
       "an invalid first revision: not ready, the refusal is the error",
       [
         start("c1"),
-        { type: "revision-refused", revision: B, error: "chrome.yaml:3:1: unknown field", at: T1 },
+        {
+          type: "revision-refused",
+          revision: B,
+          reason: "invalid-revision",
+          error: "chrome.yaml:3:1: unknown field",
+          at: T1,
+        },
         finish("c1", "invalid-revision", "manifests invalid"),
       ],
       {
@@ -85,6 +92,7 @@ describe("reduceStatus", () => {
           at: T1.toISOString(),
           message: `revision ${B} refused: chrome.yaml:3:1: unknown field`,
           cycleId: "c1",
+          reason: "invalid-revision",
         },
       },
     ],
@@ -95,7 +103,7 @@ describe("reduceStatus", () => {
         { type: "revision-applied", revision: A },
         finish("c1", "ok"),
         start("c2"),
-        { type: "revision-refused", revision: B, error: "bad", at: T1 },
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T1 },
         finish("c2", "invalid-revision"),
       ],
       {
@@ -103,6 +111,29 @@ describe("reduceStatus", () => {
         lastGoodRevision: A,
         ready: true,
         lastCycle: expect.objectContaining({ id: "c2", result: "invalid-revision" }),
+      },
+    ],
+    [
+      "an unsigned later revision keeps the last good one; the refusal says why",
+      [
+        start("c1"),
+        { type: "revision-applied", revision: A },
+        finish("c1", "ok"),
+        start("c2"),
+        { type: "revision-refused", revision: B, reason: "untrusted-revision", error: "unsigned", at: T1 },
+        finish("c2", "untrusted-revision", "unsigned"),
+      ],
+      {
+        revision: B,
+        lastGoodRevision: A,
+        ready: true,
+        lastCycle: expect.objectContaining({ id: "c2", result: "untrusted-revision" }),
+        lastError: {
+          at: T1.toISOString(),
+          message: `revision ${B} refused: unsigned`,
+          cycleId: "c2",
+          reason: "untrusted-revision",
+        },
       },
     ],
     [

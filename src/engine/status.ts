@@ -1,5 +1,5 @@
 import type { UnknownCause } from "../core/plan-types.js";
-import type { CycleResult } from "../ports.js";
+import type { CycleResult, RefusalReason } from "../ports.js";
 
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
@@ -31,7 +31,7 @@ export type DaemonStatus = {
   lastGoodRevision?: string;
   running?: { id: string; trigger: CycleTrigger; startedAt: string };
   lastCycle?: CycleRecord;
-  lastError?: { at: string; message: string; cycleId?: string };
+  lastError?: { at: string; message: string; cycleId?: string; reason?: RefusalReason };
   agents: Record<string, AgentStatus>;
   /** True from the first good cycle on; a later failure keeps the last good revision serving. */
   ready: boolean;
@@ -53,7 +53,7 @@ export type StatusEvent =
   | { type: "revision-applied"; revision: string }
   /** The last good revision read back from the state dir (a restart on an invalid tip). */
   | { type: "revision-restored"; revision: string }
-  | { type: "revision-refused"; revision: string; error: string; at: Date }
+  | { type: "revision-refused"; revision: string; reason: RefusalReason; error: string; at: Date }
   | { type: "agents-observed"; agents: Record<string, AgentStatus> }
   | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
   | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date }
@@ -87,6 +87,7 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
           at: event.at.toISOString(),
           message: `revision ${event.revision} refused: ${event.error}`,
           ...(status.running ? { cycleId: status.running.id } : {}),
+          reason: event.reason,
         },
       };
     case "agents-observed":
@@ -123,7 +124,9 @@ function finishCycle(
     ...(event.error !== undefined ? { error: event.error } : {}),
   };
   // A refused revision already recorded its own, more precise error.
-  const keepRefusal = event.result === "invalid-revision" && status.lastError?.cycleId === event.id;
+  const keepRefusal =
+    (event.result === "invalid-revision" || event.result === "untrusted-revision") &&
+    status.lastError?.cycleId === event.id;
   const lastError =
     event.error !== undefined && !keepRefusal
       ? { at, message: event.error, cycleId: event.id }

@@ -20,7 +20,7 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
 
   const cycles = new Counter({
     name: `${METRIC_PREFIX}cycles_total`,
-    help: "Reconcile cycles finished, by result (invalid-revision: the new commit was refused).",
+    help: "Reconcile cycles finished, by result (invalid-revision, untrusted-revision: the new commit was refused).",
     labelNames: ["result"] as const,
     registers,
   });

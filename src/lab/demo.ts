@@ -5,7 +5,8 @@
  * pointed at them, pushes the example images, and runs plan → apply → promote → plan → apply.
  */
 import { execFile } from "node:child_process";
-import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -18,7 +19,10 @@ import { pushRandomImage } from "./push-image.js";
 const exec = promisify(execFile);
 const EXAMPLES = fileURLToPath(new URL("../../examples/manifests/", import.meta.url));
 const EXAMPLE_HOST = "registry.example.com:5000";
-const say = (text: string) => process.stdout.write(`\n\x1b[1m==> ${text}\x1b[0m\n`);
+/** Bold only on a terminal, and never with NO_COLOR set: piped output stays plain text. */
+const bold = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+const say = (text: string) =>
+  process.stdout.write(bold ? `\n\x1b[1m==> ${text}\x1b[0m\n` : `\n==> ${text}\n`);
 
 /** Rewrites the example fleet for the lab: its registry, its engines, its credentials. */
 function localise(text: string, lab: Lab): string {
@@ -74,7 +78,7 @@ async function pushImages(repoDir: string, lab: Lab) {
   process.stdout.write(`  ${registry.host}/kasm/chrome:latest → the digest of :20261120\n`);
 }
 
-export async function runDemo(options: { dir: string; keep: boolean }) {
+export async function runDemo(options: { keep: boolean }) {
   say("Starting the lab: 3 Docker engines (the Kasm agents) and an htpasswd registry on loopback");
   const handle = await startLab({
     dir: defaultLabDir(),
@@ -82,10 +86,10 @@ export async function runDemo(options: { dir: string; keep: boolean }) {
     log: (l) => process.stdout.write(`  ${l}\n`),
   });
   const { lab } = handle;
-  const repoDir = join(options.dir, "manifests");
-  const stateDir = join(options.dir, "state");
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(options.dir, { recursive: true });
+  // A fresh folder per run: nothing of an earlier demo (or another user's) is reused or overwritten.
+  const dir = await mkdtemp(join(tmpdir(), "kasm-gitops-demo-"));
+  const repoDir = join(dir, "manifests");
+  const stateDir = join(dir, "state");
   await cp(EXAMPLES, repoDir, { recursive: true });
   for (const file of await files(repoDir)) await writeFile(file, localise(await readFile(file, "utf8"), lab));
   await git(repoDir, "init", "--quiet", "--initial-branch=main");
@@ -123,16 +127,17 @@ export async function runDemo(options: { dir: string; keep: boolean }) {
   code ||= await cli("plan", ...repoFlags);
   if (!options.keep) {
     await handle.stop();
+    await rm(dir, { recursive: true, force: true });
     say(
       handle.started.length
         ? "Stopped the lab services this demo started"
         : "The lab was already running; left it",
     );
   } else {
-    say("The lab keeps running (npm run lab -- down stops it)");
+    say(`The lab keeps running (npm run lab -- down stops it); the demo's repo and state are in ${dir}`);
   }
   return code;
 }
 
 const keep = process.argv.includes("--keep");
-process.exitCode = await runDemo({ dir: "/tmp/kasm-gitops-demo", keep });
+process.exitCode = await runDemo({ keep });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ownedByLab, processStartTime, type Recorded, unmountUnder } from "./ownership.js";
 import {
   execFileAsync,
   freePort,
@@ -14,7 +15,15 @@ import {
 } from "./processes.js";
 
 /** A local Docker Engine standing in for a Kasm agent. */
-export type LabEngine = { name: string; dir: string; socket: string; host: string; pid: number };
+export type LabEngine = {
+  name: string;
+  dir: string;
+  socket: string;
+  host: string;
+  pid: number;
+  /** The pid's start time when the lab started it: `lab down` stops only that process (ownership.ts). */
+  startTime?: string;
+};
 /** A local `docker-registry` on loopback; `auth` is set when it requires htpasswd Basic auth. */
 export type LabRegistry = {
   name: string;
@@ -22,10 +31,18 @@ export type LabRegistry = {
   host: string;
   url: string;
   pid: number;
+  startTime?: string;
   auth?: { username: string; password: string };
 };
 /** The Kasm Web App API stand-in, a detached process whose records and keys live in `dir`/state.json. */
-export type LabKasm = { url: string; apiKey: string; apiKeySecret: string; pid: number; dir: string };
+export type LabKasm = {
+  url: string;
+  apiKey: string;
+  apiKeySecret: string;
+  pid: number;
+  dir: string;
+  startTime?: string;
+};
 /** Everything a test, the demo or a benchmark needs to reach the lab's services. */
 export type Lab = {
   dir: string;
@@ -45,11 +62,18 @@ export type LabOptions = {
 
 export type LabHandle = { lab: Lab; started: string[]; stop(): Promise<void> };
 
-const PACKAGES = { dockerd: "docker.io", "docker-registry": "docker-registry", htpasswd: "apache2-utils" };
+const PACKAGES = {
+  dockerd: "docker.io",
+  "docker-registry": "docker-registry",
+  htpasswd: "apache2-utils",
+  // Signed-commit tests: gpg and its agent sign, ssh-keygen signs and verifies.
+  "gpg-agent": "gnupg",
+  "ssh-keygen": "openssh-client",
+};
 export const LAB_USER = "kasm-ci";
 export const LAB_PASSWORD = "lab-secret-pass";
 
-/** Installs Debian's docker.io, docker-registry and apache2-utils when any of their binaries is missing. */
+/** Installs Debian's docker.io, docker-registry, apache2-utils, gnupg and openssh-client when a binary is missing. */
 export async function ensureLabPackages(log: (line: string) => void = () => {}): Promise<void> {
   const missing: string[] = [];
   for (const [binary, pkg] of Object.entries(PACKAGES)) if (!(await which(binary))) missing.push(pkg);
@@ -124,7 +148,7 @@ async function ensureEngine(dir: string, index: number, saved: LabEngine | undef
     },
     60_000,
   );
-  return { name, dir: base, socket, host: `unix://${socket}`, pid };
+  return { name, dir: base, socket, host: `unix://${socket}`, pid, ...startedAt(pid) };
 }
 
 async function ensureRegistry(
@@ -168,7 +192,7 @@ async function ensureRegistry(
     },
     30_000,
   );
-  return { name, dir: base, host, url, pid, ...(auth ? { auth } : {}) };
+  return { name, dir: base, host, url, pid, ...startedAt(pid), ...(auth ? { auth } : {}) };
 }
 
 /** The built stand-in server; from src/lab and dist/lab alike this is the repository's dist/lab. */
@@ -199,7 +223,7 @@ async function ensureKasm(dir: string, saved: LabKasm | undefined, started: stri
     30_000,
   );
   const { apiKey, apiKeySecret } = JSON.parse(readFileSync(stateFile, "utf8")) as LabKasm;
-  return { url, apiKey, apiKeySecret, pid, dir: base };
+  return { url, apiKey, apiKeySecret, pid, dir: base, ...startedAt(pid) };
 }
 
 /**
@@ -235,19 +259,38 @@ async function stopPids(pids: number[]): Promise<void> {
   await Promise.all(pids.map((pid) => stopProcess(pid)));
 }
 
-/** Stops every service recorded in the lab folder, whoever started it. */
-export async function stopLab(dir: string): Promise<void> {
+const startedAt = (pid: number) => {
+  const startTime = processStartTime(pid);
+  return startTime ? { startTime } : {};
+};
+
+/**
+ * Stops the services recorded in the lab folder that are provably the lab's (ownership.ts: a recorded pid
+ * now used by another process is left alone), then unmounts what the engines left mounted under it.
+ * Returns what it stopped, what it left, and the mounts it could not remove.
+ */
+export async function stopLab(
+  dir: string,
+): Promise<{ stopped: number[]; foreign: number[]; mounts: string[] }> {
   const stateFile = join(dir, "lab.json");
-  if (!existsSync(stateFile)) return;
-  const saved = loadState(stateFile);
-  const pids = [
-    ...saved.engines.map((e) => e.pid),
-    saved.registries.plain?.pid,
-    saved.registries.auth?.pid,
-    saved.kasm?.pid,
-  ];
-  for (const engine of saved.engines) pids.push(readPid(join(engine.dir, "docker.pid")));
-  await stopPids(pids.filter((p): p is number => typeof p === "number"));
+  const result = { stopped: [] as number[], foreign: [] as number[], mounts: [] as string[] };
+  if (existsSync(stateFile)) {
+    const saved = loadState(stateFile);
+    const records: Recorded[] = [...saved.engines, saved.registries.plain, saved.registries.auth, saved.kasm]
+      .filter((r) => typeof r?.pid === "number")
+      .map((r) => ({ pid: r!.pid, ...(r!.startTime ? { startTime: r!.startTime } : {}) }));
+    for (const engine of saved.engines) {
+      const pid = readPid(join(engine.dir, "docker.pid"));
+      if (pid && !records.some((r) => r.pid === pid)) records.push({ pid });
+    }
+    for (const record of records) {
+      if (ownedByLab(record, dir)) result.stopped.push(record.pid);
+      else if (isAlive(record.pid)) result.foreign.push(record.pid);
+    }
+    await stopPids(result.stopped);
+  }
+  result.mounts = await unmountUnder(dir);
+  return result;
 }
 
 /** Where tests, `npm run lab` and the demo keep the lab unless KASM_GITOPS_LAB_DIR says otherwise. */

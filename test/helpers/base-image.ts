@@ -16,8 +16,9 @@ import type Docker from "dockerode";
 
 /** Docker's default PATH, which every real base image sets. */
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/** What the Dockerfile's RUN steps call besides node and npm (env runs the npm and tsc shebangs). */
-const TOOLS = ["env", "git", "mkdir", "mv", "rm", "chmod", "chown"];
+/** What the Dockerfile's RUN steps call besides node and npm (env runs the npm and tsc shebangs); gpg and
+ * ssh-keygen verify commit signatures at run time. */
+const TOOLS = ["env", "git", "mkdir", "mv", "rm", "chmod", "chown", "gpg", "ssh-keygen"];
 
 /** Shared libraries a binary loads, as `ldd` names them (the paths the loader will look at). */
 function libraries(binary: string): string[] {

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { KasmGitopsError } from "../core/errors.js";
+import { trustFlags } from "./context.js";
+import type { CliIo } from "./io.js";
+
+const io: CliIo = { stdout: () => {}, stderr: () => {}, env: {}, cwd: "/work", isTTY: false };
+const args = (values: Record<string, string>) => ({ values, positionals: [] });
+
+describe("trustFlags", () => {
+  it.each<[string, Record<string, string>, ReturnType<typeof trustFlags>]>([
+    ["nothing asked", {}, undefined],
+    [
+      "ssh, path made absolute",
+      { "verify-commits": "ssh", "allowed-signers": "keys/allowed" },
+      { mode: "ssh", file: "/work/keys/allowed" },
+    ],
+    [
+      "openpgp",
+      { "verify-commits": "openpgp", "trusted-keys": "/etc/k.asc" },
+      { mode: "openpgp", file: "/etc/k.asc" },
+    ],
+  ])("%s", (_, values, expected) => {
+    expect(trustFlags(args(values), io)).toEqual(expected);
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ "allowed-signers": "a" }, "--allowed-signers needs --verify-commits ssh"],
+    [{ "trusted-keys": "k" }, "--trusted-keys needs --verify-commits openpgp"],
+    [{ "verify-commits": "x509" }, "--verify-commits x509: use ssh or openpgp"],
+    [{ "verify-commits": "ssh" }, "--verify-commits ssh needs --allowed-signers FILE"],
+    [
+      { "verify-commits": "ssh", "allowed-signers": "a", "trusted-keys": "k" },
+      "--trusted-keys is for --verify-commits openpgp, not ssh",
+    ],
+  ])("refuses %j as a usage error", (values, message) => {
+    const error = (() => {
+      try {
+        trustFlags(args(values), io);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(KasmGitopsError);
+    expect(error).toMatchObject({ code: "usage" });
+    expect((error as Error).message).toContain(message);
+  });
+});
