@@ -15,6 +15,7 @@ import { type CliResult, inRepo, lines, repoArgs } from "./helpers/cli.js";
 import { startDaemon, waitUntil } from "./helpers/daemon.js";
 import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+import { startReceiver } from "./helpers/receiver.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
@@ -253,6 +254,29 @@ describe("Kasm records from Git", () => {
     expect(groupsOf(record("chrome")!.image_id)).toEqual(["qa"]);
   });
 
+  it("Kasm refusing the key is a kasm unknown cause: the plan is incomplete, pulls go on, apply exits 1", async () => {
+    const f = await fleet();
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "1");
+    const wrong = { KASM_SECRET_KASM_API_KEY_SECRET: "not-the-secret" };
+    const planned = await inRepo("plan", f.repo.bare, f.state, ["--json"], { env: { ...env(), ...wrong } });
+    const p = JSON.parse(planned.stdout) as Plan;
+    expect(p.unknown).toMatchObject([{ kind: "kasm", reason: "kasm-unreachable" }]);
+    expect(p.summary).toMatchObject({ incomplete: true, unknown: 1, kasm: 0, pull: 2 });
+    const text = await inRepo("plan", f.repo.bare, f.state, [], { env: { ...env(), ...wrong } });
+    expect(text.stdout.trimEnd().split("\n").at(-1)).toMatch(
+      /^Plan incomplete: 1 Kasm check failed \(\S+: kasm-unreachable\)\. /,
+    );
+    const result = await apply(f, wrong);
+    expect(result.code).toBe(1);
+    expect(lines(result.stdout).at(-1)).toMatchObject({
+      failed: 0,
+      unknown: 1,
+      incomplete: true,
+      converged: false,
+    });
+    expect(records()).toEqual([]);
+  });
+
   it("a reconciler limited with --agent leaves the records alone and says so", async () => {
     const f = await fleet();
     await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "1");
@@ -412,11 +436,17 @@ describe("Kasm failures are reported clearly and the pulls go on", () => {
 });
 
 describe("the daemon keeps the records in line", () => {
-  it("puts drift back on its own, and shows the records in /status and /metrics", async () => {
+  it("puts drift back on its own, notifies it, and shows the records in /status and /metrics", async () => {
     const f = await fleet();
-    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"))]) }, "1");
+    const receiver = await startReceiver();
+    const hook =
+      "apiVersion: kasm-gitops/v1\nkind: Notification\nmetadata: {name: hook}\nspec:\n  type: webhook\n  url: {env: KASM_SECRET_HOOK}\n  events: [drift]\n";
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"))]), "manifests/hook.yaml": hook },
+      "1",
+    );
     const [, ...args] = repoArgs("run", f.repo.bare, f.state, ["--interval", "1s"]);
-    const running = await startDaemon(args, env());
+    const running = await startDaemon(args, { ...env(), KASM_SECRET_HOOK: `${receiver.url}/hook` });
     try {
       type Status = { kasm?: { managed: number; drift: number; reachable: boolean; pending: number } };
       const status = async () => (await running.status()) as Status;
@@ -435,6 +465,11 @@ describe("the daemon keeps the records in line", () => {
         30_000,
         running.logs,
       );
+      await waitUntil("drift notified", async () => receiver.delivered("/hook").length > 0, 20_000);
+      expect(receiver.delivered("/hook")[0]!.body).toMatchObject({
+        event: "drift",
+        details: { workspaces: ["chrome"] },
+      });
       const metrics = (await running.get("/metrics")).body;
       expect(metrics).toMatch(/kasm_gitops_kasm_actions_total\{type="kasm-update",status="ok"\} [1-9]/);
       expect(metrics).toMatch(/kasm_gitops_kasm_managed_records 1/);
@@ -442,6 +477,7 @@ describe("the daemon keeps the records in line", () => {
       for (const secret of [kasm.apiKey, kasm.apiKeySecret]) expect(running.logs()).not.toContain(secret);
     } finally {
       await running.stop();
+      await receiver.close();
     }
   });
 });
