@@ -65,6 +65,8 @@ export {
   type Position,
   type Problem,
   type ProblemCode,
+  type PruneMode,
+  type PruneSpec,
   type RegistryManifest,
   type RegistrySpec,
   type SecretRef,
@@ -89,10 +91,12 @@ export type {
   PlanWarning,
   PromoteAction,
   PullAction,
+  RemoveAction,
   UnknownCause,
   UnknownKind,
 } from "./core/plan-types.js";
 export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/promotion.js";
+export { type PruneSettings, pruneSettings } from "./core/prune.js";
 export { parseMemoryQuantity } from "./core/quantity.js";
 export { incompleteLine, renderPlan, summaryLine } from "./core/render-plan.js";
 export { selectorMatches } from "./core/selectors.js";

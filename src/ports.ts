@@ -39,6 +39,18 @@ export interface RevisionVerifier {
 /** Progress of one pull, for live output and metrics. */
 export type PullProgress = { layersDone: number; layersTotal: number; bytesDone: number; bytesTotal: number };
 
+/** A container, running or stopped (a Kasm session): the image it was created from must stay. */
+export type ContainerSummary = { id: string; imageId: string; state: string };
+
+/**
+ * How a removal ended. Docker answers 409 conflict when an unforced removal would hurt: `in-use` when a
+ * container uses the image (it took it meanwhile), `refused` for its other reasons (dependent child images…).
+ */
+export type RemoveOutcome =
+  | { status: "removed"; untagged: number; deleted: number }
+  | { status: "in-use" | "refused"; message: string }
+  | { status: "gone" };
+
 /** The one level the adapters and the planner log at: what an operator turns on to follow a cycle. */
 export type DebugLogger = { debug: (fields: object, message: string) => void };
 
@@ -46,6 +58,12 @@ export type DebugLogger = { debug: (fields: object, message: string) => void };
 export interface DockerAgent {
   readonly name: string;
   listImages(signal?: AbortSignal): Promise<LocalImage[]>;
+  /** Every container, stopped ones included. */
+  listContainers(signal?: AbortSignal): Promise<ContainerSummary[]>;
+  /** Removes an image by id or reference; never forced, and its unused parents go too (noprune false). */
+  removeImage(image: string, signal?: AbortSignal): Promise<RemoveOutcome>;
+  /** Bytes of the agent's image layers on disk (Docker's disk usage, GET /system/df). */
+  imageBytes(signal?: AbortSignal): Promise<number>;
   /** Pulls to the end of the stream; an error event rejects. Resolves with the pulled digest when known. */
   pull(
     reference: string,
@@ -134,6 +152,8 @@ export type RefusalReason = Extract<CycleResult, "invalid-revision" | "untrusted
 
 export type PullResult = "ok" | "failed";
 export type PromotionResult = "ok" | "failed" | "blocked";
+/** `kept`: the image was in use or re-tagged by the time it was to go. */
+export type RemovalResult = "ok" | "failed" | "kept";
 export type NotificationResult = "sent" | "retried" | "failed" | "dropped";
 
 /** The daemon's Prometheus metrics; typed methods so callers cannot misspell a label. */
@@ -150,7 +170,10 @@ export type Metrics = {
   kasmActionFinished(type: string, status: "ok" | "failed" | "skipped"): void;
   /** Managed Kasm records, and those edited in Kasm found by the last plan. */
   setKasmRecords(managed: number, drift: number): void;
-
+  /** A prune removal finished; `bytes` is what an ok removal freed (Docker's image size). */
+  removalFinished(agent: string, result: RemovalResult, bytes: number): void;
+  /** The agent's image bytes on disk, as Docker's disk usage reports them. */
+  setAgentImageBytes(agent: string, bytes: number): void;
   /** 1 only when the last cycle verified everything; unknown checks counted by kind. */
   setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
   notification(name: string, type: string, result: NotificationResult): void;

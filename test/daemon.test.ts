@@ -15,7 +15,7 @@ type Status = {
   ready: boolean;
   lastError?: { message: string };
   lastCycle?: { result: string; trigger: string };
-  agents: Record<string, { reachable: boolean; converged: boolean }>;
+  agents: Record<string, { reachable: boolean; converged: boolean; imageBytes?: number }>;
 };
 
 /** One workspace at `image` on the lab's first engine. */
@@ -69,6 +69,16 @@ describe("kasm-gitops run (polling)", () => {
       daemon.logs,
     );
     expect((await localDigests(engine.host, image("v1"))).length).toBe(1);
+    // Each agent's image bytes (Docker's disk usage), in /status and as a metric to alert on.
+    await waitUntil(
+      "image bytes in /status",
+      async () => (((await daemon.status()) as Status).agents.a1?.imageBytes ?? 0) > 0,
+      30_000,
+      daemon.logs,
+    );
+    expect((await daemon.get("/metrics")).body).toMatch(
+      /^kasm_gitops_agent_image_bytes\{agent="a1"\} [1-9]\d*$/m,
+    );
   });
 
   it("picks up a new commit and pulls it", async () => {

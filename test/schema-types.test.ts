@@ -11,6 +11,7 @@ import {
   NOTIFICATION_EVENTS,
   type NotificationManifest,
   type NotificationSpec,
+  type PruneSpec,
   type RegistryManifest,
   type RegistrySpec,
   type SecretRef,
@@ -43,7 +44,7 @@ const TYPE_KEYS = {
     keyof NonNullable<RegistrySpec["auth"]>,
     true
   >),
-  agent: keys({ docker: true, maxConcurrentPulls: true, enabled: true } satisfies Record<
+  agent: keys({ docker: true, maxConcurrentPulls: true, enabled: true, prune: true } satisfies Record<
     keyof AgentSpec,
     true
   >),
@@ -97,8 +98,10 @@ const TYPE_KEYS = {
     refreshSchedule: true,
     maxConcurrentPulls: true,
     promotionBranch: true,
+    prune: true,
   } satisfies Record<keyof SettingsSpec, true>),
   notification: keys({ type: true, url: true, events: true } satisfies Record<keyof NotificationSpec, true>),
+  prune: keys({ mode: true, keepPrevious: true } satisfies Record<keyof PruneSpec, true>),
 };
 
 const props = (schema: JsonSchema | undefined, ...path: string[]): string[] => {
@@ -125,6 +128,7 @@ const SCHEMA_KEYS: Record<keyof typeof TYPE_KEYS, string[]> = {
   kasmServerTls: props(SCHEMAS.KasmServer, "spec", "tls"),
   settings: props(SCHEMAS.Settings, "spec"),
   notification: props(SCHEMAS.Notification, "spec"),
+  prune: props(common.prune),
 };
 
 /** A document of each kind with every optional field set, typed by manifest.ts. */
@@ -150,6 +154,7 @@ const SAMPLES = {
       },
       maxConcurrentPulls: 3,
       enabled: false,
+      prune: { mode: "unused", keepPrevious: 2 },
     },
   } satisfies Omit<AgentManifest, "source">,
   Workspace: {
@@ -183,7 +188,13 @@ const SAMPLES = {
     apiVersion: API_VERSION,
     kind: "Settings",
     metadata: { name: "default" },
-    spec: { interval: "30s", refreshSchedule: "0 * * * *", maxConcurrentPulls: 2, promotionBranch: "main" },
+    spec: {
+      interval: "30s",
+      refreshSchedule: "0 * * * *",
+      maxConcurrentPulls: 2,
+      promotionBranch: "main",
+      prune: { mode: "dangling", keepPrevious: 1 },
+    },
   } satisfies Omit<SettingsManifest, "source">,
   KasmServer: {
     apiVersion: API_VERSION,
@@ -248,6 +259,11 @@ describe("schemas/ and src/core/manifest.ts agree", () => {
       maxConcurrentPulls: DEFAULTS.maxConcurrentPulls,
       promotionBranch: DEFAULTS.promotionBranch,
     });
+    const prune = common.prune!.properties!;
+    expect([prune.mode!.default, prune.keepPrevious!.default]).toEqual([
+      DEFAULTS.pruneMode,
+      DEFAULTS.keepPrevious,
+    ]);
     const kasm = SCHEMAS.KasmServer.properties!.spec!.properties!;
     expect([kasm.pulls!.default, kasm.removed!.default]).toEqual([DEFAULTS.kasmPulls, DEFAULTS.kasmRemoved]);
   });

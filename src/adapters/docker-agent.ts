@@ -1,10 +1,13 @@
-/** A Kasm agent's Docker Engine through dockerode: list images, and pull following the stream to its end. */
+/**
+ * A Kasm agent's Docker Engine through dockerode: list images and containers, pull following the stream to
+ * its end, remove images (never forced) and read the disk usage of its images.
+ */
 import type { IncomingMessage } from "node:http";
 import Docker from "dockerode";
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
 import { type LocalImage, toLocalImage } from "../core/local-images.js";
-import type { Credentials, DockerAgent, PullProgress } from "../ports.js";
+import type { ContainerSummary, Credentials, DockerAgent, PullProgress, RemoveOutcome } from "../ports.js";
 import { type DockerTls, dockerConnection } from "./docker-host.js";
 import {
   classifyPullError,
@@ -94,6 +97,51 @@ export function createDockerAgent(options: DockerAgentOptions): DockerAgent {
     return summaries.map(toLocalImage);
   }
 
+  async function listContainers(signal?: AbortSignal): Promise<ContainerSummary[]> {
+    const containers = await shortCall("the container list", signal, (abortSignal) =>
+      docker.listContainers({ all: true, abortSignal } as Docker.ContainerListOptions),
+    );
+    return containers.map((c) => ({ id: c.Id, imageId: c.ImageID, state: c.State }));
+  }
+
+  async function removeImage(image: string, signal?: AbortSignal): Promise<RemoveOutcome> {
+    try {
+      const report = (await shortCall("an image removal", signal, (abortSignal) =>
+        docker.getImage(image).remove({ force: false, noprune: false, abortSignal }),
+      )) as { Untagged?: string; Deleted?: string }[];
+      const count = (key: "Untagged" | "Deleted") => report.filter((r) => r[key] !== undefined).length;
+      return { status: "removed", untagged: count("Untagged"), deleted: count("Deleted") };
+    } catch (error) {
+      const status = ((error as KasmGitopsError).cause as ModemError | undefined)?.statusCode;
+      const message = engineMessage(((error as KasmGitopsError).cause ?? error) as ModemError);
+      if (status === 409) return { status: /being used by/i.test(message) ? "in-use" : "refused", message };
+      if (status === 404) return { status: "gone" };
+      throw error;
+    }
+  }
+
+  async function imageBytes(signal?: AbortSignal): Promise<number> {
+    // `type=image` spares engines that know it (API 1.42+) from sizing containers and volumes.
+    const usage = await shortCall(
+      "its disk usage",
+      signal,
+      (abortSignal) =>
+        new Promise<{ LayersSize?: number }>((resolve, reject) =>
+          docker.modem.dial(
+            {
+              path: "/system/df?",
+              method: "GET",
+              options: { type: ["image"] },
+              abortSignal,
+              statusCodes: { 200: true, 500: "server error" },
+            } as Parameters<typeof docker.modem.dial>[0],
+            (error, data) => (error ? reject(error) : resolve(data as { LayersSize?: number })),
+          ),
+        ),
+    );
+    return usage.LayersSize ?? 0;
+  }
+
   /** The repo digest of a pulled tag, from the engine, when the stream did not carry one. */
   async function inspectDigest(canonical: string, repository: string): Promise<string | undefined> {
     const info = await shortCall("an image inspect", undefined, () => docker.getImage(canonical).inspect());
@@ -169,7 +217,7 @@ export function createDockerAgent(options: DockerAgentOptions): DockerAgent {
     }
   }
 
-  return { name, listImages, pull };
+  return { name, listImages, listContainers, removeImage, imageBytes, pull };
 }
 
 /** Reads the pull stream to its end; rejects on an error event or when `signal` aborts. */

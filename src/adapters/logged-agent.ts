@@ -34,6 +34,27 @@ export function withCallLogs(agent: DockerAgent, logger: DebugLogger): DockerAge
         () => agent.listImages(signal),
         (images) => ({ images: images.length }),
       ),
+    listContainers: (signal) =>
+      timed(
+        "listContainers",
+        {},
+        () => agent.listContainers(signal),
+        (containers) => ({ containers: containers.length }),
+      ),
+    removeImage: (image, signal) =>
+      timed(
+        "removeImage",
+        { image },
+        () => agent.removeImage(image, signal),
+        (outcome) => ({ status: outcome.status }),
+      ),
+    imageBytes: (signal) =>
+      timed(
+        "imageBytes",
+        {},
+        () => agent.imageBytes(signal),
+        (bytes) => ({ bytes }),
+      ),
     pull: (reference, options) =>
       timed(
         "pull",

@@ -8,11 +8,12 @@ import { benchCore, CORE_DEFAULTS } from "./core-figure.js";
 import { benchDaemon, DAEMON_DEFAULTS } from "./daemon-figure.js";
 import { benchKasm, KASM_DEFAULTS } from "./kasm-figure.js";
 import { openLab } from "./lab-fleet.js";
+import { benchPrune, PRUNE_DEFAULTS } from "./prune-figure.js";
 import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
 import { type FigureLine, renderTable } from "./table.js";
 
-const FIGURES = ["core", "registry", "scheduling", "daemon", "kasm"] as const;
+const FIGURES = ["core", "registry", "scheduling", "daemon", "kasm", "prune"] as const;
 type Figure = (typeof FIGURES)[number];
 
 // biome-ignore format: one flag per line, with its default
@@ -33,6 +34,7 @@ const FLAGS = {
   interval: { type: "string", value: "DURATION", help: "daemon: poll interval", default: DAEMON_DEFAULTS.interval },
   idle: { type: "string", help: "daemon: idle window in seconds", default: DAEMON_DEFAULTS.idleSeconds },
   samples: { type: "string", help: "daemon: latency samples of each kind", default: DAEMON_DEFAULTS.samples },
+  "prune-images": { type: "string", help: "prune: unused images on the agent", default: PRUNE_DEFAULTS.images },
   "daemon-log": { type: "string", value: "FILE", help: "daemon: keep its JSON log lines in FILE" },
   "kasm-workspaces": { type: "string", help: "kasm: records of the converged cycle", default: KASM_DEFAULTS.workspaces },
   "kasm-groups": { type: "string", help: "kasm: groups they are in", default: KASM_DEFAULTS.groups },
@@ -85,6 +87,8 @@ async function runFigure(figure: Figure, values: Values, log: (line: string) => 
     const sizes = { workspaces: count(values, "kasm-workspaces"), groups: count(values, "kasm-groups") };
     return benchKasm(lab, sizes, log);
   }
+  if (figure === "prune")
+    return benchPrune(lab, { ...PRUNE_DEFAULTS, images: count(values, "prune-images") });
   const interval = String(values.interval ?? DAEMON_DEFAULTS.interval);
   return benchDaemon(lab, {
     interval,

@@ -1,6 +1,6 @@
 /** One measured figure: a value, what it is compared with in the same run, and the ratio between them. */
 export type Measure = { value: number; unit: Unit; label?: string };
-export type Unit = "ms" | "MB" | "requests" | "GETs" | "pulls" | "%";
+export type Unit = "ms" | "MB" | "bytes" | "requests" | "GETs" | "pulls" | "%";
 
 export type FigureLine = {
   /** Stable id, e.g. `core.validate`, for `--json` consumers. */

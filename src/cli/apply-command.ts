@@ -6,6 +6,7 @@ import type { Plan } from "../core/plan-types.js";
 import { renderPlan } from "../core/render-plan.js";
 import { describeUnknown } from "../core/unknown.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
+import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
@@ -13,7 +14,7 @@ import type { CommandContext } from "./command.js";
 import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
 import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
-import { applySummary, jsonLines, terminalProgress } from "./progress.js";
+import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
 
 /** A saved plan; a missing or unreadable file is a usage error naming it. */
 async function readPlanFile(file: string, cwd: string): Promise<Plan> {
@@ -84,7 +85,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
       : eventLines((line) => io.stdout(line));
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
   const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
-  const failed = results.filter((r) => r.status !== "ok").length;
+  const failed = results.filter(countsAsFailure).length;
   // Converged only when every action succeeded, nothing was left unchecked (an unknown is not good)
   // and no Kasm record change was held (a group Kasm lacks, an image not on the agents).
   const held = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
@@ -93,9 +94,10 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     const summary = {
       event: "summary",
       revision: plan.revision,
-      ok: results.length - failed,
+      ok: results.filter((r) => r.status === "ok").length,
       failed,
       ...(held > 0 ? { held } : {}),
+      ...pruneTotals(results),
       unknown: plan.unknown.length,
       incomplete: plan.summary.incomplete,
       converged,

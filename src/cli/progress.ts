@@ -1,22 +1,16 @@
+import { formatBytes } from "../core/bytes.js";
 import type { BlockedKasm, Plan } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import { describeUnknown } from "../core/unknown.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
+import { countsAsFailure } from "../engine/remove-images.js";
 import type { CliIo } from "./io.js";
+
+/** Sizes for people; the plan renders them too, so the function lives in core. */
+export { formatBytes };
 
 type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
 
-/** Bytes for people: Kasm images are GBs, lab images a few hundred bytes. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 const shortImage = (image: string) => image.replace(/^[^/]+\//, "");
 
 /** One JSON object per line: for logs, CI and anything that parses apply's output. */
@@ -76,7 +70,13 @@ export function terminalProgress(io: CliIo) {
     onEvent(event: ExecutorEvent) {
       if (event.type === "registry-paused") return;
       const action = event.type === "done" ? event.result.action : event.action;
-      const a = line(action.type === "pull" ? action.agent : action.type === "promote" ? "registry" : "kasm");
+      const a = line(
+        action.type === "pull" || action.type === "remove"
+          ? action.agent
+          : action.type === "promote"
+            ? "registry"
+            : "kasm",
+      );
       const subject = actionSubject(action);
       if (event.type === "start") {
         a.running.set(subject, "starting");
@@ -109,11 +109,17 @@ export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown"
   if (results.some((r) => r.action.type === "promote")) parts.push(`${count("promote", "ok")} promoted`);
   const kasm = results.filter((r) => r.action.type.startsWith("kasm-"));
   if (kasm.length > 0) parts.push(`${kasm.filter((r) => r.status === "ok").length} Kasm change(s) made`);
-  const failed = results.filter((r) => r.status !== "ok");
+  const prune = pruneTotals(results);
+  if (results.some((r) => r.action.type === "remove")) {
+    parts.push(`${prune.removed} removed (${formatBytes(prune.freedBytes)} freed)`, `${prune.kept} kept`);
+  }
+  const failed = results.filter(countsAsFailure);
   parts.push(`${failed.length} failed`);
-  const lines = failed.map((r) => {
-    const where = r.action.type === "pull" ? `${r.action.agent} ` : "";
-    return `  ✗ ${r.action.type} ${where}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`;
+  const kept = results.filter((r) => r.action.type === "remove" && r.status === "skipped");
+  const lines = [...failed, ...kept].map((r) => {
+    const where = r.action.type === "pull" || r.action.type === "remove" ? `${r.action.agent} ` : "";
+    const mark = r.status === "failed" || r.action.type !== "remove" ? "✗" : "~";
+    return `  ${mark} ${r.action.type} ${where}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`;
   });
   const held = plan.blocked.filter((b): b is BlockedKasm => b.type.startsWith("kasm-"));
   for (const b of held) lines.push(`  ! ${b.type} ${b.workspace} [${b.reason}]: ${b.message}`);
@@ -128,4 +134,15 @@ export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown"
   if (plan.unknown.length > 0)
     lines.push(`Not converged: ${describeUnknown(plan.unknown)}; fix the cause and apply again.`);
   return `${[head, ...lines].join("\n")}\n`;
+}
+
+/** Pruning's outcome: images removed, bytes they freed (Docker's sizes), images kept because in use meanwhile. */
+export function pruneTotals(results: readonly ActionResult[]) {
+  const removals = results.filter((r) => r.action.type === "remove");
+  const removed = removals.filter((r) => r.status === "ok");
+  return {
+    removed: removed.length,
+    freedBytes: removed.reduce((sum, r) => sum + (r.action.type === "remove" ? r.action.bytes : 0), 0),
+    kept: removals.filter((r) => r.status === "skipped").length,
+  };
 }

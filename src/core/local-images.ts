@@ -6,10 +6,21 @@
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 
 /** An image as an agent's Docker Engine reports it. */
-export type LocalImage = { id: string; repoTags: string[]; repoDigests: string[] };
+export type LocalImage = {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  /** Bytes, as Docker reports the image's size; what pruning it frees at most. */
+  size?: number;
+};
 
 /** Docker's raw image summary fields that matter here. */
-export type DockerImageSummary = { Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null };
+export type DockerImageSummary = {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Size?: number;
+};
 
 /** Docker's placeholders for untagged or digest-less images. */
 const isPlaceholder = (entry: string) => entry.startsWith("<none>");
@@ -20,6 +31,7 @@ export function toLocalImage(summary: DockerImageSummary): LocalImage {
     id: summary.Id,
     repoTags: (summary.RepoTags ?? []).filter((tag) => !isPlaceholder(tag)),
     repoDigests: (summary.RepoDigests ?? []).filter((digest) => !isPlaceholder(digest)),
+    ...(summary.Size !== undefined ? { size: summary.Size } : {}),
   };
 }
 

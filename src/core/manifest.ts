@@ -34,7 +34,12 @@ export type AgentSpec = {
   docker: { host: string; tls?: { ca?: SecretRef; cert?: SecretRef; key?: SecretRef } };
   maxConcurrentPulls?: number;
   enabled?: boolean;
+  prune?: PruneSpec;
 };
+
+/** Which images are removed from an agent; see core/prune.ts. */
+export type PruneMode = "off" | "dangling" | "unused";
+export type PruneSpec = { mode?: PruneMode; keepPrevious?: number };
 
 export type WorkspaceSpec = {
   friendlyName?: string;
@@ -85,6 +90,7 @@ export type SettingsSpec = {
   refreshSchedule?: string;
   maxConcurrentPulls?: number;
   promotionBranch?: string;
+  prune?: PruneSpec;
 };
 
 /** What a Notification can be sent for (its `spec.events`). */
@@ -218,6 +224,8 @@ export const DEFAULTS = {
   promotionBranch: "main",
   kasmPulls: "kasm-gitops",
   kasmRemoved: "disable",
+  pruneMode: "off",
+  keepPrevious: 1,
 } as const;
 
 /** Code-point order: the same on every machine and locale, so plans are byte-for-byte reproducible. */

@@ -66,7 +66,25 @@ export type KasmGroupAction = {
 };
 
 export type KasmAction = KasmCreateAction | KasmUpdateAction | KasmRemoveAction | KasmGroupAction;
-export type Action = PullAction | PromoteAction | KasmAction;
+
+/** `dangling`: an untagged image; `unused`: a managed image no Workspace wants any more. */
+export type RemoveReason = "dangling" | "unused";
+
+/** Pruning: an image removed from an agent after the cycle's pulls, by id and never forced. */
+export type RemoveAction = {
+  type: "remove";
+  agent: string;
+  /** The image's first tag, else its first repo digest, else its id: what a person knows it by. */
+  image: string;
+  id: string;
+  /** Docker's size of the image (layers it shares with others are counted too). */
+  bytes: number;
+  reason: RemoveReason;
+  /** Every tag it carries (canonical), empty for a dangling image. */
+  tags: string[];
+};
+
+export type Action = PullAction | PromoteAction | KasmAction | RemoveAction;
 
 export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
 export type KasmBlockedReason = "unknown-group" | "image-not-on-agents";
@@ -90,6 +108,7 @@ export type WarningCode =
   | "workspace-disabled"
   | "no-matching-agent"
   | "moving-tag-not-created"
+  | "prune-skipped"
   | "kasm-unreachable"
   | "kasm-not-synced"
   | "kasm-record-conflict";
@@ -126,6 +145,9 @@ export type PlanSummary = {
   incomplete: boolean;
   /** Kasm record and group changes. */
   kasm?: number;
+  /** Removals and the bytes they free (absent in plans written before pruning existed). */
+  remove?: number;
+  removeBytes?: number;
 };
 
 export type Plan = {

@@ -452,6 +452,8 @@ describe("buildPlan", () => {
       pull: pulls.length,
       promote: plan.actions.length - pulls.length,
       blocked: plan.blocked.length,
+      remove: 0,
+      removeBytes: 0,
       unknown: plan.unknown.length,
       incomplete: plan.unknown.length > 0,
     });

@@ -4,12 +4,21 @@ import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local
 import type { ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
 import type { Action, BlockedPull, Plan, PlanWarning, PullAction } from "./plan-types.js";
-import { type DigestResult, type PullRecord, planPromotions } from "./promotion.js";
+import { type DigestResult, planPromotions } from "./promotion.js";
+import { type PruneRecord, planAgentRemovals } from "./prune.js";
 import { agentUnknowns, registryUnknowns } from "./unknown.js";
 
 /** What the shell saw on one agent. */
 export type AgentObservation =
-  | { agent: string; reachable: true; images: LocalImage[] }
+  | {
+      agent: string;
+      reachable: true;
+      images: LocalImage[];
+      /** Image ids containers use; listed only where pruning is on (undefined: unknown, so nothing is pruned). */
+      containers?: string[];
+      /** Bytes of the agent's images on disk (Docker's disk usage), when it answered. */
+      imageBytes?: number;
+    }
   | { agent: string; reachable: false; error: string };
 
 export type PlanInput = {
@@ -20,7 +29,7 @@ export type PlanInput = {
   observations: readonly AgentObservation[];
   /** Registry answers by canonical tag reference; a reference absent here is not checked (no refresh). */
   digests: ReadonlyMap<string, DigestResult>;
-  ledger?: readonly PullRecord[];
+  ledger?: readonly PruneRecord[];
   /** With a KasmServer: what Kasm holds and what was last written there. */
   kasm?: Omit<KasmPlanInput, "workspaces" | "agents" | "indexes" | "planned">;
 };
@@ -114,6 +123,7 @@ export function buildPlan(input: PlanInput): Plan {
       else pulls.push(action);
     }
   }
+  const removals = planAgentRemovals(input, pulls, warnings);
   const actions: Action[] = [...promotions.actions, ...pulls];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
   for (const image of uncreated.keys()) promoted.add(image);
@@ -143,6 +153,8 @@ export function buildPlan(input: PlanInput): Plan {
     unknown.push(...kasm.unknown);
     kasmCount = kasm.actions.length;
   }
+  // Removals come last: after the Kasm switches, so no record still names an image being removed.
+  actions.push(...removals);
   return {
     version: 1,
     revision: input.revision,
@@ -155,6 +167,8 @@ export function buildPlan(input: PlanInput): Plan {
       pull: pulls.length,
       promote: promotions.actions.length,
       blocked: blocked.length,
+      remove: removals.length,
+      removeBytes: removals.reduce((sum, r) => sum + r.bytes, 0),
       unknown: unknown.length,
       incomplete: unknown.length > 0,
       ...(kasmCount !== undefined ? { kasm: kasmCount } : {}),

@@ -1,18 +1,20 @@
+import { formatBytes } from "./bytes.js";
 import { parseImageReference } from "./image-ref.js";
 import type { Action, KasmAction, Plan, PullAction } from "./plan-types.js";
 import { shortDigest } from "./promotion.js";
+import { renderRemovals } from "./render-removals.js";
 import { describeUnknown } from "./unknown.js";
 
 export type RenderOptions = { color: boolean };
 
 const CODES = { green: 32, yellow: 33, red: 31, bold: 1, dim: 2 } as const;
-type Style = keyof typeof CODES;
+export type Style = keyof typeof CODES;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** What an action is about, in a word or two: its image, or its workspace (and group) for Kasm. */
 export function actionSubject(action: Action): string {
-  if (action.type === "pull" || action.type === "promote") return action.image;
+  if (action.type === "pull" || action.type === "promote" || action.type === "remove") return action.image;
   if (action.type === "kasm-group-add" || action.type === "kasm-group-remove")
     return `${action.workspace} → group ${action.group}`;
   return action.workspace;
@@ -26,6 +28,9 @@ export function summaryLine(plan: Plan): string {
   if (plan.summary.pull > 0) parts.push(`${plural(plan.summary.pull, "pull")} on ${plural(agents, "agent")}`);
   if (plan.summary.promote > 0) parts.push(plural(plan.summary.promote, "promotion"));
   if (plan.summary.kasm) parts.push(plural(plan.summary.kasm, "Kasm change"));
+  const removals = plan.summary.remove ?? 0;
+  if (removals > 0)
+    parts.push(`${plural(removals, "removal")} (${formatBytes(plan.summary.removeBytes ?? 0)})`);
   const heldPulls = plan.blocked.filter((b) => b.type === "pull").length;
   const heldPromotions = plan.blocked.filter((b) => b.type === "promote").length;
   const kasm = plan.blocked.length - heldPulls - heldPromotions;
@@ -129,6 +134,8 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
   }
 
   lines.push(...renderKasm(plan, paint));
+  lines.push(...renderRemovals(plan, paint));
+
   if (plan.blocked.length > 0) {
     lines.push(paint("bold", "blocked"));
     for (const b of plan.blocked) {

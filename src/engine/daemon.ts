@@ -6,7 +6,7 @@ import type { ManifestSet } from "../core/manifest.js";
 import { driftEvent, type NotificationEvent, type NotificationEventKind } from "../core/notification.js";
 import type { Plan, UnknownKind } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
-import type { CycleResult, Metrics, RefusalReason, RevisionStore } from "../ports.js";
+import type { CycleResult, DockerAgent, Metrics, RefusalReason, RevisionStore } from "../ports.js";
 import type { Notifier } from "./notifier.js";
 import {
   acceptManifests,
@@ -16,6 +16,7 @@ import {
   type ReconcileDeps,
   type Snapshot,
 } from "./reconcile.js";
+import { countsAsFailure, removalResult } from "./remove-images.js";
 import { rolloutEvents } from "./rollout-events.js";
 import { createTimers } from "./schedule.js";
 import {
@@ -326,6 +327,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     const revision = snapshot.revision.revision;
     const { plan, observations, fleet, kasm } = await planSnapshot(snapshot, deps, {
       refresh,
+      diskUsage: true,
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
       signal: hard.signal,
       recheck,
@@ -349,8 +351,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     for (const o of observations) {
       const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
       agents[o.agent] = o.reachable
-        ? { reachable: true, converged: pending === 0, pending }
+        ? {
+            reachable: true,
+            converged: pending === 0,
+            pending,
+            ...(o.imageBytes !== undefined ? { imageBytes: o.imageBytes } : {}),
+          }
         : { reachable: false, converged: false, pending: 0, error: o.error };
+      if (o.reachable && o.imageBytes !== undefined) deps.metrics.setAgentImageBytes(o.agent, o.imageBytes);
     }
     update({ type: "agents-observed", agents });
     const counts = agentCounts(status);
@@ -382,6 +390,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         if (action.type.startsWith("kasm-")) deps.metrics.kasmActionFinished(action.type, outcome);
         else if (action.type === "promote")
           deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
+        else if (action.type === "remove")
+          deps.metrics.removalFinished(action.agent, removalResult(outcome), action.bytes);
         else if (action.type === "pull")
           deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
         const log = {
@@ -400,12 +410,19 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const failed = results.filter(
         (r) => r.status !== "ok" && r.action.type === "pull" && r.action.agent === agent,
       );
-      if (entry.reachable)
-        update({
-          type: "agent-updated",
-          agent,
-          status: { pending: failed.length, converged: failed.length === 0 },
-        });
+      if (!entry.reachable) continue;
+      update({
+        type: "agent-updated",
+        agent,
+        status: { pending: failed.length, converged: failed.length === 0 },
+      });
+      const changed = (r: (typeof results)[number]) =>
+        (r.action.type === "remove" || r.action.type === "pull") &&
+        r.action.agent === agent &&
+        r.status === "ok";
+      if (results.some(changed)) {
+        await refreshImageBytes(agent, fleet.agents.get(agent));
+      }
     }
     if (kasmSeen) {
       const failed = results.filter((r) => r.status !== "ok" && r.action.type.startsWith("kasm-"));
@@ -419,10 +436,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         at: deps.clock.now(),
       });
     }
-    const failed = results.filter((r) => r.status !== "ok");
+    const failed = results.filter(countsAsFailure);
     // A failed pull or promotion is re-checked next cycle, even when that cycle does not refresh.
     for (const r of failed) {
-      if (!("image" in r.action)) continue;
+      if (r.action.type !== "pull" && r.action.type !== "promote") continue;
       recheck.add(r.action.image);
       if (r.action.type === "promote") recheck.add(r.action.source);
     }
@@ -438,6 +455,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       deps.notifier?.emit(driftEvent({ revision, branch: options.branch, at, message, details }));
     }
     return { plan, failed: failed.length, ...kasmHeld };
+  }
+
+  /** Reads an agent's image bytes again after pulls or removals changed them; an unanswered read keeps the last figure. */
+  async function refreshImageBytes(name: string, agent: DockerAgent | undefined) {
+    const bytes = await agent?.imageBytes(hard.signal).catch(() => undefined);
+    if (bytes === undefined) return;
+    update({ type: "agent-updated", agent: name, status: { imageBytes: bytes } });
+    deps.metrics.setAgentImageBytes(name, bytes);
   }
 
   /** (Re)creates the timers when the schedule a revision asks for changes; never after a stop. */

@@ -27,6 +27,9 @@ function fakeAgent(name: string, failures: Record<string, KasmGitopsError[]> = {
   const agent: DockerAgent = {
     name,
     listImages: async () => [],
+    listContainers: async () => [],
+    removeImage: async () => ({ status: "gone" }),
+    imageBytes: async () => 0,
     pull: async (reference) => {
       state.inFlight++;
       state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
@@ -307,6 +310,53 @@ describe("executePlan: Kasm actions", () => {
     expect(kasm.calls).toContain('update r2 {"cores":2}');
     if (statuses[1] === "skipped")
       expect(byType("kasm-create").error?.message).toMatch(/^held: the pull of .*:t1 on a1 did not succeed/);
+  });
+
+  it.each([
+    { name: "removals run after the Kasm switch", fail: {}, statuses: ["ok", "ok"], removed: true },
+    {
+      name: "a Kasm switch that failed keeps the removals (a record may still use the image)",
+      fail: { update: new KasmGitopsError("kasm-refused", "HTTP 500") },
+      statuses: ["failed", "skipped"],
+      removed: false,
+    },
+  ])("$name", async ({ fail, statuses, removed }) => {
+    const kasm = kasmRecorder(fail as Record<string, Error>);
+    const { agent } = fakeAgent("a1");
+    const old = `${H}/kasm/app:t0`;
+    agent.listImages = async () => [{ id: D("0"), repoTags: [old], repoDigests: [] }] as never;
+    agent.removeImage = async (name) => {
+      kasm.calls.push(`rmi ${name}`);
+      return { status: "gone" };
+    };
+    const results = await executePlan(
+      plan([
+        { type: "remove", agent: "a1", image: old, id: D("0"), bytes: 10, reason: "unused", tags: [old] },
+        {
+          type: "kasm-update",
+          workspace: "w",
+          imageId: "r1",
+          reason: "changed",
+          changes: [{ field: "name", from: old, to: `${H}/kasm/app:t1` }],
+          after: [],
+        },
+      ]),
+      {
+        agents: new Map([["a1", agent]]),
+        limits: new Map([["a1", 2]]),
+        registryFor: () => undefined,
+        ledger: memoryLedger(),
+        clock: virtualClock(),
+        revision: "rev",
+        kasm: { api: kasm.api, credentialsFor: () => undefined },
+      },
+    );
+    expect(results.map((r) => [r.action.type, r.status])).toEqual([
+      ["kasm-update", statuses[0]],
+      ["remove", statuses[1]],
+    ]);
+    expect(kasm.calls.map((c) => c.split(" ")[0])).toEqual(removed ? ["update", "rmi"] : ["update"]);
+    if (!removed) expect(results[1]!.error?.message).toMatch(/^kept: kasm-update w did not succeed/);
   });
 
   it("a failed Kasm action is not retried and never stops the others", async () => {

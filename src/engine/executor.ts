@@ -1,10 +1,18 @@
 import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
-import type { Action, KasmAction, Plan, PromoteAction, PullAction } from "../core/plan-types.js";
+import type {
+  Action,
+  KasmAction,
+  Plan,
+  PromoteAction,
+  PullAction,
+  RemoveAction,
+} from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
 import { type KasmExecution, runKasmAction } from "./kasm-sync.js";
+import { executeRemovals } from "./remove-images.js";
 
 export type ActionStatus = "ok" | "failed" | "skipped";
 export type ActionResult = {
@@ -113,7 +121,8 @@ class RegistryGate {
 
 /**
  * Carries out a plan: promotions first, then pulls, at most `limit` in flight per agent with no idle
- * slot while that agent has work queued, all agents in parallel. One failure never stops the others.
+ * slot while that agent has work queued, all agents in parallel, then removals (pruning). One failure
+ * never stops the others.
  */
 export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<ActionResult[]> {
   const policy = deps.retry ?? DEFAULT_RETRY;
@@ -193,7 +202,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
     Promise.all([...byAgent].map(([agentName, queue]) => runAgentQueue(agentName, [...queue]))),
     runKasm(kasmActions),
   ]);
-  return [...promoted, ...pullResults.flat(), ...kasmResults];
+  // Removals last, once the Kasm records point at the new images. A Kasm change that did not succeed
+  // may leave a record on an image about to go, so then nothing is removed this cycle (kept, retried next).
+  const removals = plan.actions.filter((a): a is RemoveAction => a.type === "remove");
+  const kasmFailed = kasmResults.find((r) => r.status !== "ok");
+  const removed = kasmFailed
+    ? removals.map((r) => skip(r, `kept: ${kasmHeld(kasmFailed)}`))
+    : await executeRemovals(removals, { ...deps, emit });
+  return [...promoted, ...pullResults.flat(), ...kasmResults, ...removed];
 
   /**
    * Kasm actions, each once every action it waits for (`after`) is done: held (skipped, with the reason)
@@ -241,6 +257,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
         : `${failed.action.type} ${actionSubject(failed.action)}`;
     const reason = failed.error?.message ?? failed.status;
     return `held: ${what} did not succeed (${reason}); users keep the current image`;
+  }
+
+  function kasmHeld(failed: ActionResult): string {
+    const reason = failed.error?.message ?? failed.status;
+    return `${failed.action.type} ${actionSubject(failed.action)} did not succeed (${reason}); a Kasm record may still use the image`;
   }
 
   async function runAgentQueue(agentName: string, queue: PullAction[]): Promise<ActionResult[]> {

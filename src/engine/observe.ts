@@ -5,15 +5,38 @@ import type { DigestResult } from "../core/promotion.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, DockerAgent, RegistryClient } from "../ports.js";
 
-/** Lists every agent's images in parallel; an unreachable agent becomes an observation, not a failure. */
+/** What to read besides the image list: containers where pruning is on, disk usage for the daemon's status. */
+export type ObserveOptions = { containersOf?: ReadonlySet<string>; diskUsage?: boolean };
+
+/**
+ * Lists every agent's images in parallel; an unreachable agent becomes an observation, not a failure.
+ * Containers and disk usage that cannot be read stay undefined (unknown), and the planner prunes nothing there.
+ */
 export async function observeAgents(
   agents: readonly DockerAgent[],
   signal?: AbortSignal,
+  options: ObserveOptions = {},
 ): Promise<AgentObservation[]> {
   return Promise.all(
     agents.map(async (agent): Promise<AgentObservation> => {
       try {
-        return { agent: agent.name, reachable: true, images: await agent.listImages(signal) };
+        const [images, containers, imageBytes] = await Promise.all([
+          agent.listImages(signal),
+          options.containersOf?.has(agent.name)
+            ? agent.listContainers(signal).then(
+                (list) => list.map((c) => c.imageId),
+                () => undefined,
+              )
+            : undefined,
+          options.diskUsage ? agent.imageBytes(signal).catch(() => undefined) : undefined,
+        ]);
+        return {
+          agent: agent.name,
+          reachable: true,
+          images,
+          ...(containers ? { containers } : {}),
+          ...(imageBytes !== undefined ? { imageBytes } : {}),
+        };
       } catch (error) {
         return { agent: agent.name, reachable: false, error: describeError(error) };
       }

@@ -16,6 +16,7 @@ import { type AgentObservation, buildPlan, type PlanInput } from "../core/plan.j
 import { planDecisions } from "../core/plan-decisions.js";
 import type { KasmAction, Plan } from "../core/plan-types.js";
 import { promotionRefs } from "../core/promotion.js";
+import { pruningAgents } from "../core/prune.js";
 import type { RetryPolicy } from "../core/retry.js";
 import type { SecretPolicy } from "../core/secret-policy.js";
 import { type TrustVerdict, untrustedMessage } from "../core/trust.js";
@@ -209,6 +210,8 @@ export type PlanOptions = {
   refresh: false | RefreshScope;
   onlyAgents?: string[];
   signal?: AbortSignal;
+  /** Read each agent's image disk usage too (the daemon's status and metrics). */
+  diskUsage?: boolean;
   /** Canonical references to check even when `refresh` leaves them out: the daemon's failed checks. */
   recheck?: ReadonlySet<string>;
 };
@@ -233,7 +236,10 @@ export async function planSnapshot(
   // then also relies on the ledger.
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
   const [observed, kasm] = await Promise.all([
-    observeAgents(enabled, options.signal),
+    observeAgents(enabled, options.signal, {
+      containersOf: pruningAgents(snapshot.set),
+      ...(options.diskUsage ? { diskUsage: true } : {}),
+    }),
     // A reconciler limited to some agents cannot know whether every agent holds an image.
     options.onlyAgents?.length ? undefined : kasmInput(fleet, deps, options.signal),
   ]);

@@ -2,6 +2,7 @@ import type { NotificationEvent } from "../core/notification.js";
 import type { PromoteAction } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import type { ActionResult } from "./executor.js";
+import { countsAsFailure } from "./remove-images.js";
 
 type Context = { revision: string; branch: string; at: Date };
 
@@ -29,11 +30,12 @@ export function rolloutEvents(c: Context, results: readonly ActionResult[]): Not
       }),
     );
   }
-  const failed = results.filter((r) => r.status !== "ok");
+  // A removal kept because a container took the image is reported, not a failed rollout.
+  const failed = results.filter(countsAsFailure);
   if (failed.length > 0) {
     const lines = failed.map(
       (r) =>
-        `${r.action.type} ${r.action.type === "pull" ? `${r.action.agent} ` : ""}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`,
+        `${r.action.type} ${r.action.type === "pull" || r.action.type === "remove" ? `${r.action.agent} ` : ""}${actionSubject(r.action)}: ${r.error?.message ?? r.status}`,
     );
     events.push(
       event(
@@ -49,7 +51,8 @@ export function rolloutEvents(c: Context, results: readonly ActionResult[]): Not
     const pulled = results.filter((r) => r.action.type === "pull").length;
     const promoted = results.filter((r) => r.action.type === "promote").length;
     // Kasm record and group changes are counted apart, and named only when there were some.
-    const kasm = results.length - pulled - promoted;
+    const removed = results.filter((r) => r.action.type === "remove").length;
+    const kasm = results.length - pulled - promoted - removed;
     const message = `${pulled} pull(s) and ${promoted} promotion(s)${kasm > 0 ? ` and ${kasm} Kasm change(s)` : ""} done`;
     events.push(event(c, "rollout-done", message, { pulled, promoted, ...(kasm > 0 ? { kasm } : {}) }));
   }

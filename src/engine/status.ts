@@ -4,7 +4,14 @@ import type { CycleResult, RefusalReason } from "../ports.js";
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
 
-export type AgentStatus = { reachable: boolean; converged: boolean; pending: number; error?: string };
+export type AgentStatus = {
+  reachable: boolean;
+  converged: boolean;
+  pending: number;
+  error?: string;
+  /** Bytes of image layers on the agent's disk (Docker's disk usage), when it answered. */
+  imageBytes?: number;
+};
 
 /** The Kasm records as the last cycle saw and left them. */
 export type KasmStatus = {

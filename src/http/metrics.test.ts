@@ -22,6 +22,21 @@ describe("createMetrics", () => {
       ],
     ],
     [
+      "prune removals and an agent's image bytes",
+      (m) => {
+        m.removalFinished("agent-1", "ok", 1000);
+        m.removalFinished("agent-1", "ok", 500);
+        m.removalFinished("agent-1", "kept", 700);
+        m.setAgentImageBytes("agent-1", 123456);
+      },
+      [
+        'kasm_gitops_image_removals_total{agent="agent-1",result="ok"} 2',
+        'kasm_gitops_image_removals_total{agent="agent-1",result="kept"} 1',
+        'kasm_gitops_image_bytes_freed_total{agent="agent-1"} 1500',
+        'kasm_gitops_agent_image_bytes{agent="agent-1"} 123456',
+      ],
+    ],
+    [
       "two pulls",
       (m) => {
         m.pullFinished("agent-1", "ok", 2000);

@@ -77,6 +77,24 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     labelNames: ["result"] as const,
     registers,
   });
+  const removals = new Counter({
+    name: `${METRIC_PREFIX}image_removals_total`,
+    help: "Prune removals on agents, by agent and result (kept: in use or re-tagged by the time it was to go).",
+    labelNames: ["agent", "result"] as const,
+    registers,
+  });
+  const freed = new Counter({
+    name: `${METRIC_PREFIX}image_bytes_freed_total`,
+    help: "Bytes of images pruning removed from agents (Docker's image sizes), by agent.",
+    labelNames: ["agent"] as const,
+    registers,
+  });
+  const imageBytes = new Gauge({
+    name: `${METRIC_PREFIX}agent_image_bytes`,
+    help: "Bytes of image layers on each agent's disk (Docker's disk usage); alert before the disk fills.",
+    labelNames: ["agent"] as const,
+    registers,
+  });
 
   const kasmActions = new Counter({
     name: `${METRIC_PREFIX}kasm_actions_total`,
@@ -150,6 +168,13 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     },
     promotionFinished(result) {
       promotions.inc({ result });
+    },
+    removalFinished(agent, result, bytes) {
+      removals.inc({ agent, result });
+      if (result === "ok") freed.inc({ agent }, bytes);
+    },
+    setAgentImageBytes(agent, bytes) {
+      imageBytes.set({ agent }, bytes);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

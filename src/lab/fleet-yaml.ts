@@ -13,6 +13,7 @@ export type AgentDef = {
   labels?: Record<string, string>;
   maxConcurrentPulls?: number;
   enabled?: boolean;
+  prune?: { mode?: string; keepPrevious?: number };
 };
 export type WorkspaceDef = {
   name: string;
@@ -56,7 +57,7 @@ export function fleetYaml(parts: {
   }
   for (const a of parts.agents) {
     const labels = JSON.stringify(a.labels ?? {});
-    const extra = `${a.maxConcurrentPulls ? `\n  maxConcurrentPulls: ${a.maxConcurrentPulls}` : ""}${a.enabled === false ? "\n  enabled: false" : ""}`;
+    const extra = `${a.maxConcurrentPulls ? `\n  maxConcurrentPulls: ${a.maxConcurrentPulls}` : ""}${a.enabled === false ? "\n  enabled: false" : ""}${a.prune ? `\n  prune: ${JSON.stringify(a.prune)}` : ""}`;
     docs.push(
       `apiVersion: kasm-gitops/v1\nkind: Agent\nmetadata: {name: ${a.name}, labels: ${labels}}\nspec:\n  docker: {host: "${a.host}"}${extra}`,
     );

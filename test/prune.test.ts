@@ -1,0 +1,296 @@
+import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDockerAgent } from "../src/adapters/docker-agent.js";
+import { dockerConnection } from "../src/adapters/docker-host.js";
+import { parseImageReference } from "../src/core/image-ref.js";
+import type { Plan, RemoveAction } from "../src/core/plan-types.js";
+import { countsAsFailure, executeRemovals } from "../src/engine/remove-images.js";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { inRepo, type Line, lines } from "./helpers/cli.js";
+import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
+
+const lab = inject("lab");
+const engine = lab.engines[1]!;
+const docker = new Docker(dockerConnection(engine.host));
+const agent = createDockerAgent({ name: "a1", host: engine.host });
+
+/** Image ids on the engine by tag or repo digest (short names as Docker lists them). */
+async function idOf(reference: string): Promise<string | undefined> {
+  const images = await agent.listImages();
+  return images.find((i) => i.repoTags.includes(reference) || i.repoDigests.includes(reference))?.id;
+}
+
+/** A container created (never started) from an image: a stopped Kasm session. */
+const createStopped = (image: string) =>
+  docker.createContainer({ Image: image, Cmd: ["/none"], HostConfig: { NetworkMode: "none" } });
+
+describe("prune on a seeded agent (real engine)", () => {
+  let proxy: RegistryProxy;
+  let repo: TestRepo;
+  let state: string;
+  let app: string;
+  let service: string;
+  const ids: Record<string, string> = {};
+  const digests: Record<string, string> = {};
+  const setSettings = (prune?: Record<string, unknown>) =>
+    repo.commit(
+      {
+        "manifests/settings.yaml": fleetYaml({
+          registries: [],
+          agents: [],
+          workspaces: [],
+          settings: { maxConcurrentPulls: 2, ...(prune ? { prune } : {}) },
+        }),
+      },
+      `prune ${JSON.stringify(prune)}`,
+    );
+  const release = (tag: string) =>
+    repo.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [{ name: "corp", host: proxy.host }],
+          agents: [{ name: "a1", host: engine.host }],
+          workspaces: [{ name: "app", image: `${app}:${tag}`, registry: "corp" }],
+        }),
+      },
+      `release ${tag}`,
+    );
+  const apply = async () => {
+    const result = await inRepo("apply", repo.bare, state, ["--json"]);
+    expect(result.stderr).toBe("");
+    return { code: result.code, lines: lines(result.stdout) };
+  };
+  const removedIds = (out: { lines: Line[] }) =>
+    out.lines
+      .filter((l) => l.event === "done" && l.type === "remove" && l.status === "ok")
+      .map((l) => l.id as string)
+      .sort();
+  const push = async (repository: string, tag: string) => {
+    const pushed = await pushRandomImage({
+      url: proxy.url,
+      repository: parseImageReference(`${proxy.host}/${repository}`).repository,
+      tag,
+    });
+    digests[`${repository}:${tag}`] = pushed.digest;
+    return pushed;
+  };
+
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    repo = await createTestRepo();
+    state = await stateDir();
+    const prefix = uniqueRepo("prune");
+    app = `${proxy.host}/${prefix}-app`;
+    service = `${proxy.host}/${prefix}-service`;
+    const short = (ref: string) => ref.slice(proxy.host.length + 1);
+    for (const tag of ["v0", "v1", "v2"]) await push(short(app), tag);
+    await setSettings();
+    // Three releases through kasm-gitops: the ledger says the workspace ran v0, then v1, now v2.
+    for (const tag of ["v0", "v1", "v2"]) {
+      await release(tag);
+      expect((await apply()).code).toBe(0);
+    }
+    // Put there by hand: a stopped session's image, a multi-tag image, a dangling image of the app's
+    // repository, and a service image of a repository no workspace names (tagged and dangling).
+    await push(short(app), "session");
+    await prePull(engine.host, `${app}:session`);
+    await createStopped(`${app}:session`);
+    await push(short(app), "rc");
+    await prePull(engine.host, `${app}:rc`);
+    await docker.getImage(`${app}:rc`).tag({ repo: app, tag: "beta" });
+    await push(short(app), "nightly");
+    await prePull(engine.host, `${app}:nightly`);
+    ids.nightlyOld = (await idOf(`${app}:nightly`))!;
+    await push(short(app), "nightly");
+    await prePull(engine.host, `${app}:nightly`);
+    await push(short(service), "1");
+    await prePull(engine.host, `${service}:1`);
+    ids.serviceOld = (await idOf(`${service}:1`))!;
+    await push(short(service), "1");
+    await prePull(engine.host, `${service}:1`);
+    for (const tag of ["v0", "v1", "v2", "session", "rc", "nightly"])
+      ids[tag] = (await idOf(`${app}:${tag}`))!;
+    ids.service = (await idOf(`${service}:1`))!;
+    expect(Object.values(ids).every(Boolean)).toBe(true);
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+
+  it("off (the default) plans no removal", async () => {
+    const result = await inRepo("plan", repo.bare, state, ["--json"]);
+    const plan = JSON.parse(result.stdout) as Plan;
+    expect(plan.actions.filter((a) => a.type === "remove")).toEqual([]);
+    expect(plan.summary).toMatchObject({ remove: 0, removeBytes: 0 });
+  });
+
+  it("dangling removes only the untagged image of a managed repository", async () => {
+    await setSettings({ mode: "dangling" });
+    const text = await inRepo("plan", repo.bare, state, ["--no-refresh"]);
+    expect(text.stdout).toMatch(
+      /agent a1: prune\n {2}- \S+-app@sha256:[0-9a-f]{64} {2}\d+(\.\d)? k?B {2}dangling/,
+    );
+    const out = await apply();
+    expect(out.code).toBe(0);
+    expect(removedIds(out)).toEqual([ids.nightlyOld]);
+    const summary = out.lines.find((l) => l.event === "summary")!;
+    expect(summary).toMatchObject({ removed: 1, kept: 0, failed: 0 });
+    expect(summary.freedBytes).toBeGreaterThan(0);
+    expect(await agent.listImages().then((l) => l.map((i) => i.id))).toContain(ids.serviceOld);
+  });
+
+  it("unused also removes old releases and a multi-tag image, keeping the previous release, sessions and services", async () => {
+    await setSettings({ mode: "unused", keepPrevious: 1 });
+    const out = await apply();
+    expect(out.code).toBe(0);
+    const named = (list: string[]) =>
+      list.map((id) => Object.keys(ids).find((k) => ids[k] === id) ?? id).sort();
+    expect(named(removedIds(out)), JSON.stringify(out.lines.filter((l) => l.type === "remove"))).toEqual([
+      "nightly",
+      "rc",
+      "v0",
+    ]);
+    const left = new Set((await agent.listImages()).map((i) => i.id));
+    for (const kept of ["v1", "v2", "session", "service", "serviceOld"])
+      expect(left.has(ids[kept]!), kept).toBe(true);
+    for (const gone of ["v0", "rc", "nightly", "nightlyOld"]) expect(left.has(ids[gone]!), gone).toBe(false);
+    expect((await apply()).lines.filter((l) => l.event === "done")).toEqual([]);
+  });
+
+  it("a git revert of the release switches back with zero blob downloads", async () => {
+    const head = await git(repo.work, "log", "--format=%H", "--grep=release v2", "-n", "1");
+    await git(repo.work, "revert", "--no-edit", head);
+    await git(repo.work, "push", "--quiet", "origin", "main:main");
+    proxy.reset();
+    const out = await apply();
+    expect(out.code).toBe(0);
+    expect(out.lines.filter((l) => l.event === "done" && l.type === "pull")).toEqual([]);
+    expect(proxy.stats().byKind["blob-get"] ?? 0).toBe(0);
+    // v2 is now the previous release: kept for a roll forward.
+    const left = new Set((await agent.listImages()).map((i) => i.id));
+    expect([left.has(ids.v1!), left.has(ids.v2!)]).toEqual([true, true]);
+  });
+});
+
+describe("removals against a changing agent", () => {
+  it("the engine refuses (409) to remove an image a container uses: in-use, never forced", async () => {
+    const pushed = await pushRandomImage({
+      url: lab.registries.plain.url,
+      repository: uniqueRepo("busy"),
+      tag: "1",
+    });
+    await prePull(engine.host, pushed.reference);
+    const id = (await idOf(pushed.reference))!;
+    const container = await createStopped(pushed.reference);
+    expect((await agent.listContainers()).find((c) => c.id === container.id)?.imageId).toBe(id);
+    expect(await agent.removeImage(id)).toMatchObject({ status: "in-use" });
+    expect(await idOf(pushed.reference)).toBe(id);
+    await container.remove();
+    expect(await agent.removeImage(id)).toMatchObject({ status: "removed" });
+    expect(await agent.removeImage(id)).toEqual({ status: "gone" });
+    expect(await agent.imageBytes()).toBeGreaterThan(0);
+  });
+});
+
+/** A TCP door to the engine's socket that can be shut mid-prune: the agent becomes unreachable. */
+async function door(socketPath: string) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(socketPath);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `tcp://127.0.0.1:${port}`,
+    shut() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+/** A remove action for an image on the engine, as the planner would write it. */
+async function removal(reference: string, agentName = "a1"): Promise<RemoveAction> {
+  const image = (await agent.listImages()).find((i) => i.repoTags.includes(reference))!;
+  return {
+    type: "remove",
+    agent: agentName,
+    image: reference,
+    id: image.id,
+    bytes: image.size ?? 0,
+    reason: "unused",
+    tags: image.repoTags.map((t) => parseImageReference(t).canonical),
+  };
+}
+
+async function seeded(name: string) {
+  const pushed = await pushRandomImage({
+    url: lab.registries.plain.url,
+    repository: uniqueRepo(name),
+    tag: "1",
+  });
+  await prePull(engine.host, pushed.reference);
+  return pushed.reference;
+}
+
+describe("the prune step of a cycle (real engines)", () => {
+  const clock = { now: () => new Date(), sleep: async () => {} };
+
+  it("keeps an image a new container took after the plan, and reports it instead of failing", async () => {
+    const [raced, free] = [await seeded("raced"), await seeded("free")];
+    const actions = [await removal(raced), await removal(free)];
+    await createStopped(raced);
+    const results = await executeRemovals(actions, {
+      agents: new Map([["a1", agent]]),
+      limits: new Map([["a1", 2]]),
+      clock,
+      emit: () => {},
+    });
+    expect(results.map((r) => [(r.action as RemoveAction).image, r.status, r.error?.code])).toEqual([
+      [raced, "skipped", "image-in-use"],
+      [free, "ok", undefined],
+    ]);
+    expect(results.filter(countsAsFailure)).toEqual([]);
+    expect(await idOf(raced)).toBe(actions[0]!.id);
+    expect(await idOf(free)).toBeUndefined();
+  });
+
+  it("an agent unreachable mid-prune fails the removals left on it, and the other agent's still run", async () => {
+    const [first, second, other] = [await seeded("first"), await seeded("second"), await seeded("other")];
+    const gate = await door(engine.host.replace(/^unix:\/\//, ""));
+    const flaky = createDockerAgent({ name: "a1", host: gate.host, timeoutMs: 2000 });
+    const results = await executeRemovals(
+      [await removal(first), await removal(second), await removal(other, "a2")],
+      {
+        agents: new Map([
+          ["a1", flaky],
+          ["a2", createDockerAgent({ name: "a2", host: engine.host })],
+        ]),
+        limits: new Map([["a1", 1]]),
+        clock,
+        emit: (event) => {
+          if (event.type === "done" && (event.result.action as RemoveAction).image === first) gate.shut();
+        },
+      },
+    );
+    const byImage = new Map(results.map((r) => [(r.action as RemoveAction).image, r]));
+    expect(byImage.get(first)?.status).toBe("ok");
+    expect([byImage.get(second)?.status, byImage.get(second)?.error?.code]).toEqual([
+      "failed",
+      "agent-unreachable",
+    ]);
+    expect(byImage.get(other)?.status).toBe("ok");
+    expect(results.filter(countsAsFailure)).toHaveLength(1);
+    expect(await idOf(second)).toBeDefined();
+  });
+});
