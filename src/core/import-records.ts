@@ -6,30 +6,13 @@
 import { parseImageReference } from "./image-ref.js";
 import { dnsLabel, secretEnvName, uniqueNames } from "./import-names.js";
 import { isLoopbackHost } from "./kasm-rules.js";
-import { compareText, type JsonObject, type KasmPulls, type KasmRemoved } from "./manifest.js";
+import type { KasmRecord } from "./kasm-types.js";
+import { compareText, type KasmPulls, type KasmRemoved } from "./manifest.js";
 
 export type ImportConfigField = "runConfig" | "execConfig" | "volumeMappings";
 
 /** A Kasm record as import reads it: the owned fields decoded, plus what Kasm says that manifests cannot. */
-export type ImportRecord = {
-  imageId: string;
-  name: string;
-  friendlyName: string;
-  description: string;
-  thumbnail: string;
-  categories: string[];
-  cores: number;
-  /** Bytes. */
-  memory: number;
-  enabled: boolean;
-  hidden: boolean;
-  runConfig: JsonObject;
-  execConfig: JsonObject;
-  volumeMappings: JsonObject;
-  dockerRegistry: string | null;
-  dockerUser: string | null;
-  dockerTokenSet: boolean;
-  notes: string | null;
+export type ImportRecord = KasmRecord & {
   /** Configs Kasm holds as text that is not a JSON object (decoded as {}), with that text. */
   invalidConfigs?: { field: ImportConfigField; text: string }[];
   /** Kasm's image_type; only `Container` records are Docker images. */
