@@ -9,25 +9,29 @@ import {
 import type { PlanWarning } from "./plan-types.js";
 import { selectorMatches } from "./selectors.js";
 
-/** One image an agent should hold, with every workspace that wants it. */
+/**
+ * One image an agent should hold, with every workspace that wants it. Read-only: agents whose selectors
+ * match the same workspaces share one list of these (a fleet of hundreds holds a few distinct lists).
+ */
 export type DesiredImage = {
   /** Canonical reference. */
-  image: string;
-  ref: ImageReference;
-  workspaces: string[];
+  readonly image: string;
+  readonly ref: ImageReference;
+  readonly workspaces: readonly string[];
   /** Registry manifest name; absent means Kasm would never pull it. */
-  registry?: string;
+  readonly registry?: string;
   /** Digest-pinned references are never refreshed. */
-  pinned: boolean;
+  readonly pinned: boolean;
   /** When its tag is re-checked: `default` (the refresh schedule) and/or workspace cron expressions; empty = never. */
-  schedules: string[];
+  readonly schedules: readonly string[];
 };
 
 export type DesiredAgent = {
   agent: string;
   enabled: boolean;
   maxConcurrentPulls: number;
-  images: DesiredImage[];
+  /** Possibly the same list as other agents' (see DesiredImage): never change it in place. */
+  images: readonly DesiredImage[];
 };
 
 export type DesiredState = { agents: DesiredAgent[]; warnings: PlanWarning[] };
@@ -51,31 +55,87 @@ export function refreshSchedule(workspace: WorkspaceManifest): string | undefine
   return refresh === "never" ? undefined : refresh;
 }
 
-function wanted(workspace: WorkspaceManifest): { ref: ImageReference; schedule: string | undefined }[] {
-  const schedule = refreshSchedule(workspace);
-  const refs = [parseImageReference(workspace.spec.image), ...movingTagRefs(workspace)];
-  return refs.map((ref) => ({ ref, schedule }));
+type Want = {
+  workspace: WorkspaceManifest;
+  refs: ImageReference[];
+  schedule: string | undefined;
+  group: number;
+};
+
+/** A selector's labels in key order: one key for selectors that match the same agents (`{}` = none). */
+function selectorKey(workspace: WorkspaceManifest): string {
+  const labels = Object.entries(workspace.spec.agents?.matchLabels ?? {});
+  return JSON.stringify(labels.sort(([a], [b]) => compareText(a, b)));
+}
+
+/** The images a list of workspaces wants (in name order: the first registry named wins), by canonical reference. */
+function imagesOf(wants: readonly Want[]): DesiredImage[] {
+  const images = new Map<
+    string,
+    {
+      image: string;
+      ref: ImageReference;
+      workspaces: string[];
+      registry?: string;
+      pinned: boolean;
+      schedules: string[];
+    }
+  >();
+  for (const { workspace: w, refs, schedule } of wants) {
+    for (const ref of refs) {
+      let entry = images.get(ref.canonical);
+      if (!entry) {
+        entry = {
+          image: ref.canonical,
+          ref,
+          workspaces: [],
+          pinned: ref.digest !== undefined,
+          schedules: [],
+        };
+        images.set(ref.canonical, entry);
+      }
+      if (!entry.workspaces.includes(w.metadata.name)) entry.workspaces.push(w.metadata.name);
+      if (w.spec.registry && !entry.registry) entry.registry = w.spec.registry;
+      if (schedule && !entry.schedules.includes(schedule)) entry.schedules.push(schedule);
+    }
+  }
+  return [...images.values()].sort((a, b) => compareText(a.image, b.image));
 }
 
 /**
  * What each agent should hold (docs/architecture.md): the image of every enabled workspace whose selector
- * matches it, plus that workspace's moving tags. Disabled agents are listed with no images.
+ * matches it, plus that workspace's moving tags. Disabled agents are listed with no images. Each distinct
+ * selector is matched once per agent, and agents matching the same selectors share one image list.
  */
 export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): DesiredState {
   const warnings: PlanWarning[] = [];
   const defaultLimit = set.settings?.spec.maxConcurrentPulls ?? DEFAULTS.maxConcurrentPulls;
   const workspaces = [...set.workspaces].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   const enabled = workspaces.filter((w) => w.spec.enabled !== false);
-  for (const w of enabled) {
+  const groupOf = new Map<string, number>();
+  const selectors: (Record<string, string> | undefined)[] = [];
+  // References are parsed once per workspace, not once per agent that selects it.
+  const wants: Want[] = enabled.map((w) => {
+    const key = selectorKey(w);
+    let group = groupOf.get(key);
+    if (group === undefined) {
+      group = selectors.push(w.spec.agents?.matchLabels) - 1;
+      groupOf.set(key, group);
+    }
+    const refs = [parseImageReference(w.spec.image), ...movingTagRefs(w)];
+    return { workspace: w, refs, schedule: refreshSchedule(w), group };
+  });
+  const anyAgent = selectors.map((s) => set.agents.some((a) => selectorMatches(s, a.metadata.labels)));
+  for (const { workspace: w, refs, group } of wants) {
     if (!w.spec.registry) {
       warnings.push({
         code: "no-registry",
         workspace: w.metadata.name,
-        image: parseImageReference(w.spec.image).canonical,
+        image: refs[0]!.canonical,
         message: `workspace "${w.metadata.name}" has no registry: Kasm never pulls its image, so kasm-gitops does not either`,
       });
     }
-    if (!set.agents.some((a) => selects(w, a))) {
+    if (!anyAgent[group]) {
       warnings.push({
         code: "no-matching-agent",
         workspace: w.metadata.name,
@@ -86,40 +146,34 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
   const agents = [...set.agents]
     .filter((a) => !onlyAgents?.length || onlyAgents.includes(a.metadata.name))
     .sort((a, b) => compareText(a.metadata.name, b.metadata.name));
-  // References are parsed once per workspace, not once per agent that selects it.
-  const wants = enabled.map((w) => ({ w, items: wanted(w) }));
+  // One image list per set of matching selectors: agents with the same matches share it.
+  const shared = new Map<string, readonly DesiredImage[]>();
   const result: DesiredAgent[] = [];
   for (const agent of agents) {
-    const isEnabled = agent.spec.enabled !== false;
-    const images = new Map<string, DesiredImage>();
-    for (const { w, items } of wants) {
-      if (!selects(w, agent)) continue;
-      for (const { ref, schedule } of items) {
-        const entry = images.get(ref.canonical) ?? {
-          image: ref.canonical,
-          ref,
-          workspaces: [],
-          pinned: ref.digest !== undefined,
-          schedules: [],
-        };
-        if (!entry.workspaces.includes(w.metadata.name)) entry.workspaces.push(w.metadata.name);
-        if (w.spec.registry && !entry.registry) entry.registry = w.spec.registry;
-        if (schedule && !entry.schedules.includes(schedule)) entry.schedules.push(schedule);
-        images.set(ref.canonical, entry);
-      }
+    const matched: number[] = [];
+    selectors.forEach((s, group) => {
+      if (selectorMatches(s, agent.metadata.labels)) matched.push(group);
+    });
+    const signature = matched.join(",");
+    let images = shared.get(signature);
+    if (!images) {
+      const groups = new Set(matched);
+      images = imagesOf(wants.filter((want) => groups.has(want.group)));
+      shared.set(signature, images);
     }
-    if (!isEnabled && images.size > 0) {
+    const isEnabled = agent.spec.enabled !== false;
+    if (!isEnabled && images.length > 0) {
       warnings.push({
         code: "agent-disabled",
         agent: agent.metadata.name,
-        message: `agent "${agent.metadata.name}" is disabled (drained): ${images.size} image(s) are not pulled there`,
+        message: `agent "${agent.metadata.name}" is disabled (drained): ${images.length} image(s) are not pulled there`,
       });
     }
     result.push({
       agent: agent.metadata.name,
       enabled: isEnabled,
       maxConcurrentPulls: agent.spec.maxConcurrentPulls ?? defaultLimit,
-      images: isEnabled ? [...images.values()].sort((a, b) => compareText(a.image, b.image)) : [],
+      images: isEnabled ? images : [],
     });
   }
   return { agents: result, warnings };
@@ -139,7 +193,11 @@ export function refsToCheck(
   const unique = new Map<string, { ref: ImageReference; registry: string }>();
   const due = (image: DesiredImage) =>
     scope === "all" ? image.schedules.length > 0 : image.schedules.some((s) => scope.has(s));
+  const visited = new Set<readonly DesiredImage[]>();
   for (const agent of desired.agents) {
+    // Agents sharing an image list add nothing the first of them did not.
+    if (visited.has(agent.images)) continue;
+    visited.add(agent.images);
     for (const image of agent.images) {
       if (image.pinned || !image.registry || !due(image)) continue;
       if (!unique.has(image.image)) unique.set(image.image, { ref: image.ref, registry: image.registry });
