@@ -52,9 +52,9 @@ export type LocalImageIndex = {
   taggedImage(reference: ImageReference): LocalImage | undefined;
   /**
    * Digests held for the reference: for a digest-pinned one, that digest when any local image has it in the
-   * repository; for a tag, the repo digests of the image carrying the tag. Empty when missing.
+   * repository; for a tag, the repo digests of the image carrying the tag. Empty when missing. Shared: read only.
    */
-  digestsFor(reference: ImageReference): string[];
+  digestsFor(reference: ImageReference): readonly string[];
 };
 
 /** `registry/repository:tag` of a reference, reusing the cached canonical form when it is exactly that. */
@@ -64,12 +64,26 @@ const tagKey = (ref: ImageReference) =>
 const digestKey = (ref: ImageReference) =>
   ref.tag === undefined ? ref.canonical : `${repositoryOf(ref)}@${ref.digest}`;
 
+const NONE: readonly string[] = Object.freeze([]);
+
+/** The distinct digests among `digests` in the tag's repository, in Docker's order. */
+function digestsIn(digests: readonly ImageReference[], tag: ImageReference): readonly string[] {
+  let same: string[] | undefined;
+  for (const d of digests) {
+    if (d.registry !== tag.registry || d.repository !== tag.repository) continue;
+    if (!same) same = [d.digest!];
+    else if (!same.includes(d.digest!)) same.push(d.digest!);
+  }
+  return same ?? NONE;
+}
+
 /**
- * Parses every tag and repo digest once; entries Docker's own parser would not produce are ignored.
- * Keys are the parser's cached canonical strings, so a fleet-wide plan builds few new strings per agent.
+ * Parses every tag and repo digest once (the parser caches what a fleet repeats); entries Docker's own
+ * parser would not produce are ignored. An image's tags in one repository share one digest list, and
+ * nothing is allocated per lookup, so indexing hundreds of agents stays cheap.
  */
 export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex {
-  const byTag = new Map<string, { image: LocalImage; digests: string[] }>();
+  const byTag = new Map<string, { image: LocalImage; digests: readonly string[] }>();
   const held = new Set<string>();
   for (const image of images) {
     const digests: ImageReference[] = [];
@@ -79,29 +93,24 @@ export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex
       digests.push(parsed);
       held.add(digestKey(parsed));
     }
+    let last: { tag: ImageReference; entry: { image: LocalImage; digests: readonly string[] } } | undefined;
     for (const tag of image.repoTags) {
       const parsed = parseLocal(tag);
       if (!parsed) continue;
       const key = tagKey(parsed);
       if (byTag.has(key)) continue;
-      const same: string[] = [];
-      for (const d of digests) {
-        if (
-          d.registry === parsed.registry &&
-          d.repository === parsed.repository &&
-          !same.includes(d.digest!)
-        ) {
-          same.push(d.digest!);
-        }
-      }
-      byTag.set(key, { image, digests: same });
+      const sameRepository =
+        last && last.tag.registry === parsed.registry && last.tag.repository === parsed.repository;
+      const entry = sameRepository ? last!.entry : { image, digests: digestsIn(digests, parsed) };
+      last = { tag: parsed, entry };
+      byTag.set(key, entry);
     }
   }
   return {
     taggedImage: (reference) => byTag.get(tagKey(reference))?.image,
     digestsFor(reference) {
-      if (reference.digest !== undefined) return held.has(digestKey(reference)) ? [reference.digest] : [];
-      return [...(byTag.get(tagKey(reference))?.digests ?? [])];
+      if (reference.digest !== undefined) return held.has(digestKey(reference)) ? [reference.digest] : NONE;
+      return byTag.get(tagKey(reference))?.digests ?? NONE;
     },
   };
 }

@@ -40,16 +40,22 @@ function pullFor(
   index: LocalImageIndex,
   expected?: string,
 ): PullAction | undefined {
-  const base = { type: "pull" as const, agent, image: image.image, workspaces: [...image.workspaces].sort() };
+  // Built only for a pull: most desired images are already in place, and a fleet has hundreds of thousands.
+  const base = () => ({
+    type: "pull" as const,
+    agent,
+    image: image.image,
+    workspaces: [...image.workspaces].sort(),
+  });
   if (image.pinned) {
     if (index.digestsFor(image.ref).length > 0) return undefined;
-    return { ...base, reason: "missing", targetDigest: image.ref.digest! };
+    return { ...base(), reason: "missing", targetDigest: image.ref.digest! };
   }
   const local = index.taggedImage(image.ref) ? index.digestsFor(image.ref) : undefined;
-  if (!local) return { ...base, reason: "missing", ...(expected ? { targetDigest: expected } : {}) };
+  if (!local) return { ...base(), reason: "missing", ...(expected ? { targetDigest: expected } : {}) };
   if (!expected || local.includes(expected)) return undefined;
   return {
-    ...base,
+    ...base(),
     reason: "outdated",
     ...(local[0] ? { currentDigest: local[0] } : {}),
     targetDigest: expected,
