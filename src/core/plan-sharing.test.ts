@@ -299,7 +299,15 @@ function randomFleet(seed: number) {
         : {}),
     });
   });
-  const set = fleet(agents, workspaces);
+  // Pruning reads each agent's desired list too, so some fleets prune.
+  const modes = ["unused", "dangling"] as const;
+  const prune = r.chance(0.4) ? { mode: r.pick(modes), keepPrevious: r.int(2) } : undefined;
+  const set = manifestSet({
+    registries: [registry("corp", H)],
+    agents,
+    workspaces,
+    ...(prune ? { settingsSpec: { prune } } : {}),
+  });
   const canonical = [
     ...new Set(workspaces.flatMap((w) => [w.spec.image, ...movingTagRefs(w).map((t) => t.canonical)])),
   ]
@@ -313,13 +321,13 @@ function randomFleet(seed: number) {
   const observations: AgentObservation[] = agents.map((a) => {
     if (r.chance(0.1)) return { agent: a.metadata.name, reachable: false, error: "connect ENOENT" };
     const held = canonical.filter(() => r.chance(0.5));
-    return seen(
-      a.metadata.name,
-      held.map((ref) => ({
-        tags: [ref.canonical],
-        digests: [`${ref.registry}/${ref.repository}@${r.pick(DIGESTS)}`],
-      })),
-    );
+    const images = held.map((ref) => ({
+      tags: [ref.canonical],
+      digests: [`${ref.registry}/${ref.repository}@${r.pick(DIGESTS)}`],
+    }));
+    // An untagged earlier release, and containers listed or not: what pruning decides on.
+    if (r.chance(0.5)) images.push({ tags: [], digests: [`${r.pick([chrome, edge])}@${r.pick(DIGESTS)}`] });
+    return { ...seen(a.metadata.name, images), ...(r.chance(0.8) ? { containers: [] } : {}) };
   });
   const only = r.chance(0.2) ? agents.filter(() => r.chance(0.5)).map((a) => a.metadata.name) : undefined;
   return { set, digests, observations, only };
@@ -336,18 +344,18 @@ describe("random fleets: sharing changes nothing a plan says", () => {
     const input = { revision: "0".repeat(40), branch: "main", set, observations, digests };
     const plan = buildPlan({ ...input, desired });
     expect(plan).toEqual(buildPlan({ ...input, desired: { ...reference, warnings: desired.warnings } }));
-    // No agent's pulls leak into another's: each agent planned alone, with a list of its own, gets the same.
+    // No agent's pulls or removals leak into another's: each agent planned alone, with a list of its own, gets the same.
     for (const one of reference.agents) {
       const alone = buildPlan({ ...input, desired: { agents: [one], warnings: [] } });
-      const pullsOf = (p: typeof plan) =>
-        p.actions.filter((a): a is PullAction => a.type === "pull" && a.agent === one.agent).map(pullLine);
-      expect(pullsOf(plan)).toEqual(pullsOf(alone));
+      const actionsOf = (p: typeof plan) => p.actions.filter((a) => "agent" in a && a.agent === one.agent);
+      expect(actionsOf(plan)).toEqual(actionsOf(alone));
     }
   });
 
   it("the random fleets do share lists and do plan pulls (the check above is not vacuous)", () => {
     let shared = 0;
     let pulls = 0;
+    let removals = 0;
     for (const seed of seeds) {
       const { set, digests, observations, only } = randomFleet(seed);
       const desired = desiredState(set, only);
@@ -362,8 +370,10 @@ describe("random fleets: sharing changes nothing a plan says", () => {
         digests,
       });
       pulls += plan.summary.pull;
+      removals += plan.summary.remove ?? 0;
     }
     expect(shared).toBeGreaterThan(100);
     expect(pulls).toBeGreaterThan(300);
+    expect(removals).toBeGreaterThan(20);
   });
 });

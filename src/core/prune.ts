@@ -72,7 +72,11 @@ export function previousDigests(
     .map((entry, i) => ({ entry, i }))
     .sort((a, b) => compareText(a.entry.time ?? "", b.entry.time ?? "") || a.i - b.i);
   for (const { entry } of ordered) {
-    for (const w of entry.workspaces) byWorkspace.set(w, [...(byWorkspace.get(w) ?? []), entry]);
+    for (const w of entry.workspaces) {
+      const entries = byWorkspace.get(w);
+      if (entries) entries.push(entry);
+      else byWorkspace.set(w, [entry]);
+    }
   }
   const kept = new Set<string>();
   if (keep <= 0) return kept;
@@ -179,6 +183,15 @@ export function planAgentRemovals(
   }
   const manifests = new Map(input.set.agents.map((a) => [a.metadata.name, a]));
   const observed = new Map(input.observations.map((o) => [o.agent, o]));
+  // `registry/repository@digest` each agent's pulls bring, grouped once rather than scanned per agent.
+  const incoming = new Map<string, Set<string>>();
+  for (const pull of pulls) {
+    const ref = parse(pull.image);
+    if (!ref || !pull.targetDigest) continue;
+    const keys = incoming.get(pull.agent) ?? new Set<string>();
+    keys.add(`${repositoryOf(ref)}@${pull.targetDigest}`);
+    incoming.set(pull.agent, keys);
+  }
   const removals: RemoveAction[] = [];
   for (const agent of input.desired.agents) {
     const settings = pruneSettings(input.set.settings?.spec.prune, manifests.get(agent.agent)?.spec.prune);
@@ -192,12 +205,6 @@ export function planAgentRemovals(
       });
       continue;
     }
-    const incoming = new Set<string>();
-    for (const pull of pulls) {
-      const ref = parse(pull.image);
-      if (pull.agent === agent.agent && ref && pull.targetDigest)
-        incoming.add(`${repositoryOf(ref)}@${pull.targetDigest}`);
-    }
     removals.push(
       ...planRemovals({
         agent: agent.agent,
@@ -206,7 +213,7 @@ export function planAgentRemovals(
         containerImages: new Set(seen.containers),
         desired: agent.images,
         workspaceRepositories: repositories,
-        incoming,
+        incoming: incoming.get(agent.agent) ?? new Set(),
         ledger: input.ledger ?? [],
       }),
     );
