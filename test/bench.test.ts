@@ -41,6 +41,14 @@ describe("npm run bench: the core figure", () => {
     expect(Number.isFinite(line.baseline!.value)).toBe(true);
   });
 
+  it("holds planning to its targets: time and heap growth, each with its ratio and verdict", () => {
+    const [time, memory] = ["core.plan", "core.plan.memory"].map((id) => lines.find((l) => l.id === id)!);
+    expect(time!.target!.label).toBe("< 0.5 s");
+    expect(memory!.target!.label).toBe("< 150 MB");
+    expect(memory!.target!.ratio).toBeCloseTo(memory!.measured.value / 150);
+    expect(time!.notes.at(-1)).toMatch(/^runs: \d+ ms \(one run\)$/);
+  });
+
   it("counts the documents it validated and the pulls it planned", () => {
     expect(lines[0]!.notes[0]).toMatch(/^2 files, [\d.]+ MB, \d+ warnings; median of 1 run\(s\)$/);
     // 12 workspaces, 4 agents: 4 select every agent, 8 select one ring of 2 agents → 32 desired images.

@@ -69,7 +69,8 @@ function fleetFiles(
 
 export type PlanInputs = {
   set: ManifestSet;
-  observations: AgentObservation[];
+  /** A new copy of the observations, as a new cycle reads them: strings never hashed or looked up yet. */
+  freshObservations: () => AgentObservation[];
   digests: Map<string, DigestResult>;
   /** Desired images over all agents, and how many the observations leave missing or outdated. */
   desiredImages: number;
@@ -102,7 +103,9 @@ const fakeDigest = (text: string) => sha256(text);
 
 /**
  * A fleet as the shell would observe it: each agent holds 90 % of its images at the registry's digest,
- * 5 % at an older digest (outdated) and lacks 5 % (missing), plus a few unrelated base images.
+ * 5 % at an older digest (outdated) and lacks 5 % (missing), plus a few unrelated base images. The
+ * observations go through JSON like the Engine API's image list does, so their strings are flat strings
+ * parsed from a response, not the joined strings this builder makes (which cost a copy when first hashed).
  */
 export function planInputs(size: { agents: number; workspaces: number }): PlanInputs {
   const set = syntheticFleet(size);
@@ -111,7 +114,7 @@ export function planInputs(size: { agents: number; workspaces: number }): PlanIn
   for (const { ref } of refsToCheck(desired))
     digests.set(ref.canonical, { digest: fakeDigest(ref.canonical) });
   let desiredImages = 0;
-  const observations: AgentObservation[] = desired.agents.map((agent, a) => {
+  const built: AgentObservation[] = desired.agents.map((agent, a) => {
     const images: LocalImage[] = ["ubuntu:22.04", "kasmweb/core-ubuntu-jammy:1.16.0"].map((tag) => ({
       id: fakeDigest(`${agent.agent}/${tag}`),
       repoTags: [tag],
@@ -131,5 +134,7 @@ export function planInputs(size: { agents: number; workspaces: number }): PlanIn
     });
     return { agent: agent.agent, reachable: true, images };
   });
-  return { set, observations, digests, desiredImages };
+  const text = JSON.stringify(built);
+  const freshObservations = () => JSON.parse(text) as AgentObservation[];
+  return { set, freshObservations, digests, desiredImages };
 }
