@@ -66,51 +66,55 @@ const digestKey = (ref: ImageReference) =>
 
 const NONE: readonly string[] = Object.freeze([]);
 
-/** The distinct digests among `digests` in the tag's repository, in Docker's order. */
-function digestsIn(digests: readonly ImageReference[], tag: ImageReference): readonly string[] {
+/** The distinct digests among an image's repo digests in the reference's repository, in Docker's order. */
+function digestsIn(repoDigests: readonly string[], ref: ImageReference): readonly string[] {
   let same: string[] | undefined;
-  for (const d of digests) {
-    if (d.registry !== tag.registry || d.repository !== tag.repository) continue;
-    if (!same) same = [d.digest!];
-    else if (!same.includes(d.digest!)) same.push(d.digest!);
+  for (const entry of repoDigests) {
+    const d = parseLocal(entry);
+    if (!d?.digest || d.registry !== ref.registry || d.repository !== ref.repository) continue;
+    if (!same) same = [d.digest];
+    else if (!same.includes(d.digest)) same.push(d.digest);
   }
   return same ?? NONE;
 }
 
-/**
- * Parses every tag and repo digest once (the parser caches what a fleet repeats); entries Docker's own
- * parser would not produce are ignored. An image's tags in one repository share one digest list, and
- * nothing is allocated per lookup, so indexing hundreds of agents stays cheap.
- */
-export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex {
-  const byTag = new Map<string, { image: LocalImage; digests: readonly string[] }>();
+/** `registry/repository@digest` of every repo digest the images hold. */
+function heldDigests(images: readonly LocalImage[]): Set<string> {
   const held = new Set<string>();
   for (const image of images) {
-    const digests: ImageReference[] = [];
     for (const entry of image.repoDigests) {
       const parsed = parseLocal(entry);
-      if (!parsed?.digest) continue;
-      digests.push(parsed);
-      held.add(digestKey(parsed));
+      if (parsed?.digest) held.add(digestKey(parsed));
     }
-    let last: { tag: ImageReference; entry: { image: LocalImage; digests: readonly string[] } } | undefined;
+  }
+  return held;
+}
+
+/**
+ * Indexes tags once (the parser caches what a fleet repeats; entries Docker's own parser would not produce
+ * are ignored) and reads digests only when asked, so indexing hundreds of agents keeps one map entry per
+ * tag and no more: a fleet's plan holds every agent's index at once.
+ */
+export function indexLocalImages(images: readonly LocalImage[]): LocalImageIndex {
+  const byTag = new Map<string, LocalImage>();
+  for (const image of images) {
     for (const tag of image.repoTags) {
       const parsed = parseLocal(tag);
       if (!parsed) continue;
       const key = tagKey(parsed);
-      if (byTag.has(key)) continue;
-      const sameRepository =
-        last && last.tag.registry === parsed.registry && last.tag.repository === parsed.repository;
-      const entry = sameRepository ? last!.entry : { image, digests: digestsIn(digests, parsed) };
-      last = { tag: parsed, entry };
-      byTag.set(key, entry);
+      if (!byTag.has(key)) byTag.set(key, image);
     }
   }
+  let held: Set<string> | undefined;
   return {
-    taggedImage: (reference) => byTag.get(tagKey(reference))?.image,
+    taggedImage: (reference) => byTag.get(tagKey(reference)),
     digestsFor(reference) {
-      if (reference.digest !== undefined) return held.has(digestKey(reference)) ? [reference.digest] : NONE;
-      return byTag.get(tagKey(reference))?.digests ?? NONE;
+      if (reference.digest !== undefined) {
+        held ??= heldDigests(images);
+        return held.has(digestKey(reference)) ? [reference.digest] : NONE;
+      }
+      const image = byTag.get(tagKey(reference));
+      return image ? digestsIn(image.repoDigests, reference) : NONE;
     },
   };
 }
