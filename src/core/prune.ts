@@ -162,6 +162,19 @@ type Observed = { agent: string } & (
   | { reachable: false }
 );
 
+/** What each agent's pulls of this cycle bring, so an image they tag again is not removed first. */
+function incomingByAgent(pulls: readonly PullAction[]): Map<string, Set<string>> {
+  const incoming = new Map<string, Set<string>>();
+  for (const pull of pulls) {
+    const ref = parse(pull.image);
+    if (!ref || !pull.targetDigest) continue;
+    const keys = incoming.get(pull.agent) ?? new Set<string>();
+    keys.add(`${repositoryOf(ref)}@${pull.targetDigest}`);
+    incoming.set(pull.agent, keys);
+  }
+  return incoming;
+}
+
 /**
  * Removals for every enabled, reachable agent whose prune mode is not off. An agent whose containers could
  * not be listed gets none (an image a container uses must never go) and a `prune-skipped` warning.
@@ -183,15 +196,12 @@ export function planAgentRemovals(
   }
   const manifests = new Map(input.set.agents.map((a) => [a.metadata.name, a]));
   const observed = new Map(input.observations.map((o) => [o.agent, o]));
-  // `registry/repository@digest` each agent's pulls bring, grouped once rather than scanned per agent.
-  const incoming = new Map<string, Set<string>>();
-  for (const pull of pulls) {
-    const ref = parse(pull.image);
-    if (!ref || !pull.targetDigest) continue;
-    const keys = incoming.get(pull.agent) ?? new Set<string>();
-    keys.add(`${repositoryOf(ref)}@${pull.targetDigest}`);
-    incoming.set(pull.agent, keys);
-  }
+  // `registry/repository@digest` each agent's pulls bring, grouped once (when an agent prunes), not per agent.
+  let incoming: Map<string, Set<string>> | undefined;
+  const incomingTo = (name: string) => {
+    incoming ??= incomingByAgent(pulls);
+    return incoming.get(name) ?? new Set<string>();
+  };
   const removals: RemoveAction[] = [];
   for (const agent of input.desired.agents) {
     const settings = pruneSettings(input.set.settings?.spec.prune, manifests.get(agent.agent)?.spec.prune);
@@ -213,7 +223,7 @@ export function planAgentRemovals(
         containerImages: new Set(seen.containers),
         desired: agent.images,
         workspaceRepositories: repositories,
-        incoming: incoming.get(agent.agent) ?? new Set(),
+        incoming: incomingTo(agent.agent),
         ledger: input.ledger ?? [],
       }),
     );
