@@ -98,6 +98,7 @@ export async function resolveDigests(
   const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
   const cutOff = () => deadline.signal.aborted && !options.signal?.aborted;
   try {
+    await prepareClients([...unique.values()], registryFor, signal);
     const entries = await mapLimit([...unique.values()], options.concurrency ?? 8, async (query) => {
       const client = registryFor(query.registry);
       if (!client) {
@@ -126,4 +127,26 @@ export async function resolveDigests(
   } finally {
     done.abort();
   }
+}
+
+/**
+ * Hands each registry client the whole set of references it is about to check, in parallel, so it can learn
+ * its auth scheme once and ask for one token carrying every repository's scope instead of one per repository.
+ */
+async function prepareClients(
+  queries: readonly DigestQuery[],
+  registryFor: (name: string) => RegistryClient | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const byClient = new Map<RegistryClient, ImageReference[]>();
+  for (const query of queries) {
+    const client = registryFor(query.registry);
+    if (!client?.prepare) continue;
+    const refs = byClient.get(client);
+    if (refs) refs.push(query.ref);
+    else byClient.set(client, [query.ref]);
+  }
+  await Promise.all(
+    [...byClient].map(([client, refs]) => client.prepare?.(refs, signal).catch(() => undefined)),
+  );
 }
