@@ -43,7 +43,7 @@ export class RegistryAuth {
   private readonly tokens = new TokenCache();
   /** Token requests in flight with their scopes, so a request for a scope they cover waits instead of asking. */
   private pending: { scopes: readonly string[]; token: Promise<string> }[] = [];
-  /** The scopes of a token the registry refused (revoked), so the first retry renews them all in one request. */
+  /** The scopes of a token the registry called invalid (revoked), so the first retry renews them all at once. */
   private renew: string[] | undefined;
   /** The token service's last 401 (credentials refused), so the other references of a batch do not ask again. */
   private refused: { facts: ResponseFacts; host: string } | undefined;
@@ -114,7 +114,9 @@ export class RegistryAuth {
       if (challenge.error === "insufficient_scope") this.tokens.narrow(token, scope);
       else {
         const scopes = this.tokens.forget(token);
-        if (scopes.length > 0) this.renew = scopes;
+        // Renewing every scope at once is safe only when the registry says the token itself went bad: a bare
+        // 401 may mean a token service that grants one scope per request, so the retry asks for this one.
+        if (challenge.error === "invalid_token" && scopes.length > 0) this.renew = scopes;
       }
     }
     this.adopt(challenge);
