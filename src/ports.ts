@@ -97,6 +97,11 @@ export interface RegistryClient {
     signal?: AbortSignal,
   ): Promise<string>;
   rateLimit(): RateLimit;
+  /**
+   * Optional: about to check `refs` (a refresh), so learn the auth scheme and fetch one token for all their
+   * repositories up front. Never throws; each reference's own request reports what failed.
+   */
+  prepare?(refs: readonly ImageReference[], signal?: AbortSignal): Promise<void>;
 }
 
 export interface Clock {

@@ -166,4 +166,39 @@ describe("lab registry proxy in Bearer mode", () => {
     expect(push.status).toBe(401);
     expect(push.headers.get("www-authenticate")).toContain('scope="repository:a/b:pull,push"');
   });
+
+  it("a token carries exactly the scopes it was issued for, several at once; refusals say why", async () => {
+    const basic = `Basic ${Buffer.from(`${bearer.username}:${bearer.password}`).toString("base64")}`;
+    proxy.setBehaviour({ bearer: { ...bearer, denied: ["hidden/x"] } });
+    try {
+      const scopes = ["a/one", "a/two", "hidden/x"].map(
+        (r) => `scope=${encodeURIComponent(`repository:${r}:pull`)}`,
+      );
+      const granted = await fetch(`${proxy.url}/token?service=lab&${scopes.join("&")}`, {
+        headers: { authorization: basic },
+      });
+      expect(granted.status).toBe(200);
+      const { token } = (await granted.json()) as { token: string };
+      const head = (repository: string, authorization = `Bearer ${token}`) =>
+        fetch(`${proxy.url}/v2/${repository}/manifests/v1`, { method: "HEAD", headers: { authorization } });
+      // Granted scopes reach the registry (which has no such tag: 404); the others are challenged.
+      expect((await head("a/one")).status).toBe(404);
+      expect((await head("a/two")).status).toBe(404);
+      for (const repository of ["hidden/x", "a/three"]) {
+        const refused = await head(repository);
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get("www-authenticate")).toBe(
+          `Bearer realm="${proxy.url}/token",service="lab",scope="repository:${repository}:pull",error="insufficient_scope"`,
+        );
+      }
+      const unknown = await head("a/one", "Bearer not-a-token");
+      expect(unknown.headers.get("www-authenticate")).toContain('error="invalid_token"');
+      proxy.revokeTokens();
+      const revoked = await head("a/one");
+      expect(revoked.status).toBe(401);
+      expect(revoked.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    } finally {
+      proxy.setBehaviour({ bearer });
+    }
+  });
 });

@@ -6,9 +6,10 @@
 import { KasmGitopsError } from "../core/errors.js";
 import type { ImageReference } from "../core/image-ref.js";
 import type { Credentials, ManifestResponse, RateLimit, RegistryClient } from "../ports.js";
-import { RegistryAuth } from "./registry-auth.js";
+import { type PingAnswer, RegistryAuth } from "./registry-auth.js";
 import { errorForResponse, type RegistryErrorContext, registryErrorDetail } from "./registry-errors.js";
 import {
+  authChallenge,
   MANIFEST_ACCEPT,
   parseRateLimitValue,
   parseRetryAfter,
@@ -131,6 +132,21 @@ class HttpRegistryClient implements RegistryClient {
     return response.headers.get("docker-content-digest") ?? digestOf(body);
   }
 
+  /**
+   * Before checking a batch of references: learn the auth scheme with one ping when it is unknown, then fetch
+   * one token for all their repositories, so no reference pays a 401 round trip or a token request of its own.
+   * Never throws: whatever fails here fails again, per reference, in the requests that follow.
+   */
+  async prepare(refs: readonly ImageReference[], signal?: AbortSignal): Promise<void> {
+    const mine = refs.filter((ref) => ref.registry === this.host);
+    const first = mine[0];
+    if (!first) return;
+    const context = this.context(first, first.digest ?? first.tag ?? "latest");
+    if (!this.auth.known) await this.auth.learn(() => this.ping(context, signal));
+    const scopes = mine.map((ref) => repositoryScope(ref.repository, "pull"));
+    await this.auth.prefetch(scopes, context, signal);
+  }
+
   rateLimit(): RateLimit {
     return { ...this.limits };
   }
@@ -165,19 +181,23 @@ class HttpRegistryClient implements RegistryClient {
     const scope = repositoryScope(ref.repository, request.access);
     let authorization = await this.auth.authorization(scope, context, signal);
     let result = await this.attempt(request, context, authorization, signal);
-    const challenge = result.response.headers.get("www-authenticate");
-    if (result.response.status === 401 && this.auth.challenge(challenge, scope, authorization)) {
+    const header = result.response.headers.get("www-authenticate");
+    if (result.response.status === 401 && this.auth.challenge(header, scope, authorization)) {
       authorization = await this.auth.authorization(scope, context, signal);
       result = await this.attempt(request, context, authorization, signal);
     }
-    if (result.response.ok)
-      return { response: result.response, ...(result.body ? { body: result.body } : {}) };
+    const { response } = result;
+    if (response.ok) return { response, ...(result.body ? { body: result.body } : {}) };
+    const answer =
+      response.status === 401 ? authChallenge(response.headers.get("www-authenticate")) : undefined;
+    const challengeError = answer?.scheme === "bearer" ? answer.error : undefined;
     throw errorForResponse(context, {
-      status: result.response.status,
-      headers: result.response.headers,
+      status: response.status,
+      headers: response.headers,
       credentialsSent: authorization !== undefined && this.options.credentials !== undefined,
       access: request.access,
       ...(result.detail ? { detail: result.detail } : {}),
+      ...(challengeError ? { challengeError } : {}),
       now: this.now(),
     });
   }
@@ -189,27 +209,48 @@ class HttpRegistryClient implements RegistryClient {
     signal?: AbortSignal,
   ): Promise<Exchange & { detail?: string }> {
     const path = `/v2/${request.ref.repository}/manifests/${request.reference}`;
+    const init = {
+      headers: { ...request.headers, ...(authorization ? { authorization } : {}) },
+      ...(request.body ? { body: request.body } : {}),
+    };
+    return this.send(request.method, path, init, context, signal, async (response) => {
+      if (!response.ok) {
+        const detail = registryErrorDetail(await response.text());
+        return { response, ...(detail ? { detail } : {}) };
+      }
+      if (request.method !== "GET") return { response };
+      return { response, body: await readLimited(response, context) };
+    });
+  }
+
+  /** `GET /v2/` without credentials: the registry's challenge (or none) says which scheme it wants. */
+  private ping(context: RegistryErrorContext, signal?: AbortSignal): Promise<PingAnswer> {
+    return this.send("GET", "/v2/", { headers: {} }, context, signal, async (response) => {
+      await response.arrayBuffer();
+      return { status: response.status, challenge: response.headers.get("www-authenticate") };
+    });
+  }
+
+  /** One HTTP exchange under the deadline: its rate-limit headers kept, and reported to `onRequest`. */
+  private send<T>(
+    method: string,
+    path: string,
+    init: { headers: Record<string, string>; body?: Buffer },
+    context: RegistryErrorContext,
+    signal: AbortSignal | undefined,
+    read: (response: Response) => Promise<T>,
+  ): Promise<T> {
     return withDeadline(context, this.timeoutMs, signal, async (deadline) => {
       const started = this.now();
       let status = 0;
       try {
-        const response = await this.fetch(`${this.baseUrl}${path}`, {
-          method: request.method,
-          headers: { ...request.headers, ...(authorization ? { authorization } : {}) },
-          ...(request.body ? { body: request.body } : {}),
-          signal: deadline,
-        });
+        const response = await this.fetch(`${this.baseUrl}${path}`, { method, ...init, signal: deadline });
         status = response.status;
         this.observe(response);
-        if (!response.ok) {
-          const detail = registryErrorDetail(await response.text());
-          return { response, ...(detail ? { detail } : {}) };
-        }
-        if (request.method !== "GET") return { response };
-        return { response, body: await readLimited(response, context) };
+        return await read(response);
       } finally {
         const durationMs = this.now() - started;
-        this.options.onRequest?.({ method: request.method, host: this.host, path, status, durationMs });
+        this.options.onRequest?.({ method, host: this.host, path, status, durationMs });
       }
     });
   }

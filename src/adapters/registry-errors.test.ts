@@ -61,6 +61,24 @@ describe("errorForResponse", () => {
   });
 
   it.each([
+    [
+      true,
+      /unauthorized \(HTTP 401\): the token service granted no pull access to kasm\/chrome \(insufficient_scope\): the repository does not exist, or the account of the Registry for reg\.example:5000 may not pull from it$/,
+    ],
+    [false, /\(insufficient_scope\): the repository does not exist, or it needs spec\.auth on the Registry/],
+  ])("401 insufficient_scope, credentials sent %s: says the token lacks the repository", (sent, message) => {
+    const error = errorForResponse(context, {
+      status: 401,
+      headers: new Headers(),
+      credentialsSent: sent,
+      access: "pull",
+      challengeError: "insufficient_scope",
+    });
+    expect(error.code).toBe("registry-unauthorized");
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
     [{ ...context, registryName: "corp" }, /the Registry "corp" \(reg\.example:5000\)/],
     [{ ...context, reference: `sha256:${"a".repeat(64)}` }, /reg\.example:5000\/kasm\/chrome@sha256:a{64}/],
   ])("names the Registry and the reference (%#)", (ctx, message) => {

@@ -22,6 +22,8 @@ export type ResponseFacts = {
   access: "pull" | "push";
   /** First error of a registry's JSON error body, when it had one. */
   detail?: string;
+  /** The `error` of a 401's Bearer challenge: `insufficient_scope` when a token was sent without the access. */
+  challengeError?: string;
   now?: number;
 };
 
@@ -42,6 +44,18 @@ export function errorForResponse(context: RegistryErrorContext, facts: ResponseF
   const where = target(context);
   const detail = facts.detail ? ` (${facts.detail})` : "";
   const ctx = { ...context, status };
+  if (status === 401 && facts.challengeError === "insufficient_scope") {
+    // Docker Hub's answer for a repository that does not exist or that the account may not read.
+    const right = facts.access === "push" ? "push to" : "pull from";
+    const who = facts.credentialsSent
+      ? `the account of ${registryLabel(context)} may not ${right} it`
+      : `it needs spec.auth on ${registryLabel(context)}`;
+    return new KasmGitopsError(
+      "registry-unauthorized",
+      `${where}: unauthorized (HTTP 401): the token service granted no ${facts.access} access to ${context.repository} (insufficient_scope): the repository does not exist, or ${who}`,
+      ctx,
+    );
+  }
   if (status === 401) {
     const hint = facts.credentialsSent
       ? `the credentials were sent and rejected; fix spec.auth of ${registryLabel(context)}`

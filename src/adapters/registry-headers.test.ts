@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  type AuthChallenge,
+  authChallenge,
   type Challenge,
   parseChallenges,
   parseRateLimitValue,
@@ -70,6 +72,53 @@ describe("parseChallenges", () => {
     ],
   ])("%s", (_, header, expected) => {
     expect(parseChallenges(header)).toEqual(expected);
+  });
+});
+
+describe("authChallenge", () => {
+  it.each<[string, string | null, AuthChallenge | undefined]>([
+    ["absent", null, undefined],
+    ["basic", 'Basic realm="lab"', { scheme: "basic" }],
+    [
+      "docker hub, first request",
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/ubuntu:pull"',
+      {
+        scheme: "bearer",
+        realm: "https://auth.docker.io/token",
+        service: "registry.docker.io",
+        scope: "repository:library/ubuntu:pull",
+      },
+    ],
+    [
+      "docker hub, token without the repository",
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull",error="insufficient_scope"',
+      {
+        scheme: "bearer",
+        realm: "https://auth.docker.io/token",
+        service: "registry.docker.io",
+        scope: "repository:a/b:pull",
+        error: "insufficient_scope",
+      },
+    ],
+    [
+      "expired token, ping (no scope)",
+      'Bearer realm="http://h/token",error="invalid_token"',
+      { scheme: "bearer", realm: "http://h/token", error: "invalid_token" },
+    ],
+    [
+      "bearer without a realm falls back to basic",
+      'Bearer service="s", Basic realm="x"',
+      { scheme: "basic" },
+    ],
+    ["bearer without a realm alone", 'Bearer service="s"', undefined],
+    [
+      "bearer wins over basic",
+      'Basic realm="x", Bearer realm="http://h/t"',
+      { scheme: "bearer", realm: "http://h/t" },
+    ],
+    ["a scheme we do not speak", "Negotiate abc==", undefined],
+  ])("%s", (_, header, expected) => {
+    expect(authChallenge(header)).toEqual(expected);
   });
 });
 

@@ -79,6 +79,28 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
   return challenges;
 }
 
+/** The challenge a client can answer: Bearer (with its realm) before Basic; `error` says why a token was refused. */
+export type AuthChallenge =
+  | { scheme: "bearer"; realm: string; service?: string; scope?: string; error?: string }
+  | { scheme: "basic" };
+
+/** Picks the challenge to answer from a `WWW-Authenticate` header; undefined when there is none we speak. */
+export function authChallenge(header: string | null | undefined): AuthChallenge | undefined {
+  const challenges = parseChallenges(header);
+  const bearer = challenges.find((c) => c.scheme === "bearer" && c.params.realm);
+  if (bearer) {
+    const { realm, service, scope, error } = bearer.params;
+    return {
+      scheme: "bearer",
+      realm: realm!,
+      ...(service === undefined ? {} : { service }),
+      ...(scope === undefined ? {} : { scope }),
+      ...(error === undefined ? {} : { error }),
+    };
+  }
+  return challenges.some((c) => c.scheme === "basic") ? { scheme: "basic" } : undefined;
+}
+
 /** `Retry-After` as milliseconds from `now`: delta-seconds or an HTTP date; undefined when absent or invalid. */
 export function parseRetryAfter(
   header: string | null | undefined,

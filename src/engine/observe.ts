@@ -98,6 +98,7 @@ export async function resolveDigests(
   const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
   const cutOff = () => deadline.signal.aborted && !options.signal?.aborted;
   try {
+    const prepared = prepareClients([...unique.values()], registryFor, signal);
     const entries = await mapLimit([...unique.values()], options.concurrency ?? 8, async (query) => {
       const client = registryFor(query.registry);
       if (!client) {
@@ -107,6 +108,8 @@ export async function resolveDigests(
         };
         return [query.ref.canonical, result] as const;
       }
+      // Only its own registry's batch step is waited for: a registry that hangs holds no other registry's references.
+      await prepared.get(client);
       if (cutOff()) return [query.ref.canonical, timedOut(query, deadlineMs)] as const;
       try {
         const { value } = await withRetry(() => client.headDigest(query.ref, signal), {
@@ -126,4 +129,29 @@ export async function resolveDigests(
   } finally {
     done.abort();
   }
+}
+
+/**
+ * Hands each registry client the whole set of references it is about to check, all at once, so it can learn
+ * its auth scheme once and ask for one token carrying every repository's scope instead of one per repository.
+ * Returns each client's batch step, settled either way, for its own references to wait on.
+ */
+function prepareClients(
+  queries: readonly DigestQuery[],
+  registryFor: (name: string) => RegistryClient | undefined,
+  signal: AbortSignal,
+): Map<RegistryClient, Promise<void>> {
+  const byClient = new Map<RegistryClient, ImageReference[]>();
+  for (const query of queries) {
+    const client = registryFor(query.registry);
+    if (!client?.prepare) continue;
+    const refs = byClient.get(client);
+    if (refs) refs.push(query.ref);
+    else byClient.set(client, [query.ref]);
+  }
+  const prepared = new Map<RegistryClient, Promise<void>>();
+  for (const [client, refs] of byClient) {
+    prepared.set(client, client.prepare?.(refs, signal).catch(() => undefined) ?? Promise.resolve());
+  }
+  return prepared;
 }

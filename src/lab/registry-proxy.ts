@@ -66,6 +66,8 @@ export type RegistryProxy = {
   reset(): void;
   /** Merges into the current behaviour; inject rules restart their counts. */
   setBehaviour(behaviour: ProxyBehaviour): void;
+  /** In Bearer mode, makes every token issued so far invalid (a revocation the clients have not heard of). */
+  revokeTokens(): void;
   close(): Promise<void>;
 };
 
@@ -197,7 +199,8 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
     }
     if (tokens && !tokens.allows(req.headers.authorization, facts.repository, facts.method)) {
       const body = JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
-      return answer(401, { "www-authenticate": tokens.challenge(facts.repository, facts.method) }, body);
+      const challenge = tokens.challenge(req.headers.authorization, facts.repository, facts.method);
+      return answer(401, { "www-authenticate": challenge }, body);
     }
     if (facts.kind === "blob-get" && behaviour.delayMs) await sleep(behaviour.delayMs);
     if (facts.kind.startsWith("manifest-") && behaviour.manifestDelayMs) {
@@ -250,6 +253,7 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       maxRepositoriesInFlight = 0;
     },
     setBehaviour,
+    revokeTokens: () => tokens?.revokeAll(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
