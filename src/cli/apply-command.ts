@@ -91,7 +91,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   // and no Kasm record change was held (a group Kasm lacks, an image not on the agents).
   const held = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
   // A promotion held at a digest nobody tested (and this apply does not test) leaves the fleet behind Git.
-  const blocking = blockedReasons(plan);
+  const blocking = blockedReasons(plan, snapshot.set);
   const converged = failed === 0 && !plan.summary.incomplete && held === 0 && blocking.length === 0;
   if (json) {
     const summary = {

@@ -42,7 +42,7 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
     if (plan.summary.incomplete) return 1;
     // 2: not converged, so a pipeline acts. A promotion blocked at an untested digest is that too, even
     // with nothing to carry out: the fleet is behind Git until the digest is tested.
-    if (plan.actions.length > 0 || blockedReasons(plan).length > 0) return 2;
+    if (plan.actions.length > 0 || blockedReasons(plan, snapshot.set).length > 0) return 2;
   }
   return 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blockedPromotions, blockedReasons } from "./convergence.js";
+import { blockedPromotions, blockedReasons, type PromotionSources } from "./convergence.js";
 import type { BlockedPromotion, Plan, PullAction } from "./plan-types.js";
 
 const blocked = (reason: BlockedPromotion["reason"]): BlockedPromotion => ({
@@ -11,14 +11,22 @@ const blocked = (reason: BlockedPromotion["reason"]): BlockedPromotion => ({
   reason,
   message: "app:latest → sha256:aaa: never verified",
 });
-const testingPull = (targetDigest: string): PullAction => ({
+const pullFor = (workspace: string, targetDigest: string): PullAction => ({
   type: "pull",
   agent: "a1",
   image: "r.test/app:1.0",
-  workspaces: ["app-testing"],
+  workspaces: [workspace],
   reason: "missing",
   targetDigest,
 });
+const testingPull = (targetDigest: string) => pullFor("app-testing", targetDigest);
+/** `app` is promoted from `app-testing`. */
+const sources = {
+  workspaces: [
+    { metadata: { name: "app" }, spec: { promotion: { from: "app-testing" } } },
+    { metadata: { name: "app-testing" }, spec: {} },
+  ],
+} as unknown as PromotionSources;
 const plan = (p: Partial<Plan>): Plan => ({
   version: 1,
   revision: "r",
@@ -54,13 +62,13 @@ describe("blockedPromotions", () => {
       0,
     ],
   ])("%s", (_, p, blocking, waiting) => {
-    const split = blockedPromotions(p);
+    const split = blockedPromotions(p, sources);
     expect([split.blocking.length, split.waiting.length]).toEqual([blocking, waiting]);
-    expect(blockedReasons(p)).toHaveLength(blocking);
+    expect(blockedReasons(p, sources)).toHaveLength(blocking);
   });
 
   it("names the workspace and the planner's reason", () => {
-    expect(blockedReasons(plan({ blocked: [blocked("not-verified")] }))).toEqual([
+    expect(blockedReasons(plan({ blocked: [blocked("not-verified")] }), sources)).toEqual([
       "promotion blocked (workspace app): app:latest → sha256:aaa: never verified",
     ]);
   });

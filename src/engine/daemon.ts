@@ -280,7 +280,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       ...(!outcome && !refusal ? { refused: "no valid revision to reconcile" } : {}),
       ...(outcome?.missingAgents ? { missingAgents: outcome.missingAgents } : {}),
       failed: outcome?.failed ?? [],
-      blocked: outcome ? blockedReasons(outcome.plan) : [],
+      blocked: outcome?.blocked ?? [],
       unknown,
     });
     // Held Kasm changes are known not to be converged (a Kasm read that failed is already in `unknown`).
@@ -308,7 +308,14 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
    * `kasm`: why Kasm records are held back from Git (a group Kasm lacks, an image not on the agents);
    * `missingAgents`: the `--agent` names the revision does not define, as a degraded reason.
    */
-  type Reconciled = { plan: Plan; failed: FailedAction[]; kasm?: string; missingAgents?: string };
+  type Reconciled = {
+    plan: Plan;
+    failed: FailedAction[];
+    /** Promotions held at a digest nobody tests (degraded reasons). */
+    blocked: string[];
+    kasm?: string;
+    missingAgents?: string;
+  };
 
   /** `--agent` names the revision lacks: a reconciler that manages nothing must not look converged. */
   function missingAgents(id: string, snapshot: Snapshot): string | undefined {
@@ -339,8 +346,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     });
     const absent = missingAgents(id, snapshot);
     recheck = new Set(plan.unknown.flatMap((u) => (u.image ? [u.image] : [])));
-    // A promotion waiting for this cycle's pulls to test its digest is asked again on the next cycle.
-    for (const p of blockedPromotions(plan).waiting) recheck.add(p.source).add(p.image);
+    // An unverified promotion is asked again on the next cycle (a cycle without a refresh would not plan
+    // it): one waiting for this cycle's pulls then goes ahead, and one still blocked stays a reason.
+    const { waiting, blocking } = blockedPromotions(plan, snapshot.set);
+    for (const p of [...waiting, ...blocking]) recheck.add(p.source).add(p.image);
     for (const blocked of plan.blocked) {
       // Held Kasm changes are logged below, with the Kasm state.
       if (blocked.type !== "pull" && blocked.type !== "promote") continue;
@@ -390,7 +399,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       ...(held > 0 ? { kasm: `${held} Kasm change(s) held` } : {}),
       ...(absent ? { missingAgents: absent } : {}),
     };
-    if (plan.actions.length === 0) return { plan, failed: [], ...kasmHeld };
+    const blockedBy = blockedReasons(plan, snapshot.set);
+    if (plan.actions.length === 0) return { plan, failed: [], blocked: blockedBy, ...kasmHeld };
     const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
@@ -444,7 +454,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const details = { workspaces: repaired };
       deps.notifier?.emit(driftEvent({ revision, branch: options.branch, at, message, details }));
     }
-    return { plan, failed, ...kasmHeld };
+    return { plan, failed, blocked: blockedBy, ...kasmHeld };
   }
 
   /** Reads an agent's image bytes again after pulls or removals changed them; an unanswered read keeps the last figure. */
