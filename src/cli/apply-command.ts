@@ -9,7 +9,7 @@ import { describeUnknown } from "../core/unknown.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
-import { parsePlanFile, staleReasons } from "../engine/stale.js";
+import { kasmStaleReasons, parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
 import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
@@ -58,6 +58,15 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     plan = saved;
     fleet = await connectFleet(snapshot.set, deps, flags.agents);
     const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
+    // Kasm records the saved plan changes must still be as it saw them: compared with a plan made now.
+    if (plan.kasm || snapshot.set.kasmServer) {
+      const { plan: now } = await planSnapshot(snapshot, deps, {
+        refresh: "all",
+        onlyAgents: flags.agents,
+        ...(signal ? { signal } : {}),
+      });
+      reasons.push(...kasmStaleReasons(plan, now));
+    }
     if (reasons.length > 0) {
       throw new KasmGitopsError(
         "stale-plan",
