@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Action } from "../core/plan-types.js";
-import { degradedReasons, failedActions, failedSummary } from "./cycle-health.js";
+import type { Action, Plan, UnknownCause } from "../core/plan-types.js";
+import { agentStatuses, degradedReasons, failedActions, failedSummary } from "./cycle-health.js";
 import type { ActionResult } from "./executor.js";
 
 const pull: Action = {
@@ -97,5 +97,31 @@ describe("failedSummary and degradedReasons", () => {
   ])("failedSummary of %i failures", (n, expected) => {
     const many = Array.from({ length: n }, (_, i) => failed[i % 2]!);
     expect(failedSummary(many)).toMatch(expected);
+  });
+});
+
+describe("agentStatuses", () => {
+  const plan = (unknown: UnknownCause[], actions: Action[] = []): Plan => ({
+    version: 1,
+    revision: "r",
+    branch: "main",
+    actions,
+    blocked: [],
+    warnings: [],
+    unknown,
+    summary: { pull: 0, promote: 0, blocked: 0, unknown: unknown.length, incomplete: unknown.length > 0 },
+  });
+  const seen = { agent: "a1", reachable: true as const, images: [] };
+  const unlisted: UnknownCause = { kind: "agent", name: "a1", reason: "containers-unlisted", message: "m" };
+  it.each<[string, Plan, object]>([
+    ["nothing pending: converged", plan([]), { reachable: true, converged: true, pending: 0 }],
+    ["a pull pending: not converged", plan([], [pull]), { reachable: true, converged: false, pending: 1 }],
+    [
+      "containers not listed where pruning needs them: not converged",
+      plan([unlisted]),
+      { reachable: true, converged: false, pending: 0 },
+    ],
+  ])("%s", (_, p, expected) => {
+    expect(agentStatuses([seen], p)).toEqual({ a1: expected });
   });
 });

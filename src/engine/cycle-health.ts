@@ -1,7 +1,11 @@
-import type { UnknownCause } from "../core/plan-types.js";
+import { type KasmObservation, managedBy } from "../core/kasm-types.js";
+import type { ManifestSet } from "../core/manifest.js";
+import type { AgentObservation } from "../core/plan.js";
+import type { Plan, UnknownCause } from "../core/plan-types.js";
 import { actionFields } from "./cycle-log.js";
 import type { ActionResult } from "./executor.js";
 import { countsAsFailure } from "./remove-images.js";
+import type { AgentStatus } from "./status.js";
 
 /** One action that did not succeed, as `/status` lists it: what, where, and the error. */
 export type FailedAction = {
@@ -63,4 +67,40 @@ export function degradedReasons(p: {
     reasons.push(`${what}: ${u.message}`);
   }
   return reasons;
+}
+
+/**
+ * Each observed agent as `/status` shows it after planning: converged when nothing is pending there and
+ * the plan could read it whole (an agent whose containers pruning needed could not be listed is not).
+ */
+export function agentStatuses(
+  observations: readonly AgentObservation[],
+  plan: Plan,
+): Record<string, AgentStatus> {
+  const unread = new Set(plan.unknown.filter((u) => u.kind === "agent").map((u) => u.name));
+  const agents: Record<string, AgentStatus> = {};
+  for (const o of observations) {
+    const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
+    agents[o.agent] = o.reachable
+      ? {
+          reachable: true,
+          converged: pending === 0 && !unread.has(o.agent),
+          pending,
+          ...(o.imageBytes !== undefined ? { imageBytes: o.imageBytes } : {}),
+        }
+      : { reachable: false, converged: false, pending: 0, error: o.error };
+  }
+  return agents;
+}
+
+/** The records' state for `/status`: managed, drifted, and changes held or waiting for Kasm. */
+export function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservation | undefined) {
+  if (!plan.kasm) return undefined;
+  const names = new Set(set.workspaces.map((w) => w.metadata.name));
+  const managed = observed?.reachable
+    ? observed.records.filter((r) => names.has(managedBy(r.notes) ?? "")).length
+    : 0;
+  const drift = plan.actions.filter((a) => a.type === "kasm-update" && a.reason === "drift").length;
+  const pending = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
+  return { url: plan.kasm.url, reachable: observed?.reachable ?? false, managed, drift, pending };
 }

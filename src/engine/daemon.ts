@@ -2,13 +2,19 @@ import { randomBytes } from "node:crypto";
 import { blockedPromotions, blockedReasons } from "../core/convergence.js";
 import type { RefreshScope } from "../core/desired.js";
 import { describeError } from "../core/errors.js";
-import { type KasmObservation, managedBy } from "../core/kasm-types.js";
 import type { ManifestSet } from "../core/manifest.js";
 import { driftEvent, type NotificationEvent, type NotificationEventKind } from "../core/notification.js";
 import type { Plan, UnknownKind } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
-import { degradedReasons, type FailedAction, failedActions, failedSummary } from "./cycle-health.js";
+import {
+  agentStatuses,
+  degradedReasons,
+  type FailedAction,
+  failedActions,
+  failedSummary,
+  kasmSummary,
+} from "./cycle-health.js";
 import { cycleEventLogger, type DaemonLogger, logBlocked } from "./cycle-log.js";
 import type { Notifier } from "./notifier.js";
 import {
@@ -23,7 +29,6 @@ import { describeRefusal } from "./refusal.js";
 import { rolloutEvents } from "./rollout-events.js";
 import { createTimers } from "./schedule.js";
 import {
-  type AgentStatus,
   agentCounts,
   type CycleTrigger,
   type DaemonStatus,
@@ -31,18 +36,6 @@ import {
   reduceStatus,
   type StatusEvent,
 } from "./status.js";
-
-/** The records' state for `/status`: managed, drifted, and changes held or waiting for Kasm. */
-function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservation | undefined) {
-  if (!plan.kasm) return undefined;
-  const names = new Set(set.workspaces.map((w) => w.metadata.name));
-  const managed = observed?.reachable
-    ? observed.records.filter((r) => names.has(managedBy(r.notes) ?? "")).length
-    : 0;
-  const drift = plan.actions.filter((a) => a.type === "kasm-update" && a.reason === "drift").length;
-  const pending = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
-  return { url: plan.kasm.url, reachable: observed?.reachable ?? false, managed, drift, pending };
-}
 
 export type { DaemonLogger };
 
@@ -361,19 +354,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       if (blocked.type === "promote") deps.metrics.promotionFinished("blocked");
       logBlocked(deps.logger, id, revision, blocked);
     }
-    const agents: Record<string, AgentStatus> = {};
-    // An agent the plan could not fully read (its containers, where pruning needs them) is not converged.
+    const agents = agentStatuses(observations, plan);
     const unread = new Set(plan.unknown.filter((u) => u.kind === "agent").map((u) => u.name));
     for (const o of observations) {
-      const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
-      agents[o.agent] = o.reachable
-        ? {
-            reachable: true,
-            converged: pending === 0 && !unread.has(o.agent),
-            pending,
-            ...(o.imageBytes !== undefined ? { imageBytes: o.imageBytes } : {}),
-          }
-        : { reachable: false, converged: false, pending: 0, error: o.error };
       if (o.reachable && o.imageBytes !== undefined) deps.metrics.setAgentImageBytes(o.agent, o.imageBytes);
     }
     update({ type: "agents-observed", agents });
