@@ -376,14 +376,15 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     }
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
-    // Held Kasm changes are never a good cycle; an unread Kasm is a `kasm` unknown cause in the plan.
+    // Held Kasm changes are never a good cycle, and --agent names the revision lacks keep it degraded,
+    // whatever the actions do; an unread Kasm is a `kasm` unknown cause in the plan.
     const held = kasmSeen?.pending ?? 0;
-    const kasmHeld = {
+    const standing = {
       ...(held > 0 ? { kasm: `${held} Kasm change(s) held` } : {}),
       ...(absent ? { missingAgents: absent } : {}),
     };
     const blockedBy = blockedReasons(plan, snapshot.set);
-    if (plan.actions.length === 0) return { plan, failed: [], blocked: blockedBy, ...kasmHeld };
+    if (plan.actions.length === 0) return { plan, failed: [], blocked: blockedBy, ...standing };
     const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
@@ -437,7 +438,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const details = { workspaces: repaired };
       deps.notifier?.emit(driftEvent({ revision, branch: options.branch, at, message, details }));
     }
-    return { plan, failed, blocked: blockedBy, ...kasmHeld };
+    return { plan, failed, blocked: blockedBy, ...standing };
   }
 
   /** Reads an agent's image bytes again after pulls or removals changed them; an unanswered read keeps the last figure. */
