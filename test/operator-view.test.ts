@@ -151,6 +151,13 @@ describe("the daemon's operator view: log fields, blocked promotions, failed act
   });
 
   it("is degraded by the blocked promotion and the failed pull, each named; lastError lists the failure", async () => {
+    // The log lines above are written mid-cycle; the state is recorded when the cycle ends.
+    await waitUntil(
+      "a finished cycle",
+      async () => (await status()).state !== "starting",
+      30_000,
+      daemon.logs,
+    );
     const s = await status();
     expect(s.state).toBe("degraded");
     expect(s.reasons).toEqual(
