@@ -73,7 +73,13 @@ export interface DockerAgent {
   /** Pulls to the end of the stream; an error event rejects. Resolves with the pulled digest when known. */
   pull(
     reference: string,
-    options: { auth?: Credentials; signal?: AbortSignal; onProgress?: (progress: PullProgress) => void },
+    options: {
+      auth?: Credentials;
+      signal?: AbortSignal;
+      onProgress?: (progress: PullProgress) => void;
+      /** The workspaces the pull is for: only named in logs. */
+      workspaces?: readonly string[];
+    },
   ): Promise<{ digest?: string }>;
 }
 

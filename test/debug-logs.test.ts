@@ -54,7 +54,12 @@ describe("--log-level debug", () => {
     );
     expect(apply.code, apply.stderr).toBe(0);
     expect(debug(apply.stderr, "agent pull")).toEqual([
-      expect.objectContaining({ agent: "a1", reference: fleet.image, digest: fleet.digest }),
+      expect.objectContaining({
+        agent: "a1",
+        workspace: expect.any(String),
+        image: fleet.image,
+        digest: fleet.digest,
+      }),
     ]);
     for (const output of [plan.stdout, plan.stderr, apply.stdout, apply.stderr])
       expect(output).not.toContain(fleet.password);

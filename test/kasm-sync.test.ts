@@ -221,6 +221,31 @@ describe("Kasm records from Git", () => {
     expect(record("chrome")).toMatchObject({ cores: 2, description: "Chrome" });
   });
 
+  it("refuses a saved plan whose Kasm record was edited again since, and writes nothing", async () => {
+    const f = await fleet();
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"), { kasm: { cores: 2 } })]) },
+      "chrome",
+    );
+    expect((await apply(f)).code).toBe(0);
+    const ui = createKasmClient({ url: kasm.url, apiKey: kasm.apiKey, apiKeySecret: kasm.apiKeySecret });
+    const id = record("chrome")!.image_id;
+    await ui.updateImage(id, { cores: 6 });
+    const file = join(f.state, "drift.json");
+    expect((await inRepo("plan", f.repo.bare, f.state, ["--out", file], { env: env() })).code).toBe(0);
+    // Someone edits the record again after the plan was reviewed: the plan's "6 → 2" is no longer true.
+    await ui.updateImage(id, { cores: 8 });
+    kasm.clearCalls();
+    const stale = await inRepo("apply", f.repo.bare, f.state, [file], { env: env() });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(`the saved plan ${file} is stale; run plan again`);
+    expect(stale.stderr).toContain(
+      "Kasm changed since the plan: kasm-update chrome was planned against records that differ now",
+    );
+    expect(writes()).toEqual([]);
+    expect(record("chrome")).toMatchObject({ cores: 8 });
+  });
+
   it("changes groups by the pairs that differ", async () => {
     const f = await fleet();
     await f.repo.commit(

@@ -58,7 +58,8 @@ export function withCallLogs(agent: DockerAgent, logger: DebugLogger): DockerAge
     pull: (reference, options) =>
       timed(
         "pull",
-        { reference },
+        // The same field names as the daemon's pull lines (agent, workspace, image).
+        { image: reference, ...(options.workspaces ? { workspace: options.workspaces.join(",") } : {}) },
         () => agent.pull(reference, options),
         (r) => (r.digest ? { digest: r.digest } : {}),
       ),

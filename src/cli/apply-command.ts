@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createLogger, createNotifierFor } from "../app.js";
+import { blockedReasons } from "../core/convergence.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Plan } from "../core/plan-types.js";
 import { renderPlan } from "../core/render-plan.js";
@@ -8,7 +9,7 @@ import { describeUnknown } from "../core/unknown.js";
 import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
-import { parsePlanFile, staleReasons } from "../engine/stale.js";
+import { kasmStaleReasons, parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
 import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
@@ -57,6 +58,15 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     plan = saved;
     fleet = await connectFleet(snapshot.set, deps, flags.agents);
     const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
+    // Kasm records the saved plan changes must still be as it saw them: compared with a plan made now.
+    if (plan.kasm || snapshot.set.kasmServer) {
+      const { plan: now } = await planSnapshot(snapshot, deps, {
+        refresh: "all",
+        onlyAgents: flags.agents,
+        ...(signal ? { signal } : {}),
+      });
+      reasons.push(...kasmStaleReasons(plan, now));
+    }
     if (reasons.length > 0) {
       throw new KasmGitopsError(
         "stale-plan",
@@ -89,7 +99,9 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   // Converged only when every action succeeded, nothing was left unchecked (an unknown is not good)
   // and no Kasm record change was held (a group Kasm lacks, an image not on the agents).
   const held = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
-  const converged = failed === 0 && !plan.summary.incomplete && held === 0;
+  // A promotion held at a digest nobody tested (and this apply does not test) leaves the fleet behind Git.
+  const blocking = blockedReasons(plan, snapshot.set);
+  const converged = failed === 0 && !plan.summary.incomplete && held === 0 && blocking.length === 0;
   if (json) {
     const summary = {
       event: "summary",
@@ -97,6 +109,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
       ok: results.filter((r) => r.status === "ok").length,
       failed,
       ...(held > 0 ? { held } : {}),
+      ...(blocking.length > 0 ? { blocked: blocking.length } : {}),
       ...pruneTotals(results),
       unknown: plan.unknown.length,
       incomplete: plan.summary.incomplete,
@@ -105,6 +118,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     io.stdout(`${JSON.stringify(summary)}\n`);
   } else {
     io.stdout(applySummary(results, plan));
+    for (const reason of blocking) io.stdout(`Not converged: ${reason}\n`);
   }
   if (args.values.notify) {
     const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { blockedReasons } from "../core/convergence.js";
 import { renderPlan } from "../core/render-plan.js";
 import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
@@ -39,7 +40,9 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   if (args.values["detailed-exitcode"]) {
     // An incomplete plan is not "no changes": something could not be checked, so it is an error (1).
     if (plan.summary.incomplete) return 1;
-    if (plan.actions.length > 0) return 2;
+    // 2: not converged, so a pipeline acts. A promotion blocked at an untested digest is that too, even
+    // with nothing to carry out: the fleet is behind Git until the digest is tested.
+    if (plan.actions.length > 0 || blockedReasons(plan, snapshot.set).length > 0) return 2;
   }
   return 0;
 }

@@ -5,10 +5,12 @@ import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
 import { createDaemon } from "../engine/daemon.js";
+import { loadSnapshot, type ReconcileDeps } from "../engine/reconcile.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
 import type { CommandContext } from "./command.js";
-import { checkTrustedKeys, depsFor, repoFlags } from "./context.js";
+import { checkAgentNames, checkTrustedKeys, depsFor, type RepoFlags, repoFlags } from "./context.js";
+import type { CliIo } from "./io.js";
 
 function duration(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -49,6 +51,16 @@ async function webhookSecret(
   return env.KASM_GITOPS_WEBHOOK_SECRET || undefined;
 }
 
+/**
+ * `--agent` (or KASM_GITOPS_AGENT) names the branch tip does not define are a usage error at start, like
+ * plan and apply. A tip that cannot be read or is refused is left to the daemon (last good revision, degraded).
+ */
+async function checkStartAgents(flags: RepoFlags, deps: ReconcileDeps, io: CliIo): Promise<void> {
+  if (flags.agents.length === 0) return;
+  const snapshot = await loadSnapshot(deps, io.stopSignal).catch(() => undefined);
+  if (snapshot) checkAgentNames(flags, snapshot);
+}
+
 /** `kasm-gitops run`: the daemon, until SIGTERM/SIGINT; then it drains and exits 0. */
 export async function runCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
@@ -63,6 +75,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
     onStateWarning,
   });
   const trusted = await checkTrustedKeys(deps, io);
+  await checkStartAgents(flags, deps, io);
   if (flags.verifyCommits) {
     logger.info(
       { mode: flags.verifyCommits.mode, file: flags.verifyCommits.file, keys: trusted },
@@ -102,7 +115,9 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
         ? { webhook: { secret, branch: flags.branch, onPush: () => daemon.request("webhook") } }
         : {}),
     });
-    logger.info({ url: server.url }, "serving /healthz, /readyz, /metrics, /status, /hooks/git");
+    // /hooks/git answers 404 without a secret, so it is announced only when it is served.
+    const paths = ["/healthz", "/readyz", "/metrics", "/status", ...(secret ? ["/hooks/git"] : [])];
+    logger.info({ url: server.url, paths }, `serving ${paths.join(", ")}`);
   }
   logger.info({ repo: flags.repo.replace(/\/\/[^@/]*@/, "//"), branch: flags.branch }, "kasm-gitops started");
   daemon.start();

@@ -3,7 +3,7 @@ import { type KasmPlanInput, planKasm } from "./kasm-plan.js";
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "./local-images.js";
 import type { ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
-import type { Action, BlockedPull, Plan, PlanWarning, PullAction } from "./plan-types.js";
+import type { Action, BlockedPull, Plan, PlanWarning, PullAction, UnknownCause } from "./plan-types.js";
 import { type DigestResult, planPromotions } from "./promotion.js";
 import { type PruneRecord, planAgentRemovals } from "./prune.js";
 import { agentUnknowns, registryUnknowns } from "./unknown.js";
@@ -16,6 +16,8 @@ export type AgentObservation =
       images: LocalImage[];
       /** Image ids containers use; listed only where pruning is on (undefined: unknown, so nothing is pruned). */
       containers?: string[];
+      /** Why the containers could not be listed where pruning needed them. */
+      containersError?: string;
       /** Bytes of the agent's images on disk (Docker's disk usage), when it answered. */
       imageBytes?: number;
     }
@@ -129,7 +131,8 @@ export function buildPlan(input: PlanInput): Plan {
       else pulls.push(action);
     }
   }
-  const removals = planAgentRemovals(input, pulls, warnings);
+  const unlisted: UnknownCause[] = [];
+  const removals = planAgentRemovals(input, pulls, warnings, unlisted);
   const actions: Action[] = [...promotions.actions, ...pulls];
   const promoted = new Set([...promotions.actions, ...promotions.blocked].map((p) => p.image));
   for (const image of uncreated.keys()) promoted.add(image);
@@ -140,7 +143,7 @@ export function buildPlan(input: PlanInput): Plan {
     const message = c.message.includes(c.image!) ? c.message : `${c.image}: ${c.message}`;
     warnings.push({ code: "registry-error", image: c.image!, message });
   }
-  const unknown = [...agentUnknowns(input.observations), ...checks];
+  const unknown = [...agentUnknowns(input.observations), ...unlisted, ...checks];
   const blocked: Plan["blocked"] = [...promotions.blocked, ...heldBack];
   let kasmCount: number | undefined;
   if (input.kasm) {

@@ -218,7 +218,7 @@ describe("buildPlan with pruning", () => {
     observations: [
       { agent: "a1", reachable: true, images, containers: [] },
       { agent: "a2", reachable: true, images, containers: [] },
-      { agent: "a3", reachable: true, images },
+      { agent: "a3", reachable: true, images, containersError: "permission denied" },
     ],
     digests: new Map(),
   });
@@ -238,5 +238,30 @@ describe("buildPlan with pruning", () => {
   it("warns that a3 was not pruned and counts removals and bytes", () => {
     expect(plan.warnings.map((w) => `${w.code} ${w.agent}`)).toEqual(["prune-skipped a3"]);
     expect(plan.summary).toMatchObject({ remove: 1, removeBytes: 100 });
+  });
+
+  it("counts a3, whose containers could not be listed, as unknown: the plan is incomplete", () => {
+    expect(plan.unknown).toEqual([
+      {
+        kind: "agent",
+        name: "a3",
+        reason: "containers-unlisted",
+        message:
+          'agent "a3": its containers could not be listed, so no image is pruned there: permission denied',
+      },
+    ]);
+    expect(plan.summary).toMatchObject({ unknown: 1, incomplete: true });
+  });
+
+  it("needs no container list where pruning is off: a2 without one is not unknown", () => {
+    const off = buildPlan({
+      revision: "r".repeat(40),
+      branch: "main",
+      set,
+      desired: desiredState(set),
+      observations: [{ agent: "a2", reachable: true, images }],
+      digests: new Map(),
+    });
+    expect(off.unknown).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import type { DesiredImage, DesiredState } from "./desired.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
 import type { LocalImage } from "./local-images.js";
 import { compareText, DEFAULTS, type ManifestSet, type PruneMode, type PruneSpec } from "./manifest.js";
-import type { PlanWarning, PullAction, RemoveAction } from "./plan-types.js";
+import type { PlanWarning, PullAction, RemoveAction, UnknownCause } from "./plan-types.js";
 import type { PullRecord } from "./promotion.js";
 
 /** An agent's prune settings once Settings and the Agent's own are merged. */
@@ -158,7 +158,12 @@ export function planRemovals(input: PruneInput): RemoveAction[] {
 
 /** What the planner saw on an agent, as far as pruning needs it. */
 type Observed = { agent: string } & (
-  | { reachable: true; images: readonly LocalImage[]; containers?: readonly string[] }
+  | {
+      reachable: true;
+      images: readonly LocalImage[];
+      containers?: readonly string[];
+      containersError?: string;
+    }
   | { reachable: false }
 );
 
@@ -177,7 +182,8 @@ function incomingByAgent(pulls: readonly PullAction[]): Map<string, Set<string>>
 
 /**
  * Removals for every enabled, reachable agent whose prune mode is not off. An agent whose containers could
- * not be listed gets none (an image a container uses must never go) and a `prune-skipped` warning.
+ * not be listed gets none (an image a container uses must never go), a `prune-skipped` warning, and an
+ * unknown cause: what should be pruned there is not known, so the agent is not converged.
  */
 export function planAgentRemovals(
   input: {
@@ -188,6 +194,7 @@ export function planAgentRemovals(
   },
   pulls: readonly PullAction[],
   warnings: PlanWarning[],
+  unknown: UnknownCause[] = [],
 ): RemoveAction[] {
   const repositories = new Set<string>();
   for (const w of input.set.workspaces) {
@@ -208,11 +215,10 @@ export function planAgentRemovals(
     const seen = observed.get(agent.agent);
     if (settings.mode === "off" || !agent.enabled || !seen?.reachable) continue;
     if (!seen.containers) {
-      warnings.push({
-        code: "prune-skipped",
-        agent: agent.agent,
-        message: `agent "${agent.agent}": its containers could not be listed, so no image is pruned there`,
-      });
+      const why = seen.containersError ? `: ${seen.containersError}` : "";
+      const message = `agent "${agent.agent}": its containers could not be listed, so no image is pruned there${why}`;
+      warnings.push({ code: "prune-skipped", agent: agent.agent, message });
+      unknown.push({ kind: "agent", name: agent.agent, reason: "containers-unlisted", message });
       continue;
     }
     removals.push(

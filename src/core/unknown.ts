@@ -49,11 +49,18 @@ const NOUNS: Record<UnknownKind, [string, string]> = {
 /** `1 registry check failed (corp: registry-unauthorized), 1 agent unreachable (a2)`: what to fix, grouped. */
 export function describeUnknown(causes: readonly UnknownCause[]): string {
   const parts: string[] = [];
+  // An agent that answered but could not be fully read (its containers) is not "unreachable".
+  const unreachable = (c: UnknownCause) => c.kind !== "agent" || c.reason === "agent-unreachable";
+  const partly = causes.filter((c) => !unreachable(c));
   for (const kind of Object.keys(NOUNS) as UnknownKind[]) {
-    const of = causes.filter((c) => c.kind === kind);
+    const of = causes.filter((c) => c.kind === kind && unreachable(c));
     if (of.length === 0) continue;
     const names = [...new Set(of.map((c) => (kind === "agent" ? c.name : `${c.name}: ${c.reason}`)))];
     parts.push(`${of.length} ${NOUNS[kind][of.length === 1 ? 0 : 1]} (${names.join(", ")})`);
+  }
+  if (partly.length > 0) {
+    const names = [...new Set(partly.map((c) => `${c.name}: ${c.reason}`))];
+    parts.push(`${partly.length} agent check${partly.length === 1 ? "" : "s"} failed (${names.join(", ")})`);
   }
   return parts.join(", ");
 }

@@ -1,12 +1,21 @@
 import { randomBytes } from "node:crypto";
+import { blockedPromotions, blockedReasons } from "../core/convergence.js";
 import type { RefreshScope } from "../core/desired.js";
-import { describeError, hasCode } from "../core/errors.js";
-import { type KasmObservation, managedBy } from "../core/kasm-types.js";
+import { describeError } from "../core/errors.js";
 import type { ManifestSet } from "../core/manifest.js";
 import { driftEvent, type NotificationEvent, type NotificationEventKind } from "../core/notification.js";
 import type { Plan, UnknownKind } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
-import type { CycleResult, DockerAgent, Metrics, RefusalReason, RevisionStore } from "../ports.js";
+import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
+import {
+  agentStatuses,
+  degradedReasons,
+  type FailedAction,
+  failedActions,
+  failedSummary,
+  kasmSummary,
+} from "./cycle-health.js";
+import { cycleEventLogger, type DaemonLogger, logBlocked } from "./cycle-log.js";
 import type { Notifier } from "./notifier.js";
 import {
   acceptManifests,
@@ -16,38 +25,19 @@ import {
   type ReconcileDeps,
   type Snapshot,
 } from "./reconcile.js";
-import { countsAsFailure, removalResult } from "./remove-images.js";
+import { describeRefusal } from "./refusal.js";
 import { rolloutEvents } from "./rollout-events.js";
 import { createTimers } from "./schedule.js";
 import {
-  type AgentStatus,
   agentCounts,
   type CycleTrigger,
   type DaemonStatus,
-  degradedReasons,
   initialStatus,
   reduceStatus,
   type StatusEvent,
 } from "./status.js";
 
-/** The records' state for `/status`: managed, drifted, and changes held or waiting for Kasm. */
-function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservation | undefined) {
-  if (!plan.kasm) return undefined;
-  const names = new Set(set.workspaces.map((w) => w.metadata.name));
-  const managed = observed?.reachable
-    ? observed.records.filter((r) => names.has(managedBy(r.notes) ?? "")).length
-    : 0;
-  const drift = plan.actions.filter((a) => a.type === "kasm-update" && a.reason === "drift").length;
-  const pending = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
-  return { url: plan.kasm.url, reachable: observed?.reachable ?? false, managed, drift, pending };
-}
-
-/** The structured logger the daemon writes to (pino's shape). */
-export type DaemonLogger = {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-};
+export type { DaemonLogger };
 
 export type DaemonDeps = ReconcileDeps & {
   store: RevisionStore;
@@ -120,6 +110,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
 
   /** The revision last recorded in the state dir; a failed save is retried every cycle until it lands. */
   let saved: string | undefined;
+  /** The refusal (reason and revision) last logged, so a tip refused every interval is logged once. */
+  let refusedLogged: string | undefined;
+  /** The revision whose unknown `--agent` names were last logged (once per revision). */
+  let missingLogged: string | undefined;
 
   /** The snapshot in force: the fresh one when it validates, else the last good (memory, then disk). */
   async function snapshotFor(
@@ -133,18 +127,11 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       deps.notifier?.configure(snapshot.set.notifications ?? []);
       update({ type: "revision-applied", revision: snapshot.revision.revision });
       deps.metrics.setAppliedRevision(snapshot.revision.revision);
+      refusedLogged = undefined;
       if (changed)
         deps.logger.info({ cycle: id, revision: snapshot.revision.revision }, "new revision in force");
       return { snapshot, changed };
     } catch (error) {
-      const invalid = hasCode(error, "invalid-manifest");
-      const untrusted = hasCode(error, "untrusted-revision");
-      const revision = ((invalid || untrusted) && error.context.revision) || "unknown";
-      const result: RefusalReason | undefined = invalid
-        ? "invalid-revision"
-        : untrusted
-          ? "untrusted-revision"
-          : undefined;
       if (!good) {
         good = await restoreSaved(id);
         if (good) saved = good.revision.revision;
@@ -155,48 +142,34 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const inForce = good
         ? `the last good revision ${good.revision.revision.slice(0, 12)} stays in force`
         : "no last good revision is in force, so nothing is reconciled";
-      if (result) {
+      const refusal = describeRefusal(error, inForce);
+      const { reason, revision } = refusal;
+      if (reason) {
         update({
           type: "revision-refused",
           revision,
-          reason: result,
+          reason,
           error: describeError(error),
+          problems: refusal.problems,
           at: deps.clock.now(),
         });
-      }
-      if (invalid) {
-        const problems = error.context.problems ?? [];
-        const errors = problems.filter((p) => p.severity === "error");
-        notify(
-          "revision-refused",
-          revision,
-          `revision ${revision.slice(0, 12)} was refused (${errors.length} error(s)); the last good revision stays in force. First: ${errors[0] ? `${errors[0].file}:${errors[0].line}:${errors[0].col}: ${errors[0].message}` : describeError(error)}`,
-        );
-        deps.logger.error(
-          { cycle: id, revision, problems: problems.filter((p) => p.severity === "error").slice(0, 20) },
-          `revision refused; ${inForce}`,
-        );
-      } else if (untrusted) {
-        const { reason, key, signer } = error.context;
-        notify(
-          "revision-refused",
-          revision,
-          `revision ${revision.slice(0, 12)} was refused: not signed by a trusted key (${reason}); ${inForce}. ${describeError(error)}`,
-        );
-        deps.logger.error(
-          { cycle: id, revision, reason, key, signer, err: describeError(error) },
-          `revision refused: not signed by a trusted key; ${inForce}`,
-        );
+        // Refused again every interval until the branch moves: logged and notified once, then counted
+        // (`refusal.count` in /status, kasm_gitops_cycles_total{result=REASON}).
+        const key = `${reason} ${revision}`;
+        if (key !== refusedLogged) {
+          refusedLogged = key;
+          if (refusal.notification) notify("revision-refused", revision, refusal.notification);
+          deps.logger.error({ cycle: id, ...refusal.log.fields }, refusal.log.message);
+        }
       } else {
-        deps.logger.error(
-          { cycle: id, err: describeError(error) },
-          `could not fetch the manifests; ${inForce}`,
-        );
+        deps.logger.error({ cycle: id, ...refusal.log.fields }, refusal.log.message);
       }
-      const refused = result
-        ? `revision ${revision} refused: ${describeError(error)}`
-        : `could not fetch the manifests: ${describeError(error)}`;
-      return { ...(good ? { snapshot: good } : {}), changed: false, refused, ...(result ? { result } : {}) };
+      return {
+        ...(good ? { snapshot: good } : {}),
+        changed: false,
+        refused: refusal.error,
+        ...(reason ? { result: reason } : {}),
+      };
     }
   }
 
@@ -267,11 +240,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         else if (trigger === "refresh") scope = new Set(due);
         due = new Set();
         outcome = await reconcile(id, snapshot, scope);
-        if ((outcome.failed > 0 || outcome.kasm) && result === "ok") {
+        if ((outcome.failed.length > 0 || outcome.kasm) && result === "ok") {
           result = "failed";
-          error = [outcome.failed > 0 ? `${outcome.failed} action(s) failed` : "", outcome.kasm ?? ""]
-            .filter(Boolean)
-            .join("; ");
+          error = [failedSummary(outcome.failed), outcome.kasm ?? ""].filter(Boolean).join("; ");
         }
       }
     } catch (cause) {
@@ -281,7 +252,15 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       deps.logger.error({ cycle: id, err: error }, "cycle failed");
     }
     const finished = deps.clock.now();
-    update({ type: "cycle-finished", id, result, ...(error ? { error } : {}), at: finished });
+    const failed = outcome?.failed ?? [];
+    update({
+      type: "cycle-finished",
+      id,
+      result,
+      ...(error ? { error } : {}),
+      ...(failed.length > 0 ? { failed } : {}),
+      at: finished,
+    });
     deps.metrics.cycleFinished(result, finished.getTime() - started.getTime());
     recordHealth(id, outcome, refusal);
   }
@@ -292,7 +271,9 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     const reasons = degradedReasons({
       ...(refusal ? { refused: refusal } : {}),
       ...(!outcome && !refusal ? { refused: "no valid revision to reconcile" } : {}),
-      failedActions: outcome?.failed ?? 0,
+      ...(outcome?.missingAgents ? { missingAgents: outcome.missingAgents } : {}),
+      failed: outcome?.failed ?? [],
+      blocked: outcome?.blocked ?? [],
       unknown,
     });
     // Held Kasm changes are known not to be converged (a Kasm read that failed is already in `unknown`).
@@ -316,8 +297,32 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     }
   }
 
-  /** `kasm`: why Kasm records are held back from Git (a group Kasm lacks, an image not on the agents). */
-  type Reconciled = { plan: Plan; failed: number; kasm?: string };
+  /**
+   * `kasm`: why Kasm records are held back from Git (a group Kasm lacks, an image not on the agents);
+   * `missingAgents`: the `--agent` names the revision does not define, as a degraded reason.
+   */
+  type Reconciled = {
+    plan: Plan;
+    failed: FailedAction[];
+    /** Promotions held at a digest nobody tests (degraded reasons). */
+    blocked: string[];
+    kasm?: string;
+    missingAgents?: string;
+  };
+
+  /** `--agent` names the revision lacks: a reconciler that manages nothing must not look converged. */
+  function missingAgents(id: string, snapshot: Snapshot): string | undefined {
+    const known = snapshot.set.agents.map((a) => a.metadata.name);
+    const missing = (options.onlyAgents ?? []).filter((name) => !known.includes(name));
+    if (missing.length === 0) return undefined;
+    const revision = snapshot.revision.revision;
+    const message = `agent ${missing.join(", ")} (--agent / KASM_GITOPS_AGENT) is not defined in revision ${revision.slice(0, 12)} (agents: ${known.join(", ") || "none"}): nothing is reconciled there`;
+    if (missingLogged !== revision) {
+      missingLogged = revision;
+      deps.logger.warn({ cycle: id, revision, agents: missing, known }, message);
+    }
+    return message;
+  }
 
   async function reconcile(
     id: string,
@@ -332,7 +337,12 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       signal: hard.signal,
       recheck,
     });
+    const absent = missingAgents(id, snapshot);
     recheck = new Set(plan.unknown.flatMap((u) => (u.image ? [u.image] : [])));
+    // An unverified promotion is asked again on the next cycle (a cycle without a refresh would not plan
+    // it): one waiting for this cycle's pulls then goes ahead, and one still blocked stays a reason.
+    const { waiting, blocking } = blockedPromotions(plan, snapshot.set);
+    for (const p of [...waiting, ...blocking]) recheck.add(p.source).add(p.image);
     for (const blocked of plan.blocked) {
       // Held Kasm changes are logged below, with the Kasm state.
       if (blocked.type !== "pull" && blocked.type !== "promote") continue;
@@ -342,22 +352,11 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       blockedSeen.add(key);
       // The promotions metric counts promotions; a held moving-tag pull is logged once per agent.
       if (blocked.type === "promote") deps.metrics.promotionFinished("blocked");
-      deps.logger.warn(
-        { cycle: id, revision, image: blocked.image, reason: blocked.reason, ...(agent ? { agent } : {}) },
-        blocked.message,
-      );
+      logBlocked(deps.logger, id, revision, blocked);
     }
-    const agents: Record<string, AgentStatus> = {};
+    const agents = agentStatuses(observations, plan);
+    const unread = new Set(plan.unknown.filter((u) => u.kind === "agent").map((u) => u.name));
     for (const o of observations) {
-      const pending = plan.actions.filter((a) => a.type === "pull" && a.agent === o.agent).length;
-      agents[o.agent] = o.reachable
-        ? {
-            reachable: true,
-            converged: pending === 0,
-            pending,
-            ...(o.imageBytes !== undefined ? { imageBytes: o.imageBytes } : {}),
-          }
-        : { reachable: false, converged: false, pending: 0, error: o.error };
       if (o.reachable && o.imageBytes !== undefined) deps.metrics.setAgentImageBytes(o.agent, o.imageBytes);
     }
     update({ type: "agents-observed", agents });
@@ -377,34 +376,19 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     }
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
-    // Held Kasm changes are never a good cycle; an unread Kasm is a `kasm` unknown cause in the plan.
+    // Held Kasm changes are never a good cycle, and --agent names the revision lacks keep it degraded,
+    // whatever the actions do; an unread Kasm is a `kasm` unknown cause in the plan.
     const held = kasmSeen?.pending ?? 0;
-    const kasmHeld = held > 0 ? { kasm: `${held} Kasm change(s) held` } : {};
-    if (plan.actions.length === 0) return { plan, failed: 0, ...kasmHeld };
+    const standing = {
+      ...(held > 0 ? { kasm: `${held} Kasm change(s) held` } : {}),
+      ...(absent ? { missingAgents: absent } : {}),
+    };
+    const blockedBy = blockedReasons(plan, snapshot.set);
+    if (plan.actions.length === 0) return { plan, failed: [], blocked: blockedBy, ...standing };
     const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
-      onEvent: (event) => {
-        if (event.type !== "done") return;
-        const { action, status: outcome, durationMs, error } = event.result;
-        if (action.type.startsWith("kasm-")) deps.metrics.kasmActionFinished(action.type, outcome);
-        else if (action.type === "promote")
-          deps.metrics.promotionFinished(outcome === "ok" ? "ok" : "failed");
-        else if (action.type === "remove")
-          deps.metrics.removalFinished(action.agent, removalResult(outcome), action.bytes);
-        else if (action.type === "pull")
-          deps.metrics.pullFinished(action.agent, outcome === "ok" ? "ok" : "failed", durationMs);
-        const log = {
-          cycle: id,
-          revision,
-          action: action.type,
-          ...("image" in action ? { image: action.image } : { subject: actionSubject(action) }),
-          status: outcome,
-          durationMs,
-        };
-        if (outcome === "ok") deps.logger.info(log, `${action.type} done`);
-        else deps.logger.error({ ...log, error }, `${action.type} ${outcome}`);
-      },
+      onEvent: cycleEventLogger(deps.logger, deps.metrics, id, revision),
     });
     for (const [agent, entry] of Object.entries(agents)) {
       const failed = results.filter(
@@ -414,7 +398,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       update({
         type: "agent-updated",
         agent,
-        status: { pending: failed.length, converged: failed.length === 0 },
+        status: { pending: failed.length, converged: failed.length === 0 && !unread.has(agent) },
       });
       const changed = (r: (typeof results)[number]) =>
         (r.action.type === "remove" || r.action.type === "pull") &&
@@ -436,10 +420,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         at: deps.clock.now(),
       });
     }
-    const failed = results.filter(countsAsFailure);
+    const failed = failedActions(results);
     // A failed pull or promotion is re-checked next cycle, even when that cycle does not refresh.
-    for (const r of failed) {
-      if (r.action.type !== "pull" && r.action.type !== "promote") continue;
+    for (const r of results) {
+      if (r.status === "ok" || (r.action.type !== "pull" && r.action.type !== "promote")) continue;
       recheck.add(r.action.image);
       if (r.action.type === "promote") recheck.add(r.action.source);
     }
@@ -454,7 +438,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       const details = { workspaces: repaired };
       deps.notifier?.emit(driftEvent({ revision, branch: options.branch, at, message, details }));
     }
-    return { plan, failed: failed.length, ...kasmHeld };
+    return { plan, failed, blocked: blockedBy, ...standing };
   }
 
   /** Reads an agent's image bytes again after pulls or removals changed them; an unanswered read keeps the last figure. */

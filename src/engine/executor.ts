@@ -320,6 +320,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
       const { digest } = await agent.pull(action.image, {
         ...(access?.credentials ? { auth: access.credentials } : {}),
         ...(deps.signal ? { signal: deps.signal } : {}),
+        workspaces: action.workspaces,
         onProgress: (progress) => emit({ type: "progress", action, progress }),
       });
       const recorded = digest ?? action.targetDigest;

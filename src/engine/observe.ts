@@ -20,12 +20,16 @@ export async function observeAgents(
   return Promise.all(
     agents.map(async (agent): Promise<AgentObservation> => {
       try {
+        let containersError: string | undefined;
         const [images, containers, imageBytes] = await Promise.all([
           agent.listImages(signal),
           options.containersOf?.has(agent.name)
             ? agent.listContainers(signal).then(
                 (list) => list.map((c) => c.imageId),
-                () => undefined,
+                (error: unknown) => {
+                  containersError = describeError(error);
+                  return undefined;
+                },
               )
             : undefined,
           options.diskUsage ? agent.imageBytes(signal).catch(() => undefined) : undefined,
@@ -35,6 +39,7 @@ export async function observeAgents(
           reachable: true,
           images,
           ...(containers ? { containers } : {}),
+          ...(containersError ? { containersError } : {}),
           ...(imageBytes !== undefined ? { imageBytes } : {}),
         };
       } catch (error) {

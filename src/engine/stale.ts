@@ -1,6 +1,7 @@
 import { KasmGitopsError } from "../core/errors.js";
 import { parseImageReference } from "../core/image-ref.js";
-import type { Plan } from "../core/plan-types.js";
+import type { Action, Plan } from "../core/plan-types.js";
+import { actionSubject } from "../core/render-plan.js";
 import type { Clock } from "../ports.js";
 import { resolveDigests } from "./observe.js";
 import type { Fleet, Snapshot } from "./reconcile.js";
@@ -55,6 +56,41 @@ export async function staleReasons(
     const current = "digest" in result ? result.digest : undefined;
     if (current !== digest)
       reasons.push(`${image} is now ${current ?? "absent"}, the plan expected ${digest ?? "absent"}`);
+  }
+  return reasons;
+}
+
+/** A Kasm action as Kasm must still make it: everything but `after`, whose indexes follow the pulls. */
+function kasmKey(action: Action): string | undefined {
+  if (!action.type.startsWith("kasm-")) return undefined;
+  const { after: _, ...rest } = action as Action & { after?: number[] };
+  return JSON.stringify(rest);
+}
+
+/**
+ * What moved in Kasm since a saved plan was made, by comparing its Kasm actions with a plan made now: a
+ * record edited, removed or added since (the saved changes would write over it, or miss it), or Kasm unread.
+ */
+export function kasmStaleReasons(saved: Plan, now: Plan): string[] {
+  const unread = now.unknown.filter((u) => u.kind === "kasm");
+  if (unread.length > 0 && (saved.kasm || now.kasm))
+    return unread.map((u) => `Kasm ${u.name} could not be read to check the plan: ${u.message}`);
+  const keys = (plan: Plan) => new Set(plan.actions.flatMap((a) => kasmKey(a) ?? []));
+  const [before, after] = [keys(saved), keys(now)];
+  const reasons: string[] = [];
+  for (const a of saved.actions) {
+    const key = kasmKey(a);
+    if (key && !after.has(key))
+      reasons.push(
+        `Kasm changed since the plan: ${a.type} ${actionSubject(a)} was planned against records that differ now`,
+      );
+  }
+  for (const a of now.actions) {
+    const key = kasmKey(a);
+    if (key && !before.has(key))
+      reasons.push(
+        `Kasm changed since the plan: ${a.type} ${actionSubject(a)} is needed now and not in the plan`,
+      );
   }
   return reasons;
 }

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CycleResult } from "../ports.js";
-import {
-  agentCounts,
-  type DaemonStatus,
-  degradedReasons,
-  initialStatus,
-  reduceStatus,
-  type StatusEvent,
-} from "./status.js";
+import { agentCounts, type DaemonStatus, initialStatus, reduceStatus, type StatusEvent } from "./status.js";
 
 const T0 = new Date("2026-11-27T10:00:00.000Z");
 const T1 = new Date("2026-11-27T10:00:05.000Z");
@@ -49,6 +42,69 @@ describe("reduceStatus", () => {
         { type: "health", reasons: [], unknown: [] },
       ],
       { state: "converged", reasons: [], unknown: [] },
+    ],
+    [
+      "the same tip refused every interval: counted since it was first refused, cleared by a good revision",
+      [
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T0 },
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T1 },
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T1 },
+      ],
+      { refusal: { revision: B, reason: "invalid-revision", count: 3, since: T0.toISOString() } },
+    ],
+    [
+      "a different tip refused: the count starts again",
+      [
+        { type: "revision-refused", revision: A, reason: "untrusted-revision", error: "bad", at: T0 },
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T1 },
+      ],
+      { refusal: { revision: B, reason: "invalid-revision", count: 1, since: T1.toISOString() } },
+    ],
+    [
+      "a good revision ends the refusal",
+      [
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T0 },
+        { type: "revision-applied", revision: A },
+      ],
+      { refusal: undefined, lastGoodRevision: A },
+    ],
+    [
+      "a refusal keeps its problems in lastError",
+      [
+        start("c1"),
+        {
+          type: "revision-refused",
+          revision: B,
+          reason: "invalid-revision",
+          error: "1 error(s)",
+          problems: ["a.yaml:3:1: unknown field"],
+          at: T1,
+        },
+        finish("c1", "invalid-revision", "x"),
+      ],
+      { lastError: expect.objectContaining({ problems: ["a.yaml:3:1: unknown field"] }) },
+    ],
+    [
+      "failed actions are listed in lastError",
+      [
+        start("c1"),
+        {
+          type: "cycle-finished",
+          id: "c1",
+          result: "failed",
+          error: "1 action(s) failed: pull r/a:1 on a1 failed: 404",
+          failed: [{ type: "pull", agent: "a1", image: "r/a:1", error: "404" }],
+          at: T1,
+        },
+      ],
+      {
+        lastError: {
+          at: T1.toISOString(),
+          message: "1 action(s) failed: pull r/a:1 on a1 failed: 404",
+          cycleId: "c1",
+          failed: [{ type: "pull", agent: "a1", image: "r/a:1", error: "404" }],
+        },
+      },
     ],
     [
       "a running cycle",
@@ -219,25 +275,5 @@ describe("reduceStatus", () => {
     ],
   ])("agentCounts(%j)", (agents, expected) => {
     expect(agentCounts({ ...initialStatus("main"), agents })).toEqual(expected);
-  });
-
-  it.each([
-    [{ failedActions: 0, unknown: [] }, []],
-    [
-      { refused: "revision b refused: bad", failedActions: 2, unknown: [] },
-      ["revision b refused: bad", "2 action(s) failed"],
-    ],
-    [
-      {
-        failedActions: 0,
-        unknown: [
-          unknownAgent,
-          { kind: "registry" as const, name: "corp", reason: "registry-unauthorized", message: "HTTP 401" },
-        ],
-      },
-      ["agent a2 unreachable: ENOENT", "registry corp: registry-unauthorized: HTTP 401"],
-    ],
-  ])("degradedReasons(%j)", (input, expected) => {
-    expect(degradedReasons(input)).toEqual(expected);
   });
 });

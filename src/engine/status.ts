@@ -1,5 +1,6 @@
 import type { UnknownCause } from "../core/plan-types.js";
 import type { CycleResult, RefusalReason } from "../ports.js";
+import type { FailedAction } from "./cycle-health.js";
 
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
@@ -26,6 +27,17 @@ export type KasmStatus = {
   lastError?: { at: string; message: string };
 };
 
+/** The last thing that went wrong, with the failed actions and the manifest problems spelled out. */
+export type LastError = {
+  at: string;
+  message: string;
+  cycleId?: string;
+  reason?: RefusalReason;
+  failed?: FailedAction[];
+  /** `file:line:col: message` of a refused revision's errors (the first 20). */
+  problems?: string[];
+};
+
 export type CycleRecord = {
   id: string;
   trigger: CycleTrigger;
@@ -44,7 +56,9 @@ export type DaemonStatus = {
   lastGoodRevision?: string;
   running?: { id: string; trigger: CycleTrigger; startedAt: string };
   lastCycle?: CycleRecord;
-  lastError?: { at: string; message: string; cycleId?: string; reason?: RefusalReason };
+  lastError?: LastError;
+  /** The branch tip refused (signature or manifests) and how many cycles refused it since it was first seen. */
+  refusal?: { revision: string; reason: RefusalReason; count: number; since: string };
   agents: Record<string, AgentStatus>;
   /** Present when the manifests define a KasmServer. */
   kasm?: KasmStatus;
@@ -68,12 +82,26 @@ export type StatusEvent =
   | { type: "revision-applied"; revision: string }
   /** The last good revision read back from the state dir (a restart on an invalid tip). */
   | { type: "revision-restored"; revision: string }
-  | { type: "revision-refused"; revision: string; reason: RefusalReason; error: string; at: Date }
+  | {
+      type: "revision-refused";
+      revision: string;
+      reason: RefusalReason;
+      error: string;
+      problems?: string[];
+      at: Date;
+    }
   | { type: "agents-observed"; agents: Record<string, AgentStatus> }
   | { type: "agent-updated"; agent: string; status: Partial<AgentStatus> }
   /** `error` (with `at`) replaces the last Kasm error; a status without a KasmServer clears it. */
   | { type: "kasm-observed"; kasm?: Omit<KasmStatus, "lastError">; error?: string; at: Date }
-  | { type: "cycle-finished"; id: string; result: CycleResult; error?: string; at: Date }
+  | {
+      type: "cycle-finished";
+      id: string;
+      result: CycleResult;
+      error?: string;
+      failed?: FailedAction[];
+      at: Date;
+    }
   | { type: "health"; reasons: string[]; unknown: UnknownCause[] };
 
 export function initialStatus(branch: string): DaemonStatus {
@@ -92,21 +120,33 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
       };
     case "revision-fetched":
       return { ...status, revision: event.revision };
-    case "revision-applied":
-      return { ...status, revision: event.revision, lastGoodRevision: event.revision };
+    case "revision-applied": {
+      const { refusal: _, ...rest } = status;
+      return { ...rest, revision: event.revision, lastGoodRevision: event.revision };
+    }
     case "revision-restored":
       return { ...status, lastGoodRevision: event.revision };
-    case "revision-refused":
+    case "revision-refused": {
+      const at = event.at.toISOString();
+      const same = status.refusal?.revision === event.revision && status.refusal.reason === event.reason;
       return {
         ...status,
         revision: event.revision,
         lastError: {
-          at: event.at.toISOString(),
+          at,
           message: `revision ${event.revision} refused: ${event.error}`,
           ...(status.running ? { cycleId: status.running.id } : {}),
           reason: event.reason,
+          ...(event.problems?.length ? { problems: [...event.problems] } : {}),
+        },
+        refusal: {
+          revision: event.revision,
+          reason: event.reason,
+          count: same ? status.refusal!.count + 1 : 1,
+          since: same ? status.refusal!.since : at,
         },
       };
+    }
     case "agents-observed":
       return { ...status, agents: structuredClone(event.agents) };
     case "agent-updated": {
@@ -154,7 +194,12 @@ function finishCycle(
     status.lastError?.cycleId === event.id;
   const lastError =
     event.error !== undefined && !keepRefusal
-      ? { at, message: event.error, cycleId: event.id }
+      ? {
+          at,
+          message: event.error,
+          cycleId: event.id,
+          ...(event.failed?.length ? { failed: event.failed } : {}),
+        }
       : status.lastError;
   return {
     ...rest,
@@ -168,20 +213,4 @@ function finishCycle(
 export function agentCounts(status: DaemonStatus): { reachable: number; total: number } {
   const agents = Object.values(status.agents);
   return { reachable: agents.filter((a) => a.reachable).length, total: agents.length };
-}
-
-/** Why a cycle leaves the fleet degraded: what was refused, failed or not checked. Empty = converged. */
-export function degradedReasons(p: {
-  refused?: string;
-  failedActions: number;
-  unknown: readonly UnknownCause[];
-}): string[] {
-  const reasons: string[] = [];
-  if (p.refused) reasons.push(p.refused);
-  if (p.failedActions > 0) reasons.push(`${p.failedActions} action(s) failed`);
-  for (const u of p.unknown) {
-    const what = u.kind === "agent" ? `agent ${u.name} unreachable` : `${u.kind} ${u.name}: ${u.reason}`;
-    reasons.push(`${what}: ${u.message}`);
-  }
-  return reasons;
 }
