@@ -78,13 +78,13 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   } else {
     io.stdout(renderPlan(plan, { color: useColor(io) }));
   }
-  const onEvent = json
-    ? jsonLines(io)
-    : io.isTTY
-      ? terminalProgress(io).onEvent
-      : eventLines((line) => io.stdout(line));
+  const live = !json && io.isTTY ? terminalProgress(io) : undefined;
+  const onEvent = json ? jsonLines(io) : (live?.onEvent ?? eventLines((line) => io.stdout(line)));
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
-  const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
+  const results = await executeOnFleet(plan, fleet, deps, {
+    ...(signal ? { drain: signal } : {}),
+    onEvent,
+  }).finally(() => live?.close());
   const failed = results.filter(countsAsFailure).length;
   // Converged only when every action succeeded, nothing was left unchecked (an unknown is not good)
   // and no Kasm record change was held (a group Kasm lacks, an image not on the agents).

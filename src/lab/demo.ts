@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createRegistryClient } from "../adapters/registry-client.js";
+import { processIo } from "../cli/process-io.js";
 import { runCli } from "../cli/run-cli.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { KasmState } from "./kasm-records.js";
@@ -146,9 +147,7 @@ export async function runDemo(options: { keep: boolean }) {
   await labKasm(lab, "/seed", { groups: [{ name: "qa" }, { name: "developers" }] });
   process.stdout.write(`  Kasm (the lab's API stand-in): ${lab.kasm.url}, no Workspace records yet\n`);
 
-  const io = {
-    stdout: (t: string) => process.stdout.write(t),
-    stderr: (t: string) => process.stderr.write(t),
+  const io = processIo({
     env: {
       ...process.env,
       KASM_SECRET_CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password,
@@ -156,8 +155,7 @@ export async function runDemo(options: { keep: boolean }) {
       KASM_SECRET_KASM_API_KEY_SECRET: lab.kasm.apiKeySecret,
     },
     cwd: repoDir,
-    isTTY: Boolean(process.stdout.isTTY),
-  };
+  });
   const cli = (...args: string[]) => runCli(args, io);
   const repoFlags = ["--repo", repoDir, "--state-dir", stateDir];
   let code = 0;

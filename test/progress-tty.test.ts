@@ -1,0 +1,72 @@
+import { execFile } from "node:child_process";
+import { promisify, stripVTControlCharacters } from "node:util";
+import { describe, expect, inject, it } from "vitest";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { BIN, repoArgs } from "./helpers/cli.js";
+import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo } from "./helpers/git-repos.js";
+import { renderScreen } from "./helpers/screen.js";
+
+const exec = promisify(execFile);
+const ESC = "\u001b";
+const lab = inject("lab");
+const quote = (word: string) => `'${word.replace(/'/g, "'\\''")}'`;
+
+/** Runs the built CLI under a real pseudo-terminal (util-linux `script`) of `columns` columns. */
+async function inTerminal(args: string[], columns: number, env: Record<string, string> = {}) {
+  const command = `stty cols ${columns} rows 50 && exec ${[process.execPath, BIN, ...args].map(quote).join(" ")}`;
+  try {
+    const { stdout } = await exec("script", ["--quiet", "--return", "--command", command, "/dev/null"], {
+      env: { ...process.env, TERM: "xterm", ...env },
+      maxBuffer: 16 << 20,
+    });
+    return { code: 0, output: stdout };
+  } catch (error) {
+    const e = error as { code: number; stdout: string };
+    return { code: e.code, output: e.stdout };
+  }
+}
+
+describe("apply on a 70-column terminal", () => {
+  it("keeps every line inside the width, redraws in place, and ends with each pull done", async () => {
+    const R = lab.registries.plain.host;
+    const prefix = uniqueRepo("x").split("/")[0]!;
+    // Short enough for the plan's lines (full references, never cut); two pulls in flight on a row still
+    // need their references elided at 70 columns.
+    const names = ["web", "ide", "cli"];
+    const refs = names.map((name) => `${R}/${prefix}/${name}:v1`);
+    for (const name of names)
+      await pushRandomImage({
+        url: lab.registries.plain.url,
+        repository: `${prefix}/${name}`,
+        tag: "v1",
+      });
+    const repo = await createTestRepo();
+    await repo.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [{ name: "corp", host: R }],
+          agents: lab.engines.slice(0, 2).map((e, i) => ({
+            name: `agent-${i + 1}`,
+            host: e.host,
+            maxConcurrentPulls: 2,
+          })),
+          workspaces: names.map((name, i) => ({ name, image: refs[i]!, registry: "corp" })),
+        }),
+      },
+      "fleet",
+    );
+    const result = await inTerminal(repoArgs("apply", repo.bare, await stateDir()), 70, { NO_COLOR: "1" });
+    expect(result.output).toContain("Apply complete: 6 pulled, 0 failed.");
+    expect(result.code).toBe(0);
+    // Live rows were drawn (erase-line and cursor-up), not plain event lines.
+    expect(result.output).toContain(`${ESC}[2K`);
+    expect(result.output).toMatch(new RegExp(`${ESC}\\[\\d+A`));
+    const lines = stripVTControlCharacters(result.output).split(/\r?\n/);
+    for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(70);
+    // What the terminal shows at the end: one row per agent, all three pulls done, no stale rows.
+    const screen = renderScreen(result.output, 70);
+    const rows = screen.filter((row) => /^ {2}agent-\d: \d+ done/.test(row));
+    expect(rows).toEqual(["  agent-1: 3 done, 0 failed, 0 queued", "  agent-2: 3 done, 0 failed, 0 queued"]);
+  });
+});
