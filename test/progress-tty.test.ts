@@ -1,32 +1,14 @@
-import { execFile } from "node:child_process";
-import { promisify, stripVTControlCharacters } from "node:util";
+import { stripVTControlCharacters } from "node:util";
 import { describe, expect, inject, it } from "vitest";
 import { pushRandomImage } from "../src/lab/push-image.js";
-import { BIN, repoArgs } from "./helpers/cli.js";
+import { repoArgs } from "./helpers/cli.js";
 import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo } from "./helpers/git-repos.js";
 import { renderScreen } from "./helpers/screen.js";
+import { inTerminal } from "./helpers/terminal.js";
 
-const exec = promisify(execFile);
 const ESC = "\u001b";
 const lab = inject("lab");
-const quote = (word: string) => `'${word.replace(/'/g, "'\\''")}'`;
-
-/** Runs the built CLI under a real pseudo-terminal (util-linux `script`) of `columns` columns. */
-async function inTerminal(args: string[], columns: number, env: Record<string, string> = {}) {
-  const command = `stty cols ${columns} rows 50 && exec ${[process.execPath, BIN, ...args].map(quote).join(" ")}`;
-  try {
-    const { stdout } = await exec("script", ["--quiet", "--return", "--command", command, "/dev/null"], {
-      env: { ...process.env, TERM: "xterm", ...env },
-      maxBuffer: 16 << 20,
-    });
-    return { code: 0, output: stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string };
-    return { code: e.code, output: e.stdout };
-  }
-}
-
 describe("apply on a 70-column terminal", () => {
   it("keeps every line inside the width, redraws in place, and ends with each pull done", async () => {
     const R = lab.registries.plain.host;

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { createLogger, createNotifierFor } from "../app.js";
+import { createNotifierFor } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Plan } from "../core/plan-types.js";
 import { renderPlan } from "../core/render-plan.js";
@@ -11,7 +11,7 @@ import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
-import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
+import { checkTrustedKeys, cliLogger, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
 import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
@@ -107,7 +107,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     io.stdout(applySummary(results, plan));
   }
   if (args.values.notify) {
-    const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
+    const logger = cliLogger(flags, io);
     const notifier = createNotifierFor(io.env, flags.secrets, logger);
     notifier.configure(snapshot.set.notifications ?? []);
     const context = { revision: plan.revision, branch: plan.branch, at: new Date() };

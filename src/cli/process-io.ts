@@ -9,6 +9,7 @@ export function processIo(overrides: Partial<CliIo> = {}): CliIo {
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(out.isTTY),
+    stderrTTY: Boolean(process.stderr.isTTY),
     // Node keeps `columns` current on SIGWINCH and emits 'resize' then; both exist only on a terminal.
     columns: () => (out.isTTY ? out.columns || undefined : undefined),
     onResize: (listener) => {
