@@ -9,36 +9,36 @@ import { inTerminal } from "./helpers/terminal.js";
 
 const ESC = "\u001b";
 const lab = inject("lab");
-describe("apply on a 70-column terminal", () => {
-  it("keeps every line inside the width, redraws in place, and ends with each pull done", async () => {
-    const R = lab.registries.plain.host;
-    const prefix = uniqueRepo("x").split("/")[0]!;
-    // Short enough for the plan's lines (full references, never cut); two pulls in flight on a row still
-    // need their references elided at 70 columns.
-    const names = ["web", "ide", "cli"];
-    const refs = names.map((name) => `${R}/${prefix}/${name}:v1`);
-    for (const name of names)
-      await pushRandomImage({
-        url: lab.registries.plain.url,
-        repository: `${prefix}/${name}`,
-        tag: "v1",
-      });
-    const repo = await createTestRepo();
-    await repo.commit(
-      {
-        "manifests/a.yaml": fleetYaml({
-          registries: [{ name: "corp", host: R }],
-          agents: lab.engines.slice(0, 2).map((e, i) => ({
-            name: `agent-${i + 1}`,
-            host: e.host,
-            maxConcurrentPulls: 2,
-          })),
-          workspaces: names.map((name, i) => ({ name, image: refs[i]!, registry: "corp" })),
-        }),
-      },
-      "fleet",
-    );
-    const result = await inTerminal(repoArgs("apply", repo.bare, await stateDir()), 70, { NO_COLOR: "1" });
+/** A fresh two-agent fleet of three new images, each agent pulling two at a time; returns apply's arguments. */
+async function fleet(): Promise<string[]> {
+  const R = lab.registries.plain.host;
+  const prefix = uniqueRepo("x").split("/")[0]!;
+  // Short enough for the plan's lines (full references, never cut); two pulls in flight on a row still
+  // need their references elided at 70 columns.
+  const names = ["web", "ide", "cli"];
+  for (const name of names)
+    await pushRandomImage({ url: lab.registries.plain.url, repository: `${prefix}/${name}`, tag: "v1" });
+  const repo = await createTestRepo();
+  await repo.commit(
+    {
+      "manifests/a.yaml": fleetYaml({
+        registries: [{ name: "corp", host: R }],
+        agents: lab.engines.slice(0, 2).map((e, i) => ({
+          name: `agent-${i + 1}`,
+          host: e.host,
+          maxConcurrentPulls: 2,
+        })),
+        workspaces: names.map((name) => ({ name, image: `${R}/${prefix}/${name}:v1`, registry: "corp" })),
+      }),
+    },
+    "fleet",
+  );
+  return repoArgs("apply", repo.bare, await stateDir());
+}
+
+describe("apply's live progress on a real terminal", () => {
+  it("on 70 columns keeps every line inside the width, redraws in place, and ends with each pull done", async () => {
+    const result = await inTerminal(await fleet(), 70, { NO_COLOR: "1" });
     expect(result.output).toContain("Apply complete: 6 pulled, 0 failed.");
     expect(result.code).toBe(0);
     // Live rows were drawn (erase-line and cursor-up), not plain event lines.
@@ -51,4 +51,20 @@ describe("apply on a 70-column terminal", () => {
     const rows = screen.filter((row) => /^ {2}agent-\d: \d+ done/.test(row));
     expect(rows).toEqual(["  agent-1: 3 done, 0 failed, 0 queued", "  agent-2: 3 done, 0 failed, 0 queued"]);
   });
+
+  it.each([
+    [30, "xterm"],
+    [100, "dumb"],
+    [0, "xterm"],
+  ])(
+    "on %d columns (0: width unknown) with TERM=%s prints one line per event, without cursor movement",
+    async (columns, term) => {
+      const result = await inTerminal(await fleet(), columns, { NO_COLOR: "1", TERM: term });
+      expect(result.code, result.output).toBe(0);
+      expect(result.output.includes(ESC)).toBe(false);
+      const events = result.output.split(/\r?\n/).filter((line) => /^(start|done) {3,}pull /.test(line));
+      expect(events).toHaveLength(12);
+      expect(result.output).toContain("Apply complete: 6 pulled, 0 failed.");
+    },
+  );
 });

@@ -95,19 +95,21 @@ export function terminalProgress(io: CliIo) {
             ? "registry"
             : "kasm",
       );
-      const subject = shortImage(actionSubject(action));
+      // Keyed by the full reference (two registries may hold the same path); shown without the registry.
+      const key = actionSubject(action);
+      const subject = shortImage(key);
       if (event.type === "start") {
-        a.running.set(subject, { subject, state: "starting" });
+        a.running.set(key, { subject, state: "starting" });
         a.queued = event.queued;
       } else if (event.type === "progress") {
-        a.running.set(subject, { subject, ...progressState(event.progress) });
+        a.running.set(key, { subject, ...progressState(event.progress) });
       } else if (event.type === "retry") {
-        a.running.set(subject, {
+        a.running.set(key, {
           subject,
           state: `retry ${event.attempt} in ${Math.round(event.delayMs / 1000)}s`,
         });
       } else {
-        a.running.delete(subject);
+        a.running.delete(key);
         if (event.result.status === "ok") a.ok++;
         else a.failed++;
       }
