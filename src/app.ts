@@ -32,6 +32,7 @@ export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
 export { createRevisionStore } from "./adapters/last-good.js";
 export { createLogger } from "./adapters/logger.js";
 export { readManifestDir } from "./adapters/manifest-files.js";
+export { LOG_FORMATS, type LogFormat } from "./adapters/pretty-log.js";
 export type { StateWarning } from "./adapters/state-file.js";
 export { lockStateDir } from "./adapters/state-lock.js";
 

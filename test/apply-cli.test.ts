@@ -1,7 +1,6 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseImageReference } from "../src/core/image-ref.js";
 import type { Plan } from "../src/core/plan-types.js";
@@ -10,6 +9,7 @@ import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-prox
 import { BIN, inRepo, lines, repoArgs } from "./helpers/cli.js";
 import { fleetYaml, localDigests, privateFleet, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+import { inTerminal } from "./helpers/terminal.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
@@ -209,13 +209,8 @@ describe("apply on a terminal", () => {
     try {
       const { repo, state, refs } = await fleet(proxy, ["tty"]);
       await pushRef(proxy, refs[0]!);
-      const command = [process.execPath, BIN, ...repoArgs("apply", repo.bare, state)]
-        .map((a) => `'${a}'`)
-        .join(" ");
-      // util-linux `script` gives the command a pseudo-terminal, as an administrator's shell would.
-      const { stdout } = await promisify(execFile)("script", ["-qec", command, "/dev/null"], {
-        env: process.env,
-      });
+      // A pseudo-terminal of a known width, as an administrator's shell has (an unknown width gets plain lines).
+      const { output: stdout } = await inTerminal(repoArgs("apply", repo.bare, state), 100);
       expect(stdout).toMatch(/agent a1/);
       expect(stdout).toContain("\x1b[2K  a1: "); // a live line, redrawn in place
       expect(stdout).toMatch(/a1: 1 done, 0 failed, 0 queued/);

@@ -5,7 +5,7 @@ import { createFileLedger } from "../src/adapters/ledger-file.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { kasmGitops } from "./helpers/cli.js";
 import { prePull, promotionPairYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
-import { createTestRepo, git } from "./helpers/git-repos.js";
+import { createTestRepo, git, tempDir } from "./helpers/git-repos.js";
 
 const lab = inject("lab");
 const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
@@ -151,6 +151,21 @@ describe("kasm-gitops promote on a real checkout, lab agents and registry", () =
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);
     expect(await p.head()).toBe(before);
+  });
+
+  it("commits with the identity of the config file GIT_CONFIG_GLOBAL names (simple-git calls it unsafe)", async () => {
+    const p = await pair({ pullTestingTag: true });
+    const config = join(await tempDir("gitconfig"), "gitconfig");
+    await writeFile(config, "[user]\n\tname = Config Admin\n\temail = config-admin@example.invalid\n");
+    const result = await kasmGitops(["promote", "chrome", "--path", "manifests", "--state-dir", p.state], {
+      cwd: p.repo.work,
+      env: { GIT_CONFIG_GLOBAL: config, GIT_CONFIG_NOSYSTEM: "1" },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(await git(p.repo.work, "log", "-1", "--format=%an <%ae>|%cn <%ce>")).toBe(
+      "Config Admin <config-admin@example.invalid>|Config Admin <config-admin@example.invalid>",
+    );
   });
 
   it("refuses to run when the manifest folder has uncommitted changes, and leaves them alone", async () => {

@@ -30,7 +30,7 @@ describe("the command line's small courtesies", () => {
 
   it("help texts write every default the same way", async () => {
     const lines: string[] = [];
-    for (const command of ["validate", "plan", "apply", "run", "promote"])
+    for (const command of ["validate", "plan", "apply", "run", "promote", "import"])
       lines.push(...(await kasmGitops([command, "--help"])).stdout.split("\n"));
     const defaults = lines.filter(
       (line) => /\(default/.test(line) || /\((\d+s|[\d*]+ [\d* ]+)\)$/.test(line),

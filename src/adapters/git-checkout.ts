@@ -25,12 +25,21 @@ function environment(repo: string, env: Record<string, string | undefined>) {
   return { env: base, secrets };
 }
 
+/**
+ * simple-git refuses config-path variables unless allowed. The only one forwarded is the user's own
+ * GIT_CONFIG_GLOBAL (environment() drops every other GIT_*, and our git arguments name no -C or
+ * --git-dir), so config paths are allowed exactly when it is set, and for nothing else.
+ */
 function client(dir: string, env: Record<string, string>): SimpleGit {
   return simpleGit({
     baseDir: dir,
     timeout: { block: TIMEOUT_MS },
     allowEnvironment: Object.keys(env).filter((key) => key.toUpperCase().startsWith("GIT_")),
-    unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeSshCommand: true },
+    unsafe: {
+      allowUnsafeConfigEnvCount: true,
+      allowUnsafeSshCommand: true,
+      allowUnsafeConfigPaths: env.GIT_CONFIG_GLOBAL !== undefined,
+    },
   }).env(env);
 }
 

@@ -7,7 +7,7 @@ async function logged(fields: Record<string, unknown>): Promise<string> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on("data", (c: Buffer) => chunks.push(c));
-  createLogger("info", out).info(fields, "event");
+  createLogger("info", { destination: out }).info(fields, "event");
   await new Promise((resolve) => setImmediate(resolve));
   return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { type LogFormat, prettyDestination } from "./pretty-log.js";
 
 /** Paths pino blanks wherever they appear: credentials must never reach a log line. */
 export const REDACT = [
@@ -27,10 +28,19 @@ export const REDACT = [
   "*.dockerToken",
 ];
 
-/** JSON logs on stderr (stdout belongs to command output), with credentials redacted. */
-export function createLogger(level = "info", destination: NodeJS.WritableStream = process.stderr) {
+export type LoggerOptions = {
+  /** `json` (default) for machines, `pretty` for people: one readable line per record. */
+  format?: LogFormat;
+  /** Colour the level of pretty lines (the caller knows whether the destination is a terminal). */
+  color?: boolean;
+  destination?: NodeJS.WritableStream;
+};
+
+/** Logs on stderr (stdout belongs to command output), with credentials redacted before any format sees them. */
+export function createLogger(level = "info", options: LoggerOptions = {}) {
+  const out = options.destination ?? process.stderr;
   return pino(
     { level, base: { name: "kasm-gitops" }, redact: { paths: REDACT, censor: "[redacted]" } },
-    destination,
+    options.format === "pretty" ? prettyDestination(out, options.color ?? false) : out,
   );
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { createLogger, createNotifierFor } from "../app.js";
+import { createNotifierFor } from "../app.js";
 import { blockedReasons } from "../core/convergence.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Plan } from "../core/plan-types.js";
@@ -12,7 +12,7 @@ import { rolloutEvents } from "../engine/rollout-events.js";
 import { kasmStaleReasons, parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
-import { checkTrustedKeys, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
+import { checkTrustedKeys, cliLogger, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
 import { eventLines } from "./event-lines.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
@@ -88,13 +88,13 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   } else {
     io.stdout(renderPlan(plan, { color: useColor(io) }));
   }
-  const onEvent = json
-    ? jsonLines(io)
-    : io.isTTY
-      ? terminalProgress(io).onEvent
-      : eventLines((line) => io.stdout(line));
+  const live = !json && io.isTTY ? terminalProgress(io) : undefined;
+  const onEvent = json ? jsonLines(io) : (live?.onEvent ?? eventLines((line) => io.stdout(line)));
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
-  const results = await executeOnFleet(plan, fleet, deps, { ...(signal ? { drain: signal } : {}), onEvent });
+  const results = await executeOnFleet(plan, fleet, deps, {
+    ...(signal ? { drain: signal } : {}),
+    onEvent,
+  }).finally(() => live?.close());
   const failed = results.filter(countsAsFailure).length;
   // Converged only when every action succeeded, nothing was left unchecked (an unknown is not good)
   // and no Kasm record change was held (a group Kasm lacks, an image not on the agents).
@@ -121,7 +121,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     for (const reason of blocking) io.stdout(`Not converged: ${reason}\n`);
   }
   if (args.values.notify) {
-    const logger = createLogger((args.values["log-level"] as string | undefined) ?? "info");
+    const logger = cliLogger(flags, io);
     const notifier = createNotifierFor(io.env, flags.secrets, logger);
     notifier.configure(snapshot.set.notifications ?? []);
     const context = { revision: plan.revision, branch: plan.branch, at: new Date() };

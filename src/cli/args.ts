@@ -93,6 +93,11 @@ export const GLOBAL_OPTIONS: OptionTable = {
     value: "LEVEL",
     description: "trace, debug, info, warn, error (default: info)",
   },
+  "log-format": {
+    type: "string",
+    value: "json|pretty",
+    description: "logs on stderr as JSON lines for machines, or one readable line each (default: json)",
+  },
   help: { type: "boolean", description: "show help for the command" },
 };
 

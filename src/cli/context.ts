@@ -5,6 +5,8 @@ import {
   createLogger,
   defaultStateDir,
   type GitAuthOptions,
+  LOG_FORMATS,
+  type LogFormat,
   lockStateDir,
   manifestSubpath,
   openCheckout,
@@ -33,6 +35,8 @@ export type RepoFlags = {
   secrets: SecretPolicy;
   /** `--log-level`: debug shows registry requests, agent calls and plan decisions on stderr. */
   logLevel: string;
+  /** `--log-format`: JSON lines for machines, or pretty lines for people. */
+  logFormat: LogFormat;
   registryTimeoutMs?: number;
   /** --verify-commits with its key file; absent: revisions are used unsigned. */
   verifyCommits?: { mode: VerifyMode; file: string };
@@ -96,7 +100,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     stateDir: stateDirFlag(args, io),
     agents: (args.values.agent as string[] | undefined) ?? [],
     secrets: secretPolicyFlag(args, io),
-    logLevel: (args.values["log-level"] as string | undefined) ?? "info",
+    ...logFlags(args),
     ...(args.values["registry-timeout"] !== undefined
       ? { registryTimeoutMs: registryTimeout(args.values["registry-timeout"]) }
       : {}),
@@ -111,6 +115,37 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     },
     ...(verifyCommits ? { verifyCommits } : {}),
   };
+}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** One of `allowed`, or a usage error naming the flag, the choices and what a typo most likely meant. */
+function choice(flag: string, value: string, allowed: readonly string[]): string {
+  if (allowed.includes(value)) return value;
+  const guess = closest(value, allowed);
+  throw new KasmGitopsError(
+    "usage",
+    `--${flag} ${value}: use ${allowed.join(", ")}${guess ? `; did you mean ${guess}?` : ""}`,
+  );
+}
+
+/** `--log-level` and `--log-format`, checked before anything runs. */
+export function logFlags(args: ParsedArgs): Pick<RepoFlags, "logLevel" | "logFormat"> {
+  const level = choice("log-level", (args.values["log-level"] as string | undefined) ?? "info", LOG_LEVELS);
+  const format = choice(
+    "log-format",
+    (args.values["log-format"] as string | undefined) ?? "json",
+    LOG_FORMATS,
+  );
+  return { logLevel: level, logFormat: format as LogFormat };
+}
+
+/** The command's logger: on stderr, in the chosen format, coloured only on a terminal without NO_COLOR. */
+export function cliLogger(flags: Pick<RepoFlags, "logLevel" | "logFormat">, io: CliIo) {
+  return createLogger(flags.logLevel, {
+    format: flags.logFormat,
+    color: Boolean(io.stderrTTY) && !io.env.NO_COLOR,
+  });
 }
 
 /** `--state-dir`, or the default state folder, as an absolute path. */
@@ -132,7 +167,7 @@ export function depsFor(
     env: io.env,
     git: flags.git,
     secrets: flags.secrets,
-    debugLog: createLogger(flags.logLevel),
+    debugLog: cliLogger(flags, io),
     ...(flags.registryTimeoutMs ? { registryTimeoutMs: flags.registryTimeoutMs } : {}),
     ...(flags.verifyCommits ? { verifyCommits: flags.verifyCommits } : {}),
     ...extra,

@@ -1,7 +1,7 @@
+import { formatBytes } from "../core/bytes.js";
 import type { Action } from "../core/plan-types.js";
 import { actionSubject } from "../core/render-plan.js";
 import type { ExecutorEvent } from "../engine/executor.js";
-import { formatBytes } from "./progress.js";
 
 /** `pull a1 registry:5000/app:v1`, `promote registry:5000/app:latest` or `kasm-update web`: what an event is about. */
 export const describeAction = (action: Action) =>

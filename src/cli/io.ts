@@ -6,6 +6,12 @@ export type CliIo = {
   cwd: string;
   /** Colour and live progress only on a terminal. */
   isTTY: boolean;
+  /** Whether stderr (where logs go) is a terminal: pretty logs are coloured only there. */
+  stderrTTY?: boolean;
+  /** The terminal's width in columns, read at each redraw; undefined when unknown (not a terminal). */
+  columns?: () => number | undefined;
+  /** Calls `listener` when the terminal is resized (SIGWINCH); returns how to stop. */
+  onResize?: (listener: () => void) => () => void;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT); the daemon drains then. */
   stopSignal?: AbortSignal;
 };

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { processIo } from "./process-io.js";
 import { runCli } from "./run-cli.js";
 
 /** The bin entry: wires the real process to the CLI and is the only place that exits. */
@@ -6,12 +7,5 @@ const controller = new AbortController();
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => controller.abort(signal));
 }
-const code = await runCli(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  cwd: process.cwd(),
-  isTTY: Boolean(process.stdout.isTTY),
-  stopSignal: controller.signal,
-});
+const code = await runCli(process.argv.slice(2), processIo({ stopSignal: controller.signal }));
 process.exitCode = code;

@@ -4,12 +4,15 @@ import { actionSubject } from "../core/render-plan.js";
 import { describeUnknown } from "../core/unknown.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import { countsAsFailure } from "../engine/remove-images.js";
+import type { PullProgress } from "../ports.js";
+import { eventLines } from "./event-lines.js";
 import type { CliIo } from "./io.js";
+import { progressMode, progressRow, type RunningView } from "./progress-rows.js";
 
 /** Sizes for people; the plan renders them too, so the function lives in core. */
 export { formatBytes };
 
-type AgentLine = { running: Map<string, string>; queued: number; ok: number; failed: number };
+type AgentLine = { running: Map<string, RunningView>; queued: number; ok: number; failed: number };
 
 const shortImage = (image: string) => image.replace(/^[^/]+\//, "");
 
@@ -42,11 +45,20 @@ export function jsonLines(io: CliIo, now: () => Date = () => new Date()) {
   };
 }
 
-/** Live lines per agent on a terminal (pulls running, bytes, queue), redrawn in place. */
+/**
+ * Live rows per agent on a terminal (pulls running, percentage, queue), redrawn in place and fitted to the
+ * width; one line per event instead when the terminal is narrow, dumb or of unknown width. A resize starts
+ * a fresh block below the old one: the terminal may have re-wrapped the old rows, so moving up is unsafe.
+ */
 export function terminalProgress(io: CliIo) {
   const agents = new Map<string, AgentLine>();
+  const mode = () => progressMode(io.columns?.(), io.env.TERM);
+  let current = mode();
   let drawn = 0;
   let last = 0;
+  const lines = eventLines((text) => {
+    if (current === "lines") io.stdout(text);
+  });
   const line = (name: string): AgentLine => {
     let entry = agents.get(name);
     if (!entry) {
@@ -57,17 +69,23 @@ export function terminalProgress(io: CliIo) {
   };
   const draw = (force = false) => {
     const time = Date.now();
-    if (!force && time - last < 100) return;
+    if (current !== "live" || agents.size === 0 || (!force && time - last < 100)) return;
     last = time;
-    const rows = [...agents].map(([name, a]) => {
-      const running = [...a.running].map(([image, detail]) => `${shortImage(image)} ${detail}`).join(", ");
-      return `\x1b[2K  ${name}: ${a.ok} done, ${a.failed} failed, ${a.queued} queued${running ? ` | ${running}` : ""}`;
-    });
+    const columns = io.columns?.() ?? 80;
+    const rows = [...agents].map(
+      ([name, a]) => `\x1b[2K${progressRow({ name, ...a, running: [...a.running.values()] }, columns)}`,
+    );
     io.stdout(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${rows.join("\n")}\n`);
     drawn = rows.length;
   };
+  const stopResize = io.onResize?.(() => {
+    current = mode();
+    drawn = 0;
+    draw(true);
+  });
   return {
     onEvent(event: ExecutorEvent) {
+      lines(event);
       if (event.type === "registry-paused") return;
       const action = event.type === "done" ? event.result.action : event.action;
       const a = line(
@@ -77,28 +95,38 @@ export function terminalProgress(io: CliIo) {
             ? "registry"
             : "kasm",
       );
-      const subject = actionSubject(action);
+      // Keyed by the full reference (two registries may hold the same path); shown without the registry.
+      const key = actionSubject(action);
+      const subject = shortImage(key);
       if (event.type === "start") {
-        a.running.set(subject, "starting");
+        a.running.set(key, { subject, state: "starting" });
         a.queued = event.queued;
       } else if (event.type === "progress") {
-        const p = event.progress;
-        a.running.set(
-          subject,
-          p.bytesTotal > 0
-            ? `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`
-            : `${p.layersDone}/${p.layersTotal} layers`,
-        );
+        a.running.set(key, { subject, ...progressState(event.progress) });
       } else if (event.type === "retry") {
-        a.running.set(subject, `retry ${event.attempt} in ${Math.round(event.delayMs / 1000)}s`);
+        a.running.set(key, {
+          subject,
+          state: `retry ${event.attempt} in ${Math.round(event.delayMs / 1000)}s`,
+        });
       } else {
-        a.running.delete(subject);
+        a.running.delete(key);
         if (event.result.status === "ok") a.ok++;
         else a.failed++;
       }
       draw(event.type === "done");
     },
+    /** Stops following resizes once apply is done. */
+    close() {
+      stopResize?.();
+    },
   };
+}
+
+/** A pull's state for its row: the percentage (bytes beside it when room allows), or layers when sizes are unknown. */
+function progressState(p: PullProgress): Omit<RunningView, "subject"> {
+  if (p.bytesTotal <= 0) return { state: `${p.layersDone}/${p.layersTotal} layers` };
+  const percent = Math.min(100, Math.floor((p.bytesDone / p.bytesTotal) * 100));
+  return { state: `${percent}%`, bytes: `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}` };
 }
 
 /** The closing lines of apply: counts, one line per failure with its reason, held Kasm changes, and what was not checked. */

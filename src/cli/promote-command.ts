@@ -1,20 +1,12 @@
 import { join, relative, resolve } from "node:path";
-import {
-  checkBranch,
-  createDeps,
-  createLogger,
-  manifestSubpath,
-  openCheckout,
-  readManifestDir,
-  repoKind,
-} from "../app.js";
+import { checkBranch, createDeps, manifestSubpath, openCheckout, readManifestDir, repoKind } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
 import { editPromotion, verifyPromotion } from "../engine/promote.js";
 import { checkGitState, commitPromotion } from "../engine/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
-import { reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";
+import { cliLogger, logFlags, reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";
 import type { CliIo } from "./io.js";
 
 /** The checkout, folder and git flags of one `promote` run. */
@@ -83,6 +75,7 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
     );
   }
   const flags = promoteFlags(context);
+  const logs = logFlags(args);
   const json = args.values.json === true;
   const checkout = await openCheckout(flags.repo, io.env);
   const manifestDir = join(checkout.root, manifestSubpath(flags.path));
@@ -104,7 +97,7 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
     stateDir: stateDirFlag(args, io),
     env: io.env,
     secrets,
-    debugLog: createLogger((args.values["log-level"] as string | undefined) ?? "info"),
+    debugLog: cliLogger(logs, io),
     onStateWarning: ({ message }) => io.stderr(`kasm-gitops: warning: ${message}\n`),
   });
   const verification = await verifyPromotion(set, target, deps, {

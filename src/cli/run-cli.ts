@@ -4,6 +4,7 @@ import { closest } from "../core/suggest.js";
 import { formatOptions, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { COMMANDS } from "./commands.js";
+import { logFlags } from "./context.js";
 import type { CliIo } from "./io.js";
 
 /** The package version, read once from package.json beside src/ or dist/. */
@@ -61,6 +62,8 @@ export async function runCli(argv: string[], io: CliIo, commands: Command[] = CO
       io.stdout(commandHelp(command));
       return 0;
     }
+    // A mistyped log flag is refused before any work, whichever command logs.
+    logFlags(args);
     return await command.run({ args, io });
   } catch (error) {
     const prefix = error instanceof KasmGitopsError && error.code === "usage" ? "usage error" : "error";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { CronPattern } from "croner";
-import { createLogger, createNotifierFor, createRevisionStore, type StateWarning } from "../app.js";
+import { createNotifierFor, createRevisionStore, type StateWarning } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
@@ -9,7 +9,14 @@ import { loadSnapshot, type ReconcileDeps } from "../engine/reconcile.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
 import type { CommandContext } from "./command.js";
-import { checkAgentNames, checkTrustedKeys, depsFor, type RepoFlags, repoFlags } from "./context.js";
+import {
+  checkAgentNames,
+  checkTrustedKeys,
+  cliLogger,
+  depsFor,
+  type RepoFlags,
+  repoFlags,
+} from "./context.js";
 import type { CliIo } from "./io.js";
 
 function duration(flag: string, value: unknown): number | undefined {
@@ -64,7 +71,7 @@ async function checkStartAgents(flags: RepoFlags, deps: ReconcileDeps, io: CliIo
 /** `kasm-gitops run`: the daemon, until SIGTERM/SIGINT; then it drains and exits 0. */
 export async function runCommand({ args, io }: CommandContext): Promise<number> {
   const flags = repoFlags(args, io);
-  const logger = createLogger(flags.logLevel);
+  const logger = cliLogger(flags, io);
   const metrics = createMetrics();
   const onStateWarning = ({ file, movedTo, message }: StateWarning) =>
     logger.warn({ file, ...(movedTo ? { movedTo } : {}) }, message);

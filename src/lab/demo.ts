@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createRegistryClient } from "../adapters/registry-client.js";
+import { processIo } from "../cli/process-io.js";
 import { runCli } from "../cli/run-cli.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { KasmState } from "./kasm-records.js";
@@ -119,6 +120,25 @@ async function loadByHand(repoDir: string, lab: Lab) {
   process.stdout.write(`  loaded ${image} on every agent by hand (it has no registry)\n`);
 }
 
+/**
+ * A fresh fleet per run, like the fresh folder: an earlier demo's images left on the agents turn dangling
+ * once this run pushes new content under the same tags, and the last plan would prune them instead of
+ * saying the fleet converged. Only the demo's own repositories are touched; by tag, then untagged by id.
+ */
+async function clearEarlierDemo(lab: Lab) {
+  const prefix = `${lab.registries.auth.host}/kasm/`;
+  let removed = 0;
+  for (const engine of lab.engines) {
+    const agent = createDockerAgent({ name: engine.name, host: engine.host });
+    for (const image of await agent.listImages()) {
+      if (![...image.repoTags, ...image.repoDigests].some((r) => r.startsWith(prefix))) continue;
+      const names = image.repoTags.length > 0 ? image.repoTags : [image.id];
+      for (const name of names) if ((await agent.removeImage(name)).status === "removed") removed++;
+    }
+  }
+  if (removed > 0) process.stdout.write(`  removed ${removed} image(s) an earlier demo left on the agents\n`);
+}
+
 export async function runDemo(options: { keep: boolean }) {
   say("Starting the lab: 3 Docker engines (the Kasm agents) and an htpasswd registry on loopback");
   const handle = await startLab({
@@ -127,6 +147,7 @@ export async function runDemo(options: { keep: boolean }) {
     log: (l) => process.stdout.write(`  ${l}\n`),
   });
   const { lab } = handle;
+  await clearEarlierDemo(lab);
   // A fresh folder per run: nothing of an earlier demo (or another user's) is reused or overwritten.
   const dir = await mkdtemp(join(tmpdir(), "kasm-gitops-demo-"));
   const repoDir = join(dir, "manifests");
@@ -146,9 +167,7 @@ export async function runDemo(options: { keep: boolean }) {
   await labKasm(lab, "/seed", { groups: [{ name: "qa" }, { name: "developers" }] });
   process.stdout.write(`  Kasm (the lab's API stand-in): ${lab.kasm.url}, no Workspace records yet\n`);
 
-  const io = {
-    stdout: (t: string) => process.stdout.write(t),
-    stderr: (t: string) => process.stderr.write(t),
+  const io = processIo({
     env: {
       ...process.env,
       KASM_SECRET_CORP_REGISTRY_TOKEN: lab.registries.auth.auth!.password,
@@ -156,8 +175,7 @@ export async function runDemo(options: { keep: boolean }) {
       KASM_SECRET_KASM_API_KEY_SECRET: lab.kasm.apiKeySecret,
     },
     cwd: repoDir,
-    isTTY: Boolean(process.stdout.isTTY),
-  };
+  });
   const cli = (...args: string[]) => runCli(args, io);
   const repoFlags = ["--repo", repoDir, "--state-dir", stateDir];
   let code = 0;

@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, inject, it } from "vitest";
+import type { Lab } from "../src/lab/lab.js";
+import { isAlive } from "../src/lab/processes.js";
+import { tempDir } from "./helpers/git-repos.js";
+
+const exec = promisify(execFile);
+const DEMO = fileURLToPath(new URL("../dist/lab/demo.js", import.meta.url));
+const lab = inject("lab");
+
+/** `npm run demo` as a user pipes it, on the test lab, with its temporary folders under `tmp`. */
+async function runDemo(tmp: string) {
+  const { NO_COLOR: _, ...env } = process.env;
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [DEMO], {
+      env: { ...env, TERM: "xterm", TMPDIR: tmp, KASM_GITOPS_LAB_DIR: lab.dir },
+      maxBuffer: 16 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("npm run demo", () => {
+  it("works in a fresh temporary folder it removes, prints no escape codes when piped, stops only what it started, ends converged", async () => {
+    const tmp = await tempDir("demo-tmp");
+    // What an earlier run (or another user) left behind must be neither reused nor touched.
+    const leftover = join(tmp, "kasm-gitops-demo-earlier");
+    await mkdir(leftover);
+    await writeFile(join(leftover, "note"), "an earlier demo\n");
+    const before = [...lab.engines, lab.registries.plain, lab.registries.auth, lab.kasm].map((s) => s.pid);
+
+    const result = await runDemo(tmp);
+    const output = result.stdout + result.stderr;
+    expect(result.code, output.slice(-4000)).toBe(0);
+    expect(output.includes("\u001b")).toBe(false);
+
+    const repo = /manifest repo: (\S+)/.exec(result.stdout)?.[1];
+    expect(repo).toBeDefined();
+    expect(dirname(dirname(repo!))).toBe(tmp);
+    expect(dirname(repo!)).toMatch(/\/kasm-gitops-demo-[A-Za-z0-9]{6}$/);
+    // Removed as documented (no --keep); the earlier folder is still there, as it was.
+    expect(await readdir(tmp)).toEqual(["kasm-gitops-demo-earlier"]);
+    expect(await readFile(join(leftover, "note"), "utf8")).toBe("an earlier demo\n");
+
+    // Ends converged: the last plan has nothing left to do.
+    const last = result.stdout.split("==> kasm-gitops plan: converged")[1] ?? "";
+    expect(last).toContain("No changes.");
+    expect(result.stdout).toContain("Apply complete:");
+
+    // The lab's services the demo found running still run; the ones it started (a third engine) stopped.
+    for (const pid of before) expect(isAlive(pid), `pid ${pid}`).toBe(true);
+    const started = /^ {2}started (.+)$/m.exec(result.stdout)?.[1]?.split(", ") ?? [];
+    const saved = JSON.parse(await readFile(join(lab.dir, "lab.json"), "utf8")) as Lab;
+    for (const engine of saved.engines) {
+      expect(isAlive(engine.pid), engine.name).toBe(!started.includes(engine.name));
+    }
+    expect(result.stdout).toContain(
+      started.length ? "Stopped the lab services this demo started" : "The lab was already running; left it",
+    );
+  });
+});
