@@ -6,6 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import { parseImageReference } from "../core/image-ref.js";
 import { SimImageStore } from "./sim-images.js";
 import { createDownloadSlots, type PullTiming, startPull } from "./sim-pull.js";
@@ -14,7 +15,7 @@ import { decodeRegistryAuth, SimPullError } from "./sim-registry.js";
 export const SIM_API_VERSION = "1.41";
 export const SIM_ENGINE_VERSION = "20.10.24+kasm-gitops-sim";
 
-export type SimEngineOptions = { socket: string; timing: PullTiming; fetch?: typeof fetch };
+export type SimEngineOptions = { socket: string; timing: PullTiming };
 
 export type SimEngineStats = {
   /** Calls by route, e.g. `POST /images/create`. */
@@ -23,6 +24,8 @@ export type SimEngineStats = {
   /** Most `POST /images/create` streams open at once since the last reset. */
   maxPullsInFlight: number;
   pulls: number;
+  /** How long each pull since the last reset took at this engine, ms (request to the stream's end). */
+  pullMs: number[];
 };
 
 export type SimEngine = {
@@ -63,6 +66,7 @@ export async function startSimEngine(options: SimEngineOptions): Promise<SimEngi
   let pullsInFlight = 0;
   let maxPullsInFlight = 0;
   let pulls = 0;
+  let pullMs: number[] = [];
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
@@ -81,13 +85,13 @@ export async function startSimEngine(options: SimEngineOptions): Promise<SimEngi
     const auth = decodeRegistryAuth(req.headers["x-registry-auth"] as string | undefined);
     pulls++;
     pullsInFlight++;
+    const started = performance.now();
     maxPullsInFlight = Math.max(maxPullsInFlight, pullsInFlight);
     try {
       const stream = await startPull(ref, auth, {
         store,
         timing: options.timing,
         slots,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
       });
       res.writeHead(200, { "content-type": "application/json", "api-version": SIM_API_VERSION });
       await stream((line) => {
@@ -100,6 +104,7 @@ export async function startSimEngine(options: SimEngineOptions): Promise<SimEngi
       json(res, status, { message: (error as Error).message });
     } finally {
       pullsInFlight--;
+      pullMs.push(performance.now() - started);
     }
   }
 
@@ -168,9 +173,10 @@ export async function startSimEngine(options: SimEngineOptions): Promise<SimEngi
     socket: options.socket,
     host: `unix://${options.socket}`,
     store,
-    stats: () => ({ calls: { ...calls }, pullsInFlight, maxPullsInFlight, pulls }),
+    stats: () => ({ calls: { ...calls }, pullsInFlight, maxPullsInFlight, pulls, pullMs: [...pullMs] }),
     reset() {
       calls = {};
+      pullMs = [];
       maxPullsInFlight = pullsInFlight;
       pulls = 0;
     },

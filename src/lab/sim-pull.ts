@@ -79,7 +79,6 @@ export type PullContext = {
   store: SimImageStore;
   timing: PullTiming;
   slots: ReturnType<typeof createDownloadSlots>;
-  fetch?: typeof fetch;
 };
 
 /**
@@ -91,7 +90,7 @@ export async function startPull(
   auth: RegistryAuthConfig | undefined,
   context: PullContext,
 ): Promise<(emit: (line: PullLine) => void) => Promise<void>> {
-  const session = new RegistrySession(ref, auth, context.fetch);
+  const session = new RegistrySession(ref, auth);
   await session.authenticate();
   const reference = ref.digest ?? ref.tag ?? "latest";
   const digest = await session.resolve(reference);
@@ -193,17 +192,15 @@ async function fetchBlob(
   emit?: (line: PullLine) => void,
 ): Promise<Buffer> {
   if (timing.blobDelayMs > 0) await sleep(timing.blobDelayMs);
-  const response = await session.blob(blob.digest);
+  const answer = await session.blob(blob.digest);
   const chunks: Buffer[] = [];
   const hash = createHash("sha256");
   const started = Date.now();
   let current = 0;
   let reported = started;
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(Buffer.from(value));
+  for await (const chunk of answer.body) {
+    const value = chunk as Buffer;
+    chunks.push(value);
     hash.update(value);
     current += value.length;
     if (timing.bytesPerSecond) {
