@@ -85,7 +85,16 @@ export class RegistrySession {
     this.base = registryBaseUrl(ref.registry);
   }
 
-  private send(method: string, url: string, headers: Record<string, string> = {}): Promise<RegistryAnswer> {
+  /**
+   * One request. A kept-alive socket the server closed as it was reused fails with ECONNRESET: sent again
+   * once on a fresh socket (every request here is a GET or HEAD), as dockerd's transport does.
+   */
+  private send(
+    method: string,
+    url: string,
+    headers: Record<string, string> = {},
+    retried = false,
+  ): Promise<RegistryAnswer> {
     const target = new URL(url);
     const secure = target.protocol === "https:";
     const all = { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) };
@@ -103,6 +112,10 @@ export class RegistrySession {
         },
       );
       request.on("error", (error: Error & { code?: string }) => {
+        if (request.reusedSocket && error.code === "ECONNRESET" && !retried) {
+          resolve(this.send(method, url, headers, true));
+          return;
+        }
         const verb = method === "HEAD" ? "Head" : "Get";
         reject(
           new SimPullError(
