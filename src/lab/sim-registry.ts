@@ -53,8 +53,12 @@ export type RegistryAnswer = {
   body: IncomingMessage;
 };
 
-/** Keep-alive pools shared by the engines of this process: node:http costs far less CPU per request than fetch. */
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+/**
+ * Keep-alive pools shared by the engines of this process (node:http costs far less CPU per request than
+ * fetch). An idle socket is dropped after 2 s, before a Node server's 5 s keep-alive timeout closes it.
+ */
+const POOL = { keepAlive: true, timeout: 2_000 };
+const agents = { http: new HttpAgent(POOL), https: new HttpsAgent(POOL) };
 
 /** Reads a body to its end. */
 export async function readBody(body: IncomingMessage): Promise<Buffer> {
@@ -101,7 +105,8 @@ export class RegistrySession {
     return new Promise((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(
         target,
-        { method, headers: all, agent: secure ? agents.https : agents.http },
+        // The retry after a reset takes a socket of its own, never another pooled one that may be stale too.
+        { method, headers: all, agent: retried ? false : secure ? agents.https : agents.http },
         (body) => {
           const status = body.statusCode ?? 0;
           const header = (name: string) => {
