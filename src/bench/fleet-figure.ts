@@ -226,6 +226,7 @@ function fleetLines(sizes: FleetSizes, run: FleetRun): FigureLine[] {
   const loop = (p: Phase) =>
     `event-loop delay p99 ${p.loopP99Ms.toFixed(1)} ms (max ${p.loopMaxMs.toFixed(0)} ms)`;
   const heads200 = (p: Phase) => p.headsOk;
+  const challenged = (p: Phase) => (p.registry.byKind["manifest-head"] ?? 0) - p.headsOk;
   const ms = (t: { p50: number; p90: number }) => `${t.p50.toFixed(0)} ms (p90 ${t.p90.toFixed(0)})`;
   const cpu = (p: Phase) =>
     `CPU: reconciler ${(p.cpu.reconcilerMs / 1000).toFixed(1)} s, simulated engines and proxy ${(p.cpu.fleetMs / 1000).toFixed(1)} s, registry ${(p.cpu.registryMs / 1000).toFixed(1)} s`;
@@ -245,6 +246,11 @@ function fleetLines(sizes: FleetSizes, run: FleetRun): FigureLine[] {
         `observe ${sizes.agents} agents, one HEAD per unique tag (${run.uniqueRefs}), build the plan; ${loop(run.plan)}`,
         `registry: ${registryText(run.plan.registry, heads200(run.plan))}`,
         `engine calls: ${calls(run.plan)}`,
+        ...(challenged(run.plan) > 0
+          ? [
+              `the ${challenged(run.plan)} challenged HEADs and one token per repository come from the registry auth learning Bearer from 401s (src/adapters/registry-auth.ts), not from the reconciler's scheduling`,
+            ]
+          : []),
       ],
     },
     {
@@ -264,6 +270,7 @@ function fleetLines(sizes: FleetSizes, run: FleetRun): FigureLine[] {
         `executor hand-off (a pull ends → the next queued one starts on that agent): ${run.handoffMs.toFixed(0)} ms summed over ${sizes.agents} agents`,
         `a pull took ${run.pullMs.toFixed(0)} ms (median) while all agents pulled at once: ${rounds} rounds × that = ${(rounds * run.pullMs).toFixed(0)} ms`,
         cpu(run.apply),
+        `CPU per pull: reconciler ${(run.apply.cpu.reconcilerMs / run.pulls).toFixed(1)} ms, simulated engine and proxy ${(run.apply.cpu.fleetMs / run.pulls).toFixed(1)} ms, registry ${(run.apply.cpu.registryMs / run.pulls).toFixed(1)} ms; on a shared 2-core machine the harness's share, not the executor (see its hand-off), sets the pace once it exceeds the ideal's CPU time`,
         `a pull at the engine took ${ms(run.apply.pullMs)}; the registry answered ${Object.entries(
           run.apply.registryMs,
         )
@@ -321,6 +328,7 @@ function fleetLines(sizes: FleetSizes, run: FleetRun): FigureLine[] {
       target: atMost(loopWorst, FLEET_TARGETS.loopP99Ms, `< ${FLEET_TARGETS.loopP99Ms} ms`),
       notes: [
         `plan ${run.plan.loopP99Ms.toFixed(1)} ms, apply ${run.apply.loopP99Ms.toFixed(1)} ms, refresh ${run.refresh.loopP99Ms.toFixed(1)} ms (perf_hooks.monitorEventLoopDelay, 10 ms resolution)`,
+        "plan and refresh block the loop in one synchronous stretch each: desiredState and buildPlan (the planner) and the ledger's parse (docs/benchmarks.md); the machine's load adds to every stall",
       ],
     },
   ];
