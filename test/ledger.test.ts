@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -42,6 +43,21 @@ describe("file ledger", () => {
     const again = await createFileLedger(stateDir).entries();
     expect(again).toHaveLength(40);
     expect(new Set(again.map((e) => e.digest)).size).toBe(40);
+  });
+
+  it("writes appends that arrive together in their order, each resolving only once its line is in the file", async () => {
+    const stateDir = await tempDir("ledger");
+    const ledger = createFileLedger(stateDir);
+    const seen: boolean[] = [];
+    await Promise.all(
+      Array.from({ length: 30 }, (_, n) =>
+        ledger.append(entry(n)).then(() => {
+          seen[n] = readFileSync(ledgerPath(stateDir), "utf8").includes(JSON.stringify(entry(n)));
+        }),
+      ),
+    );
+    expect(seen).toEqual(Array.from({ length: 30 }, () => true));
+    expect(await ledger.entries()).toEqual(Array.from({ length: 30 }, (_, n) => entry(n)));
   });
 
   it("moves a ledger with a torn line aside once, keeps its good entries, and a later append lands on its own line", async () => {

@@ -1,6 +1,6 @@
 /**
  * The ledger of completed pulls as JSON lines in `<stateDir>/ledger.jsonl`: appended with O_APPEND and an
- * fsync per entry, so a completed pull stays proof of verification (docs/plan-format.md, Promotion) even after a crash.
+ * fsync before an append resolves (appends arriving together share one), so a completed pull stays proof of verification (docs/plan-format.md, Promotion) even after a crash.
  */
 import { mkdir, open, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -53,7 +53,7 @@ export function createFileLedger(stateDir: string, options: FileLedgerOptions = 
     return kind === "file";
   }
 
-  async function write(entry: LedgerEntry): Promise<void> {
+  async function write(entries: readonly LedgerEntry[]): Promise<void> {
     await mkdir(stateDir, { recursive: true });
     await present();
     try {
@@ -67,7 +67,7 @@ export function createFileLedger(stateDir: string, options: FileLedgerOptions = 
           await file.read(last, 0, 1, size - 1);
           if (last[0] !== 0x0a) prefix = "\n";
         }
-        await file.write(`${prefix}${JSON.stringify(entry)}\n`);
+        await file.write(`${prefix}${entries.map((e) => `${JSON.stringify(e)}\n`).join("")}`);
         await file.sync();
       } finally {
         await file.close();
@@ -119,5 +119,24 @@ export function createFileLedger(stateDir: string, options: FileLedgerOptions = 
     return entries;
   }
 
-  return { append: (entry) => serial(() => write(entry)), entries: () => serial(read) };
+  /**
+   * Appends that arrive while a write is under way wait for the next one and share it: one write and one
+   * fsync for the batch (group commit), so hundreds of pulls ending at once do not queue one fsync each.
+   * Each append still resolves only once its line is on disk.
+   */
+  let batch: { entries: LedgerEntry[]; done: Promise<void> } | undefined;
+  function append(entry: LedgerEntry): Promise<void> {
+    if (!batch) {
+      const next: { entries: LedgerEntry[]; done?: Promise<void> } = { entries: [] };
+      next.done = serial(() => {
+        if (batch === next) batch = undefined;
+        return write(next.entries);
+      });
+      batch = next as { entries: LedgerEntry[]; done: Promise<void> };
+    }
+    batch.entries.push(entry);
+    return batch.done;
+  }
+
+  return { append, entries: () => serial(read) };
 }

@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { dockerConnection } from "../adapters/docker-host.js";
+import { createDeps } from "../app.js";
+import { secretPolicy } from "../core/secret-policy.js";
+import type { ReconcileDeps } from "../engine/reconcile.js";
 import { type AgentDef, fleetYaml, type RegistryDef, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { createTestRepo, type TestRepo } from "../lab/git-repo.js";
 import { defaultLabDir, type Lab, startLab } from "../lab/lab.js";
@@ -50,6 +53,17 @@ export async function manifestRepo(parts: {
   const commit = (yaml: string) => repo.commit({ "fleet/fleet.yaml": yaml }, "bench fleet");
   await commit(fleetYaml(parts));
   return { repo, stateDir, path: "fleet", commit };
+}
+
+/** The reconciler's dependencies for a bench repo, as `apply` wires them. */
+export function benchDeps(bench: BenchRepo, env: NodeJS.ProcessEnv = process.env): ReconcileDeps {
+  return createDeps({
+    secrets: secretPolicy({}, process.env),
+    repo: bench.repo.bare,
+    path: bench.path,
+    stateDir: bench.stateDir,
+    env,
+  });
 }
 
 /** Removes the bench's temporary folders (the lab's own folders are never touched). */

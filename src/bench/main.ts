@@ -6,6 +6,7 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { benchCore, CORE_DEFAULTS } from "./core-figure.js";
 import { benchDaemon, DAEMON_DEFAULTS } from "./daemon-figure.js";
+import { benchFleet, FLEET_DEFAULTS } from "./fleet-figure.js";
 import { benchKasm, KASM_DEFAULTS } from "./kasm-figure.js";
 import { openLab } from "./lab-fleet.js";
 import { benchPrune, PRUNE_DEFAULTS } from "./prune-figure.js";
@@ -13,7 +14,7 @@ import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
 import { type FigureLine, renderTable } from "./table.js";
 
-const FIGURES = ["core", "registry", "scheduling", "daemon", "kasm", "prune"] as const;
+const FIGURES = ["core", "registry", "scheduling", "daemon", "kasm", "prune", "fleet"] as const;
 type Figure = (typeof FIGURES)[number];
 
 // biome-ignore format: one flag per line, with its default
@@ -38,6 +39,10 @@ const FLAGS = {
   "daemon-log": { type: "string", value: "FILE", help: "daemon: keep its JSON log lines in FILE" },
   "kasm-workspaces": { type: "string", help: "kasm: records of the converged cycle", default: KASM_DEFAULTS.workspaces },
   "kasm-groups": { type: "string", help: "kasm: groups they are in", default: KASM_DEFAULTS.groups },
+  "fleet-agents": { type: "string", help: "fleet: simulated agents", default: FLEET_DEFAULTS.agents },
+  "fleet-images": { type: "string", help: "fleet: images every agent wants", default: FLEET_DEFAULTS.images },
+  "fleet-limit": { type: "string", help: "fleet: maxConcurrentPulls", default: FLEET_DEFAULTS.limit },
+  "fleet-delay": { type: "string", help: "fleet: ms each blob GET waits", default: FLEET_DEFAULTS.delayMs },
   help: { type: "boolean", help: "show this help" },
 } as const;
 
@@ -86,6 +91,15 @@ async function runFigure(figure: Figure, values: Values, log: (line: string) => 
   if (figure === "kasm") {
     const sizes = { workspaces: count(values, "kasm-workspaces"), groups: count(values, "kasm-groups") };
     return benchKasm(lab, sizes, log);
+  }
+  if (figure === "fleet") {
+    return benchFleet(lab, {
+      ...FLEET_DEFAULTS,
+      agents: count(values, "fleet-agents"),
+      images: count(values, "fleet-images"),
+      limit: count(values, "fleet-limit"),
+      delayMs: count(values, "fleet-delay"),
+    });
   }
   if (figure === "prune")
     return benchPrune(lab, { ...PRUNE_DEFAULTS, images: count(values, "prune-images") });

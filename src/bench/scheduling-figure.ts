@@ -6,16 +6,14 @@
 import { performance } from "node:perf_hooks";
 import { systemClock } from "../adapters/clock.js";
 import { createFileLedger } from "../adapters/ledger-file.js";
-import { createDeps } from "../app.js";
 import type { Plan, PullAction } from "../core/plan-types.js";
-import { secretPolicy } from "../core/secret-policy.js";
 import { executePlan } from "../engine/executor.js";
 import { type Fleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import type { Lab } from "../lab/lab.js";
 import { pushRandomImage } from "../lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../lab/registry-proxy.js";
-import { labAgents, manifestRepo, removeImages, removeRepo } from "./lab-fleet.js";
+import { benchDeps, labAgents, manifestRepo, removeImages, removeRepo } from "./lab-fleet.js";
 import { atMost, type FigureLine, ratioOf } from "./table.js";
 
 export type SchedulingSizes = {
@@ -68,13 +66,7 @@ export async function benchScheduling(lab: Lab, sizes: SchedulingSizes): Promise
     i,
   }));
   try {
-    const deps = createDeps({
-      secrets: secretPolicy({}, process.env),
-      repo: bench.repo.bare,
-      path: bench.path,
-      stateDir: bench.stateDir,
-      env: process.env,
-    });
+    const deps = benchDeps(bench);
     const snapshot = await loadSnapshot(deps);
     const { plan, fleet } = await planSnapshot(snapshot, deps, { refresh: false });
     const pulls = plan.actions.filter((a): a is PullAction => a.type === "pull");
@@ -100,7 +92,11 @@ type Run = { wall: number; handoffMs: number; pullMs: number };
  * Time between a pull ending on an agent and the next queued pull starting there, summed over agents: the
  * executor's own share of any gap to the ideal (the rest is the engines and the machine under load).
  */
-function handoffMs(starts: Map<string, number[]>, dones: Map<string, number[]>, limit: number): number {
+export function handoffMs(
+  starts: Map<string, number[]>,
+  dones: Map<string, number[]>,
+  limit: number,
+): number {
   let total = 0;
   for (const [agent, times] of starts) {
     const ended = [...(dones.get(agent) ?? [])].sort((a, b) => a - b);

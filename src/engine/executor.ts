@@ -60,7 +60,7 @@ export type ExecutorDeps = {
 const KASM_CONCURRENCY = 4;
 
 /** Runs tasks with at most `limit` in flight, in the order they ask. */
-function createSlots(limit: number) {
+export function createSlots(limit: number) {
   let free = limit;
   const waiting: (() => void)[] = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {

@@ -235,13 +235,16 @@ export async function planSnapshot(
   // With --agent (one reconciler per node), only those agents are observed; promotion verification
   // then also relies on the ledger.
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
-  const [observed, kasm] = await Promise.all([
+  // The ledger is read while the agents answer, so parsing it never runs back to back with buildPlan:
+  // at 200 agents each is tens of ms of synchronous work, and together they stalled the event loop.
+  const [observed, kasm, ledger] = await Promise.all([
     observeAgents(enabled, options.signal, {
       containersOf: pruningAgents(snapshot.set),
       ...(options.diskUsage ? { diskUsage: true } : {}),
     }),
     // A reconciler limited to some agents cannot know whether every agent holds an image.
     options.onlyAgents?.length ? undefined : kasmInput(fleet, deps, options.signal),
+    deps.ledger.entries(),
   ]);
   // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
   const queries = options.refresh
@@ -266,7 +269,7 @@ export async function planSnapshot(
     desired,
     observations: observed,
     digests,
-    ledger: await deps.ledger.entries(),
+    ledger,
     ...(kasm ? { kasm } : {}),
   });
   deps.debugLog?.debug(
