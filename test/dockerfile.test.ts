@@ -276,6 +276,9 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
     const task = await timed("deploy to running task", () => runningTask(node!, service));
     expect(task.NodeID).toBe((await node!.docker.info()).Swarm.NodeID);
     expect(task.Spec.ContainerSpec.Image).toMatch(new RegExp(`^${appReference}@sha256:[0-9a-f]{64}$`));
+    // Swarm calls a task running once the image's own HEALTHCHECK probe passes in it.
+    const container = await node!.docker.getContainer(task.Status.ContainerStatus.ContainerID).inspect();
+    expect(container.State.Health?.Status).toBe("healthy");
   });
 
   it("reconciles its own node: the workspace image pulled with the secret's password, /readyz ready", async () => {
