@@ -4,7 +4,13 @@
  */
 import type { ImageReference } from "./core/image-ref.js";
 import type { AppliedRecord } from "./core/kasm-desired.js";
-import type { KasmGroup, KasmMembership, KasmOwnedFields, KasmRecord } from "./core/kasm-types.js";
+import type {
+  KasmGroup,
+  KasmImageList,
+  KasmMembership,
+  KasmOwnedFields,
+  KasmRecord,
+} from "./core/kasm-types.js";
 import type { ManifestFile } from "./core/load.js";
 import type { LocalImage } from "./core/local-images.js";
 import type { UnknownKind } from "./core/plan-types.js";
@@ -229,6 +235,8 @@ export interface KasmApi {
   readonly url: string;
   /** Every record, disabled ones included. */
   listImages(signal?: AbortSignal): Promise<KasmRecord[]>;
+  /** Like listImages, but a record that does not decode is set aside instead of failing the read. */
+  readImages(signal?: AbortSignal): Promise<KasmImageList>;
   listGroups(signal?: AbortSignal): Promise<KasmGroup[]>;
   listGroupImages(groupId: string, signal?: AbortSignal): Promise<KasmMembership[]>;
   createImage(record: KasmImageCreate, signal?: AbortSignal): Promise<KasmRecord>;

@@ -339,6 +339,42 @@ describe("Kasm records from Git", () => {
     expect((await plan(f)).actions).toEqual([]);
   });
 
+  it("a record Kasm returns malformed leaves only its workspace unknown; the others are synced", async () => {
+    const f = await fleet();
+    const broken = "c".repeat(32);
+    // A run_config edited by hand into invalid JSON: Kasm stores it as text and returns it as it is.
+    kasm.seed({
+      images: [
+        {
+          image_id: broken,
+          name: f.image("v1"),
+          friendly_name: "Chrome",
+          notes: "managed-by: kasm-gitops/chrome",
+          run_config: "{hostname: kasm",
+        },
+      ],
+    });
+    const firefox = chrome(f.image("v2"), { name: "firefox" });
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v2")), firefox]) }, "two");
+    const p = await plan(f);
+    expect(
+      p.actions
+        .filter((a) => a.type.startsWith("kasm-"))
+        .map((a) => `${a.type} ${"workspace" in a ? a.workspace : ""}`),
+    ).toEqual(["kasm-create firefox", "kasm-group-add firefox", "kasm-group-remove firefox"]);
+    expect(p.summary).toMatchObject({ incomplete: true, unknown: 1 });
+    expect(p.unknown).toMatchObject([{ kind: "kasm", reason: "kasm-record-unreadable" }]);
+    expect(p.unknown[0]!.message).toMatch(/"chrome".*run_config/);
+    const applied = await apply(f);
+    expect(applied.code).toBe(1);
+    expectNoSecrets(applied);
+    expect(record("firefox")).toMatchObject({ name: f.image("v2"), enabled: true });
+    expect(records().find((r) => r.image_id === broken)).toMatchObject({
+      name: f.image("v1"),
+      run_config: "{hostname: kasm",
+    });
+  });
+
   it("pulls: kasm writes the Registry's credentials once, and again only after the password changes", async () => {
     const f = await fleet(true);
     await f.repo.commit(

@@ -7,7 +7,7 @@
 import { request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { KasmGitopsError } from "../core/errors.js";
-import type { KasmGroup, KasmMembership, KasmRecord } from "../core/kasm-types.js";
+import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm-types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, KasmApi, KasmImageCreate, KasmImageFields, KasmImportSource } from "../ports.js";
 import { systemClock } from "./clock.js";
@@ -24,6 +24,7 @@ import {
   decodeGroup,
   decodeGroupImage,
   decodeImage,
+  decodeImages,
   listIn,
   objectIn,
   updatePayload,
@@ -73,6 +74,10 @@ class KasmClient implements KasmApi {
   async listImages(signal?: AbortSignal): Promise<KasmRecord[]> {
     const body = await this.call("get_images", {}, signal);
     return listIn(body, "images", "get_images").map((raw) => decodeImage(raw, "get_images"));
+  }
+
+  async readImages(signal?: AbortSignal): Promise<KasmImageList> {
+    return decodeImages(await this.listImageRecords(signal), "get_images");
   }
 
   async listGroups(signal?: AbortSignal): Promise<KasmGroup[]> {

@@ -6,6 +6,7 @@ import {
   decodeGroup,
   decodeGroupImage,
   decodeImage,
+  decodeImages,
   encodeFields,
   updatePayload,
 } from "./kasm-wire.js";
@@ -174,5 +175,29 @@ describe("decodeImage", () => {
         "get_images_group",
       ),
     ).toEqual({ groupImageId: "r1", groupId: "g1", imageId: ID });
+  });
+});
+
+describe("decodeImages", () => {
+  it.each<[string, unknown, object]>([
+    [
+      "a wrong type, marker readable",
+      { ...READ, cores: "two" },
+      { imageId: ID, ownerKnown: true, owner: "chrome" },
+    ],
+    [
+      "a wrong type, no marker",
+      { ...READ, enabled: "yes", notes: "hand-made" },
+      { imageId: ID, ownerKnown: true },
+    ],
+    ["notes that are not text", { ...READ, notes: 42 }, { imageId: ID, ownerKnown: false }],
+    ["no id at all", { ...READ, image_id: "" }, { ownerKnown: true, owner: "chrome" }],
+    ["not an object", "garbage", { ownerKnown: true }],
+  ])("%s is set aside, the good record kept", (_, raw, expected) => {
+    const good = { ...READ, image_id: "ffff", notes: "" };
+    const { records, unreadable } = decodeImages([good, raw], "get_images");
+    expect(records.map((r) => r.imageId)).toEqual(["ffff"]);
+    expect(unreadable).toHaveLength(1);
+    expect(unreadable[0]).toEqual({ ...expected, problem: expect.stringContaining("get_images") });
   });
 });

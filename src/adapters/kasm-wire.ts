@@ -4,7 +4,14 @@
  * categories newline-joined, memory in bytes), so the client holds no format knowledge of its own.
  */
 import { KasmGitopsError } from "../core/errors.js";
-import type { KasmGroup, KasmMembership, KasmRecord } from "../core/kasm-types.js";
+import {
+  type KasmGroup,
+  type KasmImageList,
+  type KasmMembership,
+  type KasmRecord,
+  managedBy,
+  type UnreadableRecord,
+} from "../core/kasm-types.js";
 import type { JsonObject } from "../core/manifest.js";
 import type { KasmImageCreate, KasmImageFields } from "../ports.js";
 
@@ -100,6 +107,35 @@ export function decodeImage(raw: unknown, fn: string): KasmRecord {
     dockerTokenSet: read.nullableString("docker_token") !== null,
     notes: read.string("notes"),
     available: read.boolean("available"),
+  };
+}
+
+/** Every record of a `get_images` answer that decodes; the others kept aside with what is wrong and whose they are. */
+export function decodeImages(list: readonly unknown[], fn: string): KasmImageList {
+  const records: KasmRecord[] = [];
+  const unreadable: UnreadableRecord[] = [];
+  for (const raw of list) {
+    try {
+      records.push(decodeImage(raw, fn));
+    } catch (error) {
+      unreadable.push(unreadableRecord(raw, error instanceof Error ? error.message : String(error)));
+    }
+  }
+  return { records, unreadable };
+}
+
+/** What can still be told of a record that did not decode: its id and, when its notes are text, its owner. */
+function unreadableRecord(raw: unknown, problem: string): UnreadableRecord {
+  const record = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as WireRecord) : {};
+  const id = record.image_id;
+  const notes = record.notes;
+  const ownerKnown = notes === undefined || notes === null || typeof notes === "string";
+  const owner = typeof notes === "string" ? managedBy(notes) : undefined;
+  return {
+    ...(typeof id === "string" && id !== "" ? { imageId: id } : {}),
+    ownerKnown,
+    ...(owner ? { owner } : {}),
+    problem,
   };
 }
 

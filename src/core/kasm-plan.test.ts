@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { agent, workspace } from "../../test/helpers/manifests.js";
 import { type AppliedRecord, desiredRecord, fieldsHash, type RegistryAuthInfo } from "./kasm-desired.js";
 import { type KasmPlanInput, planKasm } from "./kasm-plan.js";
-import { type KasmMembership, type KasmRecord, markerFor } from "./kasm-types.js";
+import { type KasmMembership, type KasmRecord, markerFor, type UnreadableRecord } from "./kasm-types.js";
 import { indexLocalImages } from "./local-images.js";
 import type { WorkspaceManifest } from "./manifest.js";
 import type { KasmAction, PullAction } from "./plan-types.js";
@@ -335,5 +335,88 @@ describe("planKasm", () => {
     expect(create).toMatchObject({ tokenFrom: "corp", record: { dockerRegistry: H, dockerUser: "ci-bot" } });
     expect(JSON.stringify(create)).not.toMatch(/fp1|password|dockerToken/i);
     expect(create.type === "kasm-create" && create.record.notes).toBe(markerFor("chrome"));
+  });
+});
+
+describe("planKasm with records Kasm returned that do not decode", () => {
+  const firefox = ws("firefox", "1");
+  const bad = (
+    imageId: string | undefined,
+    owner: string | undefined,
+    ownerKnown = true,
+  ): UnreadableRecord => ({
+    ...(imageId ? { imageId } : {}),
+    ownerKnown,
+    ...(owner ? { owner } : {}),
+    problem: 'cores is "two", expected a number',
+  });
+  it.each([
+    {
+      name: "a workspace's own record unreadable: that workspace waits, the other is still created",
+      workspaces: [chrome, firefox],
+      unreadable: [bad("r1", "chrome")],
+      actions: [
+        "create firefox reg.test:5000/kasm/chrome:1 after ",
+        "+group firefox qa new after 0",
+        "-group firefox All Users new after 0",
+      ],
+      unknown: ["chrome"],
+      warnings: [],
+    },
+    {
+      name: "the record kasm.imageId adopts is unreadable: no second record is created",
+      workspaces: [ws("chrome", "2", { kasm: { imageId: "r9" } })],
+      unreadable: [bad("r9", undefined)],
+      actions: [],
+      unknown: ["chrome"],
+      warnings: ["kasm-record-unreadable"],
+    },
+    {
+      name: "notes that cannot be read: a create waits, since the record may be that workspace's",
+      workspaces: [chrome],
+      unreadable: [bad("r7", undefined, false)],
+      actions: [],
+      unknown: ["chrome"],
+      warnings: [],
+    },
+    {
+      name: "an unmanaged unreadable record is only a warning",
+      workspaces: [chrome],
+      unreadable: [bad("r5", undefined)],
+      actions: [
+        "create chrome reg.test:5000/kasm/chrome:2 after ",
+        "+group chrome qa new after 0",
+        "-group chrome All Users new after 0",
+      ],
+      unknown: [],
+      warnings: ["kasm-record-unreadable"],
+    },
+    {
+      name: "a removed workspace's unreadable record is not disabled blind",
+      workspaces: [],
+      unreadable: [bad("r3", "gone")],
+      actions: [],
+      unknown: ["gone"],
+      warnings: [],
+    },
+  ])("$name", (c) => {
+    const base = input({
+      name: c.name,
+      workspaces: c.workspaces,
+      images: { a1: ["1", "2"], a2: ["1", "2"] },
+      expect: {},
+    });
+    const observed = {
+      ...(base.observed as Extract<KasmPlanInput["observed"], { reachable: true }>),
+      unreadable: c.unreadable,
+    };
+    const plan = planKasm({ ...base, server: { ...base.server, name: "main" }, observed });
+    expect(plan.actions.map(line)).toEqual(c.actions);
+    expect(plan.warnings.map((w) => w.code)).toEqual(c.warnings);
+    expect(plan.unknown.map((u) => [u.kind, u.name, u.reason])).toEqual(
+      c.unknown.map(() => ["kasm", "main", "kasm-record-unreadable"]),
+    );
+    for (const [i, w] of c.unknown.entries()) expect(plan.unknown[i]!.message).toContain(`"${w}"`);
+    expect(plan.unknown.map((u) => u.message).join()).not.toMatch(/undefined/);
   });
 });

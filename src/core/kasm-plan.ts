@@ -19,6 +19,7 @@ import {
   type KasmRecord,
   type KasmRemoved,
   managedBy,
+  type UnreadableRecord,
 } from "./kasm-types.js";
 import type { LocalImageIndex } from "./local-images.js";
 import { type AgentManifest, compareText, type WorkspaceManifest } from "./manifest.js";
@@ -128,6 +129,8 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     ];
     return { actions, blocked, warnings, unknown };
   }
+  const unknown: UnknownCause[] = [];
+  const unreadable = unreadableByOwner(observed.unreadable ?? [], warnings);
   const offset = input.planned.length;
   // The plan's pulls by agent and image, so each switch finds its pulls in constant time.
   const pulls = new Map<string, number>();
@@ -154,8 +157,22 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
   const workspaces = [...input.workspaces].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   const names = new Set(workspaces.map((w) => w.metadata.name));
 
+  const serverName = input.server.name ?? input.server.url;
+  const unreadableCause = (workspace: string, problem: string): UnknownCause => ({
+    kind: "kasm",
+    name: serverName,
+    reason: "kasm-record-unreadable",
+    message: `the Kasm record of workspace "${workspace}" could not be read, so it is left as it is: ${problem}`,
+  });
   for (const w of workspaces) {
     const desired = desiredRecord(w, input.server.pulls, input.registries);
+    const own =
+      unreadable.owned.get(desired.workspace) ??
+      (desired.imageId ? unreadable.byId.get(desired.imageId) : undefined);
+    if (own) {
+      unknown.push(unreadableCause(desired.workspace, own.problem));
+      continue;
+    }
     const found = pick(desired, marked.get(desired.workspace) ?? [], byId, warnings);
     if (found === "conflict") continue;
     const switchGate = (creating: boolean, changes: KasmChange[]): Gate => {
@@ -164,6 +181,11 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       return gate(w, input, pulls);
     };
     const image = parseImageReference(w.spec.image).canonical;
+    if (!found && unreadable.anonymous) {
+      // A record whose owner cannot be read may be this workspace's: creating another would duplicate it.
+      unknown.push(unreadableCause(desired.workspace, unreadable.anonymous.problem));
+      continue;
+    }
     if (!found) {
       if (desired.imageId) {
         warnings.push({
@@ -236,6 +258,10 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     planGroups(desired, record.imageId, undefined);
   }
 
+  for (const [owner, record] of [...unreadable.owned].sort(([a], [b]) => compareText(a, b))) {
+    if (names.has(owner) || input.server.removed === "keep") continue;
+    unknown.push(unreadableCause(owner, record.problem));
+  }
   for (const [owner, records] of [...marked].sort(([a], [b]) => compareText(a, b))) {
     if (names.has(owner) || input.server.removed === "keep") continue;
     for (const record of records) {
@@ -244,7 +270,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       else if (record.enabled) push({ type: "kasm-disable", workspace: owner, imageId: record.imageId });
     }
   }
-  return { actions, blocked, warnings, unknown: [] };
+  return { actions, blocked, warnings, unknown };
 
   /** Group pairs that differ; for a record being created, after its create (and out of the auto-joined group). */
   function planGroups(desired: DesiredRecord, imageId: string | undefined, create: number | undefined) {
@@ -281,6 +307,27 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       push({ type: "kasm-group-remove", group: groupName.get(id)!, groupId: id, ...base } as KasmGroupAction);
     }
   }
+}
+
+/**
+ * Undecodable records by the workspace whose marker they carry, and the first whose notes could not be
+ * read at all. One that is plainly unmanaged is only a warning: kasm-gitops never touches it.
+ */
+function unreadableByOwner(list: readonly UnreadableRecord[], warnings: PlanWarning[]) {
+  const owned = new Map<string, UnreadableRecord>();
+  const byId = new Map(list.flatMap((r) => (r.imageId ? [[r.imageId, r] as const] : [])));
+  let anonymous: UnreadableRecord | undefined;
+  for (const record of list) {
+    if (record.owner) {
+      if (!owned.has(record.owner)) owned.set(record.owner, record);
+    } else if (!record.ownerKnown) anonymous ??= record;
+    else
+      warnings.push({
+        code: "kasm-record-unreadable",
+        message: `Kasm record ${record.imageId ?? "(no image_id)"} could not be read and is not managed by kasm-gitops, so it is left alone: ${record.problem}`,
+      });
+  }
+  return { owned, byId, anonymous };
 }
 
 /**

@@ -41,9 +41,31 @@ export type KasmGroup = { groupId: string; name: string; description?: string; i
 /** One row of a group's image list; Kasm may hold the same pair twice. */
 export type KasmMembership = { groupId: string; imageId: string; groupImageId?: string };
 
+/**
+ * A `get_images` entry that could not be decoded. One bad record must not blind the whole sync, but the
+ * record it may be must not be created twice either: `owner` is its marker when the notes could be read.
+ */
+export type UnreadableRecord = {
+  imageId?: string;
+  /** Whether the notes could be read, so `owner` (absent = unmanaged) can be trusted. */
+  ownerKnown: boolean;
+  owner?: string;
+  problem: string;
+};
+
+/** The records `get_images` returned, split into those decoded and those that could not be. */
+export type KasmImageList = { records: KasmRecord[]; unreadable: UnreadableRecord[] };
+
 /** What the shell saw in Kasm this cycle. */
 export type KasmObservation =
-  | { reachable: true; records: KasmRecord[]; groups: KasmGroup[]; memberships: KasmMembership[] }
+  | {
+      reachable: true;
+      records: KasmRecord[];
+      groups: KasmGroup[];
+      memberships: KasmMembership[];
+      /** Records Kasm returned that could not be decoded (absent = none). */
+      unreadable?: UnreadableRecord[];
+    }
   | { reachable: false; error: string };
 
 /** The prefix of the notes line that marks a record as managed. */

@@ -111,7 +111,8 @@ export type WarningCode =
   | "prune-skipped"
   | "kasm-unreachable"
   | "kasm-not-synced"
-  | "kasm-record-conflict";
+  | "kasm-record-conflict"
+  | "kasm-record-unreadable";
 
 export type PlanWarning = {
   code: WarningCode;

@@ -227,6 +227,7 @@ describe("executePlan: Kasm actions", () => {
     const api = {
       url: "https://kasm.test",
       listImages: async () => [],
+      readImages: async () => ({ records: [], unreadable: [] }),
       listGroups: async () => [],
       listGroupImages: async () => [],
       createImage: async (r: { name: string }) => {

@@ -51,10 +51,12 @@ export async function observeKasm(
   signal?: AbortSignal,
 ): Promise<{ observed: KasmObservation; groupsRead: string[] }> {
   try {
-    const [records, groups] = await Promise.all([api.listImages(signal), api.listGroups(signal)]);
+    const [images, groups] = await Promise.all([api.readImages(signal), api.listGroups(signal)]);
     const read = groups.filter((g) => groupNames.has(g.name)).map((g) => g.groupId);
     const rows = await mapLimit(read, 4, (id) => api.listGroupImages(id, signal));
-    return { observed: { reachable: true, records, groups, memberships: rows.flat() }, groupsRead: read };
+    const { records, unreadable } = images;
+    const observed = { reachable: true as const, records, groups, memberships: rows.flat() };
+    return { observed: unreadable.length > 0 ? { ...observed, unreadable } : observed, groupsRead: read };
   } catch (error) {
     return { observed: { reachable: false, error: describeError(error) }, groupsRead: [] };
   }
