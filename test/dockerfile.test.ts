@@ -10,7 +10,7 @@ import { freePort, waitFor } from "../src/lab/processes.js";
 import { type PushedImage, pushRandomImage } from "../src/lab/push-image.js";
 import { type AppImage, buildAppImage } from "./helpers/app-image.js";
 import { followProgress } from "./helpers/base-image.js";
-import { createTestRepo, serveGitHttp } from "./helpers/git-repos.js";
+import { createTestRepo, serveGitHttp, type TestRepo } from "./helpers/git-repos.js";
 import { gpgKey, stopAgents } from "./helpers/signing.js";
 import { type SwarmNode, startSwarmNode } from "./helpers/swarm.js";
 
@@ -211,7 +211,8 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
   beforeAll(async () => {
     const [repository, tag] = image.split(":") as [string, string];
     appReference = `${plain.host}/${repository}:${tag}`;
-    const [repo] = await Promise.all([
+    // allSettled: a failed step must not leave the swarm node starting unseen by afterAll.
+    const steps = await Promise.allSettled([
       createTestRepo(),
       // The built image goes to the lab's registry, where the swarm's engine pulls it as any node would.
       timed("push", async () => {
@@ -229,6 +230,8 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
         },
       ),
     ]);
+    for (const step of steps) if (step.status === "rejected") throw step.reason;
+    const repo = (steps[0] as PromiseFulfilledResult<TestRepo>).value;
     await repo.commit(
       { "manifests/a.yaml": swarmFleet(node!.hostname, auth.host, workspace!.reference) },
       "fleet",
