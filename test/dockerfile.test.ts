@@ -1,93 +1,43 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { followProgress, importLocalBaseImage } from "./helpers/base-image.js";
+import { uniqueRepo } from "../src/lab/fleet-yaml.js";
+import { LAB_USER } from "../src/lab/lab.js";
+import { freePort, waitFor } from "../src/lab/processes.js";
+import { type PushedImage, pushRandomImage } from "../src/lab/push-image.js";
+import { type AppImage, buildAppImage } from "./helpers/app-image.js";
+import { followProgress } from "./helpers/base-image.js";
+import { createTestRepo, serveGitHttp, type TestRepo } from "./helpers/git-repos.js";
 import { gpgKey, stopAgents } from "./helpers/signing.js";
+import { type SwarmNode, startSwarmNode } from "./helpers/swarm.js";
 
 const lab = inject("lab");
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
-/** What the image build reads; the Dockerfile's .dockerignore filters it further, as `docker build` does. */
-const CONTEXT = [
-  "Dockerfile",
-  ".dockerignore",
-  "package.json",
-  "package-lock.json",
-  "tsconfig.json",
-  "tsconfig.build.json",
-  "src",
-  "schemas",
-  "examples",
-];
 
-/** This host's npm registry and CA settings, passed on so the build stage's `npm ci` reaches the same registry. */
-function npmBuildArgs(): Record<string, string> {
-  const config = (key: string) => execFileSync("npm", ["config", "get", key], { encoding: "utf8" }).trim();
-  const registry = config("registry");
-  const cafile = config("cafile");
-  return {
-    ...(registry && registry !== "https://registry.npmjs.org/" ? { NPM_CONFIG_REGISTRY: registry } : {}),
-    // The base image carries these files (see importLocalBaseImage), at the same paths.
-    ...(cafile && cafile !== "null" && cafile !== "undefined" ? { NPM_CONFIG_CAFILE: cafile } : {}),
-    ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
-  };
-}
+/** The engine that builds the image; the Swarm test pushes it from there to the lab's registry. */
+const docker = new Docker({ socketPath: lab.engines[0]!.socket });
+/** One build for the whole file: it is the suite's slowest step. */
+let app: AppImage | undefined;
+let image = "";
+
+beforeAll(async () => {
+  app = await buildAppImage(docker);
+  image = app.image;
+  console.error(
+    `[dockerfile] base image ${(app.baseBytes / 2 ** 20).toFixed(0)} MiB, build ${app.buildSeconds.toFixed(1)} s`,
+  );
+}, 900_000);
+
+afterAll(async () => {
+  await app?.remove();
+});
 
 describe("Dockerfile", () => {
-  const docker = new Docker({ socketPath: lab.engines[0]!.socket });
-  const suffix = randomBytes(4).toString("hex");
-  const base = { repo: "kasm-gitops-test/base", tag: suffix };
-  const image = `kasm-gitops-test/app:${suffix}`;
-  /** Every image the build made, intermediate steps included, so the shared engine gets its disk back. */
-  const built: string[] = [];
-
-  let buildSeconds = 0;
-
-  beforeAll(async () => {
-    const buildArgs = npmBuildArgs();
-    const caFiles = [buildArgs.NPM_CONFIG_CAFILE, buildArgs.NODE_EXTRA_CA_CERTS].filter(
-      (f) => f !== undefined,
-    );
-    const baseSize = await importLocalBaseImage(docker, base.repo, base.tag, caFiles);
-    const log: string[] = [];
-    const started = Date.now();
-    const stream = await docker.buildImage(
-      { context: ROOT, src: CONTEXT.filter((entry) => existsSync(`${ROOT}/${entry}`)) },
-      {
-        t: image,
-        buildargs: { BASE_IMAGE: `${base.repo}:${base.tag}`, ...buildArgs },
-        // The lab's engines have no bridge network; npm ci in the build stage uses the host's.
-        networkmode: "host",
-        rm: true,
-        forcerm: true,
-      },
-    );
-    await followProgress(docker, stream, (event) => {
-      if (event.stream) log.push(event.stream);
-      for (const match of (event.stream ?? "").matchAll(/---> ([0-9a-f]{12})\b/g)) built.push(match[1]!);
-    }).catch((error: Error) => {
-      throw new Error(`docker build failed: ${error.message}\n${log.join("").slice(-4000)}`);
-    });
-    buildSeconds = (Date.now() - started) / 1000;
-    console.error(
-      `[dockerfile] base image ${(baseSize / 2 ** 20).toFixed(0)} MiB, build ${buildSeconds.toFixed(1)} s`,
-    );
-  }, 900_000);
-
-  afterAll(async () => {
-    for (const id of [image, ...built.reverse(), `${base.repo}:${base.tag}`]) {
-      await docker
-        .getImage(id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
-  });
-
   /** Runs a container of the image to its end (or `during` while it runs); removes it and its volume. */
   async function withContainer<T>(
     options: Docker.ContainerCreateOptions,
@@ -107,7 +57,7 @@ describe("Dockerfile", () => {
   }
 
   it("declares the runtime contract: user, entrypoint, state volume, port, health check", async () => {
-    expect(buildSeconds).toBeGreaterThan(0);
+    expect(app?.buildSeconds).toBeGreaterThan(0);
     const config = (await docker.getImage(image).inspect()).Config;
     expect(config.User).toBe("10001:10001");
     expect(config.Entrypoint).toEqual(["kasm-gitops"]);
@@ -235,4 +185,202 @@ function demultiplex(buffer: Buffer): string {
     offset += 8 + size;
   }
   return Buffer.concat(parts).toString("utf8");
+}
+
+describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node swarm", () => {
+  const stackFile = fileURLToPath(new URL("../examples/deploy/swarm-stack.yml", import.meta.url));
+  const labFile = fileURLToPath(new URL("fixtures/swarm-stack.lab.yml", import.meta.url));
+  const stack = `kg${randomBytes(3).toString("hex")}`;
+  const service = `${stack}_reconciler`;
+  const { plain, auth } = lab.registries;
+  let node: SwarmNode | undefined;
+  let gitServer: Awaited<ReturnType<typeof serveGitHttp>> | undefined;
+  let appReference = "";
+  let workspace: PushedImage | undefined;
+  let statusUrl = "";
+
+  /** Seconds each phase took, printed at the end: this test runs on the suite's critical path. */
+  const phases: string[] = [];
+  const timed = async <T>(phase: string, run: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const result = await run();
+    phases.push(`${phase} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  };
+
+  beforeAll(async () => {
+    const [repository, tag] = image.split(":") as [string, string];
+    appReference = `${plain.host}/${repository}:${tag}`;
+    // allSettled: a failed step must not leave the swarm node starting unseen by afterAll.
+    const steps = await Promise.allSettled([
+      createTestRepo(),
+      // The built image goes to the lab's registry, where the swarm's engine pulls it as any node would.
+      timed("push", async () => {
+        await docker.getImage(image).tag({ repo: `${plain.host}/${repository}`, tag });
+        // A registry without auth still wants the header: an empty credential.
+        await followProgress(docker, await docker.getImage(appReference).push({ authconfig: {} }));
+      }),
+      timed("swarm init", async () => {
+        node = await startSwarmNode(lab.dir, { "kasm-agent": "true" });
+      }),
+      // What the reconciler must bring to its node: an image on the htpasswd registry, its password a Swarm secret.
+      pushRandomImage({ url: auth.url, repository: uniqueRepo("swarm"), tag: "v1", auth: auth.auth! }).then(
+        (pushed) => {
+          workspace = pushed;
+        },
+      ),
+    ]);
+    for (const step of steps) if (step.status === "rejected") throw step.reason;
+    const repo = (steps[0] as PromiseFulfilledResult<TestRepo>).value;
+    await repo.commit(
+      { "manifests/a.yaml": swarmFleet(node!.hostname, auth.host, workspace!.reference) },
+      "fleet",
+    );
+    gitServer = await serveGitHttp(dirname(repo.bare), [""]);
+    await node!.docker.createSecret({
+      Name: "corp-registry-token",
+      Data: Buffer.from(auth.auth!.password).toString("base64"),
+    });
+    await node!.docker.createSecret({
+      Name: "kasm-gitops-webhook",
+      Data: Buffer.from(randomBytes(32).toString("hex")).toString("base64"),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    try {
+      const swarm = node;
+      const active = swarm && (await swarm.docker.info()).Swarm?.LocalNodeState === "active";
+      if (active && (await swarm.docker.listServices()).length > 0) await swarm.removeStack(stack);
+    } finally {
+      await gitServer?.close();
+      await docker
+        .getImage(appReference)
+        .remove()
+        .catch(() => {});
+      await node?.close();
+      console.error(`[swarm] ${phases.join(", ")}`);
+    }
+  }, 120_000);
+
+  it("deploys with `docker stack deploy`: one global task, on the labelled node, from the registry's image", async () => {
+    const port = await freePort();
+    statusUrl = `http://127.0.0.1:${port}`;
+    await node!.cli(["stack", "deploy", "-c", stackFile, "-c", labFile, stack], {
+      KASM_GITOPS_IMAGE: appReference,
+      KASM_GITOPS_REPO: `${gitServer!.url}/origin.git`,
+      DOCKER_GID: String(statSync(node!.engine.socket).gid),
+      LAB_DOCKER_SOCKET: node!.engine.socket,
+      LAB_STATUS_PORT: String(port),
+    });
+    const spec = (await node!.docker.getService(service).inspect()).Spec;
+    expect(spec.Mode).toEqual({ Global: {} });
+    expect(spec.TaskTemplate.Placement.Constraints).toEqual(["node.labels.kasm-agent == true"]);
+    const task = await timed("deploy to running task", () => runningTask(node!, service));
+    expect(task.NodeID).toBe((await node!.docker.info()).Swarm.NodeID);
+    expect(task.Spec.ContainerSpec.Image).toMatch(new RegExp(`^${appReference}@sha256:[0-9a-f]{64}$`));
+    // Swarm calls a task running once the image's own HEALTHCHECK probe passes in it.
+    const container = await node!.docker.getContainer(task.Status.ContainerStatus.ContainerID).inspect();
+    expect(container.State.Health?.Status).toBe("healthy");
+  });
+
+  it("reconciles its own node: the workspace image pulled with the secret's password, /readyz ready", async () => {
+    const ready = () =>
+      fetch(`${statusUrl}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+    await timed("running to ready", () =>
+      waitFor("the task's /readyz", ready, 90_000).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await taskLogs(node!, stack)}`);
+      }),
+    );
+    const status = (await (await fetch(`${statusUrl}/status`)).json()) as {
+      agents: Record<string, { reachable: boolean; converged: boolean }>;
+    };
+    // {{.Node.Hostname}} expanded per task: the agent it manages is the one named after its node.
+    expect(status.agents).toEqual({
+      [node!.hostname]: expect.objectContaining({ reachable: true, converged: true }),
+    });
+    const images = await node!.docker.listImages();
+    const repository = workspace!.reference.slice(0, workspace!.reference.lastIndexOf(":"));
+    expect(images.flatMap((i) => i.RepoDigests ?? [])).toContain(`${repository}@${workspace!.digest}`);
+  });
+
+  it("removes the stack and leaves the swarm, leaving no container, volume or network of its own", async () => {
+    await timed("stack rm", () => node!.removeStack(stack));
+    expect(await node!.docker.listServices()).toEqual([]);
+    // Swarm keeps a stack's named volumes (the reconciler's state outlives it); the test removes its own.
+    await node!.docker.getVolume(`${stack}_state`).remove();
+    await node!.docker.swarmLeave({ force: true });
+    expect((await node!.docker.info()).Swarm.LocalNodeState).toBe("inactive");
+    expect(await node!.docker.listContainers({ all: true })).toEqual([]);
+    expect((await node!.docker.listVolumes()).Volumes).toEqual([]);
+    const networks = (await node!.docker.listNetworks()).map((n) => n.Name).sort();
+    expect(networks).toEqual(["docker_gwbridge", "host", "none"]);
+  });
+});
+
+/** Waits for the service's task to run; a task that fails says why, with the container's output. */
+async function runningTask(node: SwarmNode, service: string) {
+  let last: { State?: string; Err?: string } = {};
+  await waitFor(
+    `a running task of ${service}`,
+    async () => {
+      const tasks = await node.docker.listTasks({ filters: { service: [service] } });
+      last = tasks[0]?.Status ?? {};
+      return tasks.some((t) => t.Status?.State === "running");
+    },
+    90_000,
+  ).catch(async (error: Error) => {
+    throw new Error(
+      `${error.message}; last task: ${JSON.stringify(last)}\n${await taskLogs(node, service.split("_")[0]!)}`,
+    );
+  });
+  const tasks = await node.docker.listTasks({
+    filters: { service: [service], "desired-state": ["running"] },
+  });
+  expect(tasks).toHaveLength(1);
+  return tasks[0]!;
+}
+
+/** The output of the stack's containers, for a failure message. */
+async function taskLogs(node: SwarmNode, stack: string): Promise<string> {
+  const containers = await node.docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.stack.namespace=${stack}`] },
+  });
+  const parts = await Promise.all(
+    containers.map(
+      async (c) => `${c.Names[0]} (${c.Status}):\n${demultiplex(await logs(node.docker.getContainer(c.Id)))}`,
+    ),
+  );
+  return parts.join("\n").slice(-4000);
+}
+
+/** The manifest repo a Swarm node's reconciler follows: its Agent named after the node, on the mounted socket. */
+function swarmFleet(hostname: string, registryHost: string, image: string): string {
+  return `apiVersion: kasm-gitops/v1
+kind: Registry
+metadata: {name: corp}
+spec:
+  host: "${registryHost}"
+  insecure: true
+  auth:
+    username: ${LAB_USER}
+    password: {file: /run/secrets/corp-registry-token}
+---
+apiVersion: kasm-gitops/v1
+kind: Agent
+metadata: {name: ${hostname}}
+spec:
+  docker: {host: unix:///var/run/docker.sock}
+---
+apiVersion: kasm-gitops/v1
+kind: Workspace
+metadata: {name: swarm-app}
+spec:
+  image: "${image}"
+  registry: corp
+`;
 }

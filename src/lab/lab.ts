@@ -131,6 +131,14 @@ async function ensureEngine(dir: string, index: number, saved: LabEngine | undef
   ) {
     return saved;
   }
+  const engine = await startEngine(base, name);
+  started.push(name);
+  return engine;
+}
+
+/** Starts one dockerd in `base` (data, exec root, socket, log), the way every lab engine runs. */
+export async function startEngine(base: string, name: string): Promise<LabEngine> {
+  const socket = join(base, "docker.sock");
   mkdirSync(base, { recursive: true });
   const dockerd = (await which("dockerd")) ?? "dockerd";
   // biome-ignore format: one flag per line reads like a dockerd command line
@@ -139,7 +147,6 @@ async function ensureEngine(dir: string, index: number, saved: LabEngine | undef
     "-H", `unix://${socket}`, "--pidfile", join(base, "docker.pid"),
     "--storage-driver", "vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
   ], join(base, "dockerd.log"));
-  started.push(name);
   await waitFor(
     `Docker engine ${name} (log: ${join(base, "dockerd.log")})`,
     async () => {

@@ -37,6 +37,9 @@ function stageRootfs(root: string, caFiles: string[]): void {
   const binaries: Record<string, string> = { "usr/local/bin/node": process.execPath, "bin/sh": "/bin/sh" };
   for (const tool of TOOLS)
     binaries[`usr/bin/${tool}`] = execFileSync("which", [tool], { encoding: "utf8" }).trim();
+  // git fetches over HTTP(S) through a helper in its exec path, as Debian's git package installs it.
+  const gitExecPath = execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim();
+  binaries[`${gitExecPath.slice(1)}/git-remote-http`] = `${gitExecPath}/git-remote-http`;
   for (const [target, source] of Object.entries(binaries)) {
     copyInto(root, target, source);
     for (const library of libraries(realpathSync(source))) copyInto(root, library.slice(1), library);
@@ -45,6 +48,7 @@ function stageRootfs(root: string, caFiles: string[]): void {
   copyInto(root, "usr/local/lib/node_modules/npm", join(npmRoot, "npm"));
   symlinkSync("../lib/node_modules/npm/bin/npm-cli.js", join(root, "usr/local/bin/npm"));
   symlinkSync("../lib/node_modules/npm/bin/npx-cli.js", join(root, "usr/local/bin/npx"));
+  symlinkSync("git-remote-http", join(root, gitExecPath.slice(1), "git-remote-https"));
   // The system bundle, plus the CA files this host's npm uses to reach its registry, at the same paths.
   for (const bundle of ["/etc/ssl/certs/ca-certificates.crt", ...caFiles]) {
     if (existsSync(bundle)) copyInto(root, bundle.slice(1), bundle);
