@@ -117,8 +117,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     };
     io.stdout(`${JSON.stringify(summary)}\n`);
   } else {
-    io.stdout(applySummary(results, plan));
-    for (const reason of blocking) io.stdout(`Not converged: ${reason}\n`);
+    io.stdout(applySummary(results, plan, blocking));
   }
   if (args.values.notify) {
     const logger = cliLogger(flags, io);

@@ -95,8 +95,18 @@ describe("applySummary with Kasm changes", () => {
         "Not converged: 1 Kasm check failed (kasm: kasm-unreachable); fix the cause and apply again.",
       ],
     ],
-  ] as const)("%s", (_name, results, p, expected) => {
-    const text = applySummary([...results], p);
+    [
+      "a promotion blocked as untested",
+      [ok],
+      plan(),
+      [
+        "Apply finished, not converged: 0 pulled, 1 Kasm change(s) made, 0 failed.",
+        "Not converged: promotion of x blocked",
+      ],
+      ["promotion of x blocked"],
+    ],
+  ] as const)("%s", (_name, results, p, expected, blocking: readonly string[] = []) => {
+    const text = applySummary([...results], p, blocking);
     for (const line of expected) expect(text).toContain(line);
   });
 });

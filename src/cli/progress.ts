@@ -130,7 +130,12 @@ function progressState(p: PullProgress): Omit<RunningView, "subject"> {
 }
 
 /** The closing lines of apply: counts, one line per failure with its reason, held Kasm changes, and what was not checked. */
-export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown" | "blocked">): string {
+/** `blocking`: why the fleet is not converged although nothing failed (a promotion blocked as untested). */
+export function applySummary(
+  results: ActionResult[],
+  plan: Pick<Plan, "unknown" | "blocked">,
+  blocking: readonly string[] = [],
+): string {
   const count = (type: string, status: string) =>
     results.filter((r) => r.action.type === type && r.status === status).length;
   const parts = [`${count("pull", "ok")} pulled`];
@@ -156,9 +161,10 @@ export function applySummary(results: ActionResult[], plan: Pick<Plan, "unknown"
       ? `Apply finished with failures: ${parts.join(", ")}.`
       : plan.unknown.length > 0
         ? `Apply incomplete: ${parts.join(", ")}.`
-        : held.length > 0
+        : held.length > 0 || blocking.length > 0
           ? `Apply finished, not converged: ${parts.join(", ")}.`
           : `Apply complete: ${parts.join(", ")}.`;
+  for (const reason of blocking) lines.push(`Not converged: ${reason}`);
   if (plan.unknown.length > 0)
     lines.push(`Not converged: ${describeUnknown(plan.unknown)}; fix the cause and apply again.`);
   return `${[head, ...lines].join("\n")}\n`;
