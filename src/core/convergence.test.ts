@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { planOf } from "../../test/helpers/plans.js";
 import { blockedPromotions, blockedReasons, type PromotionSources } from "./convergence.js";
 import type { BlockedPromotion, Plan, PullAction } from "./plan-types.js";
 
@@ -27,17 +28,7 @@ const sources = {
     { metadata: { name: "app-testing" }, spec: {} },
   ],
 } as unknown as PromotionSources;
-const plan = (p: Partial<Plan>): Plan => ({
-  version: 1,
-  revision: "r",
-  branch: "main",
-  actions: [],
-  blocked: [],
-  warnings: [],
-  unknown: [],
-  summary: { pull: 0, promote: 0, blocked: 0, unknown: 0, incomplete: false },
-  ...p,
-});
+const plan = planOf;
 
 describe("blockedPromotions", () => {
   it.each<[string, Plan, number, number]>([

@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { planOf } from "../../test/helpers/plans.js";
 import { planDecisions } from "./plan-decisions.js";
 import type { Plan, PromoteAction, PullAction, PullReason } from "./plan-types.js";
 
-const base: Plan = {
-  version: 1,
-  revision: "r",
-  branch: "main",
-  actions: [],
-  blocked: [],
-  warnings: [],
-  unknown: [],
-  summary: { pull: 0, promote: 0, blocked: 0, unknown: 0, incomplete: false },
-};
+const base: Plan = planOf();
 const pull = (agent: string, reason: PullReason): PullAction => ({
   type: "pull",
   agent,

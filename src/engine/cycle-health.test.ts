@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { planOf } from "../../test/helpers/plans.js";
 import type { Action, Plan, UnknownCause } from "../core/plan-types.js";
 import { agentStatuses, degradedReasons, failedActions, failedSummary } from "./cycle-health.js";
 import type { ActionResult } from "./executor.js";
@@ -101,16 +102,7 @@ describe("failedSummary and degradedReasons", () => {
 });
 
 describe("agentStatuses", () => {
-  const plan = (unknown: UnknownCause[], actions: Action[] = []): Plan => ({
-    version: 1,
-    revision: "r",
-    branch: "main",
-    actions,
-    blocked: [],
-    warnings: [],
-    unknown,
-    summary: { pull: 0, promote: 0, blocked: 0, unknown: unknown.length, incomplete: unknown.length > 0 },
-  });
+  const plan = (unknown: UnknownCause[], actions: Action[] = []): Plan => planOf({ unknown, actions });
   const seen = { agent: "a1", reachable: true as const, images: [] };
   const unlisted: UnknownCause = { kind: "agent", name: "a1", reason: "containers-unlisted", message: "m" };
   it.each<[string, Plan, object]>([

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { planOf } from "../../test/helpers/plans.js";
 import type { Action, KasmUpdateAction, Plan, UnknownCause } from "../core/plan-types.js";
 import { kasmStaleReasons } from "./stale.js";
 
@@ -10,17 +11,8 @@ const update = (from: number, after: number[] = []): KasmUpdateAction => ({
   changes: [{ field: "cores", from, to: 2 }],
   after,
 });
-const plan = (actions: Action[], unknown: UnknownCause[] = []): Plan => ({
-  version: 1,
-  revision: "r",
-  branch: "main",
-  actions,
-  blocked: [],
-  warnings: [],
-  unknown,
-  summary: { pull: 0, promote: 0, blocked: 0, unknown: unknown.length, incomplete: unknown.length > 0 },
-  kasm: { url: "https://kasm.test" },
-});
+const plan = (actions: Action[], unknown: UnknownCause[] = []): Plan =>
+  planOf({ actions, unknown, kasm: { url: "https://kasm.test" } });
 const unread: UnknownCause = { kind: "kasm", name: "kasm", reason: "kasm-unauthorized", message: "HTTP 401" };
 
 describe("kasmStaleReasons", () => {
