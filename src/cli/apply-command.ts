@@ -56,17 +56,19 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   let fleet: Awaited<ReturnType<typeof connectFleet>>;
   if (planFile && saved) {
     plan = saved;
-    fleet = await connectFleet(snapshot.set, deps, flags.agents);
+    // Kasm records the saved plan changes must still be as it saw them: compared with a plan made now,
+    // whose fleet (registry clients that already hold their tokens) then serves the checks and the apply.
+    const now =
+      plan.kasm || snapshot.set.kasmServer
+        ? await planSnapshot(snapshot, deps, {
+            refresh: "all",
+            onlyAgents: flags.agents,
+            ...(signal ? { signal } : {}),
+          })
+        : undefined;
+    fleet = now?.fleet ?? (await connectFleet(snapshot.set, deps, flags.agents));
     const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
-    // Kasm records the saved plan changes must still be as it saw them: compared with a plan made now.
-    if (plan.kasm || snapshot.set.kasmServer) {
-      const { plan: now } = await planSnapshot(snapshot, deps, {
-        refresh: "all",
-        onlyAgents: flags.agents,
-        ...(signal ? { signal } : {}),
-      });
-      reasons.push(...kasmStaleReasons(plan, now));
-    }
+    if (now) reasons.push(...kasmStaleReasons(plan, now.plan));
     if (reasons.length > 0) {
       throw new KasmGitopsError(
         "stale-plan",
