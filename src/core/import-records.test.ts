@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { corp, ID, record } from "../../test/helpers/import-records.js";
-import { type ImportRecord, modelImport, registryHost } from "./import-records.js";
+import { type ImportRecord, modelImport } from "./import-records.js";
+import { namesRegistry, registryHost } from "./registry-form.js";
 
 describe("registryHost", () => {
   it.each([
@@ -14,6 +15,22 @@ describe("registryHost", () => {
     ["  Registry.Example.com  ", "registry.example.com", false],
   ])("%j → %s (insecure %s)", (written, host, insecure) => {
     expect(registryHost(written)).toEqual({ host, insecure });
+  });
+});
+
+describe("namesRegistry: Kasm's forms of a registry compare equal to the host they name", () => {
+  it.each([
+    ["https://index.docker.io/v1/", "docker.io", true],
+    ["index.docker.io", "docker.io", true],
+    ["https://registry.example.com:5000", "registry.example.com:5000", true],
+    ["http://registry.example.com:5000/", "registry.example.com:5000", true],
+    ["registry.example.com:5000", "registry.example.com:5000", true],
+    ["registry.example.com", "registry.example.com:5000", false],
+    ["https://other.example.com", "registry.example.com", false],
+    [null, "docker.io", false],
+    ["", "docker.io", false],
+  ])("%j names %s: %s", (written, host, same) => {
+    expect(namesRegistry(written, host)).toBe(same);
   });
 });
 

@@ -5,9 +5,9 @@
  */
 import { parseImageReference } from "./image-ref.js";
 import { dnsLabel, secretEnvName, uniqueNames } from "./import-names.js";
-import { isLoopbackHost } from "./kasm-rules.js";
 import type { KasmRecord } from "./kasm-types.js";
 import { compareText, type KasmPulls, type KasmRemoved } from "./manifest.js";
+import { registryHost } from "./registry-form.js";
 
 export type ImportConfigField = "runConfig" | "execConfig" | "volumeMappings";
 
@@ -53,20 +53,6 @@ export type ImportModel = {
   pulls: KasmPulls;
   removed: KasmRemoved;
 };
-
-/** Hosts Docker Hub goes by in Kasm's docker_registry field. */
-const DOCKER_HUB_ALIASES = new Set(["index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
-
-/** A docker_registry value as an image-reference host (`https://index.docker.io/v1/` → docker.io). */
-export function registryHost(written: string): { host: string; insecure: boolean } {
-  const trimmed = written.trim();
-  const scheme = /^([a-z]+):\/\//i.exec(trimmed)?.[1]?.toLowerCase();
-  const rest = scheme ? trimmed.slice(scheme.length + 3) : trimmed;
-  const hostPort = (rest.split("/")[0] ?? "").toLowerCase();
-  const host = DOCKER_HUB_ALIASES.has(hostPort) ? "docker.io" : hostPort;
-  const hostname = host.replace(/:\d+$/, "");
-  return { host, insecure: scheme === "http" || isLoopbackHost(hostname) };
-}
 
 /** Why an image name cannot be a Workspace's image, or undefined when it can. */
 function imageProblem(name: string): string | undefined {
