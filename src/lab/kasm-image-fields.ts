@@ -203,11 +203,14 @@ export function newImage(imageId: string): StoredImage {
 }
 
 /**
- * A seeded or reloaded record in stored form: Kasm's defaults under it, and a JSON field given as a
- * string decoded (one that is not JSON stays text, as a hand-edited database value would).
+ * A seeded or reloaded record in stored form: Kasm's defaults under it, keys Kasm does not store
+ * dropped, and a JSON field given as a string decoded (one that is not JSON stays text, as a hand-edited database value would).
  */
 export function storedImage(imageId: string, given: Record<string, unknown>): StoredImage {
-  const record: Record<string, unknown> = { ...newImage(imageId), ...given, image_id: imageId };
+  const record: Record<string, unknown> = newImage(imageId);
+  // Only stored columns: an older state file's extra keys (created, image_attributes) are dropped.
+  for (const [key, value] of Object.entries(given))
+    if (key in record && key !== "image_id") record[key] = value;
   for (const key of JSON_STRING_KEYS) {
     const value = record[key];
     if (typeof value !== "string") continue;

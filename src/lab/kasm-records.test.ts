@@ -11,6 +11,7 @@ import {
   type KasmHeaders,
   type KasmReply,
   type KasmState,
+  upgradeState,
 } from "./kasm-records.js";
 
 /** The facts of Kasm 1.15 the stand-in must agree with, shared with the client's tests. */
@@ -430,5 +431,25 @@ describe("initialState", () => {
     expect(() => initialState(deps(), { groupImages: [{ image_id: "x", group_name: "nope" }] })).toThrow(
       /no group nope/,
     );
+  });
+});
+
+describe("upgradeState", () => {
+  it("brings an older stand-in's saved state to the current shape", () => {
+    const old = {
+      images: [
+        { image_id: ID, name: "n", run_config: '{"a":1}', created: "2026-01-01", image_attributes: [] },
+      ],
+      groups: [],
+      groupImages: [],
+      sessions: {},
+    } as unknown as KasmState;
+    const state = upgradeState(old, deps());
+    expect(state.images[0]).toEqual({
+      ...initialState(deps(), { images: [{ image_id: ID, name: "n" }] }).images[0],
+      run_config: { a: 1 },
+    });
+    expect(state.settings.add_images_to_default_group).toBe(true);
+    expect(state.zones.map((z) => z.zone_name)).toEqual(["default"]);
   });
 });
