@@ -12,6 +12,7 @@ import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js"
 import { waitFor } from "../src/lab/processes.js";
 import type { KasmApi } from "../src/ports.js";
 import { failure } from "./helpers/errors.js";
+import { KASM_FACTS } from "./helpers/kasm-facts.js";
 import { startTlsFront, type TlsFront } from "./helpers/tls-front.js";
 
 const TOKEN = "registry-token-7f3e9a";
@@ -146,7 +147,8 @@ describe("Kasm client against the stand-in", () => {
     await client.updateImage(created.imageId, { dockerToken: "another-token-123" });
     expect(kasm.state().images[0]!.docker_token).toBe("another-token-123");
     await client.updateImage(created.imageId, { dockerToken: null });
-    expect(kasm.state().images[0]!.docker_token).toBeNull();
+    expect(kasm.state().images[0]!.docker_token || null).toBeNull();
+    expect((await client.listImages())[0]!.dockerTokenSet).toBe(false);
   });
 
   it("adds a group pair once however often it is asked, and removes it", async () => {
@@ -168,7 +170,9 @@ describe("Kasm client against the stand-in", () => {
     kasm.setSessions(created.imageId, 2);
     const error = await caught(client.deleteImage(created.imageId));
     expect(error.code).toBe("kasm-refused");
-    expect(error.message).toMatch(/delete_image was refused: .*in use by 2 session/);
+    expect(error.message).toMatch(
+      /delete_image was refused: Image \(Chrome\): ID \(\w+\) currently has \(2\) associated Kasm\(s\) and cannot be deleted$/,
+    );
     expect(error.context).toMatchObject({ fn: "delete_image", status: 200 });
     expect(kasm.state().images).toHaveLength(1);
     kasm.setSessions(created.imageId, 0);
@@ -177,11 +181,30 @@ describe("Kasm client against the stand-in", () => {
   });
 
   it("reports a validation failure (HTTP 200 + error_message) as a refusal, not a success", async () => {
-    const error = await caught(client.createImage({ ...CHROME, cores: 0 }));
+    kasm.seed({ groups: [{ name: "qa" }] });
+    const created = await client.createImage(CHROME);
+    kasm.clearCalls();
+    const error = await caught(
+      client.removeImageFromGroup("ffffffffffffffffffffffffffffffff", created.imageId),
+    );
     expect(error.code).toBe("kasm-refused");
-    expect(error.message).toMatch(/^Kasm http:\/\/127\.0\.0\.1:\d+ create_image was refused: .*cores/);
-    expect(kasm.state().images).toEqual([]);
-    expect(fnsCalled()).toEqual(["create_image"]);
+    expect(error.message).toMatch(/^Kasm http:\/\/127\.0\.0\.1:\d+ get_images_group was refused: /);
+    expect(fnsCalled()).toEqual(["get_images_group"]);
+  });
+
+  it("a value Kasm ignores is a write that did not take, naming the field, not a success", async () => {
+    const created = await client.createImage(CHROME);
+    const error = await caught(client.updateImage(created.imageId, { cores: 0, description: "" }));
+    expect(error.code).toBe("kasm-not-taken");
+    expect(error.context).toMatchObject({
+      fn: "update_image",
+      imageId: created.imageId,
+      fields: ["description", "cores"],
+    });
+    expect(error.message).toMatch(
+      /update_image: Kasm answered without taking description, cores of record \w+/,
+    );
+    expect(kasm.state().images[0]).toMatchObject({ cores: 2, description: "Chrome browser" });
   });
 
   it("says an update has no record to update once it is gone", async () => {
@@ -190,18 +213,30 @@ describe("Kasm client against the stand-in", () => {
     expect(kasm.writes()).toEqual([]);
   });
 
-  it("reports an unknown field (HTML 500) as Kasm refusing the request, naming the function, without retrying", async () => {
-    // A newer Kasm returning a derived key this client does not know: sent back, it is refused.
+  it("never sends back a key Kasm returns but its write function does not take", async () => {
+    // A newer Kasm returning a derived key this client does not know: sending it back would be an HTML 500.
     kasm.seed({
       images: [
         { image_id: "0123456789abcdef0123456789abcdef", name: "a:1", cores: 1, launch_stats: 3 } as never,
       ],
     });
+    const updated = await client.updateImage("0123456789abcdef0123456789abcdef", { description: "x" });
+    expect(updated.description).toBe("x");
+    const target = bodyOf("update_image").target_image as Record<string, unknown>;
+    expect(Object.keys(target).filter((k) => !KASM_FACTS.image.writeKeys.includes(k))).toEqual([]);
+  });
+
+  it("reports an HTML 500 as Kasm failing with an unhandled error, naming the keys sent, without retrying", async () => {
+    // A value Kasm holds that its write function cannot convert back (not a number where it wants one).
+    kasm.seed({
+      images: [{ image_id: "0123456789abcdef0123456789abcdef", name: "a:1", cores: "many" } as never],
+    });
     const error = await caught(client.updateImage("0123456789abcdef0123456789abcdef", { description: "x" }));
     expect(error.code).toBe("kasm-rejected-request");
     expect(error.message).toMatch(
-      /update_image: Kasm refused the request with an error page \(HTTP 500, text\/html\).*field/,
+      /update_image: Kasm failed with an unhandled error \(HTTP 500, an error page: text\/html\): its log says why; the request's target_image carried .*\bcores\b/,
     );
+    expect(error.message).not.toContain("many");
     expect(fnsCalled()).toEqual(["get_images", "update_image"]);
   });
 
@@ -216,7 +251,7 @@ describe("Kasm client against the stand-in", () => {
     const permission = await caught(client.createImage(CHROME));
     expect(permission.code).toBe("kasm-unauthorized");
     expect(permission.message).toMatch(
-      /HTTP 401.*the API key has expired or lacks a permission.*lacks permission/,
+      /HTTP 401\): the API key has expired or lacks a permission \(Kasm says: Unauthorized\)/,
     );
     kasm.setReadOnly(false);
 
@@ -287,13 +322,19 @@ describe("Kasm client transport", () => {
     expect(calls).toHaveLength(4);
   });
 
-  it("times out a Kasm that does not answer in time, retrying a read", async () => {
+  it("times out a Kasm that does not answer in time once: no retry, and no later call of that cycle waits again", async () => {
     kasm.addFault({ fn: "get_groups", delayMs: 300, count: 3 });
     const calls: KasmCallInfo[] = [];
-    const error = await caught(standInClient(calls, { timeoutMs: 100 }).listGroups());
+    const hung = standInClient(calls, { timeoutMs: 100 });
+    const error = await caught(hung.listGroups());
     expect(error.code).toBe("kasm-unavailable");
     expect(error.message).toMatch(/get_groups: cannot reach Kasm: no answer within 100 ms/);
-    expect(calls.map((c) => c.status)).toEqual([0, 0, 0]);
+    expect(calls.map((c) => c.status)).toEqual([0]);
+    const later = await caught(hung.listImages());
+    expect(later.message).toMatch(
+      /get_images: not asked, since get_groups: cannot reach Kasm: no answer within 100 ms/,
+    );
+    expect(calls).toHaveLength(1);
   });
 
   it("does not repeat a create whose answer was lost, so Kasm holds one record", async () => {
