@@ -3,128 +3,32 @@
  * proxy, to make pulls fail on purpose) and the Kasm API stand-in in-process.
  */
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { createKasmClient } from "../src/adapters/kasm-client.js";
 import { parseImageReference } from "../src/core/image-ref.js";
 import type { KasmUpdateAction, Plan } from "../src/core/plan-types.js";
-import type { WorkspaceDef } from "../src/lab/fleet-yaml.js";
-import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
-import { pushRandomImage } from "../src/lab/push-image.js";
-import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { type CliResult, inRepo, lines, repoArgs } from "./helpers/cli.js";
 import { startDaemon, waitUntil } from "./helpers/daemon.js";
-import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";
-import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+import {
+  apply,
+  chrome,
+  env,
+  expectNoSecrets,
+  type Fleet,
+  fleet,
+  groupsOf,
+  kit,
+  plan,
+  record,
+  records,
+  useKasmSync,
+  writes,
+  yaml,
+} from "./helpers/kasm-sync.js";
 import { startReceiver } from "./helpers/receiver.js";
 
 const lab = inject("lab");
-const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0]];
-
-let kasm: KasmStandIn;
-let proxy: RegistryProxy;
-const env = () => ({
-  KASM_SECRET_KASM_API_KEY: kasm.apiKey,
-  KASM_SECRET_KASM_API_KEY_SECRET: kasm.apiKeySecret,
-  KASM_SECRET_REGISTRY_PASSWORD: lab.registries.auth.auth!.password,
-});
-
-type Options = { pulls?: "kasm" | "kasm-gitops"; removed?: "disable" | "delete" | "keep"; auth?: boolean };
-/** A two-agent fleet whose workspaces are records of the stand-in. */
-function yaml(workspaces: WorkspaceDef[], options: Options = {}): string {
-  const registry = options.auth ? lab.registries.auth.host : proxy.host;
-  return fleetYaml({
-    registries: [
-      {
-        name: "corp",
-        host: registry,
-        ...(options.auth
-          ? {
-              auth: {
-                username: lab.registries.auth.auth!.username,
-                passwordEnv: "KASM_SECRET_REGISTRY_PASSWORD",
-              },
-            }
-          : {}),
-      },
-    ],
-    agents: [
-      { name: "a1", host: e1.host, labels: { ring: "testing" } },
-      { name: "a2", host: e2.host, labels: { ring: "testing" } },
-    ],
-    workspaces,
-    kasm: {
-      url: kasm.url,
-      apiKeyEnv: "KASM_SECRET_KASM_API_KEY",
-      apiKeySecretEnv: "KASM_SECRET_KASM_API_KEY_SECRET",
-      ...(options.pulls ? { pulls: options.pulls } : {}),
-      ...(options.removed ? { removed: options.removed } : {}),
-    },
-  });
-}
-
-type Fleet = { repo: TestRepo; state: string; image: (tag: string) => string };
-async function fleet(auth = false): Promise<Fleet> {
-  const name = uniqueRepo("chrome");
-  const host = auth ? lab.registries.auth.host : proxy.host;
-  const image = (tag: string) => `${host}/${name}:${tag}`;
-  for (const tag of ["v1", "v2"]) {
-    await pushRandomImage({
-      url: auth ? lab.registries.auth.url : proxy.url,
-      repository: name,
-      tag,
-      ...(auth ? { auth: lab.registries.auth.auth! } : {}),
-    });
-  }
-  return { repo: await createTestRepo(), state: await stateDir(), image };
-}
-const chrome = (image: string, extra: Partial<WorkspaceDef> = {}): WorkspaceDef => ({
-  name: "chrome",
-  image,
-  registry: "corp",
-  labels: { ring: "testing" },
-  groups: ["qa"],
-  ...extra,
-});
-
-const apply = (f: Fleet, extraEnv: Record<string, string> = {}) =>
-  inRepo("apply", f.repo.bare, f.state, ["--json"], { env: { ...env(), ...extraEnv } });
-async function plan(f: Fleet): Promise<Plan> {
-  const result = await inRepo("plan", f.repo.bare, f.state, ["--json"], { env: env() });
-  expect(result.stderr).toBe("");
-  return JSON.parse(result.stdout) as Plan;
-}
-const records = () => kasm.state().images;
-const record = (workspace: string) =>
-  records().find((r) => (r.notes ?? "").includes(`managed-by: kasm-gitops/${workspace}`));
-const groupsOf = (imageId: string) => {
-  const state = kasm.state();
-  return state.groupImages
-    .filter((row) => row.image_id === imageId)
-    .map((row) => state.groups.find((g) => g.group_id === row.group_id)!.name)
-    .sort();
-};
-const writes = () => kasm.writes().map((c) => c.fn);
-/** No key, secret or token in anything the CLI printed. */
-function expectNoSecrets(result: CliResult) {
-  for (const secret of [kasm.apiKey, kasm.apiKeySecret, lab.registries.auth.auth!.password]) {
-    expect(result.stdout).not.toContain(secret);
-    expect(result.stderr).not.toContain(secret);
-  }
-}
-
-beforeAll(async () => {
-  proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
-  kasm = await startKasmStandIn({ seed: { groups: [{ name: "qa" }, { name: "dev" }] } });
-});
-afterAll(async () => {
-  await kasm.close();
-  await proxy.close();
-});
-beforeEach(() => {
-  kasm.reset();
-  kasm.clearCalls();
-  proxy.setBehaviour({ inject: [] });
-});
+useKasmSync();
 
 describe("Kasm records from Git", () => {
   it("creates the record after its pulls, joins its groups only, and a converged cycle writes nothing", async () => {
@@ -138,7 +42,7 @@ describe("Kasm records from Git", () => {
     expect(before.summary.kasm).toBe(3);
 
     const text = await inRepo("plan", f.repo.bare, f.state, [], { env: env() });
-    expect(text.stdout).toContain(`kasm ${kasm.url}`);
+    expect(text.stdout).toContain(`kasm ${kit.kasm.url}`);
     expect(text.stdout).toMatch(/\+ chrome {2}new record for .*:v1 {2}\(after 2 pulls\)/);
     expectNoSecrets(text);
     const first = await apply(f);
@@ -153,14 +57,14 @@ describe("Kasm records from Git", () => {
       Math.max(...done.flatMap((l, i) => (l.type === "pull" ? [i] : []))),
     );
 
-    kasm.clearCalls();
+    kit.kasm.clearCalls();
     const second = await apply(f);
     expect(second.code).toBe(0);
     expect(writes()).toEqual([]);
     // The whole membership is read (All Users included): one get_images_group per group Kasm has.
-    const reads = kasm.calls().map((c) => c.fn);
+    const reads = kit.kasm.calls().map((c) => c.fn);
     expect([...new Set(reads)].sort()).toEqual(["get_groups", "get_images", "get_images_group"]);
-    expect(reads.filter((fn) => fn === "get_images_group")).toHaveLength(kasm.state().groups.length);
+    expect(reads.filter((fn) => fn === "get_images_group")).toHaveLength(kit.kasm.state().groups.length);
     expect((await plan(f)).actions).toEqual([]);
   });
 
@@ -170,7 +74,7 @@ describe("Kasm records from Git", () => {
     expect((await apply(f)).code).toBe(0);
     await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v2"))]) }, "v2");
     const repository = parseImageReference(f.image("v2")).repository;
-    proxy.setBehaviour({
+    kit.proxy.setBehaviour({
       inject: [
         {
           // v1 is on the agents already, so the only blobs fetched from this repository are v2's. A 404
@@ -190,7 +94,7 @@ describe("Kasm records from Git", () => {
     );
     expect(record("chrome")!.name).toBe(f.image("v1"));
 
-    proxy.setBehaviour({ inject: [] });
+    kit.proxy.setBehaviour({ inject: [] });
     const made = await apply(f);
     expect(made.code).toBe(0);
     expect(record("chrome")!.name).toBe(f.image("v2"));
@@ -204,7 +108,11 @@ describe("Kasm records from Git", () => {
     );
     expect((await apply(f)).code).toBe(0);
     const id = record("chrome")!.image_id;
-    const ui = createKasmClient({ url: kasm.url, apiKey: kasm.apiKey, apiKeySecret: kasm.apiKeySecret });
+    const ui = createKasmClient({
+      url: kit.kasm.url,
+      apiKey: kit.kasm.apiKey,
+      apiKeySecret: kit.kasm.apiKeySecret,
+    });
     await ui.updateImage(id, { cores: 6, description: "edited by hand" });
 
     const drift = (await plan(f)).actions.find((a): a is KasmUpdateAction => a.type === "kasm-update")!;
@@ -216,7 +124,7 @@ describe("Kasm records from Git", () => {
     // A saved plan is carried out exactly, Kasm actions included.
     const file = join(f.state, "drift.json");
     expect((await inRepo("plan", f.repo.bare, f.state, ["--out", file], { env: env() })).code).toBe(0);
-    kasm.clearCalls();
+    kit.kasm.clearCalls();
     const repaired = await inRepo("apply", f.repo.bare, f.state, [file, "--json"], { env: env() });
     expect(repaired.code).toBe(0);
     expect(writes()).toEqual(["update_image"]);
@@ -230,14 +138,18 @@ describe("Kasm records from Git", () => {
       "chrome",
     );
     expect((await apply(f)).code).toBe(0);
-    const ui = createKasmClient({ url: kasm.url, apiKey: kasm.apiKey, apiKeySecret: kasm.apiKeySecret });
+    const ui = createKasmClient({
+      url: kit.kasm.url,
+      apiKey: kit.kasm.apiKey,
+      apiKeySecret: kit.kasm.apiKeySecret,
+    });
     const id = record("chrome")!.image_id;
     await ui.updateImage(id, { cores: 6 });
     const file = join(f.state, "drift.json");
     expect((await inRepo("plan", f.repo.bare, f.state, ["--out", file], { env: env() })).code).toBe(0);
     // Someone edits the record again after the plan was reviewed: the plan's "6 → 2" is no longer true.
     await ui.updateImage(id, { cores: 8 });
-    kasm.clearCalls();
+    kit.kasm.clearCalls();
     const stale = await inRepo("apply", f.repo.bare, f.state, [file], { env: env() });
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain(`the saved plan ${file} is stale; run plan again`);
@@ -261,7 +173,7 @@ describe("Kasm records from Git", () => {
       { "manifests/a.yaml": yaml([chrome(f.image("v1"), { groups: ["dev", "All Users"] })]) },
       "2",
     );
-    kasm.clearCalls();
+    kit.kasm.clearCalls();
     expect((await apply(f)).code).toBe(0);
     expect(writes().sort()).toEqual(["add_images_group", "remove_images_group"]);
     expect(groupsOf(id)).toEqual(["All Users", "dev"]);
@@ -311,7 +223,7 @@ describe("Kasm records from Git", () => {
     const p = JSON.parse(result.stdout) as Plan;
     expect(p.actions.map((a) => a.type)).toEqual(["pull"]);
     expect(p.warnings.map((w) => w.code)).toContain("kasm-not-synced");
-    expect(kasm.calls()).toEqual([]);
+    expect(kit.kasm.calls()).toEqual([]);
   });
 
   it.each([
@@ -331,9 +243,9 @@ describe("Kasm records from Git", () => {
     expect(record("other")).toMatchObject({ enabled: true });
   });
 
-  it("adopts an unmarked record named by kasm.imageId, and touches no other unmarked record", async () => {
+  it("adopts an unmarked record named by kit.kasm.imageId, and touches no other unmarked record", async () => {
     const f = await fleet();
-    kasm.seed({
+    kit.kasm.seed({
       images: [
         {
           image_id: "a".repeat(32),
@@ -352,7 +264,7 @@ describe("Kasm records from Git", () => {
     expect(p.actions.filter((a) => a.type.startsWith("kasm-"))).toMatchObject([
       { type: "kasm-update", adopt: true, imageId: "a".repeat(32) },
     ]);
-    kasm.clearCalls();
+    kit.kasm.clearCalls();
     expect((await apply(f)).code).toBe(0);
     expect(writes()).toEqual(["update_image"]);
     expect(record("chrome")).toMatchObject({
@@ -370,7 +282,7 @@ describe("Kasm records from Git", () => {
     const f = await fleet();
     const broken = "c".repeat(32);
     // A run_config edited by hand into invalid JSON: Kasm stores it as text and returns it as it is.
-    kasm.seed({
+    kit.kasm.seed({
       images: [
         {
           image_id: broken,
@@ -418,7 +330,7 @@ describe("Kasm records from Git", () => {
       docker_user: lab.registries.auth.auth!.username,
       docker_token: lab.registries.auth.auth!.password,
     });
-    kasm.clearCalls();
+    kit.kasm.clearCalls();
     expect((await apply(f)).code).toBe(0);
     expect(writes()).toEqual([]);
 
@@ -453,10 +365,10 @@ describe("Kasm failures are reported clearly and the pulls go on", () => {
 
   it("401: an expired key or a missing permission", async () => {
     await pulledDespite(async () => {
-      kasm.expireKey(true);
+      kit.kasm.expireKey(true);
       return {};
     }, /get_images: unauthorized \(HTTP 401\): the API key has expired or lacks a permission/);
-    kasm.expireKey(false);
+    kit.kasm.expireKey(false);
   });
 
   it("403: a wrong key", async () => {
@@ -468,10 +380,10 @@ describe("Kasm failures are reported clearly and the pulls go on", () => {
 
   it("HTML 500 on every read", async () => {
     await pulledDespite(async () => {
-      kasm.addFault({ fn: "get_images", status: 500, count: 100 });
+      kit.kasm.addFault({ fn: "get_images", status: 500, count: 100 });
       return {};
     }, /get_images: Kasm failed with an unhandled error \(HTTP 500/);
-    kasm.clearFaults();
+    kit.kasm.clearFaults();
   });
 
   it("error_message: a delete refused while a session uses the image; the other changes are made", async () => {
@@ -483,7 +395,7 @@ describe("Kasm failures are reported clearly and the pulls go on", () => {
     );
     expect((await apply(f)).code).toBe(0);
     const id = record("chrome")!.image_id;
-    kasm.setSessions(id, 1);
+    kit.kasm.setSessions(id, 1);
     await f.repo.commit(
       { "manifests/a.yaml": yaml([{ ...other, friendlyName: "Other 2" }], { removed: "delete" }) },
       "2",
@@ -522,7 +434,11 @@ describe("the daemon keeps the records in line", () => {
         running.logs,
       );
       const id = record("chrome")!.image_id;
-      const ui = createKasmClient({ url: kasm.url, apiKey: kasm.apiKey, apiKeySecret: kasm.apiKeySecret });
+      const ui = createKasmClient({
+        url: kit.kasm.url,
+        apiKey: kit.kasm.apiKey,
+        apiKeySecret: kit.kasm.apiKeySecret,
+      });
       await ui.updateImage(id, { friendlyName: "renamed by hand" });
       await waitUntil(
         "drift put back",
@@ -539,7 +455,8 @@ describe("the daemon keeps the records in line", () => {
       expect(metrics).toMatch(/kasm_gitops_kasm_actions_total\{type="kasm-update",status="ok"\} [1-9]/);
       expect(metrics).toMatch(/kasm_gitops_kasm_managed_records 1/);
       expect((await status()).kasm).toMatchObject({ reachable: true, managed: 1 });
-      for (const secret of [kasm.apiKey, kasm.apiKeySecret]) expect(running.logs()).not.toContain(secret);
+      for (const secret of [kit.kasm.apiKey, kit.kasm.apiKeySecret])
+        expect(running.logs()).not.toContain(secret);
     } finally {
       await running.stop();
       await receiver.close();

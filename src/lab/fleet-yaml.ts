@@ -35,6 +35,8 @@ export type KasmServerDef = {
   apiKeySecretEnv: string;
   pulls?: "kasm-gitops" | "kasm";
   removed?: "disable" | "delete" | "keep";
+  /** The deadline of one API call, e.g. `2s`. */
+  timeout?: string;
 };
 export type RegistryDef = { name: string; host: string; auth?: { username: string; passwordEnv: string } };
 
@@ -91,7 +93,14 @@ export function fleetYaml(parts: {
   }
   const k = parts.kasm;
   if (k) {
-    const options = `${k.pulls ? `\n  pulls: ${k.pulls}` : ""}${k.removed ? `\n  removed: ${k.removed}` : ""}`;
+    const options = [
+      k.pulls && `pulls: ${k.pulls}`,
+      k.removed && `removed: ${k.removed}`,
+      k.timeout && `timeout: ${k.timeout}`,
+    ]
+      .filter(Boolean)
+      .map((line) => `\n  ${line}`)
+      .join("");
     docs.push(
       `apiVersion: kasm-gitops/v1\nkind: KasmServer\nmetadata: {name: kasm}\nspec:\n  url: "${k.url}"\n  apiKey: {env: ${k.apiKeyEnv}}\n  apiKeySecret: {env: ${k.apiKeySecretEnv}}${options}`,
     );
