@@ -18,6 +18,7 @@ import { createRegistryClient } from "./adapters/registry-client.js";
 import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import type { StateWarning } from "./adapters/state-file.js";
+import { parseDuration } from "./core/duration.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
 import type { SecretPolicy } from "./core/secret-policy.js";
 import type { VerifyMode } from "./core/trust.js";
@@ -160,12 +161,14 @@ export async function createKasmApi(
     resolveSecret(server.spec.apiKeySecret, env, policy),
     pem(server.spec.tls?.ca, env, policy),
   ]);
+  const timeoutMs = server.spec.timeout ? parseDuration(server.spec.timeout) : undefined;
   return createKasmClient({
     url: server.spec.url,
     apiKey,
     apiKeySecret,
     name: server.metadata.name,
     ...(ca ? { ca } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
     ...options,
   });
 }

@@ -2,6 +2,8 @@
  * Interfaces between the engine and the outside world. Adapters in src/adapters implement them and
  * src/app.ts injects them, so every test can swap one without module mocks.
  */
+
+import type { CredentialsFingerprint } from "./core/fingerprint.js";
 import type { ImageReference } from "./core/image-ref.js";
 import type { AppliedRecord } from "./core/kasm-desired.js";
 import type {
@@ -272,6 +274,8 @@ export type KasmWritten = {
 export interface KasmWrittenStore {
   read(): Promise<KasmWritten>;
   write(written: KasmWritten): Promise<void>;
+  /** Fingerprints under a random key kept in the state dir (created on first use), never a bare hash of a secret. */
+  fingerprinter(): Promise<CredentialsFingerprint>;
 }
 
 /** Sends one notification body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */

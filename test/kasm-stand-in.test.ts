@@ -1,17 +1,37 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { waitFor } from "../src/lab/processes.js";
 
+/** The facts of Kasm 1.15 the stand-in must agree with, shared with the client's tests. */
+const FACTS = JSON.parse(readFileSync(new URL("fixtures/kasm-1.15.json", import.meta.url), "utf8")) as {
+  auth: Record<"oneAlone" | "badKey" | "expired" | "unauthorized", { status: number; error_message: string }>;
+  unhandled: { status: number; body: string };
+  image: {
+    readKeys: string[];
+    writeKeys: string[];
+    rejectedWriteKeys: string[];
+    jsonStringKeys: string[];
+    newlineJoinedKeys: string[];
+    maskedToken: string;
+    deleteRefused: string;
+  };
+};
+
 type Answer = { status: number; type: string; text: string; json: Record<string, unknown> };
 
-/** Raw HTTP, as any client would speak it: POST /api/public/<fn> with the keys in the JSON body. */
-async function post(url: string, fn: string, body: Record<string, unknown>): Promise<Answer> {
+/** Raw HTTP, as any client would speak it: POST /api/public/<fn> with a JSON body. */
+async function post(
+  url: string,
+  fn: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const response = await fetch(`${url}/api/public/${fn}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
   const text = await response.text();
@@ -22,17 +42,27 @@ async function post(url: string, fn: string, body: Record<string, unknown>): Pro
 let kasm: KasmStandIn;
 const api = (fn: string, body: Record<string, unknown> = {}) =>
   post(kasm.url, fn, { api_key: kasm.apiKey, api_key_secret: kasm.apiKeySecret, ...body });
+const lab = (path: string, body?: unknown) =>
+  fetch(`${kasm.url}/__lab/${path}`, body ? { method: "POST", body: JSON.stringify(body) } : {}).then(
+    (r) => r.json() as Promise<Record<string, unknown>>,
+  );
 const image = (answer: Answer) => answer.json.image as Record<string, unknown>;
 const images = async () => (await api("get_images")).json.images as Record<string, unknown>[];
-const allUsersId = async () =>
-  ((await api("get_groups")).json.groups as { name: string; group_id: string }[]).find(
-    (g) => g.name === "All Users",
-  )!.group_id;
+const groupRows = async (name: string) => {
+  const groups = (await api("get_groups")).json.groups as { name: string; group_id: string }[];
+  const group = groups.find((g) => g.name === name)!;
+  return (await api("get_images_group", { target_group: { group_id: group.group_id } })).json.images as {
+    image_id: string;
+  }[];
+};
 
-/** A record as get_images shows it, made writable again: derived keys stripped, the masked token kept. */
-function writable(record: Record<string, unknown>) {
-  const { available: _a, zone_name: _z, image_attributes: _i, created: _c, ...rest } = record;
-  return { ...rest, categories: (rest.categories as string[]).join("\n") };
+/** What a client writes back after a read: the write keys only, JSON fields encoded, categories joined. */
+function writable(record: Record<string, unknown>): Record<string, unknown> {
+  const keys = FACTS.image.writeKeys.filter((k) => k in record);
+  const out: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, record[k]]));
+  for (const key of FACTS.image.jsonStringKeys) out[key] = JSON.stringify(record[key]);
+  for (const key of FACTS.image.newlineJoinedKeys) out[key] = (record[key] as string[]).join("\n");
+  return out;
 }
 
 beforeAll(async () => {
@@ -56,110 +86,123 @@ const chrome = {
 };
 
 describe("the Kasm stand-in over HTTP", () => {
-  it("tells a bad key (403) from an expired one (401), both JSON with error_message", async () => {
+  it("takes the key pair in the body or the headers, and answers Kasm's statuses and texts", async () => {
+    const A = FACTS.auth;
+    const headers = { "api-key": kasm.apiKey, "api-key-secret": kasm.apiKeySecret };
+    expect((await post(kasm.url, "get_images", {}, headers)).status).toBe(200);
+    const alone = await post(kasm.url, "get_images", {}, { "api-key": kasm.apiKey });
+    expect([alone.status, alone.json.error_message]).toEqual([A.oneAlone.status, A.oneAlone.error_message]);
     const bad = await post(kasm.url, "get_images", { api_key: kasm.apiKey, api_key_secret: "wrong" });
-    expect([bad.status, typeof bad.json.error_message]).toEqual([403, "string"]);
-    expect((await api("get_images")).status).toBe(200);
+    expect([bad.status, bad.json.error_message]).toEqual([A.badKey.status, A.badKey.error_message]);
+    kasm.setReadOnly(true);
+    const readOnly = await api("create_image", { target_image: chrome });
+    expect([readOnly.status, readOnly.json.error_message]).toEqual([
+      A.unauthorized.status,
+      A.unauthorized.error_message,
+    ]);
     kasm.expireKey();
     const expired = await api("get_images");
-    expect([expired.status, typeof expired.json.error_message]).toEqual([401, "string"]);
-    expect(kasm.calls().map((c) => c.status)).toEqual([403, 200, 401]);
+    expect([expired.status, expired.json.error_message]).toEqual([A.expired.status, A.expired.error_message]);
+    expect(kasm.calls().map((c) => c.status)).toEqual([200, 400, 403, 401, 401]);
+    expect(kasm.state().images).toEqual([]);
   });
 
-  it("creates with a dashless hex id, joins All Users, reads categories as a list and the token masked", async () => {
-    const created = await api("create_image", { target_image: chrome });
-    expect(created.status).toBe(200);
-    const id = image(created).image_id as string;
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
-    const [read] = await images();
-    expect(read).toMatchObject({
-      categories: ["Browser", "Dev"],
-      memory: 2_902_458_368,
-      docker_token: "**********",
-    });
-    const rows = (await api("get_images_group", { target_group: { group_id: await allUsersId() } })).json
-      ?.images as Record<string, unknown>[];
-    expect(rows.map((r) => r.image_id)).toEqual([id]);
-    expect(kasm.state().images[0]?.docker_token).toBe("registry-token");
-  });
-
-  it("update overwrites every field it is not given: no cores sent → cores reset", async () => {
-    const id = image(await api("create_image", { target_image: chrome })).image_id;
-    const updated = await api("update_image", { target_image: { image_id: id, name: chrome.name } });
-    expect(image(updated)).toMatchObject({
-      cores: 0,
-      memory: 0,
-      categories: [],
-      notes: null,
-      docker_token: null,
-    });
-  });
-
-  it("a whole-record read-modify-write keeps every field and the stored token behind the mask", async () => {
+  it("lists every read key; a whole read-modify-write over the write keys keeps every field", async () => {
+    kasm.seed({ images: [{ image_id: "b".repeat(32), name: "kasmweb/seeded:1", docker_token: "t" }] });
     await api("create_image", { target_image: chrome });
-    const [read] = await images();
-    const updated = await api("update_image", { target_image: { ...writable(read!), cores: 4 } });
-    expect(updated.json.error_message).toBeUndefined();
-    expect(image(updated)).toMatchObject({ cores: 4, memory: chrome.memory, notes: chrome.notes });
-    expect(kasm.state().images[0]?.docker_token).toBe("registry-token");
+    const before = await images();
+    for (const record of before) expect(Object.keys(record)).toEqual(FACTS.image.readKeys);
+    for (const record of before) {
+      const answer = await api("update_image", { target_image: writable(record) });
+      expect([answer.status, answer.json.error_message]).toEqual([200, undefined]);
+    }
+    expect(await images()).toEqual(before);
+    expect(
+      kasm
+        .state()
+        .images.map((i) => i.docker_token)
+        .sort(),
+    ).toEqual(["registry-token", "t"]);
   });
 
-  it.each(["available", "zone_name", "image_attributes", "created", "no_such_key"])(
-    "an unknown key %s in target_image is an HTML 500 and writes nothing",
+  it.each(FACTS.image.rejectedWriteKeys)(
+    "a read key %s sent back is Kasm's HTML 500 and writes nothing",
     async (key) => {
       await api("create_image", { target_image: chrome });
       const [read] = await images();
       const answer = await api("update_image", {
-        target_image: { ...writable(read!), [key]: read![key] ?? 1 },
+        target_image: { ...writable(read!), cores: 4, [key]: read![key] ?? 1 },
       });
-      expect(answer.status).toBe(500);
+      expect([answer.status, answer.text]).toEqual([FACTS.unhandled.status, FACTS.unhandled.body]);
       expect(answer.type).toMatch(/^text\/html/);
-      expect(answer.text).toMatch(/<html>.*Internal Server Error/s);
       expect(kasm.state().images[0]?.cores).toBe(2);
     },
   );
 
-  it.each([
-    ["categories as a list", { categories: ["Browser"] }],
-    ["run_config as an object", { run_config: { hostname: "kasm" } }],
-    ["memory as a quantity", { memory: "2768M" }],
-  ])("%s is a validation failure: HTTP 200 with error_message", async (_, fields) => {
-    const answer = await api("create_image", { target_image: { ...chrome, ...fields } });
-    expect(answer.status).toBe(200);
-    expect(answer.json.error_message).toEqual(expect.any(String));
-    expect(answer.json.image).toBeUndefined();
-    expect(kasm.state().images).toHaveLength(0);
+  it("joins All Users on create with add_images_to_default_group on (Kasm's default), not when off", async () => {
+    const on = image(await api("create_image", { target_image: chrome })).image_id;
+    expect((await groupRows("All Users")).map((r) => r.image_id)).toEqual([on]);
+    expect(await lab("settings", { add_images_to_default_group: false })).toEqual({
+      add_images_to_default_group: false,
+    });
+    const off = image(await api("create_image", { target_image: chrome })).image_id;
+    expect((await groupRows("All Users")).map((r) => r.image_id)).toEqual([on]);
+    expect(kasm.state().images.map((i) => i.image_id)).toEqual([on, off]);
+    kasm.setAddImagesToDefaultGroup(true);
+    expect(await lab("settings")).toEqual({ add_images_to_default_group: true });
+    kasm.reset();
+    expect(kasm.state().settings.add_images_to_default_group).toBe(true);
   });
 
-  it("add_images_group twice gives two rows; remove takes both", async () => {
-    const imageId = image(await api("create_image", { target_image: chrome })).image_id;
+  it("starts with add_images_to_default_group off when told, and reset keeps the start option", async () => {
+    const off = await startKasmStandIn({ addImagesToDefaultGroup: false });
+    try {
+      const keys = { api_key: off.apiKey, api_key_secret: off.apiKeySecret };
+      await post(off.url, "create_image", { ...keys, target_image: chrome });
+      off.reset();
+      await post(off.url, "create_image", { ...keys, target_image: chrome });
+      expect(off.state().images).toHaveLength(1);
+      expect(off.state().groupImages).toEqual([]);
+    } finally {
+      await off.close();
+    }
+  });
+
+  it("a lost answer: the call is carried out and kept, the connection dropped unanswered", async () => {
+    kasm.addFault({ fn: "create_image", lose: true });
+    await expect(api("create_image", { target_image: chrome })).rejects.toThrow();
+    expect(kasm.state().images.map((i) => i.name)).toEqual([chrome.name]);
+    expect((await groupRows("All Users")).map((r) => r.image_id)).toEqual([kasm.state().images[0]!.image_id]);
+    await lab("faults", { fn: "update_image", lose: true });
+    const id = kasm.state().images[0]!.image_id;
+    await expect(api("update_image", { target_image: { image_id: id, cores: 4 } })).rejects.toThrow();
+    expect(kasm.state().images[0]!.cores).toBe(4);
+    expect((await api("get_images")).status).toBe(200);
+    expect(kasm.writes().map((c) => [c.fn, c.status, c.lost])).toEqual([
+      ["create_image", 200, true],
+      ["update_image", 200, true],
+    ]);
+  });
+
+  it("add_images_group adds duplicates; remove takes the first row; delete is refused with Kasm's text", async () => {
+    const imageId = image(await api("create_image", { target_image: chrome })).image_id as string;
     const qa = kasm.state().groups.find((g) => g.name === "qa")!.group_id;
     const pair = { target_group: { group_id: qa }, target_image: { image_id: imageId } };
     expect((await api("add_images_group", pair)).json).toEqual({});
     expect((await api("add_images_group", pair)).json).toEqual({});
-    const rows = (await api("get_images_group", { target_group: { group_id: qa } })).json
-      ?.images as unknown[];
-    expect(rows).toHaveLength(2);
+    expect(await groupRows("qa")).toHaveLength(2);
     await api("remove_images_group", pair);
-    expect(kasm.state().groupImages.filter((r) => r.group_id === qa)).toHaveLength(0);
-    expect(kasm.writes().map((c) => c.fn)).toEqual([
-      "create_image",
-      "add_images_group",
-      "add_images_group",
-      "remove_images_group",
-    ]);
-  });
-
-  it("delete_image is refused while sessions use the image, and works once they end", async () => {
-    const imageId = image(await api("create_image", { target_image: chrome })).image_id as string;
+    expect(await groupRows("qa")).toHaveLength(1);
+    const unknown = await api("add_images_group", { ...pair, target_group: { group_id: "0".repeat(32) } });
+    expect([unknown.status, unknown.text]).toEqual([FACTS.unhandled.status, FACTS.unhandled.body]);
     kasm.setSessions(imageId, 1);
     const refused = await api("delete_image", { target_image: { image_id: imageId } });
-    expect([refused.status, typeof refused.json.error_message]).toEqual([200, "string"]);
-    expect(kasm.state().images).toHaveLength(1);
+    expect(refused.json.error_message).toBe(
+      FACTS.image.deleteRefused.replace("<friendly>", "Chrome").replace("<id>", imageId).replace("<n>", "1"),
+    );
     kasm.setSessions(imageId, 0);
     expect((await api("delete_image", { target_image: { image_id: imageId } })).json).toEqual({});
-    expect(kasm.state().images).toHaveLength(0);
-    expect(kasm.state().groupImages).toHaveLength(0);
+    expect(kasm.state().groupImages).toEqual([]);
   });
 
   it("logs every call without the keys, and an unknown function is an HTML 404", async () => {
@@ -176,23 +219,23 @@ describe("the Kasm stand-in over HTTP", () => {
   });
 
   it("drives the same state through the /__lab/ admin endpoints", async () => {
-    const lab = (path: string, body?: unknown) =>
-      fetch(`${kasm.url}/__lab/${path}`, body ? { method: "POST", body: JSON.stringify(body) } : {}).then(
-        (r) => r.json() as Promise<Record<string, unknown>>,
-      );
-    await lab("seed", { images: [{ image_id: "b".repeat(32), name: "kasmweb/x:1" }] });
+    await lab("seed", { images: [{ image_id: "b".repeat(32), name: "kasmweb/x:1", friendly_name: "X" }] });
     await lab("sessions", { image_id: "b".repeat(32), count: 3 });
     expect(
       (await api("delete_image", { target_image: { image_id: "b".repeat(32) } })).json.error_message,
-    ).toMatch(/3 session/);
+    ).toMatch(/currently has \(3\) associated Kasm\(s\)/);
     expect((await lab("writes")).calls).toHaveLength(1);
     await lab("calls/clear", {});
     expect((await lab("calls")).calls).toEqual([]);
     expect((await lab("state")).sessions).toEqual({ ["b".repeat(32)]: 3 });
     await lab("faults", { fn: "get_groups", status: 502 });
     expect((await api("get_groups")).status).toBe(502);
+    await lab("read-only", {});
+    expect((await api("create_image", { target_image: chrome })).status).toBe(401);
     await lab("expire-key", {});
     expect((await api("get_images")).status).toBe(401);
+    await lab("reset", {});
+    expect((await api("get_images")).status).toBe(200);
   });
 
   it("injects transient failures and slowness for the named function only, as often as asked", async () => {
@@ -222,7 +265,7 @@ describe("the Kasm stand-in over HTTP", () => {
     ]);
   });
 
-  it("keeps keys and records across a restart when given a state file", async () => {
+  it("keeps keys, records and settings across a restart when given a state file", async () => {
     const stateFile = join(mkdtempSync(join(tmpdir(), "kasm-stand-in-")), "state.json");
     const first = await startKasmStandIn({ stateFile });
     await post(first.url, "create_image", {
@@ -230,11 +273,13 @@ describe("the Kasm stand-in over HTTP", () => {
       api_key_secret: first.apiKeySecret,
       target_image: chrome,
     });
+    first.setAddImagesToDefaultGroup(false);
     await first.close();
     const second = await startKasmStandIn({ stateFile });
     try {
       expect([second.apiKey, second.apiKeySecret]).toEqual([first.apiKey, first.apiKeySecret]);
       expect(second.state().images.map((i) => i.name)).toEqual([chrome.name]);
+      expect(second.state().settings.add_images_to_default_group).toBe(false);
     } finally {
       await second.close();
     }
@@ -256,5 +301,7 @@ describe("the lab's Kasm stand-in", () => {
       calls: { fn: string }[];
     };
     expect(calls.map((c) => c.fn)).toContain("get_groups");
+    const settings = (await (await fetch(`${labKasm.url}/__lab/settings`)).json()) as Record<string, unknown>;
+    expect(settings).toEqual({ add_images_to_default_group: true });
   });
 });

@@ -83,6 +83,7 @@ const TYPE_KEYS = {
     tls: true,
     pulls: true,
     removed: true,
+    timeout: true,
   } satisfies Record<keyof KasmServerSpec, true>),
   kasmServerTls: keys({ ca: true } satisfies Record<keyof NonNullable<KasmServerSpec["tls"]>, true>),
   workspaceAgents: keys({ matchLabels: true } satisfies Record<

@@ -17,14 +17,17 @@ import {
   type KasmCallContext,
   kasmError,
   kasmNetworkError,
+  kasmSkippedError,
   scrubSecrets,
 } from "./kasm-errors.js";
+import { ANSWER_KEYS, IMAGE_ID, targetGroup, targetImage } from "./kasm-keys.js";
 import {
   createPayload,
   decodeGroup,
   decodeGroupImage,
   decodeImage,
   decodeImages,
+  fieldsNotTaken,
   listIn,
   objectIn,
   updatePayload,
@@ -60,6 +63,8 @@ class KasmClient implements KasmApi {
   private readonly base: URL;
   private readonly agent: HttpsAgent | undefined;
   private readonly secrets: string[];
+  /** The timeout of this client's first unanswered call: a hung Kasm costs one timeout, not one per call. */
+  private hung: KasmGitopsError | undefined;
 
   constructor(private readonly options: KasmClientOptions) {
     this.url = options.url;
@@ -72,8 +77,7 @@ class KasmClient implements KasmApi {
   }
 
   async listImages(signal?: AbortSignal): Promise<KasmRecord[]> {
-    const body = await this.call("get_images", {}, signal);
-    return listIn(body, "images", "get_images").map((raw) => decodeImage(raw, "get_images"));
+    return (await this.listImageRecords(signal)).map((raw) => decodeImage(raw, "get_images"));
   }
 
   async readImages(signal?: AbortSignal): Promise<KasmImageList> {
@@ -82,25 +86,25 @@ class KasmClient implements KasmApi {
 
   async listGroups(signal?: AbortSignal): Promise<KasmGroup[]> {
     const body = await this.call("get_groups", {}, signal);
-    return listIn(body, "groups", "get_groups").map((raw) => decodeGroup(raw, "get_groups"));
+    return listIn(body, ANSWER_KEYS.get_groups, "get_groups").map((raw) => decodeGroup(raw, "get_groups"));
   }
 
   async listGroupImages(groupId: string, signal?: AbortSignal): Promise<KasmMembership[]> {
-    const body = await this.call("get_images_group", { target_group: { group_id: groupId } }, signal);
-    return listIn(body, "images", "get_images_group").map((raw) => decodeGroupImage(raw, "get_images_group"));
+    const body = await this.call("get_images_group", targetGroup(groupId), signal);
+    return listIn(body, ANSWER_KEYS.get_images_group, "get_images_group").map((raw) =>
+      decodeGroupImage(raw, "get_images_group"),
+    );
   }
 
   async createImage(record: KasmImageCreate, signal?: AbortSignal): Promise<KasmRecord> {
-    const body = await this.call("create_image", { target_image: createPayload(record) }, signal);
-    return decodeImage(objectIn(body, "image", "create_image"), "create_image");
+    return this.write("create_image", createPayload(record), record, signal);
   }
 
   async updateImage(imageId: string, fields: KasmImageFields, signal?: AbortSignal): Promise<KasmRecord> {
     // Kasm resets what an update leaves out: read the record as it is now and send it back whole.
-    const images = listIn(await this.call("get_images", {}, signal), "images", "get_images");
-    const current = images.find(
+    const current = (await this.listImageRecords(signal)).find(
       (raw): raw is WireRecord =>
-        raw !== null && typeof raw === "object" && (raw as WireRecord).image_id === imageId,
+        raw !== null && typeof raw === "object" && (raw as WireRecord)[IMAGE_ID] === imageId,
     );
     if (!current)
       throw kasmError(
@@ -108,17 +112,35 @@ class KasmClient implements KasmApi {
         `Kasm ${this.url} has no image record ${imageId} to update (deleted since it was observed?)`,
         { url: this.url, fn: "update_image", imageId },
       );
-    const body = await this.call("update_image", { target_image: updatePayload(current, fields) }, signal);
-    return decodeImage(objectIn(body, "image", "update_image"), "update_image");
+    return this.write("update_image", updatePayload(current, fields), fields, signal);
+  }
+
+  /** A create or update, done only when Kasm's answer shows every field as it was sent. */
+  private async write(
+    fn: "create_image" | "update_image",
+    target: WireRecord,
+    sent: KasmImageFields,
+    signal?: AbortSignal,
+  ): Promise<KasmRecord> {
+    const body = await this.call(fn, { target_image: target }, signal);
+    const answer = decodeImage(objectIn(body, ANSWER_KEYS[fn], fn), fn);
+    const missed = fieldsNotTaken(sent, answer);
+    if (missed.length > 0)
+      throw kasmError(
+        "kasm-not-taken",
+        `Kasm ${this.url} ${fn}: Kasm answered without taking ${missed.join(", ")} of record ${answer.imageId}: its answer shows ${missed.length === 1 ? "that field" : "those fields"} unlike what was sent (Kasm 1.15 ignores an empty description or notes and 0 cores or memory)`,
+        { url: this.url, fn, imageId: answer.imageId, fields: missed },
+      );
+    return answer;
   }
 
   async deleteImage(imageId: string, signal?: AbortSignal): Promise<void> {
-    await this.call("delete_image", { target_image: { image_id: imageId } }, signal);
+    await this.call("delete_image", targetImage(imageId), signal);
   }
 
   /** get_images as Kasm answered it, for import's lenient decoding. */
   async listImageRecords(signal?: AbortSignal): Promise<unknown[]> {
-    return listIn(await this.call("get_images", {}, signal), "images", "get_images");
+    return listIn(await this.call("get_images", {}, signal), ANSWER_KEYS.get_images, "get_images");
   }
 
   async addImageToGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean> {
@@ -146,6 +168,8 @@ class KasmClient implements KasmApi {
       const { value } = await withRetry(() => this.exchange(fn, payload, signal), {
         policy,
         clock: this.options.clock ?? systemClock,
+        // A call that got no answer in time is not asked again: a hung Kasm would cost a timeout per attempt.
+        retryable: () => this.hung === undefined,
         ...(signal ? { signal } : {}),
       });
       return value;
@@ -155,11 +179,18 @@ class KasmClient implements KasmApi {
   }
 
   private async exchange(fn: string, payload: WireRecord, signal?: AbortSignal): Promise<WireRecord> {
+    const target = payload.target_image;
+    const sentKeys =
+      fn.endsWith("_image") && target !== null && typeof target === "object"
+        ? Object.keys(target)
+        : undefined;
     const ctx: KasmCallContext = {
       url: this.url,
       fn,
       ...(this.options.name ? { server: this.options.name } : {}),
+      ...(sentKeys ? { sentKeys } : {}),
     };
+    if (this.hung) throw kasmSkippedError(ctx, this.hung);
     const started = performance.now();
     const timeoutMs = this.options.timeoutMs ?? KASM_TIMEOUT_MS;
     const deadline = AbortSignal.timeout(timeoutMs);
@@ -175,7 +206,9 @@ class KasmClient implements KasmApi {
     } catch (error) {
       this.options.onCall?.({ fn, status: 0, durationMs: performance.now() - started });
       if (signal?.aborted) throw signal.reason;
-      throw kasmNetworkError(ctx, error, deadline.aborted ? timeoutMs : undefined);
+      const failure = kasmNetworkError(ctx, error, deadline.aborted ? timeoutMs : undefined);
+      if (deadline.aborted) this.hung = failure;
+      throw failure;
     }
     this.options.onCall?.({ fn, status: answer.status, durationMs: performance.now() - started });
     const outcome = classifyKasmAnswer(ctx, answer);
@@ -226,10 +259,7 @@ class KasmClient implements KasmApi {
   }
 }
 
-const pair = (groupId: string, imageId: string) => ({
-  target_group: { group_id: groupId },
-  target_image: { image_id: imageId },
-});
+const pair = (groupId: string, imageId: string) => ({ ...targetGroup(groupId), ...targetImage(imageId) });
 
 /** A KasmApi for one Kasm web app, its key and secret already resolved. */
 export function createKasmClient(options: KasmClientOptions): KasmApi & KasmImportSource {

@@ -1,13 +1,34 @@
 import { describe, expect, it } from "vitest";
+import { KASM_FACTS } from "../../test/helpers/kasm-facts.js";
 import { isTransient, KasmGitopsError } from "../core/errors.js";
-import { classifyKasmAnswer, kasmNetworkError, scrubSecrets } from "./kasm-errors.js";
+import { classifyKasmAnswer, kasmNetworkError, kasmSkippedError, scrubSecrets } from "./kasm-errors.js";
 
 const ctx = { url: "https://kasm.example.com", fn: "update_image", server: "kasm" };
 const json = (body: unknown) => ({ contentType: "application/json", text: JSON.stringify(body) });
-const HTML = {
-  contentType: "text/html; charset=utf-8",
-  text: "<html><body>Internal Server Error</body></html>",
-};
+const HTML = { contentType: "text/html; charset=utf-8", text: KASM_FACTS.unhandled.body };
+
+describe("an HTML 500 to a write names the keys it sent", () => {
+  it("lists the target_image keys, never their values", () => {
+    const outcome = classifyKasmAnswer(
+      { ...ctx, sentKeys: ["image_id", "name", "imageAttributes"] },
+      { status: KASM_FACTS.unhandled.status, ...HTML },
+    );
+    expect(outcome.ok).toBe(false);
+    const error = (outcome as { error: KasmGitopsError }).error;
+    expect(error.message).toContain("the request's target_image carried image_id, name, imageAttributes");
+    expect(error.context).toMatchObject({ sentKeys: ["image_id", "name", "imageAttributes"] });
+  });
+
+  it("a call skipped after a timeout says why and is not transient", () => {
+    const timedOut = kasmNetworkError({ ...ctx, fn: "get_images" }, new Error("aborted"), 30_000);
+    expect(isTransient(timedOut)).toBe(true);
+    const skipped = kasmSkippedError({ ...ctx, fn: "get_groups" }, timedOut);
+    expect(skipped.message).toBe(
+      "Kasm https://kasm.example.com get_groups: not asked, since get_images: cannot reach Kasm: no answer within 30000 ms",
+    );
+    expect(isTransient(skipped)).toBe(false);
+  });
+});
 
 describe("classifyKasmAnswer", () => {
   it.each([
@@ -49,7 +70,7 @@ describe("classifyKasmAnswer", () => {
       500,
       HTML,
       "kasm-rejected-request",
-      /update_image: Kasm refused the request with an error page \(HTTP 500, text\/html\), which it does for a field it does not know/,
+      /update_image: Kasm failed with an unhandled error \(HTTP 500, an error page: text\/html\): its log says why\. Kasm 1\.15 answers so for a key its write function does not take/,
     ],
     [
       500,

@@ -13,6 +13,8 @@ export type KasmCallContext = {
   fn: string;
   /** The KasmServer manifest's name, so a message can say which one to fix. */
   server?: string;
+  /** The keys a write's target_image carried (never their values). */
+  sentKeys?: string[];
 };
 
 /** An HTTP answer as read off the wire. */
@@ -84,13 +86,17 @@ export function classifyKasmAnswer(ctx: KasmCallContext, answer: KasmAnswer): Ka
     return fail("kasm-unavailable", `${where}: Kasm is unavailable (HTTP ${status})${saidPart}`, {
       transient: true,
     });
-  if (status === 500)
+  if (status === 500) {
+    const sent = ctx.sentKeys?.length
+      ? `; the request's target_image carried ${ctx.sentKeys.join(", ")}`
+      : "";
     return fail(
       "kasm-rejected-request",
       body
-        ? `${where}: Kasm failed on the request (HTTP 500)${saidPart}`
-        : `${where}: Kasm refused the request with an error page (HTTP 500, ${describeType(answer.contentType)}), which it does for a field it does not know: this Kasm version likely does not accept a field kasm-gitops sent to ${ctx.fn}`,
+        ? `${where}: Kasm failed on the request (HTTP 500)${saidPart}${sent}`
+        : `${where}: Kasm failed with an unhandled error (HTTP 500, an error page: ${describeType(answer.contentType)}): its log says why${sent}. Kasm 1.15 answers so for a key its write function does not take, a list where it wants text, a value that is not a number, or an unknown group or image id`,
     );
+  }
   return fail("kasm-error", `${where}: unexpected HTTP ${status}${saidPart}`);
 }
 
@@ -125,6 +131,16 @@ export function kasmNetworkError(ctx: KasmCallContext, cause: unknown, timeoutMs
     `Kasm ${ctx.url} ${ctx.fn}: cannot reach Kasm: ${reason}`,
     { ...ctx, status: 0, transient: true },
     cause,
+  );
+}
+
+/** A call not made because an earlier one of the same cycle got no answer in time: a hung Kasm costs one timeout. */
+export function kasmSkippedError(ctx: KasmCallContext, timedOut: KasmGitopsError): KasmGitopsError {
+  return kasmError(
+    "kasm-unavailable",
+    `Kasm ${ctx.url} ${ctx.fn}: not asked, since ${timedOut.message.replace(/^Kasm \S+ /, "")}`,
+    { ...ctx, status: 0 },
+    timedOut,
   );
 }
 

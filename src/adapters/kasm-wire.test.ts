@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { KASM_FACTS, kasmReadRecord } from "../../test/helpers/kasm-facts.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { KasmImageFields } from "../ports.js";
 import {
@@ -8,6 +9,8 @@ import {
   decodeImage,
   decodeImages,
   encodeFields,
+  fieldsNotTaken,
+  foreignKeys,
   updatePayload,
 } from "./kasm-wire.js";
 
@@ -59,7 +62,7 @@ describe("encodeFields", () => {
     ["thumbnail as image_src", { thumbnail: "t.png" }, { image_src: "t.png" }],
     ["friendly name in snake case", { friendlyName: "Chrome" }, { friendly_name: "Chrome" }],
     ["a new token", { dockerToken: "t0ken" }, { docker_token: "t0ken" }],
-    ["a cleared token", { dockerToken: null }, { docker_token: null }],
+    ["a cleared token (Kasm clears it with an empty one)", { dockerToken: null }, { docker_token: "" }],
     [
       "a cleared registry",
       { dockerRegistry: null, dockerUser: null },
@@ -79,29 +82,70 @@ describe("encodeFields", () => {
   });
 });
 
-describe("updatePayload", () => {
+describe("updatePayload: what Kasm 1.15's write function takes, nothing else", () => {
+  const full = kasmReadRecord();
+  const sent = (fields: KasmImageFields) => updatePayload(full, fields);
+
+  it("sends only keys of Kasm's write function, none it derives or rejects", () => {
+    const keys = Object.keys(sent({ description: "new" }));
+    expect(keys.filter((k) => !KASM_FACTS.image.writeKeys.includes(k))).toEqual([]);
+    for (const rejected of KASM_FACTS.image.rejectedWriteKeys) expect(keys).not.toContain(rejected);
+    expect(foreignKeys(sent({}))).toEqual([]);
+  });
+
+  it("sends back every field Kasm resets when an update leaves it out", () => {
+    const record = kasmReadRecord({ hash: "sha256:abc", server_id: "s1", hidden: true });
+    const payload = updatePayload(record, {});
+    for (const key of Object.keys(KASM_FACTS.image.resetWhenAbsent))
+      expect([key, payload[key]]).toEqual([key, record[key]]);
+  });
+
   it.each<[string, KasmImageFields, Record<string, unknown>]>([
-    ["keeps everything with no change", {}, {}],
     ["lays owned fields over the record", { description: "new", cores: 4 }, { description: "new", cores: 4 }],
     ["encodes owned categories", { categories: ["Office"] }, { categories: "Office" }],
     ["replaces the token when told", { dockerToken: "new-token" }, { docker_token: "new-token" }],
+    ["clears the token with an empty one", { dockerToken: null }, { docker_token: "" }],
   ])("%s", (_name, fields, changed) => {
-    const { available, zone_name, image_attributes, created, ...writable } = READ;
-    expect(updatePayload(READ, fields)).toEqual({
-      ...writable,
-      // Read as a list, written as a string; the masked token goes back unchanged.
+    expect(sent(fields)).toMatchObject(changed);
+  });
+
+  it.each(KASM_FACTS.image.jsonStringKeys)("writes %s, read as an object, as JSON text", (key) => {
+    const value = sent({})[key];
+    expect(typeof value).toBe("string");
+    expect(JSON.parse(value as string)).toEqual(full[key]);
+  });
+
+  it("writes lists as newline-joined text and keeps the masked token, which keeps the stored one", () => {
+    expect(sent({})).toMatchObject({
       categories: "Browser\nDev",
-      docker_token: "**********",
-      ...changed,
+      docker_token: KASM_FACTS.image.maskedToken,
     });
   });
 
-  it("writes back configs read as objects as JSON strings", () => {
-    expect(updatePayload({ ...READ, run_config: { a: 1 } }, {})).toMatchObject({ run_config: '{"a":1}' });
+  it("leaves out what Kasm read as null, rather than send null where a number belongs", () => {
+    const payload = updatePayload(kasmReadRecord({ cores: null, link_url: null }), {});
+    expect(payload).not.toHaveProperty("cores");
+    expect(payload).not.toHaveProperty("link_url");
   });
 
   it("always names the record it updates", () => {
-    expect(updatePayload(READ, { name: "x:2" }).image_id).toBe(ID);
+    expect(updatePayload(full, { name: "x:2" }).image_id).toBe(full.image_id);
+  });
+});
+
+describe("fieldsNotTaken: a write is done only when Kasm's answer shows it", () => {
+  const answer = decodeImage(kasmReadRecord(), "update_image");
+  it.each<[string, KasmImageFields, string[]]>([
+    ["all taken", { description: "browser", cores: 2, categories: ["Browser", "Dev"] }, []],
+    ["an empty description Kasm ignored", { description: "" }, ["description"]],
+    ["0 cores Kasm ignored", { cores: 0 }, ["cores"]],
+    ["Kasm's own form of the registry", { dockerRegistry: "docker.io" }, []],
+    ["another registry", { dockerRegistry: "registry.example.com" }, ["dockerRegistry"]],
+    ["a token set", { dockerToken: "t0ken" }, []],
+    ["a token Kasm still holds", { dockerToken: null }, ["dockerToken"]],
+    ["configs compared as data", { runConfig: { hostname: "kasm" } }, []],
+  ])("%s", (_name, sentFields, missed) => {
+    expect(fieldsNotTaken(sentFields, answer)).toEqual(missed);
   });
 });
 

@@ -4,6 +4,7 @@
  * categories newline-joined, memory in bytes), so the client holds no format knowledge of its own.
  */
 import { KasmGitopsError } from "../core/errors.js";
+import { canonicalJson } from "../core/kasm-desired.js";
 import {
   type KasmGroup,
   type KasmImageList,
@@ -13,47 +14,35 @@ import {
   type UnreadableRecord,
 } from "../core/kasm-types.js";
 import type { JsonObject } from "../core/manifest.js";
+import { namesRegistry } from "../core/registry-form.js";
 import type { KasmImageCreate, KasmImageFields } from "../ports.js";
+import {
+  AVAILABLE_KEY,
+  FIELD_KEYS,
+  GROUP_KEYS,
+  GROUP_ROW_KEYS,
+  IMAGE_ID,
+  IMAGE_WRITE_KEYS,
+  type ImageWriteKey,
+  isWriteKey,
+  JSON_TEXT_KEYS,
+  NEWLINE_LIST_KEYS,
+  NUMBER_KEYS,
+  TOKEN_KEY,
+} from "./kasm-keys.js";
 
 export type WireRecord = Record<string, unknown>;
 
-/** Keys Kasm derives and returns on read but rejects (HTML 500) on create and update. */
-export const READ_ONLY_KEYS = ["available", "zone_name", "image_attributes", "created"] as const;
-/** How Kasm shows a stored registry token; sent back unchanged, it keeps the token. */
-export const MASKED_TOKEN = "**********";
-
 type FieldName = keyof Omit<KasmImageFields, "dockerToken">;
-type Codec = { wire: string; encode?: (value: never) => unknown };
 
-const json = (value: JsonObject) => JSON.stringify(value);
-/** Our field → Kasm's key, and how the value is written. */
-const FIELDS: Record<FieldName, Codec> = {
-  name: { wire: "name" },
-  friendlyName: { wire: "friendly_name" },
-  description: { wire: "description" },
-  thumbnail: { wire: "image_src" },
-  categories: { wire: "categories", encode: (list: string[]) => list.join("\n") },
-  cores: { wire: "cores" },
-  memory: { wire: "memory" },
-  enabled: { wire: "enabled" },
-  hidden: { wire: "hidden" },
-  runConfig: { wire: "run_config", encode: json },
-  execConfig: { wire: "exec_config", encode: json },
-  volumeMappings: { wire: "volume_mappings", encode: json },
-  dockerRegistry: { wire: "docker_registry" },
-  dockerUser: { wire: "docker_user" },
-  notes: { wire: "notes" },
-};
-
-/** Our fields in Kasm's keys and encodings; absent fields stay absent. */
+/** Our fields in Kasm's keys and write encodings (configs as JSON text, categories newline-joined); absent fields stay absent. */
 export function encodeFields(fields: KasmImageFields): WireRecord {
   const wire: WireRecord = {};
-  for (const [name, codec] of Object.entries(FIELDS) as [FieldName, Codec][]) {
+  for (const [name, key] of Object.entries(FIELD_KEYS) as [FieldName, ImageWriteKey][]) {
     const value = fields[name];
-    if (value === undefined) continue;
-    wire[codec.wire] = codec.encode ? codec.encode(value as never) : value;
+    if (value !== undefined) wire[key] = toWriteForm(key, value);
   }
-  if (fields.dockerToken !== undefined) wire.docker_token = fields.dockerToken;
+  if (fields.dockerToken !== undefined) wire[TOKEN_KEY] = fields.dockerToken ?? "";
   return wire;
 }
 
@@ -63,50 +52,63 @@ export function createPayload(record: KasmImageCreate): WireRecord {
 }
 
 /**
- * `target_image` of an update: the record as just read, read-only keys stripped, our fields laid over it.
- * Kasm resets every field an update does not carry, so the whole record goes back, the masked token
- * included (which keeps the stored one).
+ * `target_image` of an update: of the record as just read, exactly the keys Kasm's write function takes
+ * (anything else is an HTML 500), in write form, with our fields laid over it. Kasm resets some fields an
+ * update does not carry, so every one read goes back, the masked token included (which keeps the stored
+ * one). A null read is left out: absent, Kasm stores null (or its default) there anyway, and a null sent
+ * where Kasm wants a number would fail.
  */
 export function updatePayload(current: WireRecord, fields: KasmImageFields): WireRecord {
   const record: WireRecord = {};
-  for (const [key, value] of Object.entries(current))
-    if (!(READ_ONLY_KEYS as readonly string[]).includes(key)) record[key] = toWriteForm(key, value);
-  return { ...record, ...encodeFields(fields), image_id: current.image_id };
+  for (const key of IMAGE_WRITE_KEYS) {
+    const value = current[key];
+    if (value !== undefined && value !== null) record[key] = toWriteForm(key, value);
+  }
+  return { ...record, ...encodeFields(fields), [IMAGE_ID]: current[IMAGE_ID] };
 }
 
-/** Keys whose value Kasm wants as a JSON string on write. */
-const JSON_STRING_KEYS = new Set(["run_config", "exec_config", "volume_mappings", "launch_config"]);
+/** The keys of a write payload outside Kasm's write set (none, for a payload built here). */
+export const foreignKeys = (payload: WireRecord): string[] =>
+  Object.keys(payload).filter((k) => !isWriteKey(k));
 
-/** A value as read, in the form a write wants: categories are a list on read but a newline-joined string on write. */
-function toWriteForm(key: string, value: unknown): unknown {
-  if (key === "categories" && Array.isArray(value)) return value.join("\n");
-  if (JSON_STRING_KEYS.has(key) && value !== null && typeof value === "object") return JSON.stringify(value);
+/** A value as read (or as ours), in the form a write wants: lists joined, objects as JSON text, numbers as numbers. */
+function toWriteForm(key: ImageWriteKey, value: unknown): unknown {
+  if (NEWLINE_LIST_KEYS.has(key) && Array.isArray(value)) return value.join("\n");
+  if (JSON_TEXT_KEYS.has(key) && value !== null && typeof value === "object") return JSON.stringify(value);
+  if (
+    NUMBER_KEYS.has(key) &&
+    typeof value === "string" &&
+    value.trim() !== "" &&
+    Number.isFinite(Number(value))
+  )
+    return Number(value);
   return value;
 }
 
 /** A record of `get_images`/`create_image`/`update_image` as ours; a malformed one is an error naming the field. */
 export function decodeImage(raw: unknown, fn: string): KasmRecord {
   const record = asObject(raw, fn, "an image record");
-  const read = reader(record, fn, `image ${String(record.image_id ?? "(no image_id)")}`);
+  const read = reader(record, fn, `image ${String(record[IMAGE_ID] ?? "(no image_id)")}`);
+  const k = FIELD_KEYS;
   return {
-    imageId: read.id("image_id"),
-    name: read.string("name"),
-    friendlyName: read.string("friendly_name"),
-    description: read.string("description"),
-    thumbnail: read.string("image_src"),
-    categories: read.categories("categories"),
-    cores: read.number("cores"),
-    memory: read.number("memory"),
-    enabled: read.boolean("enabled"),
-    hidden: read.boolean("hidden"),
-    runConfig: read.config("run_config"),
-    execConfig: read.config("exec_config"),
-    volumeMappings: read.config("volume_mappings"),
-    dockerRegistry: read.nullableString("docker_registry"),
-    dockerUser: read.nullableString("docker_user"),
-    dockerTokenSet: read.nullableString("docker_token") !== null,
-    notes: read.string("notes"),
-    available: read.boolean("available"),
+    imageId: read.id(IMAGE_ID),
+    name: read.string(k.name),
+    friendlyName: read.string(k.friendlyName),
+    description: read.string(k.description),
+    thumbnail: read.string(k.thumbnail),
+    categories: read.categories(k.categories),
+    cores: read.number(k.cores),
+    memory: read.number(k.memory),
+    enabled: read.boolean(k.enabled),
+    hidden: read.boolean(k.hidden),
+    runConfig: read.config(k.runConfig),
+    execConfig: read.config(k.execConfig),
+    volumeMappings: read.config(k.volumeMappings),
+    dockerRegistry: read.nullableString(k.dockerRegistry),
+    dockerUser: read.nullableString(k.dockerUser),
+    dockerTokenSet: read.nullableString(TOKEN_KEY) !== null,
+    notes: read.string(k.notes),
+    available: read.boolean(AVAILABLE_KEY),
   };
 }
 
@@ -127,8 +129,8 @@ export function decodeImages(list: readonly unknown[], fn: string): KasmImageLis
 /** What can still be told of a record that did not decode: its id and, when its notes are text, its owner. */
 function unreadableRecord(raw: unknown, problem: string): UnreadableRecord {
   const record = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as WireRecord) : {};
-  const id = record.image_id;
-  const notes = record.notes;
+  const id = record[IMAGE_ID];
+  const notes = record[FIELD_KEYS.notes];
   const ownerKnown = notes === undefined || notes === null || typeof notes === "string";
   const owner = typeof notes === "string" ? managedBy(notes) : undefined;
   return {
@@ -142,19 +144,19 @@ function unreadableRecord(raw: unknown, problem: string): UnreadableRecord {
 export function decodeGroup(raw: unknown, fn: string): KasmGroup {
   const read = reader(asObject(raw, fn, "a group"), fn, "a group");
   return {
-    groupId: read.id("group_id"),
-    name: read.string("name"),
-    description: read.string("description"),
-    isSystem: read.boolean("is_system"),
+    groupId: read.id(GROUP_KEYS.id),
+    name: read.string(GROUP_KEYS.name),
+    description: read.string(GROUP_KEYS.description),
+    isSystem: read.boolean(GROUP_KEYS.isSystem),
   };
 }
 
 export function decodeGroupImage(raw: unknown, fn: string): KasmMembership {
   const read = reader(asObject(raw, fn, "a group image row"), fn, "a group image row");
   return {
-    groupImageId: read.id("group_image_id"),
-    groupId: read.id("group_id"),
-    imageId: read.id("image_id"),
+    groupImageId: read.id(GROUP_ROW_KEYS.id),
+    groupId: read.id(GROUP_ROW_KEYS.groupId),
+    imageId: read.id(GROUP_ROW_KEYS.imageId),
   };
 }
 
@@ -239,3 +241,30 @@ function reader(record: WireRecord, fn: string, what: string) {
     },
   };
 }
+
+/**
+ * The fields of a write that Kasm's answer does not show as sent: a value Kasm ignored (an empty
+ * description, 0 cores) or changed. A write is done only when the answer shows it, so these are a failure.
+ */
+export function fieldsNotTaken(sent: KasmImageFields, answer: KasmRecord): string[] {
+  const missed: string[] = [];
+  for (const name of Object.keys(FIELD_KEYS) as FieldName[]) {
+    const want = sent[name];
+    if (want === undefined) continue;
+    const got = answer[name];
+    const same =
+      name === "dockerRegistry" && typeof want === "string" && typeof got === "string"
+        ? namesRegistry(got, want)
+        : canonicalJson(emptyAsNull(name, got)) === canonicalJson(emptyAsNull(name, want));
+    if (!same) missed.push(name);
+  }
+  if (sent.dockerToken !== undefined && answer.dockerTokenSet !== Boolean(sent.dockerToken))
+    missed.push("dockerToken");
+  return missed;
+}
+
+/** Empty and null registry fields mean the same to Kasm. */
+const emptyAsNull = (name: FieldName, value: unknown) =>
+  (name === "dockerRegistry" || name === "dockerUser") && (value === "" || value === undefined)
+    ? null
+    : value;

@@ -37,12 +37,20 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
     );
   }
   io.stdout(args.values.json ? json : renderPlan(plan, { color: useColor(io) }));
+  // A KasmServer that cannot be used as configured is an error whatever the flags: nothing will fix it by itself.
+  const config = plan.unknown.find((u) => u.reason === "kasm-config");
+  if (config) {
+    io.stderr(`kasm-gitops: ${config.message}\n`);
+    return 1;
+  }
   if (args.values["detailed-exitcode"]) {
     // An incomplete plan is not "no changes": something could not be checked, so it is an error (1).
     if (plan.summary.incomplete) return 1;
     // 2: not converged, so a pipeline acts. A promotion blocked at an untested digest is that too, even
     // with nothing to carry out: the fleet is behind Git until the digest is tested.
-    if (plan.actions.length > 0 || blockedReasons(plan, snapshot.set).length > 0) return 2;
+    // A Kasm change held (images not on the agents yet, a group Kasm lacks) is a change still to make.
+    const kasmHeld = plan.blocked.some((b) => b.type.startsWith("kasm-"));
+    if (plan.actions.length > 0 || kasmHeld || blockedReasons(plan, snapshot.set).length > 0) return 2;
   }
   return 0;
 }

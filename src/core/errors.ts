@@ -32,6 +32,8 @@ export type ErrorCode =
   | "kasm-rejected-request"
   | "kasm-unavailable"
   | "kasm-not-found"
+  | "kasm-not-taken"
+  | "kasm-config"
   | "kasm-error"
   | "notification-failed"
   | "internal";
@@ -70,6 +72,8 @@ type KasmContext = Classified & {
   /** Kasm's own words, one line. */
   kasmMessage?: string;
   imageId?: string;
+  /** The keys a write's target_image carried (never values), for an HTML 500. */
+  sentKeys?: string[];
 };
 
 /** The context each code carries, so a handler reads named fields instead of guessing at a bag of values. */
@@ -111,6 +115,10 @@ export type ErrorContexts = {
   "kasm-rejected-request": KasmContext;
   "kasm-unavailable": KasmContext;
   "kasm-not-found": KasmContext;
+  /** A write Kasm answered without taking these fields (ours, camelCase). */
+  "kasm-not-taken": KasmContext & { fields: string[] };
+  /** The KasmServer cannot be used as configured (a secret that does not resolve); nothing was asked of Kasm. */
+  "kasm-config": { server?: string; url?: string; reference?: string };
   "kasm-error": KasmContext;
   /** Only the Notification's name: the URL is a secret. */
   "notification-failed": { notification?: string; status?: number };

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import {
   KASM_DEFAULTS,
+  KASM_IGNORES,
   type KasmOwnedFields,
   type KasmPulls,
   type KasmRecord,
@@ -10,6 +11,7 @@ import {
 } from "./kasm-types.js";
 import type { WorkspaceManifest } from "./manifest.js";
 import { parseMemoryQuantity } from "./quantity.js";
+import { namesRegistry } from "./registry-form.js";
 
 /** A Registry as a record needs it: its host, and (with auth) the user and a fingerprint of the credentials. */
 export type RegistryAuthInfo = { host: string; username?: string; fingerprint?: string };
@@ -87,6 +89,17 @@ export function canonicalJson(value: unknown): string {
 const normal = (field: keyof KasmOwnedFields, value: unknown) =>
   (field === "dockerRegistry" || field === "dockerUser") && value === "" ? null : value;
 
+/** Whether a record's field holds what Git wants; Kasm's forms of a registry (`https://index.docker.io/v1/`) name their host. */
+function holds(field: keyof KasmOwnedFields, from: unknown, to: unknown): boolean {
+  if (field === "dockerRegistry" && typeof from === "string" && typeof to === "string")
+    return namesRegistry(from, to);
+  return canonicalJson(normal(field, from)) === canonicalJson(to);
+}
+
+/** Whether Kasm would ignore writing `to` over `from` (an empty description over a stored one, 0 cores). */
+const ignoredByKasm = (field: keyof KasmOwnedFields, to: unknown) =>
+  field in KASM_IGNORES && canonicalJson(KASM_IGNORES[field]) === canonicalJson(to);
+
 const COMPARED: (keyof KasmOwnedFields)[] = [
   "name",
   "friendlyName",
@@ -111,34 +124,45 @@ export const TOKEN = {
   from: (registry: string) => `(from Registry ${registry})`,
 };
 
+/** How a record differs from Git: the changes to write, and the differences Kasm would not let a write fix. */
+export type RecordDiff = { changes: KasmChange[]; kept: KasmChange[] };
+
 /**
  * The owned fields of `record` that differ from Git, in a fixed order; the marker is added to the notes
- * (other lines kept); the token is written when missing or when its credentials' fingerprint changed.
+ * (other lines kept). A difference Kasm ignores on write is `kept`, never a change: planning it would be a
+ * write every cycle that never takes. The token is written when missing or when its credentials'
+ * fingerprint changed; a record being adopted keeps the token Kasm holds (Kasm shows it masked, so it cannot
+ * be compared) until Git's credentials change.
  */
 export function recordChanges(
   record: KasmRecord,
   desired: DesiredRecord,
   applied: AppliedRecord | undefined,
-): KasmChange[] {
+  adopting = false,
+): RecordDiff {
   const changes: KasmChange[] = [];
+  const kept: KasmChange[] = [];
   for (const field of COMPARED) {
     if (desired.unowned.has(field)) continue;
-    const from = normal(field, record[field]);
+    const from = record[field];
     const to = desired.fields[field];
-    if (canonicalJson(from) !== canonicalJson(to)) changes.push({ field, from, to });
+    if (holds(field, from, to)) continue;
+    (ignoredByKasm(field, to) ? kept : changes).push({ field, from: normal(field, from), to });
   }
   if (managedBy(record.notes) !== desired.workspace) {
     changes.push({ field: "notes", from: record.notes, to: withMarker(record.notes, desired.workspace) });
   }
   const from = record.dockerTokenSet ? TOKEN.set : TOKEN.none;
   if (desired.token) {
-    if (!record.dockerTokenSet || applied?.token !== desired.token.fingerprint) {
+    const known = applied?.token !== undefined;
+    const adoptedAsIs = adopting && record.dockerTokenSet && !known;
+    if (!adoptedAsIs && (!record.dockerTokenSet || applied?.token !== desired.token.fingerprint)) {
       changes.push({ field: "dockerToken", from, to: TOKEN.from(desired.token.registry) });
     }
   } else if (record.dockerTokenSet) {
     changes.push({ field: "dockerToken", from, to: TOKEN.none });
   }
-  return changes;
+  return { changes, kept };
 }
 
 /** A short hash of what Git asks of a record: unchanged since the last write means a difference is drift. */

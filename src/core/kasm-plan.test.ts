@@ -274,6 +274,62 @@ const cases: Case[] = [
     },
   },
   {
+    name: "a managed record left in All Users (a lost create answer, a kill before the group fix) is taken out",
+    workspaces: [chrome],
+    records: [recordOf(chrome, "r1")],
+    memberships: [
+      { groupId: "g-qa", imageId: "r1" },
+      { groupId: "g-all", imageId: "r1" },
+    ],
+    images: { a1: ["2"], a2: ["2"] },
+    applied: {},
+    expect: { actions: ["-group chrome All Users r1 after "] },
+  },
+  {
+    name: "an empty description Kasm cannot clear: no write, said once",
+    workspaces: [chrome],
+    records: [recordOf(chrome, "r1", { description: "typed in the UI" })],
+    memberships: [{ groupId: "g-qa", imageId: "r1" }],
+    images: { a1: ["2"], a2: ["2"] },
+    applied: { chrome: { fields: hashOf(chrome) } },
+    expect: { actions: [], warnings: ["kasm-field-kept"] },
+  },
+  {
+    name: "0 cores set in Kasm and no cores in Git: the image switch goes on without touching cores",
+    workspaces: [ws("chrome", "3")],
+    records: [recordOf(chrome, "r1", { cores: 0 })],
+    memberships: [{ groupId: "g-qa", imageId: "r1" }],
+    images: { a1: ["3"], a2: ["3"] },
+    applied: { chrome: { fields: hashOf(chrome) } },
+    expect: { actions: ['update chrome r1 changed name="reg.test:5000/kasm/chrome:3" after '] },
+  },
+  {
+    name: "pulls: kasm and Kasm's own form of the registry (https://host/): the same registry, nothing to write",
+    workspaces: [chrome],
+    pulls: "kasm",
+    records: [
+      recordOf(chrome, "r1", { dockerRegistry: `https://${H}/`, dockerUser: "ci-bot", dockerTokenSet: true }),
+    ],
+    memberships: [{ groupId: "g-qa", imageId: "r1" }],
+    applied: { chrome: { fields: hashOf(chrome, "kasm"), token: "fp1" } },
+    expect: { actions: [] },
+  },
+  {
+    name: "pulls: kasm adoption keeps the token Kasm holds: only the marker changes",
+    workspaces: [ws("chrome", "2", { kasm: { imageId: "r9" } })],
+    pulls: "kasm",
+    records: [
+      recordOf(chrome, "r9", {
+        notes: null,
+        dockerRegistry: `https://${H}`,
+        dockerUser: "ci-bot",
+        dockerTokenSet: true,
+      }),
+    ],
+    memberships: [{ groupId: "g-qa", imageId: "r9" }],
+    expect: { actions: ['update chrome r9 adopt notes="managed-by: kasm-gitops/chrome" after '] },
+  },
+  {
     name: "a disabled workspace's record is disabled without waiting for images",
     workspaces: [ws("chrome", "3", { enabled: false })],
     records: [recordOf(chrome, "r1")],
@@ -325,6 +381,33 @@ describe("planKasm", () => {
     expect(plan.unknown).toMatchObject([{ kind: "kasm", reason: "kasm-unreachable" }]);
     expect(plan.warnings[0]).toMatchObject({ code: "kasm-unreachable" });
     expect(plan.warnings[0]!.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it("an adoption that keeps Kasm's token says whose credentials it stands for", () => {
+    const adoption = cases.find((c) => c.name.startsWith("pulls: kasm adoption keeps the token"))!;
+    expect(planKasm(input(adoption)).actions[0]).toMatchObject({ adopt: true, keepsToken: "corp" });
+  });
+
+  it("the kept-field warning names the field, the values and where in Kasm to fix it", () => {
+    const kept = cases.find((c) => c.name.startsWith("an empty description Kasm cannot clear"))!;
+    expect(planKasm(input(kept)).warnings[0]!.message).toBe(
+      'Kasm record r1 of workspace "chrome" keeps its description "typed in the UI": Kasm ignores "" there on update, so kasm-gitops writes nothing for it; change it in Kasm\'s admin UI (Admin → Workspaces → Edit → Description), or write the value you want in the Workspace',
+    );
+  });
+
+  it("a KasmServer that cannot be used as configured is kasm-config, never unreachable", () => {
+    const plan = planKasm({
+      ...input(cases[0]!),
+      observed: {
+        reachable: false,
+        reason: "kasm-config",
+        error:
+          'KasmServer "kasm" cannot be used as configured: secret reference {env: KASM_SECRET_X} cannot be resolved',
+      },
+    });
+    expect(plan.unknown).toMatchObject([{ kind: "kasm", reason: "kasm-config" }]);
+    expect(plan.warnings.map((w) => w.code)).toEqual(["kasm-config"]);
+    expect(plan.warnings[0]!.message).toContain("KASM_SECRET_X");
   });
 
   it("create carries owned fields only, never a secret, with the marker in its notes", () => {

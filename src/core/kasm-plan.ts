@@ -14,6 +14,7 @@ import {
   recordChanges,
 } from "./kasm-desired.js";
 import {
+  KASM_UI_FIELD,
   type KasmObservation,
   type KasmPulls,
   type KasmRecord,
@@ -115,17 +116,16 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
   const warnings: PlanWarning[] = [];
   const observed = input.observed;
   if (!observed.reachable) {
+    const reason = observed.reason ?? "kasm-unreachable";
     warnings.push({
-      code: "kasm-unreachable",
-      message: `Kasm at ${input.server.url} could not be read, its records wait for the next cycle: ${observed.error}`,
+      code: reason,
+      message:
+        reason === "kasm-config"
+          ? `${observed.error}; Kasm at ${input.server.url} was not asked, its records wait until that is fixed`
+          : `Kasm at ${input.server.url} could not be read, its records wait for the next cycle: ${observed.error}`,
     });
     const unknown: UnknownCause[] = [
-      {
-        kind: "kasm",
-        name: input.server.name ?? input.server.url,
-        reason: "kasm-unreachable",
-        message: observed.error,
-      },
+      { kind: "kasm", name: input.server.name ?? input.server.url, reason, message: observed.error },
     ];
     return { actions, blocked, warnings, unknown };
   }
@@ -224,7 +224,10 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       continue;
     }
     const { record, adopt } = found;
-    let changes = recordChanges(record, desired, input.applied.get(desired.workspace));
+    const applied = input.applied.get(desired.workspace);
+    const diff = recordChanges(record, desired, applied, adopt);
+    for (const kept of diff.kept) warnings.push(keptWarning(desired.workspace, record.imageId, kept));
+    let changes = diff.changes;
     const g = switchGate(false, changes);
     let after: number[] = [];
     if ("blocked" in g) {
@@ -239,7 +242,6 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     } else after = g.after;
     if (changes.length > 0) {
       // Drift: Git and the credentials are what kasm-gitops last wrote, so Kasm was edited.
-      const applied = input.applied.get(desired.workspace);
       const credentialsMoved = desired.token !== undefined && applied?.token !== desired.token.fingerprint;
       const drift = !adopt && !credentialsMoved && applied?.fields === fieldsHash(desired);
       push({
@@ -252,6 +254,10 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         ...(adopt ? { adopt: true as const } : {}),
         ...(changes.some((c) => c.field === "dockerToken") && desired.token
           ? { tokenFrom: desired.token.registry }
+          : {}),
+        // Adopted with the token Kasm holds: its fingerprint is Git's from now on.
+        ...(desired.token && !changes.some((c) => c.field === "dockerToken") && applied?.token === undefined
+          ? { keepsToken: desired.token.registry }
           : {}),
       });
     }
@@ -307,6 +313,16 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       push({ type: "kasm-group-remove", group: groupName.get(id)!, groupId: id, ...base } as KasmGroupAction);
     }
   }
+}
+
+/** A difference Kasm will not let a write fix: said once per plan, with where a person fixes it. */
+function keptWarning(workspace: string, imageId: string, kept: KasmChange): PlanWarning {
+  const ui = KASM_UI_FIELD[kept.field as keyof typeof KASM_UI_FIELD];
+  return {
+    code: "kasm-field-kept",
+    workspace,
+    message: `Kasm record ${imageId} of workspace "${workspace}" keeps its ${kept.field} ${JSON.stringify(kept.from)}: Kasm ignores ${JSON.stringify(kept.to)} there on update, so kasm-gitops writes nothing for it; change it in Kasm's admin UI${ui ? ` (${ui})` : ""}, or write the value you want in the Workspace`,
+  };
 }
 
 /**

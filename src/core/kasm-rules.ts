@@ -1,4 +1,5 @@
 /** The semantic rules of the Kasm web app sync: one KasmServer, a URL that keeps the API key private, and sane records. */
+import { parseDuration } from "./duration.js";
 import { parseMemoryQuantity, QUANTITY_HINT } from "./quantity.js";
 import { error, field, type Identified, text } from "./rule-context.js";
 
@@ -18,6 +19,7 @@ export function checkKasm(items: readonly Identified[]): void {
         );
       server ??= item;
       checkUrl(item);
+      checkTimeout(item);
       continue;
     }
     if (item.kind !== "Workspace") continue;
@@ -43,6 +45,16 @@ export function checkKasm(items: readonly Identified[]): void {
       );
     else adopted.set(imageId, item);
   }
+}
+
+/** A call deadline under a second would time out a healthy Kasm. */
+function checkTimeout(item: Identified): void {
+  const timeout = text(item, "/spec/timeout");
+  const ms = timeout === undefined ? undefined : parseDuration(timeout);
+  if (ms !== undefined && ms < 1000)
+    item.ref.add(
+      error("/spec/timeout", "invalid-duration", `spec.timeout must be at least 1s, got ${timeout}`),
+    );
 }
 
 /** Loopback hosts, where plain HTTP never leaves the machine: 127.0.0.0/8, ::1 and localhost. */

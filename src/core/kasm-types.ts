@@ -66,7 +66,12 @@ export type KasmObservation =
       /** Records Kasm returned that could not be decoded (absent = none). */
       unreadable?: UnreadableRecord[];
     }
-  | { reachable: false; error: string };
+  | {
+      reachable: false;
+      error: string;
+      /** `kasm-config`: Kasm was not asked, since the KasmServer cannot be used as configured (a secret). */
+      reason?: "kasm-config";
+    };
 
 /** The prefix of the notes line that marks a record as managed. */
 export const MARKER_PREFIX = "managed-by: kasm-gitops/";
@@ -90,6 +95,25 @@ export function withMarker(notes: string | null, workspace: string): string {
     .filter((line) => !line.trim().startsWith(MARKER_PREFIX) && line.trim() !== "");
   return [...others, markerFor(workspace)].join("\n");
 }
+
+/**
+ * Values Kasm 1.15 ignores on update (the stored value stays): an empty description or notes cannot clear
+ * the stored text, and 0 cores or memory keeps the stored number. Writing one is a write that never takes.
+ */
+export const KASM_IGNORES: Partial<Record<keyof KasmOwnedFields, unknown>> = {
+  description: "",
+  notes: "",
+  cores: 0,
+  memory: 0,
+};
+
+/** Where in Kasm's admin UI a person changes a field kasm-gitops cannot. */
+export const KASM_UI_FIELD: Partial<Record<keyof KasmOwnedFields, string>> = {
+  description: "Admin → Workspaces → Edit → Description",
+  notes: "Admin → Workspaces → Edit → Notes",
+  cores: "Admin → Workspaces → Edit → Cores",
+  memory: "Admin → Workspaces → Edit → Memory",
+};
 
 /** Kasm's own defaults for a new record's resources when the manifest leaves them out. */
 export const KASM_DEFAULTS = { cores: 2, memory: 2_768_000_000 } as const;

@@ -83,6 +83,8 @@ export type KasmServerSpec = {
   tls?: { ca?: SecretRef };
   pulls?: KasmPulls;
   removed?: KasmRemoved;
+  /** Deadline of one API call, a duration (default 30s). */
+  timeout?: string;
 };
 
 export type SettingsSpec = {

@@ -47,6 +47,8 @@ export type KasmUpdateAction = {
   /** True when this update adopts an unmarked record named by `kasm.imageId`. */
   adopt?: true;
   tokenFrom?: string;
+  /** Adopted keeping the token Kasm holds (this Registry's): its credentials' fingerprint is remembered. */
+  keepsToken?: string;
 };
 
 /** A managed record whose Workspace left Git (`removed: disable | delete`). */
@@ -110,8 +112,10 @@ export type WarningCode =
   | "moving-tag-not-created"
   | "prune-skipped"
   | "kasm-unreachable"
+  | "kasm-config"
   | "kasm-not-synced"
   | "kasm-record-conflict"
+  | "kasm-field-kept"
   | "kasm-record-unreadable";
 
 export type PlanWarning = {

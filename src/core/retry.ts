@@ -33,13 +33,21 @@ export async function withRetry<T>(
     onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
     /** A wait the error itself asks for (Retry-After), used instead of the backoff when longer. */
     waitFor?: (error: unknown) => number | undefined;
+    /** Narrows which transient failures are worth another attempt (default: all of them). */
+    retryable?: (error: unknown) => boolean;
   },
 ): Promise<{ value: T; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
       return { value: await task(attempt), attempts: attempt };
     } catch (error) {
-      if (attempt >= options.policy.attempts || !isTransient(error) || options.signal?.aborted) throw error;
+      if (
+        attempt >= options.policy.attempts ||
+        !isTransient(error) ||
+        options.retryable?.(error) === false ||
+        options.signal?.aborted
+      )
+        throw error;
       const delay = Math.max(
         backoffMs(options.policy, attempt, options.random),
         options.waitFor?.(error) ?? 0,

@@ -343,6 +343,20 @@ const CASES: [string, string, string, number, number][] = [
   ["an unknown pulls mode", kasmServer(undefined, "  pulls: agents"), "invalid-value", 8, 10],
   ["an unknown removed policy", kasmServer(undefined, "  removed: purge"), "invalid-value", 8, 12],
   [
+    "a Kasm call timeout under a second",
+    kasmServer(undefined, "  timeout: 500ms"),
+    "invalid-duration",
+    8,
+    12,
+  ],
+  [
+    "a Kasm call timeout that is no duration",
+    kasmServer(undefined, "  timeout: soon"),
+    "invalid-format",
+    8,
+    12,
+  ],
+  [
     "a second KasmServer",
     `${kasmServer()}---\n${kasmServer().replace("name: kasm", "name: kasm-2")}`,
     "multiple-kasm-servers",

@@ -1,6 +1,6 @@
 /** The shell around the Kasm planner: observe Kasm, carry out `kasm-*` actions, remember what was written. */
-import { createHash } from "node:crypto";
 import { describeError, KasmGitopsError } from "../core/errors.js";
+import type { CredentialsFingerprint } from "../core/fingerprint.js";
 import { desiredRecord, fieldsHash, type RegistryAuthInfo, TOKEN } from "../core/kasm-desired.js";
 import type { KasmServerConfig } from "../core/kasm-plan.js";
 import type { KasmObservation } from "../core/kasm-types.js";
@@ -16,17 +16,14 @@ export const kasmServerConfig = (m: KasmServerManifest): KasmServerConfig => ({
   removed: m.spec.removed ?? DEFAULTS.kasmRemoved,
 });
 
-/** A fingerprint of a Registry's credentials: tells a rotated password apart without keeping it. */
-export function credentialsFingerprint(host: string, credentials: Credentials): string {
-  return createHash("sha256")
-    .update(JSON.stringify([host, credentials.username, credentials.password]))
-    .digest("hex");
-}
-
-/** Each Registry as a record carries it (`pulls: kasm`): host, user, and its credentials' fingerprint. */
+/**
+ * Each Registry as a record carries it (`pulls: kasm`): host, user, and its credentials' fingerprint (keyed:
+ * see KasmWrittenStore.fingerprinter), which tells a rotated password apart without keeping it.
+ */
 export function registryInfo(
   set: ManifestSet,
   credentialsFor: (registry: string) => Credentials | undefined,
+  credentialsFingerprint: CredentialsFingerprint,
 ): Map<string, RegistryAuthInfo> {
   const info = new Map<string, RegistryAuthInfo>();
   for (const r of set.registries) {
@@ -42,17 +39,17 @@ export function registryInfo(
 }
 
 /**
- * Reads records, groups, and the image rows of the groups that matter (named in Git now or before):
- * 2 calls plus one per such group. Any failure makes Kasm unknown for this cycle, never half-known.
+ * Reads records, groups, and the image rows of every group: 2 calls plus one per group, so the whole
+ * membership of each managed record is known (All Users included, which Kasm may add a new record to).
+ * Any failure makes Kasm unknown for this cycle, never half-known.
  */
 export async function observeKasm(
   api: KasmApi,
-  groupNames: ReadonlySet<string>,
   signal?: AbortSignal,
 ): Promise<{ observed: KasmObservation; groupsRead: string[] }> {
   try {
     const [images, groups] = await Promise.all([api.readImages(signal), api.listGroups(signal)]);
-    const read = groups.filter((g) => groupNames.has(g.name)).map((g) => g.groupId);
+    const read = groups.map((g) => g.groupId);
     const rows = await mapLimit(read, 4, (id) => api.listGroupImages(id, signal));
     const { records, unreadable } = images;
     const observed = { reachable: true as const, records, groups, memberships: rows.flat() };
@@ -147,7 +144,8 @@ export function afterWrites(
     const entry = { ...records[action.workspace], fields: fieldsHash(desired) };
     const tokenChange =
       action.type === "kasm-update" ? action.changes.find((c) => c.field === "dockerToken") : undefined;
-    if (action.tokenFrom && desired.token) entry.token = desired.token.fingerprint;
+    if ((action.tokenFrom || (action.type === "kasm-update" && action.keepsToken)) && desired.token)
+      entry.token = desired.token.fingerprint;
     else if (tokenChange?.to === TOKEN.none) delete entry.token;
     records[action.workspace] = entry;
   }

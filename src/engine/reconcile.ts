@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
-import { describeError, KasmGitopsError } from "../core/errors.js";
+import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
+import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerprint.js";
 import { parseImageReference } from "../core/image-ref.js";
 import type { KasmServerConfig } from "../core/kasm-plan.js";
 import type { KasmObservation } from "../core/kasm-types.js";
@@ -81,7 +83,7 @@ export type Fleet = {
   /** The set it was connected for. */
   set: ManifestSet;
   /** The KasmServer's API, or why it could not be reached. */
-  kasm?: { config: KasmServerConfig; api?: KasmApi; error?: string };
+  kasm?: { config: KasmServerConfig; api?: KasmApi; error?: string; reason?: "kasm-config" };
 };
 
 /** Reads and validates a set of manifest files; an invalid set is refused whole with every problem. */
@@ -169,7 +171,15 @@ export async function connectFleet(
     try {
       kasm = { config, api: await deps.kasmFor(set.kasmServer) };
     } catch (error) {
-      kasm = { config, error: describeError(error) };
+      // A secret that does not resolve is the operator's to fix, not Kasm being down.
+      const configError = hasCode(error, "secret-unresolved", "secret-not-allowed", "usage");
+      kasm = {
+        config,
+        error: configError
+          ? `KasmServer "${set.kasmServer.metadata.name}" cannot be used as configured: ${describeError(error)}`
+          : describeError(error),
+        ...(configError ? { reason: "kasm-config" as const } : {}),
+      };
     }
   }
   return {
@@ -192,18 +202,36 @@ async function kasmInput(
   const kasm = fleet.kasm;
   if (!kasm) return undefined;
   const written = (await deps.kasmWritten?.read()) ?? { records: {}, groups: [] };
-  const names = new Set([...written.groups, ...fleet.set.workspaces.flatMap((w) => w.spec.groups ?? [])]);
   const { observed, groupsRead } = kasm.api
-    ? await observeKasm(kasm.api, names, signal)
-    : { observed: { reachable: false as const, error: kasm.error ?? "no Kasm API" }, groupsRead: [] };
+    ? await observeKasm(kasm.api, signal)
+    : {
+        observed: {
+          reachable: false as const,
+          error: kasm.error ?? "no Kasm API",
+          ...(kasm.reason ? { reason: kasm.reason } : {}),
+        },
+        groupsRead: [],
+      };
   return {
     server: kasm.config,
     observed,
     groupsRead,
-    registries: registryInfo(fleet.set, (name) => fleet.registries.get(name)?.credentials),
+    registries: registryInfo(
+      fleet.set,
+      (name) => fleet.registries.get(name)?.credentials,
+      await fingerprinter(deps),
+    ),
     applied: new Map(Object.entries(written.records)),
   };
 }
+
+/** The state dir's keyed credential fingerprints; without a state store, a key of this process only. */
+async function fingerprinter(deps: ReconcileDeps): Promise<CredentialsFingerprint> {
+  if (deps.kasmWritten) return deps.kasmWritten.fingerprinter();
+  processKey ??= keyedFingerprint(randomBytes(32));
+  return processKey;
+}
+let processKey: CredentialsFingerprint | undefined;
 
 /** `false`: no digest checks (interval cycles, --no-refresh); else which tags to re-check. */
 export type PlanOptions = {
@@ -323,7 +351,7 @@ export async function executeOnFleet(
       kasmDone,
       fleet.set,
       kasm.config,
-      registryInfo(fleet.set, credentialsFor),
+      registryInfo(fleet.set, credentialsFor, await fingerprinter(deps)),
     );
     if (JSON.stringify(after) !== JSON.stringify(before)) await deps.kasmWritten.write(after);
   }

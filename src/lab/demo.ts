@@ -97,13 +97,15 @@ async function labKasm(lab: Lab, path: string, body?: unknown): Promise<KasmStat
 /** What users see in Kasm: each record, its image, and its groups. */
 async function showRecords(lab: Lab) {
   const state = await labKasm(lab, "/state");
-  for (const image of [...state.images].sort((a, b) => a.friendly_name.localeCompare(b.friendly_name))) {
+  for (const image of [...state.images].sort((a, b) =>
+    (a.friendly_name ?? "").localeCompare(b.friendly_name ?? ""),
+  )) {
     const groups = state.groupImages
       .filter((row) => row.image_id === image.image_id)
       .map((row) => state.groups.find((g) => g.group_id === row.group_id)?.name);
     const flags = image.enabled ? "" : " (disabled)";
     process.stdout.write(
-      `  ${image.friendly_name.padEnd(18)} ${image.name}${flags}  groups: ${groups.join(", ") || "-"}\n`,
+      `  ${(image.friendly_name ?? "").padEnd(18)} ${image.name}${flags}  groups: ${groups.join(", ") || "-"}\n`,
     );
   }
 }

@@ -4,8 +4,11 @@
  * to loopback clients only.
  */
 import type { IncomingMessage } from "node:http";
-import { html, json, type KasmReply, type KasmSeed } from "./kasm-records.js";
+import { html, json, type KasmHeaders, type KasmReply, type KasmSeed } from "./kasm-records.js";
 import type { KasmFault, KasmStandIn } from "./kasm-stand-in.js";
+
+/** A reply to send, or `lost`: the call was carried out and the connection is dropped unanswered. */
+export type KasmAnswer = KasmReply | { type: "lost" };
 
 /** Everything a handle controls but its address, keys and close. */
 export type KasmControls = Omit<KasmStandIn, "url" | "apiKey" | "apiKeySecret" | "close">;
@@ -18,14 +21,14 @@ export function isLoopback(address: string | undefined): boolean {
 export function route(
   req: IncomingMessage,
   raw: string,
-  api: (fn: string, raw: string) => Promise<KasmReply>,
+  api: (fn: string, raw: string, headers: KasmHeaders) => Promise<KasmAnswer>,
   admin: KasmControls,
-): KasmReply | Promise<KasmReply> {
+): KasmAnswer | Promise<KasmAnswer> {
   const path = new URL(req.url ?? "/", "http://stand-in").pathname;
   const apiMatch = /^\/api\/public\/([^/]+)$/.exec(path);
   if (apiMatch) {
     if (req.method !== "POST") return html(405, "Method Not Allowed", "Use POST.");
-    return api(decodeURIComponent(apiMatch[1] ?? ""), raw);
+    return api(decodeURIComponent(apiMatch[1] ?? ""), raw, req.headers);
   }
   if (path.startsWith("/__lab/")) {
     if (!isLoopback(req.socket.remoteAddress))
@@ -69,6 +72,15 @@ function labRoute(request: string, raw: string, admin: KasmControls): KasmReply 
     case "POST /read-only":
       admin.setReadOnly(body.readOnly !== false);
       return json(200, {});
+    case "GET /settings":
+      return json(200, { ...admin.state().settings });
+    case "POST /settings": {
+      if (typeof body.add_images_to_default_group !== "boolean") {
+        return json(400, { error: "send {add_images_to_default_group: boolean}" });
+      }
+      admin.setAddImagesToDefaultGroup(body.add_images_to_default_group);
+      return json(200, { ...admin.state().settings });
+    }
     case "POST /faults":
       admin.addFault(body as KasmFault);
       return json(200, {});

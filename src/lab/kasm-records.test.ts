@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { MASKED_TOKEN, READ_ONLY_KEYS, WRITABLE_FIELDS } from "./kasm-image-fields.js";
+import { MASKED_TOKEN, READ_KEYS, WRITE_KEYS } from "./kasm-image-fields.js";
 import {
   ALL_USERS,
   handleCall,
@@ -7,264 +8,448 @@ import {
   initialState,
   type KasmAuth,
   type KasmDeps,
+  type KasmHeaders,
   type KasmReply,
   type KasmState,
+  upgradeState,
 } from "./kasm-records.js";
+
+/** The facts of Kasm 1.15 the stand-in must agree with, shared with the client's tests. */
+const FACTS = JSON.parse(
+  readFileSync(new URL("../../test/fixtures/kasm-1.15.json", import.meta.url), "utf8"),
+) as {
+  auth: Record<"oneAlone" | "badKey" | "expired" | "unauthorized", { status: number; error_message: string }>;
+  unhandled: { status: number; body: string };
+  image: {
+    readKeys: string[];
+    derivedReadKeys: string[];
+    readObjectKeys: string[];
+    readListKeys: string[];
+    writeKeys: string[];
+    rejectedWriteKeys: string[];
+    jsonStringKeys: string[];
+    badJson: string;
+    emptyJson: { sent: string; stored: unknown };
+    newlineJoinedKeys: string[];
+    numberKeys: string[];
+    ignoredValues: Record<string, unknown[]>;
+    neverStored: string[];
+    resetWhenAbsent: Record<string, unknown>;
+    maskedToken: string;
+    deleteRefused: string;
+    defaultGroup: string;
+  };
+  groups: { groupImageKeys: string[]; removeUnknown: string; addUnknownStatus: number };
+};
+const F = FACTS.image;
 
 const auth: KasmAuth = { apiKey: "key", apiKeySecret: "secret", expired: false };
 const keys = { api_key: "key", api_key_secret: "secret" };
+const ID = "a".repeat(32);
 
 function deps(): KasmDeps {
   let n = 0;
   return { newId: () => (++n).toString(16).padStart(32, "0"), now: () => new Date("2026-01-02T03:04:05Z") };
 }
 
-/** A state with one image ("img") in All Users, and the deps that made it. */
-function world(): { state: KasmState; d: KasmDeps; imageId: string; allUsers: string } {
-  const d = deps();
-  const state = initialState(d, {
-    groups: [{ name: "qa" }],
-    images: [{ image_id: "a".repeat(32), name: "kasmweb/chrome:1.0", cores: 2, docker_token: "stored" }],
-    groupImages: [{ image_id: "a".repeat(32), group_name: ALL_USERS }],
-  });
-  return { state, d, imageId: "a".repeat(32), allUsers: state.groups[0]!.group_id };
+/** A state with one seeded image (ID) in All Users and a group "qa". */
+function world(addToDefault = true): KasmState {
+  return initialState(
+    deps(),
+    {
+      groups: [{ name: "qa" }],
+      images: [{ image_id: ID, name: "kasmweb/chrome:1.0", friendly_name: "Chrome", docker_token: "stored" }],
+      groupImages: [{ image_id: ID, group_name: ALL_USERS }],
+    },
+    { add_images_to_default_group: addToDefault },
+  );
 }
 
-function call(state: KasmState, fn: string, body: Record<string, unknown>, a: KasmAuth = auth) {
-  return handleCall(state, a, fn, { ...keys, ...body }, deps());
+let counter = 0;
+function call(state: KasmState, fn: string, body: Record<string, unknown>, a = auth, headers?: KasmHeaders) {
+  // Ids unique across calls, as Kasm's uuid4 are.
+  const d: KasmDeps = { newId: () => (++counter).toString(16).padStart(32, "f"), now: () => new Date() };
+  return handleCall(state, a, fn, { ...keys, ...body }, d, headers);
 }
+/** update_image of ID with these fields; the state after it (the test fails on any error). */
+function update(state: KasmState, fields: Record<string, unknown>): KasmState {
+  const { state: next, reply } = call(state, "update_image", { target_image: { image_id: ID, ...fields } });
+  expect(bodyOf(reply).error_message).toBeUndefined();
+  return next;
+}
+const stored = (state: KasmState, key: string) =>
+  (state.images.find((i) => i.image_id === ID) as Record<string, unknown>)[key];
+const listed = (state: KasmState) =>
+  (bodyOf(call(state, "get_images", {}).reply).images as Record<string, unknown>[]).find(
+    (i) => i.image_id === ID,
+  )!;
 
-const errorOf = (reply: KasmReply) => (reply.type === "json" ? reply.body.error_message : undefined);
-/** The JSON body of a reply (an HTML one fails the test). */
 function bodyOf(reply: KasmReply): Record<string, unknown> {
   if (reply.type !== "json") throw new Error(`expected JSON, got HTML ${reply.status}`);
   return reply.body;
 }
+const fill = (template: string, values: Record<string, string | number>) =>
+  template.replace(/<(\w+)>/g, (_, name: string) => String(values[name]));
+
+/** A value each write key takes, so a test can set it and see it stored. */
+function sample(key: string): unknown {
+  if (F.jsonStringKeys.includes(key)) return JSON.stringify({ set: key });
+  if (F.newlineJoinedKeys.includes(key)) return "Browser\nDev";
+  if (["cores", "memory", "x_res", "y_res", "gpu_count", "uncompressed_size_mb"].includes(key)) return 3;
+  if (key === "session_time_limit") return 3600;
+  if (key === "enabled") return false;
+  if (/^(hidden|require_gpu|restrict_to_|filter_policy_force|allow_network)/.test(key)) return true;
+  if (key === "restrict_network_names") return ["net-a"];
+  return `set-${key}`;
+}
+
+describe("the stand-in's key lists are the fixture's", () => {
+  it("reads every read key but server/server_pool, writes exactly the write keys", () => {
+    expect([...READ_KEYS, ...F.readObjectKeys]).toEqual(F.readKeys);
+    expect([...WRITE_KEYS]).toEqual(F.writeKeys);
+    expect(MASKED_TOKEN).toBe(F.maskedToken);
+  });
+});
+
+describe("authentication", () => {
+  const A = FACTS.auth;
+  const none = {};
+  it.each<[string, Record<string, unknown>, KasmHeaders, KasmAuth, string, number, string | undefined]>([
+    ["keys in the body", keys, none, auth, "get_images", 200, undefined],
+    [
+      "keys in the headers",
+      {},
+      { "api-key": "key", "api-key-secret": "secret" },
+      auth,
+      "get_images",
+      200,
+      undefined,
+    ],
+    [
+      "the key alone",
+      { api_key: "key" },
+      none,
+      auth,
+      "get_images",
+      A.oneAlone.status,
+      A.oneAlone.error_message,
+    ],
+    [
+      "the secret alone",
+      { api_key_secret: "secret" },
+      none,
+      auth,
+      "get_images",
+      A.oneAlone.status,
+      A.oneAlone.error_message,
+    ],
+    [
+      "one header alone",
+      {},
+      { "api-key": "key" },
+      auth,
+      "get_images",
+      A.oneAlone.status,
+      A.oneAlone.error_message,
+    ],
+    [
+      "wrong secret",
+      { ...keys, api_key_secret: "x" },
+      none,
+      auth,
+      "get_images",
+      A.badKey.status,
+      A.badKey.error_message,
+    ],
+    [
+      "wrong header key",
+      {},
+      { "api-key": "x", "api-key-secret": "secret" },
+      auth,
+      "get_images",
+      A.badKey.status,
+      A.badKey.error_message,
+    ],
+    [
+      "expired key",
+      keys,
+      none,
+      { ...auth, expired: true },
+      "get_images",
+      A.expired.status,
+      A.expired.error_message,
+    ],
+    ["read-only key, a read", keys, none, { ...auth, readOnly: true }, "get_groups", 200, undefined],
+    [
+      "read-only key, a write",
+      keys,
+      none,
+      { ...auth, readOnly: true },
+      "create_image",
+      A.unauthorized.status,
+      A.unauthorized.error_message,
+    ],
+    [
+      "read-only key, a group write",
+      keys,
+      none,
+      { ...auth, readOnly: true },
+      "add_images_group",
+      A.unauthorized.status,
+      A.unauthorized.error_message,
+    ],
+  ])("%s", (_, body, headers, a, fn, status, message) => {
+    const { reply, state } = handleCall(world(), a, fn, { ...body, target_image: {} }, deps(), headers);
+    expect(reply.status).toBe(status);
+    expect(bodyOf(reply).error_message).toBe(message);
+    if (message) expect(state.images).toHaveLength(1);
+  });
+});
+
+describe("get_images", () => {
+  it("shows each record with exactly the fixture's read keys, derived ones computed", () => {
+    const state = update(world(), {
+      persistent_profile_path: "/profiles/{username}",
+      categories: "Web\nDev",
+      docker_token: F.maskedToken,
+    });
+    const image = listed(state);
+    expect(Object.keys(image)).toEqual(F.readKeys);
+    for (const key of F.readObjectKeys) expect(image[key]).toEqual({});
+    for (const key of F.readListKeys) expect(Array.isArray(image[key])).toBe(true);
+    for (const key of F.jsonStringKeys) expect(image[key]).toEqual({});
+    expect(image).toMatchObject({
+      docker_token: F.maskedToken,
+      persistent_profile_config: { "/profiles/{username}": { bind: "/home/kasm-user", mode: "rw" } },
+      zone_name: null,
+      filter_policy_name: null,
+      categories: ["Web", "Dev"],
+      default_category: "Web",
+    });
+    const zone = state.zones[0]!;
+    expect(listed(update(state, { zone_id: zone.zone_id })).zone_name).toBe(zone.zone_name);
+  });
+
+  it("gives a seeded record Kasm's defaults for a new image, disabled ones listed too", () => {
+    const state = initialState(deps(), { images: [{ image_id: ID, name: "x", enabled: false }] });
+    const image = listed(state);
+    expect(Object.keys(image)).toEqual(F.readKeys);
+    expect(image).toMatchObject({ enabled: false, cores: 1, memory: 768_000_000, x_res: 800, y_res: 600 });
+    expect(image).toMatchObject({ docker_token: null, persistent_profile_config: {}, default_category: "" });
+  });
+});
+
+describe("create_image and update_image keys", () => {
+  it.each(F.writeKeys)("write key %s is accepted", (key) => {
+    const value = key === "image_id" ? ID : sample(key);
+    const { reply } = call(world(), "update_image", { target_image: { image_id: ID, [key]: value } });
+    expect(reply.status).toBe(200);
+    expect(bodyOf(reply).error_message).toBeUndefined();
+  });
+
+  it.each(
+    F.rejectedWriteKeys.flatMap((key) => [
+      ["create_image", key],
+      ["update_image", key],
+    ]),
+  )("%s with %s → HTTP 500, Kasm's unhandled body, nothing written", (fn, key) => {
+    const state = world();
+    const result = call(state, fn, {
+      target_image: { image_id: ID, name: "n", [key]: listed(state)[key] ?? 1 },
+    });
+    expect(result.reply).toEqual({
+      status: FACTS.unhandled.status,
+      type: "html",
+      body: FACTS.unhandled.body,
+    });
+    expect(result.state).toBe(state);
+  });
+
+  it("answers create and update with {image} in read form (server/server_pool come with get_images)", () => {
+    const created = bodyOf(call(world(), "create_image", { target_image: { name: "n" } }).reply).image;
+    const updated = bodyOf(call(world(), "update_image", { target_image: { image_id: ID } }).reply).image;
+    for (const image of [created, updated] as Record<string, unknown>[]) {
+      expect(Object.keys(image)).toEqual(F.readKeys.filter((k) => !F.readObjectKeys.includes(k)));
+    }
+  });
+});
+
+describe("write rules", () => {
+  it.each(F.jsonStringKeys)("%s: a JSON string is stored as its value, empty as {}, else refused", (key) => {
+    expect(listed(update(world(), { [key]: '{"a":1}' }))[key]).toEqual({ a: 1 });
+    expect(stored(update(update(world(), { [key]: '{"a":1}' }), { [key]: F.emptyJson.sent }), key)).toEqual(
+      F.emptyJson.stored,
+    );
+    for (const bad of [{ a: 1 }, "{oops", null, 3]) {
+      const { reply, state } = call(world(), "update_image", { target_image: { image_id: ID, [key]: bad } });
+      expect([reply.status, bodyOf(reply).error_message]).toEqual([200, fill(F.badJson, { field: key })]);
+      expect(state.images).toEqual(world().images);
+    }
+  });
+
+  it.each(F.newlineJoinedKeys)("%s: a newline-joined string is stored as a list; a list is a 500", (key) => {
+    expect(listed(update(world(), { [key]: "A\nB\n" }))[key]).toEqual(["A", "B"]);
+    const { reply } = call(world(), "update_image", { target_image: { image_id: ID, [key]: ["A"] } });
+    expect([reply.status, reply.body]).toEqual([FACTS.unhandled.status, FACTS.unhandled.body]);
+  });
+
+  it.each(
+    F.numberKeys.flatMap((key) => ["2768M", "two", [2], { n: 2 }].map((v) => [key, v] as [string, unknown])),
+  )("%s: %j is not a number → 500", (key, value) => {
+    const { reply } = call(world(), "update_image", { target_image: { image_id: ID, [key]: value } });
+    expect([reply.status, reply.body]).toEqual([FACTS.unhandled.status, FACTS.unhandled.body]);
+  });
+
+  it.each(
+    Object.entries(F.ignoredValues).flatMap(([key, values]) =>
+      values.map((v) => [key, v] as [string, unknown]),
+    ),
+  )("%s: %j is ignored, the stored value kept", (key, value) => {
+    const before = update(world(), { [key]: sample(key) });
+    expect(stored(update(before, { [key]: value }), key)).toEqual(stored(before, key));
+  });
+
+  it.each(Object.entries(F.resetWhenAbsent))("%s absent from an update → %j", (key, reset) => {
+    const before = update(world(), { [key]: sample(key) });
+    expect(stored(before, key)).not.toEqual(reset);
+    expect(stored(update(before, {}), key)).toEqual(reset);
+  });
+
+  it.each(
+    F.writeKeys.filter((k) => k !== "image_id" && !(k in F.resetWhenAbsent) && !F.neverStored.includes(k)),
+  )("%s absent from an update is kept", (key) => {
+    const before = update(world(), { [key]: sample(key) });
+    expect(stored(before, key)).not.toEqual(stored(world(), key));
+    expect(stored(update(before, {}), key)).toEqual(stored(before, key));
+  });
+
+  it.each(F.neverStored)("%s is accepted and never stored", (key) => {
+    expect(update(world(), { [key]: sample(key) }).images).toEqual(update(world(), {}).images);
+  });
+
+  it.each<[string, unknown, string | null, unknown]>([
+    ["the mask keeps the stored token", F.maskedToken, "stored", F.maskedToken],
+    ["another value replaces it", "fresh", "fresh", F.maskedToken],
+    ["an empty one clears it", "", "", ""],
+    ["leaving it out resets it", undefined, null, null],
+  ])("docker_token: %s", (_, sent, kept, read) => {
+    const state = update(world(), sent === undefined ? {} : { docker_token: sent });
+    expect(stored(state, "docker_token")).toBe(kept);
+    expect(listed(state).docker_token).toBe(read);
+  });
+});
+
+describe("create_image", () => {
+  it.each([
+    [true, [ALL_USERS]],
+    [false, []],
+  ])("with add_images_to_default_group %s, the new image joins %j", (on, groups) => {
+    const state = world(on);
+    const { state: next, reply } = call(state, "create_image", { target_image: { name: "kasmweb/x:1" } });
+    const image = bodyOf(reply).image as Record<string, unknown>;
+    expect(image.image_id).toMatch(/^[0-9a-f]{32}$/);
+    const rows = next.groupImages.filter((r) => r.image_id === image.image_id);
+    expect(rows.map((r) => next.groups.find((g) => g.group_id === r.group_id)!.name)).toEqual(groups);
+    expect(F.defaultGroup).toBe(ALL_USERS);
+  });
+
+  it("with an image_id updates that image: no new record, no group row", () => {
+    const state = world(true);
+    const { state: next } = call(state, "create_image", { target_image: { image_id: ID, description: "d" } });
+    expect(next.images).toHaveLength(1);
+    expect(stored(next, "description")).toBe("d");
+    expect(next.groupImages).toEqual(state.groupImages);
+  });
+
+  it("an unknown image_id is an unhandled 500 (create and update)", () => {
+    for (const fn of ["create_image", "update_image"]) {
+      const { reply } = call(world(), fn, { target_image: { image_id: "f".repeat(32), name: "n" } });
+      expect([reply.status, reply.body]).toEqual([FACTS.unhandled.status, FACTS.unhandled.body]);
+    }
+  });
+});
+
+describe("groups", () => {
+  const G = FACTS.groups;
+  const allUsers = (s: KasmState) => s.groups.find((g) => g.name === ALL_USERS)!.group_id;
+  const pair = (s: KasmState, image = ID, group = allUsers(s)) => ({
+    target_group: { group_id: group },
+    target_image: { image_id: image },
+  });
+
+  it("add_images_group adds duplicates; remove_images_group deletes the first matching row only", () => {
+    const one = world();
+    const three = call(call(one, "add_images_group", pair(one)).state, "add_images_group", pair(one)).state;
+    const rows = bodyOf(call(three, "get_images_group", { target_group: { group_id: allUsers(one) } }).reply)
+      .images as Record<string, unknown>[];
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(Object.keys(row)).toEqual(G.groupImageKeys);
+    expect(rows[0]).toMatchObject({
+      image_name: "kasmweb/chrome:1.0",
+      group_name: ALL_USERS,
+      image_src: null,
+    });
+    const removed = call(three, "remove_images_group", pair(one)).state;
+    expect(removed.groupImages.map((r) => r.group_image_id)).toEqual(
+      three.groupImages.slice(1).map((r) => r.group_image_id),
+    );
+  });
+
+  it.each([
+    ["an unknown group", (s: KasmState) => pair(s, ID, "0".repeat(32))],
+    ["an unknown image", (s: KasmState) => pair(s, "0".repeat(32))],
+  ])("%s: add_images_group is a 500, remove_images_group Kasm's text", (_, body) => {
+    const state = world();
+    const added = call(state, "add_images_group", body(state));
+    expect([added.reply.status, added.reply.body]).toEqual([G.addUnknownStatus, FACTS.unhandled.body]);
+    expect(added.state).toBe(state);
+    expect(bodyOf(call(state, "remove_images_group", body(state)).reply).error_message).toBe(G.removeUnknown);
+  });
+});
+
+describe("delete_image", () => {
+  it.each([0, 2])("with %i sessions", (sessions) => {
+    const state = world();
+    state.sessions[ID] = sessions;
+    const { state: next, reply } = call(state, "delete_image", { target_image: { image_id: ID } });
+    const refused = fill(F.deleteRefused, { friendly: "Chrome", id: ID, n: sessions });
+    expect(bodyOf(reply).error_message).toBe(sessions ? refused : undefined);
+    expect(next.images).toHaveLength(sessions ? 1 : 0);
+    expect(next.groupImages).toHaveLength(sessions ? 1 : 0);
+  });
+});
 
 describe("initialState", () => {
-  it("has the two system groups with dashless hex ids", () => {
+  it("has the two system groups and a default zone, ids dashless hex", () => {
     const state = initialState({ newId: hexId, now: () => new Date() });
     expect(state.groups.map((g) => [g.name, g.is_system])).toEqual([
       ["All Users", true],
       ["Administrators", true],
     ]);
+    expect(state.zones.map((z) => z.zone_name)).toEqual(["default"]);
     for (const g of state.groups) expect(g.group_id).toMatch(/^[0-9a-f]{32}$/);
-  });
-
-  it("gives seeded groups unique names and priorities, and rejects a row for a missing group", () => {
-    const d = deps();
-    const state = initialState(d, { groups: [{ name: "qa" }, { name: "dev" }, { name: "qa" }] });
-    expect(state.groups.map((g) => g.name)).toEqual(["All Users", "Administrators", "qa", "dev"]);
-    expect(new Set(state.groups.map((g) => g.priority)).size).toBe(4);
-    expect(() => initialState(d, { groupImages: [{ image_id: "x", group_name: "nope" }] })).toThrow(
+    expect(() => initialState(deps(), { groupImages: [{ image_id: "x", group_name: "nope" }] })).toThrow(
       /no group nope/,
     );
   });
 });
 
-describe("authentication", () => {
-  it.each<[string, Record<string, unknown>, KasmAuth, number]>([
-    ["right key", keys, auth, 200],
-    ["wrong key", { ...keys, api_key: "nope" }, auth, 403],
-    ["wrong secret", { ...keys, api_key_secret: "nope" }, auth, 403],
-    ["no credentials", {}, auth, 403],
-    ["expired key", keys, { ...auth, expired: true }, 401],
-    ["wrong key on an expired one is still 403", { api_key: "x" }, { ...auth, expired: true }, 403],
-  ])("%s → %i", (_, body, a, status) => {
-    const { reply } = handleCall(world().state, a, "get_images", body, deps());
-    expect(reply.status).toBe(status);
-    expect(reply.type).toBe("json");
-  });
-
-  it.each([
-    ["get_images", 200],
-    ["create_image", 401],
-    ["delete_image", 401],
-    ["add_images_group", 401],
-  ])("a read-only key: %s → %i", (fn, status) => {
-    const { reply } = call(world().state, fn, { target_image: { name: "x" } }, { ...auth, readOnly: true });
-    expect(reply.status).toBe(status);
-  });
-
-  it("an unknown function is an HTML 404 before any key check", () => {
-    const { reply } = handleCall(world().state, auth, "get_imagez", {}, deps());
-    expect([reply.status, reply.type]).toEqual([404, "html"]);
-  });
-});
-
-describe("create_image and update_image validation", () => {
-  const base = { name: "kasmweb/chrome:1.0" };
-  it.each<[string, Record<string, unknown>, RegExp]>([
-    ["categories as a list", { categories: ["Browser"] }, /categories must be a newline-separated string/],
-    ["run_config as an object", { run_config: {} }, /run_config must be a JSON-encoded string/],
-    ["exec_config not JSON", { exec_config: "{oops" }, /exec_config is not valid JSON/],
-    ["volume_mappings a JSON array", { volume_mappings: "[]" }, /volume_mappings must encode a JSON object/],
-    ["memory as a quantity", { memory: "2768M" }, /memory must be a whole number/],
-    ["memory fractional", { memory: 1.5 }, /memory must be a whole number/],
-    ["cores zero", { cores: 0 }, /cores must be a number greater than 0/],
-    ["cores as a string", { cores: "2" }, /cores must be a number greater than 0/],
-    ["enabled as a string", { enabled: "true" }, /enabled must be true or false/],
-    ["notes a number", { notes: 3 }, /notes must be a string or null/],
-    ["image_type other", { image_type: "Server" }, /image_type must be Container/],
-    ["no name", { name: "" }, /name .* is required/],
-  ])("%s → 200 with error_message, nothing written", (_, fields, message) => {
-    const { state } = world();
-    for (const [fn, extra] of [
-      ["create_image", {}],
-      ["update_image", { image_id: "a".repeat(32) }],
-    ] as const) {
-      const result = call(state, fn, { target_image: { ...base, ...extra, ...fields } });
-      expect(result.reply.status).toBe(200);
-      expect(errorOf(result.reply)).toMatch(message);
-      expect(result.state).toBe(state);
-    }
-  });
-
-  it.each([...READ_ONLY_KEYS, "image_name", "default_category", "Name"])(
-    "unknown key %s → HTML 500, nothing written",
-    (key) => {
-      const { state } = world();
-      for (const fn of ["create_image", "update_image"]) {
-        const result = call(state, fn, { target_image: { ...base, image_id: "a".repeat(32), [key]: 1 } });
-        expect([result.reply.status, result.reply.type]).toEqual([500, "html"]);
-        expect(result.reply.body).toMatch(/Internal Server Error/);
-        expect(result.state).toBe(state);
-      }
-    },
-  );
-
-  it.each([
-    ["no target_image", {}, /target_image is required/],
-    ["update of a missing image", { target_image: { ...base, image_id: "f".repeat(32) } }, /not found/],
-    ["update without image_id", { target_image: base }, /image_id is required/],
-  ])("%s → error_message", (_, body, message) => {
-    expect(errorOf(call(world().state, "update_image", body).reply)).toMatch(message);
-  });
-});
-
-describe("create_image", () => {
-  it("stores categories as a list, memory as given, masks the token and joins All Users", () => {
-    const { state, allUsers } = world();
-    const { state: next, reply } = call(state, "create_image", {
-      target_image: {
-        name: "kasmweb/firefox:1.0",
-        categories: "Browser\n Dev \n",
-        memory: 2_902_458_368,
-        docker_token: "t",
-      },
+describe("upgradeState", () => {
+  it("brings an older stand-in's saved state to the current shape", () => {
+    const old = {
+      images: [
+        { image_id: ID, name: "n", run_config: '{"a":1}', created: "2026-01-01", image_attributes: [] },
+      ],
+      groups: [],
+      groupImages: [],
+      sessions: {},
+    } as unknown as KasmState;
+    const state = upgradeState(old, deps());
+    expect(state.images[0]).toEqual({
+      ...initialState(deps(), { images: [{ image_id: ID, name: "n" }] }).images[0],
+      run_config: { a: 1 },
     });
-    const image = bodyOf(reply).image as Record<string, unknown>;
-    expect(image.image_id).toMatch(/^[0-9a-f]{32}$/);
-    expect(image).toMatchObject({
-      categories: ["Browser", "Dev"],
-      memory: 2_902_458_368,
-      docker_token: MASKED_TOKEN,
-    });
-    const stored = next.images.find((i) => i.image_id === image.image_id)!;
-    expect(stored.docker_token).toBe("t");
-    const rows = next.groupImages.filter((r) => r.image_id === image.image_id);
-    expect(rows.map((r) => r.group_id)).toEqual([allUsers]);
-  });
-
-  it("ignores an image_id it is sent and gives a new one", () => {
-    const { state } = world();
-    const { reply } = call(state, "create_image", { target_image: { name: "x", image_id: "a".repeat(32) } });
-    expect((bodyOf(reply) as { image: { image_id: string } }).image.image_id).not.toBe("a".repeat(32));
-  });
-});
-
-describe("update_image", () => {
-  it("resets every writable key it is not given to its default", () => {
-    const { state, imageId } = world();
-    const full = call(state, "update_image", {
-      target_image: {
-        image_id: imageId,
-        name: "n",
-        cores: 4,
-        hidden: true,
-        notes: "managed-by: kasm-gitops/x",
-      },
-    }).state;
-    const { state: next } = call(full, "update_image", { target_image: { image_id: imageId, name: "n" } });
-    const stored = next.images[0]!;
-    expect(stored).toMatchObject({
-      cores: 0,
-      hidden: false,
-      notes: null,
-      docker_token: null,
-      run_config: "{}",
-    });
-    expect(Object.keys(WRITABLE_FIELDS).every((k) => k in stored)).toBe(true);
-  });
-
-  it.each<[string, unknown, string | null]>([
-    ["the mask keeps the stored token", MASKED_TOKEN, "stored"],
-    ["another value replaces it", "fresh", "fresh"],
-    ["null clears it", null, null],
-    ["leaving it out clears it too (overwrite)", undefined, null],
-  ])("docker_token: %s", (_, sent, stored) => {
-    const { state, imageId } = world();
-    const target = { image_id: imageId, name: "n", ...(sent === undefined ? {} : { docker_token: sent }) };
-    const { state: next, reply } = call(state, "update_image", { target_image: target });
-    expect(next.images[0]!.docker_token).toBe(stored);
-    expect((bodyOf(reply) as { image: { docker_token: unknown } }).image.docker_token).toBe(
-      stored === null ? null : MASKED_TOKEN,
-    );
-  });
-});
-
-describe("groups", () => {
-  it("add_images_group is not idempotent and remove_images_group removes every row of the pair", () => {
-    const { state, imageId, allUsers } = world();
-    const target = { target_group: { group_id: allUsers }, target_image: { image_id: imageId } };
-    const twice = call(call(state, "add_images_group", target).state, "add_images_group", target).state;
-    expect(twice.groupImages.filter((r) => r.image_id === imageId)).toHaveLength(3);
-    const listed = call(twice, "get_images_group", { target_group: { group_id: allUsers } }).reply;
-    expect((bodyOf(listed) as { images: unknown[] }).images).toHaveLength(3);
-    expect((bodyOf(listed) as { images: Record<string, unknown>[] }).images[0]).toMatchObject({
-      group_id: allUsers,
-      image_id: imageId,
-      image_name: "kasmweb/chrome:1.0",
-    });
-    const removed = call(twice, "remove_images_group", target);
-    expect(removed.state.groupImages).toHaveLength(0);
-    expect(errorOf(call(removed.state, "remove_images_group", target).reply)).toMatch(/not assigned/);
-  });
-
-  it.each([
-    ["get_images_group", {}, /target_group.group_id is required/],
-    ["get_images_group", { target_group: { group_id: "0".repeat(32) } }, /Group .* not found/],
-    ["add_images_group", { target_group: { group_id: "0".repeat(32) } }, /Group .* not found/],
-  ])("%s %j → error_message", (fn, body, message) => {
-    expect(errorOf(call(world().state, fn, body).reply)).toMatch(message);
-  });
-});
-
-describe("delete_image", () => {
-  it.each([
-    [0, undefined, 0],
-    [2, /in use by 2 session/, 1],
-  ])("with %i sessions → %s", (sessions, message, left) => {
-    const { state, imageId } = world();
-    state.sessions[imageId] = sessions;
-    const { state: next, reply } = call(state, "delete_image", { target_image: { image_id: imageId } });
-    expect(errorOf(reply)).toEqual(message ? expect.stringMatching(message) : undefined);
-    expect(next.images).toHaveLength(left);
-    expect(next.groupImages).toHaveLength(left);
-  });
-});
-
-describe("get_images", () => {
-  it("shows disabled records, the token masked and the derived keys", () => {
-    const { state } = world();
-    const { reply } = call(state, "get_images", {});
-    const [image] = (bodyOf(reply) as { images: Record<string, unknown>[] }).images;
-    expect(image).toMatchObject({
-      enabled: false,
-      docker_token: MASKED_TOKEN,
-      available: true,
-      zone_name: null,
-    });
-    for (const key of READ_ONLY_KEYS) expect(image).toHaveProperty(key);
+    expect(state.settings.add_images_to_default_group).toBe(true);
+    expect(state.zones.map((z) => z.zone_name)).toEqual(["default"]);
   });
 });

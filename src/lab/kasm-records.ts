@@ -1,18 +1,19 @@
 /**
- * The Kasm Web App stand-in's state machine, pure: a call (function name and JSON body) and the state in,
- * the next state and the reply out, ids and clock injected. Every pitfall a real Kasm server shows a
- * client is reproduced here so the product's client can never lean on a lenient stand-in.
+ * The Kasm Web App stand-in's state machine, pure: a call (function name, JSON body, headers) and the state
+ * in, the next state and the reply out, ids injected. It answers as Kasm 1.15's handlers do, statuses and
+ * texts included, so the product's client can never lean on a lenient stand-in.
  */
 import { randomUUID } from "node:crypto";
 import {
-  defaultImage,
-  fieldProblem,
-  MASKED_TOKEN,
+  listedImage,
+  prepareTarget,
+  type ReadContext,
   readImage,
   type StoredImage,
-  storedValue,
-  WRITABLE_FIELDS,
-  type WritableKey,
+  storedImage,
+  UNHANDLED_BODY,
+  type WriteFailure,
+  writeFields,
 } from "./kasm-image-fields.js";
 
 export type KasmGroup = {
@@ -23,13 +24,23 @@ export type KasmGroup = {
   is_system: boolean;
 };
 export type KasmGroupImage = { group_image_id: string; group_id: string; image_id: string };
+export type KasmZone = { zone_id: string; zone_name: string };
+
+/** Kasm's global settings the stand-in models. */
+export type KasmSettings = {
+  /** A new image joins All Users on create; Kasm's shipped default is on (docs/kasm-stand-in.md). */
+  add_images_to_default_group: boolean;
+};
+export const KASM_DEFAULT_SETTINGS: KasmSettings = { add_images_to_default_group: true };
 
 export type KasmState = {
   images: StoredImage[];
   groups: KasmGroup[];
   groupImages: KasmGroupImage[];
+  zones: KasmZone[];
   /** Running sessions per image id; delete_image is refused while one is above 0. */
   sessions: Record<string, number>;
+  settings: KasmSettings;
 };
 
 export type KasmAuth = { apiKey: string; apiKeySecret: string; expired: boolean; readOnly?: boolean };
@@ -61,11 +72,12 @@ export const KASM_WRITE_FUNCTIONS: readonly KasmFunction[] = [
 export const ALL_USERS = "All Users";
 export const ADMINISTRATORS = "Administrators";
 
-/** What a test may preload: groups by name, images in stored form, group rows by group id or name. */
+/** What a test may preload: groups by name, images in stored form, group rows by group id or name, zones. */
 export type KasmSeed = {
   groups?: (Partial<KasmGroup> & { name: string })[];
-  images?: (Partial<StoredImage> & { name: string; sessions?: number })[];
+  images?: (Partial<StoredImage> & { name?: string | null; sessions?: number })[];
   groupImages?: { image_id: string; group_id?: string; group_name?: string }[];
+  zones?: { zone_id?: string; zone_name: string }[];
 };
 
 /** A random dashless lower-case hex id, like Python's uuid4().hex. */
@@ -73,9 +85,20 @@ export function hexId(): string {
   return randomUUID().replaceAll("-", "");
 }
 
-/** The two system groups every Kasm server has, then the seed laid on top. */
-export function initialState(deps: KasmDeps, seed: KasmSeed = {}): KasmState {
-  const state: KasmState = { images: [], groups: [], groupImages: [], sessions: {} };
+/** The two system groups and the default zone every Kasm server has, then the seed laid on top. */
+export function initialState(
+  deps: KasmDeps,
+  seed: KasmSeed = {},
+  settings: KasmSettings = KASM_DEFAULT_SETTINGS,
+): KasmState {
+  const state: KasmState = {
+    images: [],
+    groups: [],
+    groupImages: [],
+    zones: [{ zone_id: deps.newId(), zone_name: "default" }],
+    sessions: {},
+    settings: { ...settings },
+  };
   for (const [name, priority] of [
     [ALL_USERS, 1000],
     [ADMINISTRATORS, 1],
@@ -86,9 +109,13 @@ export function initialState(deps: KasmDeps, seed: KasmSeed = {}): KasmState {
   return applySeed(state, seed, deps);
 }
 
-/** Adds the seed's groups, images and rows to a copy of the state (seeded images join no group on their own). */
+/** Adds the seed's zones, groups, images and rows to a copy of the state (seeded images join no group). */
 export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): KasmState {
   const state = structuredClone(current);
+  for (const zone of seed.zones ?? []) {
+    if (state.zones.some((z) => z.zone_name === zone.zone_name)) continue;
+    state.zones.push({ zone_id: zone.zone_id ?? deps.newId(), zone_name: zone.zone_name });
+  }
   for (const group of seed.groups ?? []) {
     if (state.groups.some((g) => g.name === group.name)) continue;
     // Kasm keeps group names and priorities unique; a seeded group without one takes the next free number.
@@ -97,7 +124,7 @@ export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): K
     state.groups.push({ group_id: deps.newId(), description: "", priority, is_system: false, ...group });
   }
   for (const { sessions, ...image } of seed.images ?? []) {
-    const record = { ...defaultImage(image.image_id ?? deps.newId(), deps.now().toISOString()), ...image };
+    const record = storedImage(image.image_id ?? deps.newId(), image);
     state.images = state.images.filter((i) => i.image_id !== record.image_id).concat(record);
     if (sessions) state.sessions[record.image_id] = sessions;
   }
@@ -113,6 +140,16 @@ export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): K
   return state;
 }
 
+/** A state saved by this or an older stand-in, brought to the current shape (missing keys at defaults). */
+export function upgradeState(saved: KasmState, deps: KasmDeps): KasmState {
+  const state = structuredClone(saved);
+  state.images = state.images.map((i) => storedImage(i.image_id, i as unknown as Record<string, unknown>));
+  state.zones ??= [{ zone_id: deps.newId(), zone_name: "default" }];
+  state.settings = { ...KASM_DEFAULT_SETTINGS, ...state.settings };
+  state.sessions ??= {};
+  return state;
+}
+
 /** A JSON answer. */
 export const json = (status: number, body: Record<string, unknown>): KasmReply => ({
   status,
@@ -121,7 +158,9 @@ export const json = (status: number, body: Record<string, unknown>): KasmReply =
 });
 /** Kasm's validation failure: HTTP 200 with an error_message, which a client must not take for success. */
 const failure = (message: string): KasmReply => json(200, { error_message: message });
-/** An HTML error page, the way Kasm's web server answers a crash, an unknown path or a bad request. */
+/** Kasm's answer to any unhandled exception in a handler. */
+export const unhandled = (): KasmReply => ({ status: 500, type: "html", body: UNHANDLED_BODY });
+/** An HTML error page from the web server in front of the handlers (unknown path, bad request, a proxy). */
 export const html = (status: number, title: string, detail: string): KasmReply => ({
   status,
   type: "html",
@@ -132,6 +171,38 @@ export function isKasmFunction(name: string): name is KasmFunction {
   return (KASM_FUNCTIONS as readonly string[]).includes(name);
 }
 
+/** Header names are case-insensitive; Node gives them lower-cased. */
+export type KasmHeaders = Record<string, string | string[] | undefined>;
+
+/**
+ * The key pair from the body, else from the `api-key`/`api-key-secret` headers; a pair missing a half is
+ * Kasm's 400, a wrong one 403, an expired one 401, a read-only key on a write 401.
+ */
+function authenticate(
+  auth: KasmAuth,
+  fn: KasmFunction,
+  body: Record<string, unknown>,
+  headers: KasmHeaders,
+): KasmReply | undefined {
+  const header = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const pair =
+    body.api_key !== undefined && body.api_key_secret !== undefined
+      ? [body.api_key, body.api_key_secret]
+      : header("api-key") !== undefined && header("api-key-secret") !== undefined
+        ? [header("api-key"), header("api-key-secret")]
+        : undefined;
+  if (!pair) return json(400, { error_message: "Invalid Request" });
+  if (pair[0] !== auth.apiKey || pair[1] !== auth.apiKeySecret) {
+    return json(403, { error_message: "Access Denied" });
+  }
+  if (auth.expired) return json(401, { error_message: "Access has expired" });
+  if (auth.readOnly && KASM_WRITE_FUNCTIONS.includes(fn)) return json(401, { error_message: "Unauthorized" });
+  return undefined;
+}
+
 /** Handles one `POST /api/public/<fn>` call: the reply and the state after it (unchanged on any failure). */
 export function handleCall(
   state: KasmState,
@@ -139,17 +210,13 @@ export function handleCall(
   fn: string,
   body: unknown,
   deps: KasmDeps,
+  headers: KasmHeaders = {},
 ): { state: KasmState; reply: KasmReply } {
   const same = (reply: KasmReply) => ({ state, reply });
   if (!isKasmFunction(fn)) return same(html(404, "Not Found", "The path you requested was not found."));
   const request = isObject(body) ? body : {};
-  if (request.api_key !== auth.apiKey || request.api_key_secret !== auth.apiKeySecret) {
-    return same(json(403, { error_message: "Access denied: invalid API key or secret" }));
-  }
-  if (auth.expired) return same(json(401, { error_message: "Unauthorized: the API key has expired" }));
-  if (auth.readOnly && KASM_WRITE_FUNCTIONS.includes(fn)) {
-    return same(json(401, { error_message: "Unauthorized: the API key lacks permission for this action" }));
-  }
+  const refused = authenticate(auth, fn, request, headers);
+  if (refused) return same(refused);
   const next = structuredClone(state);
   const reply = FUNCTIONS[fn](next, request, deps);
   const ok = reply.type === "json" && reply.status === 200 && !("error_message" in reply.body);
@@ -159,16 +226,22 @@ export function handleCall(
 type Handler = (state: KasmState, request: Record<string, unknown>, deps: KasmDeps) => KasmReply;
 
 const FUNCTIONS: Record<KasmFunction, Handler> = {
-  get_images: (state) => json(200, { images: state.images.map((i) => readImage(i, zoneName(i))) }),
+  get_images: (state) => json(200, { images: state.images.map((i) => listedImage(i, context(state))) }),
   get_groups: (state) => json(200, { groups: structuredClone(state.groups) }),
   create_image: (state, request, deps) => writeImage(state, request, deps, "create"),
   update_image: (state, request, deps) => writeImage(state, request, deps, "update"),
   delete_image: (state, request) => {
-    const found = findImage(state, request);
-    if (typeof found === "string") return failure(found);
+    const target = request.target_image;
+    if (!isObject(target) || !("image_id" in target)) {
+      return failure("Invalid Request: Missing required parameters");
+    }
+    const found = state.images.find((i) => i.image_id === target.image_id);
+    if (!found) return failure(`Image(${String(target.image_id)}) Does not Exist`);
     const sessions = state.sessions[found.image_id] ?? 0;
     if (sessions > 0) {
-      return failure(`Image ${found.friendly_name || found.name} is in use by ${sessions} session(s)`);
+      return failure(
+        `Image (${found.friendly_name ?? "None"}): ID (${found.image_id}) currently has (${sessions}) associated Kasm(s) and cannot be deleted`,
+      );
     }
     state.images = state.images.filter((i) => i !== found);
     state.groupImages = state.groupImages.filter((r) => r.image_id !== found.image_id);
@@ -176,37 +249,50 @@ const FUNCTIONS: Record<KasmFunction, Handler> = {
     return json(200, {});
   },
   get_images_group: (state, request) => {
-    const group = findGroup(state, request);
-    if (typeof group === "string") return failure(group);
+    const target = request.target_group;
+    if (!isObject(target) || !("group_id" in target) || target.group_id === "") {
+      return failure("Invalid Request: Missing group id");
+    }
+    const group = state.groups.find((g) => g.group_id === target.group_id);
+    if (!group) return failure("Request group does not exist");
     const images = state.groupImages
       .filter((r) => r.group_id === group.group_id)
       .map((r) => {
         const image = state.images.find((i) => i.image_id === r.image_id);
-        return { ...r, image_name: image?.name ?? null, image_friendly_name: image?.friendly_name ?? null };
+        return {
+          group_image_id: r.group_image_id,
+          group_id: r.group_id,
+          image_id: r.image_id,
+          image_name: image?.name ?? null,
+          group_name: group.name,
+          image_friendly_name: image?.friendly_name ?? null,
+          image_src: image?.image_src ?? null,
+        };
       });
     return json(200, { images });
   },
   add_images_group: (state, request, deps) => {
-    const group = findGroup(state, request);
-    if (typeof group === "string") return failure(group);
-    const image = findImage(state, request);
-    if (typeof image === "string") return failure(image);
+    const pair = groupAndImage(state, request);
+    if (typeof pair === "string") return failure(pair);
+    // Kasm looks neither up before inserting: an unknown id fails in the database, unhandled.
+    if (!pair.group || !pair.image) return unhandled();
     // Not idempotent, like Kasm: a repeat adds a second row for the same pair.
     state.groupImages.push({
       group_image_id: deps.newId(),
-      group_id: group.group_id,
-      image_id: image.image_id,
+      group_id: pair.group.group_id,
+      image_id: pair.image.image_id,
     });
     return json(200, {});
   },
   remove_images_group: (state, request) => {
-    const group = findGroup(state, request);
-    if (typeof group === "string") return failure(group);
-    const image = findImage(state, request);
-    if (typeof image === "string") return failure(image);
-    const pair = (r: KasmGroupImage) => r.group_id === group.group_id && r.image_id === image.image_id;
-    if (!state.groupImages.some(pair)) return failure(`Image is not assigned to group ${group.name}`);
-    state.groupImages = state.groupImages.filter((r) => !pair(r));
+    const pair = groupAndImage(state, request);
+    if (typeof pair === "string") return failure(pair);
+    const { group, image } = pair;
+    if (!group || !image) return failure("Group or image does not exist");
+    const index = state.groupImages.findIndex(
+      (r) => r.group_id === group.group_id && r.image_id === image.image_id,
+    );
+    if (index >= 0) state.groupImages.splice(index, 1);
     return json(200, {});
   },
 };
@@ -215,25 +301,32 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-function zoneName(_image: StoredImage): string | null {
-  return null;
+function context(state: KasmState): ReadContext {
+  return {
+    zoneName: (zoneId) => state.zones.find((z) => z.zone_id === zoneId)?.zone_name ?? null,
+  };
 }
 
-function findImage(state: KasmState, request: Record<string, unknown>): StoredImage | string {
-  const target = request.target_image;
-  if (!isObject(target) || typeof target.image_id !== "string") return "target_image.image_id is required";
-  return state.images.find((i) => i.image_id === target.image_id) ?? `Image ${target.image_id} not found`;
+/** The group and image a group call names (either may be unknown), or Kasm's text when an id is missing. */
+function groupAndImage(
+  state: KasmState,
+  request: Record<string, unknown>,
+): { group?: KasmGroup; image?: StoredImage } | string {
+  const { target_group: group, target_image: image } = request;
+  if (!isObject(group) || !("group_id" in group) || !isObject(image) || !("image_id" in image)) {
+    return "Invalid request, missing group or image id";
+  }
+  return {
+    group: state.groups.find((g) => g.group_id === group.group_id),
+    image: state.images.find((i) => i.image_id === image.image_id),
+  };
 }
 
-function findGroup(state: KasmState, request: Record<string, unknown>): KasmGroup | string {
-  const target = request.target_group;
-  if (!isObject(target) || typeof target.group_id !== "string") return "target_group.group_id is required";
-  return state.groups.find((g) => g.group_id === target.group_id) ?? `Group ${target.group_id} not found`;
-}
+const failed = (f: WriteFailure): KasmReply => (f.kind === "invalid" ? failure(f.message) : unhandled());
 
 /**
- * create_image and update_image: an unknown key (derived read-only ones included) is an HTML 500, a bad
- * value an error_message, and every writable key not given is reset to its default.
+ * create_image and update_image: the handler prepares target_image (JSON fields, categories) and passes it
+ * as keyword arguments to one write function, which updates the image named by image_id or makes a new one.
  */
 function writeImage(
   state: KasmState,
@@ -242,47 +335,23 @@ function writeImage(
   mode: "create" | "update",
 ): KasmReply {
   const target = request.target_image;
-  if (!isObject(target)) return failure("target_image is required");
-  const unknown = Object.keys(target).filter((k) => k !== "image_id" && !(k in WRITABLE_FIELDS));
-  if (unknown.length > 0) {
-    return html(
-      500,
-      "Internal Server Error",
-      "The server encountered an unexpected condition which prevented it from fulfilling the request.",
-    );
-  }
-  let existing: StoredImage | undefined;
-  if (mode === "update") {
-    const found = findImage(state, request);
-    if (typeof found === "string") return failure(found);
-    existing = found;
-  }
-  if (typeof target.name !== "string" || target.name.trim() === "") {
-    return failure("target_image.name (the Docker image) is required");
-  }
-  const problems = (Object.keys(WRITABLE_FIELDS) as WritableKey[])
-    .filter((key) => key in target)
-    .map((key) => fieldProblem(key, target[key]))
-    .filter((p): p is string => p !== undefined);
-  if (problems.length > 0) return failure(problems.join("; "));
-  const record = defaultImage(
-    existing?.image_id ?? deps.newId(),
-    existing?.created ?? deps.now().toISOString(),
-  );
-  for (const key of Object.keys(WRITABLE_FIELDS) as WritableKey[]) {
-    if (!(key in target)) continue;
-    const value =
-      key === "docker_token" && target[key] === MASKED_TOKEN && existing
-        ? existing.docker_token
-        : storedValue(key, target[key]);
-    (record as Record<string, unknown>)[key] = value;
-  }
+  if (!isObject(target)) return failure("Invalid Request: Missing required parameters");
+  if (mode === "update" && !target.image_id) return failure("Invalid Request: Missing required parameters");
+  const prepared = prepareTarget(target);
+  if (!("ok" in prepared)) return failed(prepared);
+  const imageId = prepared.ok.image_id;
+  const existing = imageId ? state.images.find((i) => i.image_id === imageId) : undefined;
+  // The write function reads the image by id and sets fields on it unchecked: an unknown id crashes.
+  if (imageId && !existing) return unhandled();
+  const written = writeFields(existing ?? storedImage(deps.newId(), {}), prepared.ok);
+  if (!("ok" in written)) return failed(written);
+  const record = written.ok;
   if (existing) {
     state.images = state.images.map((i) => (i === existing ? record : i));
   } else {
     state.images.push(record);
     const allUsers = state.groups.find((g) => g.name === ALL_USERS);
-    if (allUsers) {
+    if (allUsers && state.settings.add_images_to_default_group) {
       state.groupImages.push({
         group_image_id: deps.newId(),
         group_id: allUsers.group_id,
@@ -290,5 +359,5 @@ function writeImage(
       });
     }
   }
-  return json(200, { image: readImage(record, zoneName(record)) });
+  return json(200, { image: readImage(record, context(state)) });
 }

@@ -3,7 +3,7 @@ import { startKasmStandIn } from "./kasm-stand-in.js";
 
 /**
  * The Kasm API stand-in as a detached process for the lab: `node dist/lab/kasm-server.js --port P
- * --state-file F`. Keys and records live in the state file, so a restart keeps them; the call log does not.
+ * --state-file F [--add-images-to-default-group on|off]`. Keys and records live in the state file, so a restart keeps them; the call log does not.
  */
 function flag(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -13,10 +13,22 @@ function flag(name: string): string | undefined {
 const port = Number.parseInt(flag("port") ?? "0", 10);
 const stateFile = flag("state-file");
 if (!Number.isInteger(port) || port < 0 || !stateFile) {
-  process.stderr.write("usage: kasm-server --port P --state-file F [--host 127.0.0.1]\n");
+  process.stderr.write(
+    "usage: kasm-server --port P --state-file F [--host 127.0.0.1] [--add-images-to-default-group on|off]\n",
+  );
   process.exit(2);
 }
-const standIn = await startKasmStandIn({ host: flag("host") ?? "127.0.0.1", port, stateFile });
+const defaultGroup = flag("add-images-to-default-group");
+if (defaultGroup !== undefined && defaultGroup !== "on" && defaultGroup !== "off") {
+  process.stderr.write("--add-images-to-default-group takes on or off\n");
+  process.exit(2);
+}
+const standIn = await startKasmStandIn({
+  host: flag("host") ?? "127.0.0.1",
+  port,
+  stateFile,
+  ...(defaultGroup ? { addImagesToDefaultGroup: defaultGroup === "on" } : {}),
+});
 process.stdout.write(`kasm stand-in listening on ${standIn.url}\n`);
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type KasmControls, route } from "./kasm-lab-admin.js";
+import { type KasmAnswer, type KasmControls, route } from "./kasm-lab-admin.js";
 import {
   applySeed,
   handleCall,
@@ -14,24 +14,30 @@ import {
   html,
   initialState,
   json,
+  KASM_DEFAULT_SETTINGS,
   KASM_WRITE_FUNCTIONS,
   type KasmDeps,
-  type KasmReply,
+  type KasmHeaders,
   type KasmSeed,
+  type KasmSettings,
   type KasmState,
+  upgradeState,
 } from "./kasm-records.js";
 
-export type { KasmSeed, KasmState } from "./kasm-records.js";
+export type { KasmSeed, KasmSettings, KasmState } from "./kasm-records.js";
 
 /**
- * A transient failure to inject: the next `count` (default 1) calls to `fn` (any when absent) wait
- * `delayMs`, then answer `status` with an HTML page as a proxy in front of Kasm would (none: answered
- * normally after the delay).
+ * A failure to inject: the next `count` (default 1) calls to `fn` (any when absent) wait `delayMs`, then
+ * answer `status` with an HTML page as a proxy in front of Kasm would; or, with `lose`, are carried out
+ * (their change kept) and the connection is then dropped with no answer. Neither: answered after the delay.
  */
-export type KasmFault = { fn?: string; status?: number; delayMs?: number; count?: number };
+export type KasmFault = { fn?: string; status?: number; delayMs?: number; count?: number; lose?: boolean };
 
-/** One API call as the stand-in saw it; the body has api_key and api_key_secret removed. */
-export type KasmCall = { fn: string; status: number; at: string; body: unknown };
+/**
+ * One API call as the stand-in saw it; the body has api_key and api_key_secret removed. `lost`: the
+ * call was carried out but its answer (with `status`) never sent.
+ */
+export type KasmCall = { fn: string; status: number; at: string; body: unknown; lost?: boolean };
 
 export type KasmStandInOptions = {
   host?: string;
@@ -39,6 +45,8 @@ export type KasmStandInOptions = {
   apiKey?: string;
   apiKeySecret?: string;
   seed?: KasmSeed;
+  /** Kasm's `add_images_to_default_group` setting: new images join All Users (default: on, as Kasm ships). */
+  addImagesToDefaultGroup?: boolean;
   /** Keeps keys and records in this JSON file across restarts (the lab's detached server uses it). */
   stateFile?: string;
 };
@@ -60,7 +68,9 @@ export type KasmStandIn = {
   expireKey(expired?: boolean): void;
   /** A read-only key: later write calls answer 401 (a missing permission). */
   setReadOnly(readOnly: boolean): void;
-  /** Makes the next matching calls slow or fail (502/503/504…), for retry and timeout tests. */
+  /** Kasm's `add_images_to_default_group` setting from now on (reset restores the start option). */
+  setAddImagesToDefaultGroup(on: boolean): void;
+  /** Makes the next matching calls slow, fail (502/503/504…) or lose their answer. */
   addFault(fault: KasmFault): void;
   clearFaults(): void;
   /** Back to the two system groups and the start options' seed, no faults; the call log is kept. */
@@ -87,13 +97,19 @@ function loadPersisted(file: string | undefined): Partial<Persisted> {
 /** Starts the stand-in on loopback (a free port unless given) and resolves once it listens. */
 export async function startKasmStandIn(options: KasmStandInOptions = {}): Promise<KasmStandIn> {
   const saved = loadPersisted(options.stateFile);
-  const fresh = () => initialState(deps, options.seed);
+  const settings: KasmSettings = {
+    ...KASM_DEFAULT_SETTINGS,
+    ...(options.addImagesToDefaultGroup === undefined
+      ? {}
+      : { add_images_to_default_group: options.addImagesToDefaultGroup }),
+  };
+  const fresh = () => initialState(deps, options.seed, settings);
   const current: Persisted = {
     apiKey: options.apiKey ?? saved.apiKey ?? hexId().slice(0, 12),
     apiKeySecret: options.apiKeySecret ?? saved.apiKeySecret ?? hexId(),
     expired: saved.expired ?? false,
     readOnly: saved.readOnly ?? false,
-    state: saved.state ?? fresh(),
+    state: saved.state ? upgradeState(saved.state, deps) : fresh(),
   };
   const log: KasmCall[] = [];
   const persist = () => {
@@ -110,7 +126,7 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     return fault;
   };
 
-  const api = async (fn: string, raw: string): Promise<KasmReply> => {
+  const api = async (fn: string, raw: string, headers: KasmHeaders): Promise<KasmAnswer> => {
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -126,13 +142,19 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
       log.push({ fn, status: reply.status, at: new Date().toISOString(), body: withoutKeys(body ?? null) });
       return reply;
     }
-    const result = handleCall(current.state, current, fn, body, deps);
+    const result = handleCall(current.state, current, fn, body, deps, headers);
     if (result.state !== current.state) {
       current.state = result.state;
       persist();
     }
-    log.push({ fn, status: result.reply.status, at: new Date().toISOString(), body: withoutKeys(body) });
-    return result.reply;
+    const call: KasmCall = {
+      fn,
+      status: result.reply.status,
+      at: new Date().toISOString(),
+      body: withoutKeys(body),
+    };
+    log.push(fault?.lose ? { ...call, lost: true } : call);
+    return fault?.lose ? { type: "lost" } : result.reply;
   };
 
   const handle: KasmControls = {
@@ -158,6 +180,13 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     },
     setReadOnly: (readOnly) => {
       current.readOnly = readOnly;
+      persist();
+    },
+    setAddImagesToDefaultGroup: (on) => {
+      current.state = {
+        ...current.state,
+        settings: { ...current.state.settings, add_images_to_default_group: on },
+      };
       persist();
     },
     addFault: (fault) => {
@@ -228,7 +257,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, reply: KasmReply): void {
+function send(res: ServerResponse, reply: KasmAnswer): void {
+  if (reply.type === "lost") {
+    // The work is done; the client sees its connection close with no answer, as after a proxy or server crash.
+    res.socket?.destroy();
+    return;
+  }
   const text = reply.type === "json" ? JSON.stringify(reply.body) : reply.body;
   res.writeHead(reply.status, {
     "content-type": reply.type === "json" ? "application/json" : "text/html;charset=utf-8",
