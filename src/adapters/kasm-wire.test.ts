@@ -94,7 +94,12 @@ describe("updatePayload: what Kasm 1.15's write function takes, nothing else", (
   });
 
   it("sends back every field Kasm resets when an update leaves it out", () => {
-    const record = kasmReadRecord({ hash: "sha256:abc", server_id: "s1", hidden: true });
+    const record = kasmReadRecord({
+      hash: "sha256:abc",
+      server_id: "s1",
+      hidden: true,
+      filter_policy_id: "f1",
+    });
     const payload = updatePayload(record, {});
     for (const key of Object.keys(KASM_FACTS.image.resetWhenAbsent))
       expect([key, payload[key]]).toEqual([key, record[key]]);

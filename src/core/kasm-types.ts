@@ -97,11 +97,14 @@ export function withMarker(notes: string | null, workspace: string): string {
 }
 
 /**
- * Values Kasm 1.15 ignores on update (the stored value stays): an empty description or notes cannot clear
- * the stored text, and 0 cores or memory keeps the stored number. Writing one is a write that never takes.
+ * Values Kasm 1.15 ignores on update (the stored value stays): an empty text (description, notes, thumbnail…)
+ * cannot clear the stored one, and 0 cores or memory keeps the stored number. Writing one never takes.
  */
 export const KASM_IGNORES: Partial<Record<keyof KasmOwnedFields, unknown>> = {
+  name: "",
+  friendlyName: "",
   description: "",
+  thumbnail: "",
   notes: "",
   cores: 0,
   memory: 0,
@@ -109,7 +112,9 @@ export const KASM_IGNORES: Partial<Record<keyof KasmOwnedFields, unknown>> = {
 
 /** Where in Kasm's admin UI a person changes a field kasm-gitops cannot. */
 export const KASM_UI_FIELD: Partial<Record<keyof KasmOwnedFields, string>> = {
+  friendlyName: "Admin → Workspaces → Edit → Friendly Name",
   description: "Admin → Workspaces → Edit → Description",
+  thumbnail: "Admin → Workspaces → Edit → Thumbnail URL",
   notes: "Admin → Workspaces → Edit → Notes",
   cores: "Admin → Workspaces → Edit → Cores",
   memory: "Admin → Workspaces → Edit → Memory",
