@@ -12,7 +12,13 @@ import { record } from "./helpers/import-records.js";
 
 const DIR = fileURLToPath(new URL("../examples/imported/", import.meta.url));
 
-const corp = { dockerRegistry: "registry.example.com:5000", dockerUser: "ci-bot", dockerTokenSet: true };
+/** Kasm stores a registry as the administrator typed it: a URL here, Docker Hub as Kasm's defaults do. */
+const corp = {
+  dockerRegistry: "https://registry.example.com:5000",
+  dockerUser: "ci-bot",
+  dockerTokenSet: true,
+};
+const hub = { dockerRegistry: "https://index.docker.io/v1/" };
 
 /** A small Kasm deployment as an administrator built it in the admin UI. */
 const DEPLOYMENT: ImportInput = {
@@ -52,6 +58,7 @@ const DEPLOYMENT: ImportInput = {
       name: "kasmweb/terminal:1.16.0",
       friendlyName: "Terminal",
       categories: ["Development"],
+      ...hub,
       volumeMappings: { "/srv/shared": { bind: "/home/kasm-user/shared", mode: "rw", uid: 1000, gid: 1000 } },
     }),
     record({
@@ -69,6 +76,7 @@ const DEPLOYMENT: ImportInput = {
       name: "kasmweb/edge",
       friendlyName: "Edge",
       categories: ["Browser"],
+      ...hub,
     }),
   ],
   groups: [

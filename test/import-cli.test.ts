@@ -3,17 +3,17 @@
  * deployment, then the imported repo validated, planned and applied against the same Kasm and the lab's
  * real Docker engines and registries.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Plan } from "../src/core/plan-types.js";
-import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
+import { type KasmSeed, type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { type CliResult, inRepo, kasmGitops } from "./helpers/cli.js";
-import { fleetYaml, prePull, stateDir } from "./helpers/fleet.js";
+import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, tempDir } from "./helpers/git-repos.js";
 import {
   DEPLOYMENT,
@@ -36,10 +36,18 @@ let images: DeploymentImages;
 let out: string;
 let imported: CliResult;
 
+/** The key pair under the names the imported KasmServer reads, so one setting serves import and the sync. */
 const keys = () => ({
-  KASM_GITOPS_KASM_API_KEY: kasm.apiKey,
-  KASM_GITOPS_KASM_API_KEY_SECRET: kasm.apiKeySecret,
+  KASM_SECRET_KASM_API_KEY: kasm.apiKey,
+  KASM_SECRET_KASM_API_KEY_SECRET: kasm.apiKeySecret,
 });
+/** Every name import reads the key pair from, empty. */
+const noKeys = {
+  KASM_SECRET_KASM_API_KEY: "",
+  KASM_SECRET_KASM_API_KEY_SECRET: "",
+  KASM_GITOPS_KASM_API_KEY: "",
+  KASM_GITOPS_KASM_API_KEY_SECRET: "",
+};
 const runImport = (dir: string, extra: string[] = [], env: Record<string, string> = keys()) =>
   kasmGitops(["import", "--kasm-url", kasm.url, "--out", dir, ...extra], { env });
 const secrets = () => [kasm.apiKey, kasm.apiKeySecret, registries.auth.password];
@@ -176,8 +184,8 @@ spec:
     volumeMappings: {}
 `);
     expect(files[`registries/${registryName(registries.auth.host)}.yaml`]).toBe(
-      `# The registry ${registries.auth.host}, as Kasm's records name it (docker_registry). Workspaces refer to it
-# by metadata.name.
+      `# The registry ${registries.auth.host}, which Kasm's records name in docker_registry (in Kasm's own form,
+# kept as it is). Workspaces refer to it by metadata.name.
 
 apiVersion: kasm-gitops/v1
 kind: Registry
@@ -262,12 +270,9 @@ spec:
     expect(kasmActions).toHaveLength(DEPLOYMENT.records - DEPLOYMENT.held - DEPLOYMENT.marked);
     for (const action of kasmActions) {
       expect(action).toMatchObject({ type: "kasm-update", adopt: true });
-      const { workspace, changes } = action as unknown as { workspace: string; changes: { field: string }[] };
-      // Where the record carries a registry token, the sync writes it again from the Registry's variable
-      // (it cannot compare a masked token): the same value, as the state check below shows.
-      expect(changes.map((c) => c.field)).toEqual(
-        workspace.startsWith("secret-app") ? ["notes", "dockerToken"] : ["notes"],
-      );
+      // Kasm's registry forms name the Registries, and the token Kasm holds is kept on adoption.
+      const { changes } = action as unknown as { changes: { field: string }[] };
+      expect(changes.map((c) => c.field)).toEqual(["notes"]);
     }
 
     const applied = await inRepo("apply", repo.bare, state, ["--json"], { env });
@@ -333,16 +338,54 @@ spec:
     expect(result.stdout).toContain(`wrote ${dir}/workspaces/chrome-2.yaml\n`);
   });
 
+  it.each<[string, (out: string, outside: string) => Promise<void>, string]>([
+    ["a sub-folder", (o, x) => symlink(x, join(o, "workspaces")), "workspaces"],
+    [
+      "a file",
+      async (o, x) => {
+        await mkdir(join(o, "workspaces"));
+        await symlink(join(x, "chrome.yaml"), join(o, "workspaces", "chrome.yaml"));
+      },
+      "workspaces/chrome.yaml",
+    ],
+  ])(
+    "--force never writes through %s linked to outside --out: refused by name, nothing written anywhere",
+    async (_, link, linked) => {
+      const base = await tempDir("import-link");
+      const [dir, outside] = [join(base, "out"), join(base, "outside")];
+      await mkdir(dir);
+      await mkdir(outside);
+      await writeFile(join(outside, "chrome.yaml"), "# not import's\n");
+      await link(dir, outside);
+      const before = await readdir(dir, { recursive: true });
+      const result = await runImport(dir, ["--force"]);
+      expect(result.code).toBe(1);
+      const target = linked === "workspaces" ? outside : join(outside, "chrome.yaml");
+      expect(result.stderr).toBe(
+        `kasm-gitops: usage error: ${dir}/${linked} is a symbolic link (to ${target}): import never writes through a link, which could lead outside the output folder; remove the link or choose another --out\n`,
+      );
+      expect(result.stdout).toBe("");
+      expect(await readdir(dir, { recursive: true })).toEqual(before);
+      expect(await readdir(outside)).toEqual(["chrome.yaml"]);
+      expect(await readFile(join(outside, "chrome.yaml"), "utf8")).toBe("# not import's\n");
+    },
+  );
+
   it.each([
     [
       "a wrong secret",
-      () => ({ ...keys(), KASM_GITOPS_KASM_API_KEY_SECRET: "0".repeat(32) }),
-      /Kasm at http:\/\/127\.0\.0\.1:\d+ refused the API key \(HTTP 403\): the key or its secret is wrong; import used the key from KASM_GITOPS_KASM_API_KEY and its secret from KASM_GITOPS_KASM_API_KEY_SECRET/,
+      () => ({ ...keys(), KASM_SECRET_KASM_API_KEY_SECRET: "0".repeat(32) }),
+      /Kasm at http:\/\/127\.0\.0\.1:\d+ refused the API key \(HTTP 403\): the key or its secret is wrong; import used the key from KASM_SECRET_KASM_API_KEY and its secret from KASM_SECRET_KASM_API_KEY_SECRET/,
     ],
     [
       "no key at all",
-      () => ({ KASM_GITOPS_KASM_API_KEY: "", KASM_GITOPS_KASM_API_KEY_SECRET: "" }),
-      /KASM_GITOPS_KASM_API_KEY is not set/,
+      () => ({ ...noKeys }),
+      /usage error: KASM_SECRET_KASM_API_KEY is not set: import reads the Kasm API key pair from KASM_SECRET_KASM_API_KEY and KASM_SECRET_KASM_API_KEY_SECRET, the variables the KasmServer it writes names/,
+    ],
+    [
+      "a key without its secret",
+      () => ({ ...noKeys, KASM_SECRET_KASM_API_KEY: kasm.apiKey }),
+      /usage error: KASM_SECRET_KASM_API_KEY_SECRET is not set: import reads .* from KASM_SECRET_KASM_API_KEY and KASM_SECRET_KASM_API_KEY_SECRET/,
     ],
   ])("%s: a clear error and nothing written", async (_, env, message) => {
     const dir = join(await tempDir("import-bad"), "out");
@@ -369,10 +412,30 @@ spec:
         "--kasm-api-key-secret-env",
         "MY_SECRET",
       ],
-      { env: { KASM_GITOPS_KASM_API_KEY: "", MY_SECRET: kasm.apiKeySecret } },
+      { env: { ...noKeys, MY_SECRET: kasm.apiKeySecret } },
     );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
+  });
+
+  it("still reads the old variable names, with a warning naming the new ones", async () => {
+    const dir = join(await tempDir("import-old-names"), "out");
+    const result = await runImport(dir, [], {
+      ...noKeys,
+      KASM_GITOPS_KASM_API_KEY: kasm.apiKey,
+      KASM_GITOPS_KASM_API_KEY_SECRET: kasm.apiKeySecret,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      [
+        "kasm-gitops: warning: KASM_GITOPS_KASM_API_KEY is an old name: set KASM_SECRET_KASM_API_KEY instead (the variable the imported KasmServer reads, so one setting serves import and the sync)",
+        "kasm-gitops: warning: KASM_GITOPS_KASM_API_KEY_SECRET is an old name: set KASM_SECRET_KASM_API_KEY_SECRET instead (the variable the imported KasmServer reads, so one setting serves import and the sync)",
+        "",
+      ].join("\n"),
+    );
+    expect(await readFile(join(dir, "kasm-server.yaml"), "utf8")).toContain(
+      "apiKey: { env: KASM_SECRET_KASM_API_KEY }",
+    );
   });
 
   it("an unreachable Kasm: a clear error naming it, nothing written", async () => {
@@ -424,6 +487,141 @@ spec:
     expect(result.stderr).toContain(
       "is plain http to kasm.example.com: the API key would cross the network in clear",
     );
+  });
+});
+
+type SeedImage = NonNullable<KasmSeed["images"]>[number];
+
+describe("kasm-gitops import of a typical install", () => {
+  const HUB = "https://index.docker.io/v1/";
+  const ID = {
+    chrome: "b2c0000000000000000000000000c001",
+    firefox: "b2c0000000000000000000000000f001",
+    app: "b2c00000000000000000000000000a99",
+    edge: "b2c00000000000000000000000000ed9",
+  };
+  let typical: KasmStandIn;
+  let auth: DeploymentRegistries["auth"];
+  beforeAll(async () => {
+    const lab = inject("lab").registries.auth;
+    auth = { host: lab.host, username: lab.auth!.username, password: lab.auth!.password };
+    const image = (over: SeedImage): SeedImage => ({
+      enabled: true,
+      cores: 2,
+      memory: 2_768_000_000,
+      ...over,
+    });
+    typical = await startKasmStandIn({
+      seed: {
+        groups: [{ name: "qa" }],
+        // Kasm's default Workspaces on Docker Hub, as Kasm writes them; a private registry with a token.
+        images: [
+          image({
+            image_id: ID.chrome,
+            friendly_name: "Chrome",
+            name: "kasmweb/chrome:1.15.0",
+            docker_registry: HUB,
+          }),
+          image({
+            image_id: ID.firefox,
+            friendly_name: "Firefox",
+            name: "kasmweb/firefox:1.15.0",
+            docker_registry: HUB,
+          }),
+          image({
+            image_id: ID.app,
+            friendly_name: "Payroll",
+            name: `${auth.host}/${uniqueRepo("payroll")}:1.0`,
+            docker_registry: `https://${auth.host}`,
+            docker_user: auth.username,
+            docker_token: auth.password,
+            notes: "Owner: finance",
+          }),
+          image({ image_id: ID.edge, friendly_name: "Edge", name: "kasmweb/edge", docker_registry: HUB }),
+        ],
+        groupImages: [
+          { image_id: ID.chrome, group_name: "All Users" },
+          { image_id: ID.firefox, group_name: "All Users" },
+          { image_id: ID.firefox, group_name: "qa" },
+          { image_id: ID.app, group_name: "qa" },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await typical?.close();
+  });
+
+  it("adopts every taggable record whatever the form of its registry; apply changes only the marker and keeps the token; the next plan has No changes.", async () => {
+    const dir = join(await tempDir("import-typical"), "out");
+    const keyEnv = {
+      KASM_SECRET_KASM_API_KEY: typical.apiKey,
+      KASM_SECRET_KASM_API_KEY_SECRET: typical.apiKeySecret,
+    };
+    const result = await kasmGitops(["import", "--kasm-url", typical.url, "--out", dir], {
+      env: { ...noKeys, ...keyEnv },
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `Imported 4 records from ${typical.url}: 3 adopted, 1 held back, 2 registries (pulls: kasm).`,
+    );
+    expect(result.stdout).toMatch(/ {2}\S+\/workspaces\/edge\.yaml: the image "kasmweb\/edge" has no tag/);
+    const files = await filesUnder(dir);
+    expect(files["registries/docker-io.yaml"]).toContain("  host: docker.io\n");
+    expect(files["workspaces/chrome.yaml"]).toContain("  registry: docker-io\n");
+    expect(files["workspaces/payroll.yaml"]).toContain(`  registry: ${registryName(auth.host)}\n`);
+    expect(files["kasm-server.yaml"]).toContain("  pulls: kasm\n");
+    expect(files["README.md"]).toContain("## Who pulls: `pulls: kasm`, and moving to `pulls: kasm-gitops`");
+
+    // The operator commits the import as it is: no agents yet (Kasm's agents pull, pulls: kasm).
+    const repo = await createTestRepo();
+    await rm(join(repo.work, "manifests", "a.yaml"));
+    await repo.commit(
+      Object.fromEntries(Object.entries(files).map(([path, text]) => [`manifests/${path}`, text])),
+      "kasm-gitops import",
+    );
+    const state = await stateDir();
+    const env = { ...keyEnv, [passwordEnv(auth.host)]: auth.password };
+    const before = typical.state();
+    typical.clearCalls();
+
+    const applied = await inRepo("apply", repo.bare, state, [], { env });
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    expect(typical.writes().map((c) => c.fn)).toEqual(["update_image", "update_image", "update_image"]);
+    const after = typical.state();
+    for (const old of before.images) {
+      const now = after.images.find((i) => i.image_id === old.image_id)!;
+      if (old.image_id === ID.edge) {
+        expect(now).toEqual(old);
+        continue;
+      }
+      // Only the marker line is new: Kasm's form of the registry, its user and its token are as they were.
+      const { notes, ...rest } = now;
+      const { notes: oldNotes, ...oldRest } = old;
+      expect(rest).toEqual(oldRest);
+      expect(notes).toMatch(/(^|\n)managed-by: kasm-gitops\/(chrome|firefox|payroll)$/);
+    }
+    const payroll = after.images.find((i) => i.image_id === ID.app)!;
+    expect([payroll.docker_registry, payroll.docker_user, payroll.docker_token]).toEqual([
+      `https://${auth.host}`,
+      auth.username,
+      auth.password,
+    ]);
+    expect(payroll.notes).toBe("Owner: finance\nmanaged-by: kasm-gitops/payroll");
+    const pairs = (s: typeof before) => s.groupImages.map((g) => `${g.group_id}/${g.image_id}`).sort();
+    expect(pairs(after)).toEqual(pairs(before));
+
+    typical.clearCalls();
+    const again = await inRepo("plan", repo.bare, state, ["--detailed-exitcode"], { env });
+    expect(again.stderr).toBe("");
+    expect(again.stdout).toContain("No changes.");
+    expect(again.code).toBe(0);
+    expect(typical.writes()).toEqual([]);
+    for (const secret of [typical.apiKey, typical.apiKeySecret, auth.password])
+      for (const text of [result.stdout, applied.stdout, applied.stderr, again.stdout])
+        expect(text).not.toContain(secret);
   });
 });
 

@@ -124,12 +124,12 @@ export const COMMANDS: Command[] = [
       "kasm-api-key-env": {
         type: "string",
         value: "NAME",
-        description: "variable holding the API key (default: KASM_GITOPS_KASM_API_KEY)",
+        description: "variable holding the API key (default: KASM_SECRET_KASM_API_KEY)",
       },
       "kasm-api-key-secret-env": {
         type: "string",
         value: "NAME",
-        description: "variable holding the API key secret (default: KASM_GITOPS_KASM_API_KEY_SECRET)",
+        description: "variable holding the API key secret (default: KASM_SECRET_KASM_API_KEY_SECRET)",
       },
       "kasm-api-key-file": { type: "string", value: "FILE", description: "file holding the API key" },
       "kasm-api-key-secret-file": {

@@ -2,14 +2,19 @@ import { resolve } from "node:path";
 import { createImportDeps, type ImportDeps } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { buildImport } from "../core/import-manifests.js";
+import { KASM_KEY_ENV, KASM_SECRET_ENV } from "../core/import-names.js";
 import { counted } from "../core/import-readme.js";
 import { isLoopbackHost } from "../core/kasm-rules.js";
 import type { SecretRef } from "../core/manifest.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
 
-export const DEFAULT_KEY_ENV = "KASM_GITOPS_KASM_API_KEY";
-export const DEFAULT_SECRET_ENV = "KASM_GITOPS_KASM_API_KEY_SECRET";
+/** The variables the imported KasmServer names: the key pair import reads by default, so one setting serves both. */
+export const DEFAULT_KEY_ENV = KASM_KEY_ENV;
+export const DEFAULT_SECRET_ENV = KASM_SECRET_ENV;
+/** The names import read before it read the KasmServer's: still honoured, with a warning. */
+export const OLD_KEY_ENV = "KASM_GITOPS_KASM_API_KEY";
+export const OLD_SECRET_ENV = "KASM_GITOPS_KASM_API_KEY_SECRET";
 
 /** Entries of the output folder that do not make it "non-empty": a fresh `git init` is fine. */
 const IGNORED_ENTRIES = new Set([".git"]);
@@ -36,18 +41,41 @@ function kasmUrl(args: ParsedArgs): string {
   return written.replace(/\/+$/, "");
 }
 
-/** One half of the key pair: `--…-file` wins, else the variable `--…-env` names (or its default). */
-function keyRef(args: ParsedArgs, io: CommandContext["io"], flag: string, defaultEnv: string): SecretRef {
+/**
+ * One half of the key pair: `--…-file` wins, then the variable `--…-env` names, then the KasmServer's variable,
+ * then the old name (with a warning naming the new one).
+ */
+function keyRef(
+  args: ParsedArgs,
+  io: CommandContext["io"],
+  flag: string,
+  [defaultEnv, oldEnv]: readonly [string, string],
+): SecretRef {
   const file = args.values[`${flag}-file`] as string | undefined;
   if (file) return { file: resolve(io.cwd, file) };
-  const env = (args.values[`${flag}-env`] as string | undefined) ?? defaultEnv;
-  if (!io.env[env])
-    throw new KasmGitopsError(
-      "usage",
-      `${env} is not set: import reads the Kasm API key pair from ${DEFAULT_KEY_ENV} and ${DEFAULT_SECRET_ENV} (or --kasm-api-key-env/--kasm-api-key-secret-env NAME, --kasm-api-key-file/--kasm-api-key-secret-file FILE)`,
+  const named = args.values[`${flag}-env`] as string | undefined;
+  if (named) {
+    if (!io.env[named])
+      throw new KasmGitopsError(
+        "usage",
+        `${named} (--${flag}-env) is not set: it must hold the Kasm API ${half(flag)}`,
+      );
+    return { env: named };
+  }
+  if (io.env[defaultEnv]) return { env: defaultEnv };
+  if (io.env[oldEnv]) {
+    io.stderr(
+      `kasm-gitops: warning: ${oldEnv} is an old name: set ${defaultEnv} instead (the variable the imported KasmServer reads, so one setting serves import and the sync)\n`,
     );
-  return { env };
+    return { env: oldEnv };
+  }
+  throw new KasmGitopsError(
+    "usage",
+    `${defaultEnv} is not set: import reads the Kasm API key pair from ${DEFAULT_KEY_ENV} and ${DEFAULT_SECRET_ENV}, the variables the KasmServer it writes names (or --kasm-api-key-env/--kasm-api-key-secret-env NAME, --kasm-api-key-file/--kasm-api-key-secret-file FILE)`,
+  );
 }
+
+const half = (flag: string) => (flag.endsWith("-secret") ? "key secret" : "key");
 
 const where = (ref: SecretRef) => ("env" in ref ? ref.env : ref.file);
 
@@ -88,8 +116,8 @@ export async function importCommand(
   const url = kasmUrl(args);
   const outArg = (args.values.out as string | undefined) ?? ".";
   const out = resolve(io.cwd, outArg);
-  const apiKey = keyRef(args, io, "kasm-api-key", DEFAULT_KEY_ENV);
-  const apiKeySecret = keyRef(args, io, "kasm-api-key-secret", DEFAULT_SECRET_ENV);
+  const apiKey = keyRef(args, io, "kasm-api-key", [DEFAULT_KEY_ENV, OLD_KEY_ENV]);
+  const apiKeySecret = keyRef(args, io, "kasm-api-key-secret", [DEFAULT_SECRET_ENV, OLD_SECRET_ENV]);
   const caArg = args.values["kasm-ca-file"] as string | undefined;
   const caFile = caArg ? resolve(io.cwd, caArg) : undefined;
 

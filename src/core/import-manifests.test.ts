@@ -153,8 +153,8 @@ spec:
   it("writes the registry's credentials as a reference and says which variable to set", () => {
     expect(
       text("registries/registry-example-com-5000.yaml"),
-    ).toBe(`# The registry registry.example.com:5000, as Kasm's records name it (docker_registry). Workspaces
-# refer to it by metadata.name.
+    ).toBe(`# The registry registry.example.com:5000, which Kasm's records name in docker_registry (in Kasm's
+# own form, kept as it is). Workspaces refer to it by metadata.name.
 
 apiVersion: kasm-gitops/v1
 kind: Registry
@@ -179,6 +179,23 @@ spec:
     expect(readme).toMatch(
       /- `workspaces\/firefox\.yaml` \(`3f2a0+3`, "Firefox"\): the image "kasmweb\/firefox" has no tag/,
     );
+  });
+
+  it.each<[string, ImportInput["records"], boolean]>([
+    ["records carry a registry (pulls: kasm)", input.records, true],
+    ["no record carries one (pulls: kasm-gitops)", [record({ name: "kasmweb/terminal:1.16.0" })], false],
+  ])("says how to move to pulls: kasm-gitops, and what changes, when %s", (_, records, told) => {
+    const readme = buildImport({ ...input, records }).files.find((f) => f.path === "README.md")!.text;
+    const section = readme.split("## Who pulls")[1]?.split("\n## ")[0] ?? "";
+    expect(section !== "").toBe(told);
+    if (!told) return;
+    expect(section).toContain("1 adopted record carries a registry");
+    expect(section).toContain("write `pulls: kasm-gitops` in `kasm-server.yaml`");
+    expect(section).toMatch(
+      /clears the registry fields .*Kasm's registry user and token; Kasm's agents stop pulling/,
+    );
+    expect(section).toMatch(/only once every agent it selects holds that image \(the zero-downtime switch\)/);
+    expect(readme).toContain("The first apply keeps the token Kasm holds");
   });
 
   it("names the CA file in the KasmServer when import was given one", () => {

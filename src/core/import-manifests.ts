@@ -143,7 +143,7 @@ export function registryFile(registry: ImportedRegistry): ImportFile {
     spec,
   });
   doc.commentBefore = wrap(
-    `The registry ${registry.host}, as Kasm's records name it (docker_registry). Workspaces refer to it by metadata.name.`,
+    `The registry ${registry.host}, which Kasm's records name in docker_registry (in Kasm's own form, kept as it is). Workspaces refer to it by metadata.name.`,
   );
   const specMap = mapAt(doc, "spec");
   if (registry.insecure)
@@ -197,7 +197,7 @@ export function kasmServerFile(
     specMap,
     "pulls",
     pulls === "kasm"
-      ? "kasm: the records carry their registry, so Kasm's agents pull as they do today. Switch to kasm-gitops to have kasm-gitops do every pull (a few at a time, a record switched only once its agents hold the image); records then lose their registry fields."
+      ? "kasm: the records carry their registry (in Kasm's own form) and Kasm's token, so Kasm's agents pull as they do today. With kasm-gitops instead, records carry no registry: Kasm's agents stop pulling and kasm-gitops does every pull (a few at a time, a record switched only once its agents hold the image), and Kasm's registry user and token are cleared from the records. See README.md."
       : "kasm-gitops: no record carries a registry, so Kasm's agents never pull; kasm-gitops does every pull for Workspaces with a Registry.",
   );
   comment(

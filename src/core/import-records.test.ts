@@ -51,9 +51,39 @@ describe("modelImport: which records are held back, and why", () => {
     ["an empty friendly name", { friendlyName: " " }, /friendly name " " is not 1 to 255/],
     ["a category twice", { categories: ["Browser", "Browser"] }, /category twice/],
     [
-      "a registry written as a URL",
+      "a registry written as an https URL",
       { ...corp, dockerRegistry: "https://registry.example.com:5000/" },
-      /docker_registry is "https:\/\/registry\.example\.com:5000\/": kasm-gitops writes .* registry\.example\.com:5000/,
+      undefined,
+    ],
+    [
+      "a registry written as an http URL",
+      { ...corp, dockerRegistry: "http://registry.example.com:5000" },
+      undefined,
+    ],
+    [
+      "Kasm's default Docker Hub form",
+      { name: "kasmweb/chrome:1.15.0", dockerRegistry: "https://index.docker.io/v1/" },
+      undefined,
+    ],
+    [
+      "Docker Hub with credentials",
+      {
+        name: "docker.io/acme/app:2",
+        dockerRegistry: "index.docker.io",
+        dockerUser: "acme",
+        dockerTokenSet: true,
+      },
+      undefined,
+    ],
+    [
+      "a registry on another port than the image's",
+      { ...corp, dockerRegistry: "https://registry.example.com" },
+      /not under Kasm's docker_registry "https:\/\/registry\.example\.com"/,
+    ],
+    [
+      "a token without a user",
+      { ...corp, dockerUser: null },
+      /registry token for registry\.example\.com:5000 without a user/,
     ],
     [
       "an image outside its registry",
@@ -105,6 +135,11 @@ describe("modelImport: which records are held back, and why", () => {
     ["no record carries a registry", [{}, { imageId: ID(2) }], "kasm-gitops"],
     ["a record carries one", [{}, { imageId: ID(2), ...corp }], "kasm"],
     ["only a held record carries one", [{}, { imageId: ID(2), ...corp, name: "x" }], "kasm-gitops"],
+    [
+      "Kasm's default Workspaces name Docker Hub",
+      [{ name: "kasmweb/chrome:1.15.0", dockerRegistry: "https://index.docker.io/v1/" }],
+      "kasm",
+    ],
   ])("pulls when %s: %s", (_, overs, pulls) => {
     expect(
       modelImport(
@@ -113,6 +148,42 @@ describe("modelImport: which records are held back, and why", () => {
         [],
       ).pulls,
     ).toBe(pulls);
+  });
+
+  it("adopts a typical install: Docker Hub's default form and a private registry as a URL, one Registry each", () => {
+    const hub = { dockerRegistry: "https://index.docker.io/v1/" };
+    const model = modelImport(
+      [
+        record({ imageId: ID(1), friendlyName: "Chrome", name: "kasmweb/chrome:1.15.0", ...hub }),
+        record({ imageId: ID(2), friendlyName: "Firefox", name: "kasmweb/firefox:1.15.0", ...hub }),
+        record({
+          imageId: ID(3),
+          friendlyName: "App",
+          ...corp,
+          dockerRegistry: "https://registry.example.com:5000",
+        }),
+        record({ imageId: ID(4), friendlyName: "Edge", name: "kasmweb/edge", ...hub }),
+      ],
+      [],
+      [],
+    );
+    expect(model.registries).toEqual([
+      { name: "docker-io", host: "docker.io", insecure: false },
+      {
+        name: "registry-example-com-5000",
+        host: "registry.example.com:5000",
+        insecure: false,
+        username: "ci",
+        passwordEnv: "KASM_SECRET_REGISTRY_EXAMPLE_COM_5000_PASSWORD",
+      },
+    ]);
+    expect(model.workspaces.map((w) => [w.name, w.registry?.name, w.held.length])).toEqual([
+      ["app", "registry-example-com-5000", 0],
+      ["chrome", "docker-io", 0],
+      ["edge", "docker-io", 1],
+      ["firefox", "docker-io", 0],
+    ]);
+    expect(model.pulls).toBe("kasm");
   });
 
   it("names workspaces from friendly names, unique, and groups by name", () => {

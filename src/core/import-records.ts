@@ -7,7 +7,7 @@ import { parseImageReference } from "./image-ref.js";
 import { dnsLabel, secretEnvName, uniqueNames } from "./import-names.js";
 import type { KasmRecord } from "./kasm-types.js";
 import { compareText, type KasmPulls, type KasmRemoved } from "./manifest.js";
-import { registryHost } from "./registry-form.js";
+import { namesRegistry, registryHost } from "./registry-form.js";
 
 export type ImportConfigField = "runConfig" | "execConfig" | "volumeMappings";
 
@@ -102,10 +102,6 @@ function heldReasons(record: ImportRecord, registry: ImportedRegistry | undefine
         `the image is not under Kasm's docker_registry ${JSON.stringify(record.dockerRegistry)}, so Kasm pulls it from ${safeHost(record.name)}: fix the image or the registry in Kasm, then import again`,
       );
     } else {
-      if (record.dockerRegistry !== registry.host)
-        reasons.push(
-          `Kasm's docker_registry is ${JSON.stringify(record.dockerRegistry)}: kasm-gitops writes the Registry's host ${registry.host} there; uncomment to accept that change`,
-        );
       if (registry.passwordEnv && registry.username === undefined)
         reasons.push(
           `Kasm holds a registry token for ${registry.host} without a user: set the user in Kasm, then import again`,
@@ -218,10 +214,12 @@ export function modelImport(
     names[i] = wished[k]!;
   });
   const workspaces = sorted.map((record, i): ImportedWorkspace => {
+    // Kasm's forms of a registry (`https://index.docker.io/v1/`, `https://host`, `host`) name the same Registry.
     const candidate = record.dockerRegistry
       ? registries.get(registryHost(record.dockerRegistry).host)
       : undefined;
-    const registry = candidate && safeHost(record.name) === candidate.host ? candidate : undefined;
+    const registry =
+      candidate && namesRegistry(record.dockerRegistry, safeHost(record.name)) ? candidate : undefined;
     const member = memberships.filter((m) => m.imageId === record.imageId && groupName.has(m.groupId));
     return {
       name: names[i]!,

@@ -1,6 +1,6 @@
 /**
  * A Kasm deployment as one grows in real life, for the import tests: two dozen records over three lab
- * registries (one with credentials) and Docker Hub, disabled and hidden ones, groups with "All Users",
+ * registries (one with credentials; named in Kasm's forms `http://host`, `https://host/`, `host`) and Docker Hub, disabled and hidden ones, groups with "All Users",
  * friendly names with spaces, accents, punctuation and duplicates, and the records import must hold
  * back (no tag, a config that is not JSON, a Server workspace).
  */
@@ -49,8 +49,13 @@ const hub = (friendly: string, name: string, extra: Partial<Image> = {}): Image 
 });
 
 export function deploymentSeed(r: DeploymentRegistries, images: DeploymentImages): KasmSeed {
-  const plain = { docker_registry: r.plain };
-  const auth = { docker_registry: r.auth.host, docker_user: r.auth.username, docker_token: r.auth.password };
+  // Kasm keeps a registry as the administrator typed it: a URL (either scheme) or a bare host.
+  const plain = { docker_registry: `http://${r.plain}` };
+  const auth = {
+    docker_registry: `https://${r.auth.host}/`,
+    docker_user: r.auth.username,
+    docker_token: r.auth.password,
+  };
   const proxy = { docker_registry: r.proxy };
   return {
     groups: [{ name: "qa" }, { name: "dev" }, { name: "finance" }],
