@@ -8,6 +8,7 @@ import {
   pidFileProcesses,
   type SavedState,
   saveState,
+  stateFile,
   stillOwned,
   type TrackedProcess,
   uniqueByPid,
@@ -262,7 +263,17 @@ export async function startLab(options: LabOptions): Promise<LabHandle> {
   saveState(dir, { engines, registries: { plain, auth }, kasm }, running);
   log(started.length ? `started ${started.join(", ")}` : "reusing running lab services");
   const mine = running.filter((p) => started.includes(p.name.split("/")[0]!));
-  return { lab, started, stop: () => stopInOrder(mine, dir) };
+  return { lab, started, stop: () => stopStarted(dir, mine) };
+}
+
+/** Stops what one startLab call started; lab.json then no longer lists those engines or processes. */
+async function stopStarted(dir: string, mine: TrackedProcess[]): Promise<void> {
+  await stopInOrder(mine, dir);
+  if (!existsSync(stateFile(dir))) return;
+  const now: LabState = loadState(dir);
+  const stopped = new Set(mine.map((p) => p.pid));
+  const { processes: _, ...rest } = now;
+  saveState(dir, { ...rest, engines: now.engines.filter((e) => !stopped.has(e.pid)) }, []);
 }
 
 /** A service's record in the process list: its pid and, when known, its start time. */
