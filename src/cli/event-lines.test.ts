@@ -105,11 +105,11 @@ describe("eventLines", () => {
     [{ type: "kasm-delete", workspace: "app", imageId: "i1" }, "record i1: its Workspace left Git"],
     [
       { type: "kasm-group-add", workspace: "app", group: "qa", groupId: "g1", after: [] },
-      "group in Git, not in Kasm",
+      "assigned in Git, not yet in Kasm",
     ],
     [
       { type: "kasm-group-remove", workspace: "app", group: "qa", groupId: "g1", imageId: "i1", after: [] },
-      "group in Kasm, not in Git",
+      "assigned in Kasm, not in Git",
     ],
     [
       {

@@ -23,9 +23,9 @@ export function startReason(action: Action): string {
     case "kasm-delete":
       return `record ${action.imageId}: its Workspace left Git`;
     case "kasm-group-add":
-      return "group in Git, not in Kasm";
+      return "assigned in Git, not yet in Kasm";
     case "kasm-group-remove":
-      return "group in Kasm, not in Git";
+      return "assigned in Kasm, not in Git";
   }
 }
 
