@@ -128,6 +128,24 @@ describe("commit signatures checked by git (RevisionVerifier)", () => {
     });
   });
 
+  it("refuses an SSH signature by a listed key whose valid-before passed: expired-key, not unknown-key", async () => {
+    await commitAs(repo.work, alice, { "manifests/a.yaml": "a: 10b\n" }, "signed by alice after expiry");
+    const file = join(await tempDir("trust-expired"), "allowed_signers");
+    await writeFile(file, `alice@example.invalid valid-before="20200101" ${alice.publicKey}\n`);
+    const source = createGitSource({ repo: repo.bare, branch: "main", stateDir: await stateDir() });
+    const refused = await createCommitVerifier({ mode: "ssh", file }).verify(await source.sync());
+    expect(refused).toMatchObject({
+      trusted: false,
+      reason: "expired-key",
+      key: alice.fingerprint,
+      detail: expect.stringMatching(
+        /had expired when the commit was made \(.*allowed_signers:1: .*valid-before 2020-01-01/,
+      ),
+    });
+    // The same key, listed without a validity window, is trusted for the same commit.
+    expect(await verdict("ssh")).toMatchObject({ trusted: true, key: alice.fingerprint });
+  });
+
   it("refuses a signature of the other kind: SSH under openpgp, OpenPGP under ssh", async () => {
     await commitAs(repo.work, alice, { "manifests/a.yaml": "a: 11\n" }, "ssh-signed");
     expect(await verdict("openpgp")).toMatchObject({ trusted: false, key: alice.fingerprint });

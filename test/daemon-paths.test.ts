@@ -13,6 +13,7 @@ const [e1, e2] = lab.engines as [(typeof lab.engines)[0], (typeof lab.engines)[0
 type Status = {
   revision?: string;
   lastGoodRevision?: string;
+  ready: boolean;
   state: string;
   reasons: string[];
   running?: unknown;
@@ -90,6 +91,9 @@ describe("the daemon's hardest paths", () => {
     // The fleet is reconciled, but the branch tip is refused: degraded, with the reason.
     expect(s.state).toBe("degraded");
     expect(s.reasons.join("\n")).toContain(`revision ${bad} refused`);
+    // Ready all the same: the last good revision read back from the state dir is in force.
+    expect(s.ready).toBe(true);
+    expect((await second.get("/readyz")).status).toBe(200);
     expect(second.logs()).toMatch(/using the last good revision from the state dir/);
   });
 

@@ -46,5 +46,11 @@ describe("the first-fleet guide", () => {
     expect(result.stdout).toMatch(/desktop-testing\.yaml: {2}image: \S+\/kasm\/desktop-\d+:1\.1/);
     expect(result.stdout).toMatch(/desktop\.yaml: {2}image: \S+\/kasm\/desktop-\d+:1\.0/);
     expect(result.stdout).toContain("moving-tag-not-created");
+    // The release came in as a merge commit, and the guide's rollback reverted that merge.
+    const fleet = join(home, "my-fleet");
+    const log = await exec("git", ["log", "-2", "--format=%P|%s"], { cwd: fleet, env });
+    const [revert, merge] = log.stdout.trim().split("\n");
+    expect(revert).toMatch(/^[0-9a-f]{40}\|Revert "Merge branch 'promote\/desktop-1\.1'"$/);
+    expect(merge!.split("|")[0]!.split(" ")).toHaveLength(2);
   });
 });

@@ -1,10 +1,11 @@
 import { execFile, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
-import { stopLab } from "../src/lab/lab.js";
+import { type Lab, startLab, stopLab } from "../src/lab/lab.js";
+import { mountsUnder } from "../src/lab/ownership.js";
 import { isAlive } from "../src/lab/processes.js";
 import { tempDir } from "./helpers/git-repos.js";
 
@@ -13,8 +14,20 @@ const LAB_CLI = fileURLToPath(new URL("../dist/lab/cli.js", import.meta.url));
 const lab = inject("lab");
 
 /** `npm run lab -- …` as a user runs it, on the lab the tests use (the output is piped, not a terminal). */
-const labCli = (...args: string[]) =>
-  exec(process.execPath, [LAB_CLI, ...args], { env: { ...process.env, KASM_GITOPS_LAB_DIR: lab.dir } });
+const labCli = (...args: string[]) => labCliIn(lab.dir, ...args);
+const labCliIn = (dir: string, ...args: string[]) =>
+  exec(process.execPath, [LAB_CLI, ...args], { env: { ...process.env, KASM_GITOPS_LAB_DIR: dir } });
+
+/** The pids whose parent is `pid`, from /proc: what a dockerd started (its containerd), whatever lab.json says. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] === String(pid)) children.push(Number(entry));
+  }
+  return children;
+}
 
 describe("npm run lab", () => {
   it("env prints addresses, sockets and credentials as shell variables, without escape codes", async () => {
@@ -52,6 +65,49 @@ describe("npm run lab", () => {
   it("push without REPO:TAG is an error saying what to give", async () => {
     const failed = await labCli("push", "Not Valid").catch((e: { code: number; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining("give REPO:TAG") });
+  });
+
+  it("up keeps the third engine demo --keep left, and down stops every process either started, containerds too", async () => {
+    // A lab folder of its own: the shared one stays up for the other tests.
+    const dir = await tempDir("lab-keep");
+    try {
+      // What `npm run demo -- --keep` leaves running: the lab with three engines.
+      const demo = await startLab({ dir, engines: 3, install: false });
+      const { lab: kept } = demo;
+      // Then `npm run lab -- up`, which asks for two: nothing started, the third engine kept.
+      const up = await labCliIn(dir, "up");
+      expect(up.stderr).toContain("keeping engine-3, started earlier");
+      expect(up.stderr).toContain("reusing running lab services");
+      const shown = JSON.parse(up.stdout) as Lab;
+      expect(shown.engines.map((e) => `${e.name} ${e.pid}`)).toEqual(
+        kept.engines.map((e) => `${e.name} ${e.pid}`),
+      );
+      const saved = JSON.parse(await readFile(join(dir, "lab.json"), "utf8")) as Lab & {
+        processes: { name: string; pid: number }[];
+      };
+      expect(saved.engines.map((e) => e.name)).toEqual(["engine-1", "engine-2", "engine-3"]);
+      const env = (await labCliIn(dir, "env")).stdout;
+      expect(env).toContain(`export LAB_AGENT_3_HOST='${kept.engines[2]!.host}'`);
+
+      // Every process the lab runs, found from /proc: each dockerd's children (its containerd) too.
+      const services = [...kept.engines, kept.registries.plain, kept.registries.auth, kept.kasm].map(
+        (s) => s.pid,
+      );
+      const containerds = (await Promise.all(kept.engines.map((e) => childrenOf(e.pid)))).flat();
+      expect(containerds).toHaveLength(3);
+      expect(saved.processes.map((p) => p.pid).sort((a, b) => a - b)).toEqual(
+        [...services, ...containerds].sort((a, b) => a - b),
+      );
+      for (const pid of [...services, ...containerds]) expect(isAlive(pid), `pid ${pid}`).toBe(true);
+
+      // `npm run lab -- down`: all of it stops, engine-3's dockerd and containerd included, and nothing stays mounted.
+      const down = await labCliIn(dir, "down");
+      expect(down.stderr).toContain(`stopped ${services.length + containerds.length} process(es) of ${dir}`);
+      for (const pid of [...services, ...containerds]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+      expect(mountsUnder(await readFile("/proc/mounts", "utf8"), dir)).toEqual([]);
+    } finally {
+      await stopLab(dir);
+    }
   });
 
   it("down leaves alone a recorded pid that is no longer the lab's process", async () => {

@@ -196,6 +196,28 @@ describe("plan with an htpasswd registry", () => {
       expect(output).not.toContain("wrong-password");
     }
   });
+
+  it("warns no-agents, in text and in JSON, for a revision that declares no Agent", async () => {
+    const bare = await createTestRepo();
+    await bare.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [{ name: "corp", host: lab.registries.plain.host }],
+          agents: [],
+          workspaces: [{ name: "all", image: `${lab.registries.plain.host}/kasm/none:v1`, registry: "corp" }],
+        }),
+      },
+      "a fleet without agents",
+    );
+    const dir = await stateDir();
+    const text = await inRepo("plan", bare.bare, dir);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/- no-agents: this revision declares no Agent/);
+    expect(text.stdout).toContain("No changes.");
+    const json = JSON.parse((await inRepo("plan", bare.bare, dir, ["--json"])).stdout) as Plan;
+    expect(json.warnings.map((w) => w.code)).toEqual(["no-agents", "no-matching-agent"]);
+    expect(json.actions).toEqual([]);
+  });
 });
 
 describe("plan from an HTTPS-style Git server with a token", () => {

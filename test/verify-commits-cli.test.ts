@@ -18,6 +18,8 @@ type Status = {
   revision?: string;
   lastGoodRevision?: string;
   ready: boolean;
+  state: string;
+  reasons: string[];
   lastError?: { message: string; reason?: string };
   lastCycle?: { result: string };
   agents: Record<string, { reachable: boolean; converged: boolean }>;
@@ -187,11 +189,18 @@ describe("--verify-commits", () => {
         "a first cycle after the restart",
         async () => (await status()).lastCycle !== undefined,
       );
-      // The saved revision is reconciled (its agent observed), though the tip is refused.
-      expect(await status()).toMatchObject({
+      // The saved revision is reconciled (its agent observed), though the tip is refused: ready, since the
+      // last good revision is in force, and degraded with the refused tip as the reason.
+      const restarted = await status();
+      expect(restarted).toMatchObject({
         lastCycle: { result: "untrusted-revision" },
         agents: { a1: { reachable: true, converged: true } },
+        lastGoodRevision: good,
+        ready: true,
+        state: "degraded",
       });
+      expect(restarted.reasons.join("\n")).toMatch(/refused/);
+      expect((await daemon.get("/readyz")).status).toBe(200);
       expect(daemon.logs()).toMatch(/using the last good revision from the state dir/);
 
       // A state dir whose last good revision was saved without --verify-commits: the unsigned tip itself.

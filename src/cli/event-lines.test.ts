@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { PullAction } from "../core/plan-types.js";
+import type { Action, PullAction } from "../core/plan-types.js";
 import type { ExecutorEvent } from "../engine/executor.js";
-import { eventLines, formatDuration } from "./event-lines.js";
+import { describeAction, eventLines, formatDuration, startReason } from "./event-lines.js";
 
 const pull: PullAction = {
   type: "pull",
@@ -73,6 +73,61 @@ describe("eventLines", () => {
     const on = eventLines((line) => out.push(line));
     for (const e of events) on(e);
     expect(out.join("").trimEnd().split("\n")).toEqual(expected);
+  });
+
+  it.each<[Action, string]>([
+    [pull, "missing"],
+    [
+      { type: "promote", image: "r/app:latest", workspace: "app", source: "r/app:v1", targetDigest: D },
+      "moving tag",
+    ],
+    [
+      { type: "kasm-create", workspace: "app", after: [0], record: { name: "r/app:v1" } as never },
+      "new record for r/app:v1",
+    ],
+    [
+      { type: "kasm-update", workspace: "app", imageId: "i1", reason: "drift", changes: [], after: [] },
+      "drift record i1",
+    ],
+    [
+      {
+        type: "kasm-update",
+        workspace: "app",
+        imageId: "i1",
+        reason: "changed",
+        changes: [],
+        after: [],
+        adopt: true,
+      },
+      "adopt record i1",
+    ],
+    [{ type: "kasm-disable", workspace: "app", imageId: "i1" }, "record i1: its Workspace left Git"],
+    [{ type: "kasm-delete", workspace: "app", imageId: "i1" }, "record i1: its Workspace left Git"],
+    [
+      { type: "kasm-group-add", workspace: "app", group: "qa", groupId: "g1", after: [] },
+      "assigned in Git, not yet in Kasm",
+    ],
+    [
+      { type: "kasm-group-remove", workspace: "app", group: "qa", groupId: "g1", imageId: "i1", after: [] },
+      "assigned in Kasm, not in Git",
+    ],
+    [
+      {
+        type: "remove",
+        agent: "a1",
+        image: "r/old:v0",
+        id: "sha256:1",
+        bytes: 1,
+        reason: "unused",
+        tags: [],
+      },
+      "unused",
+    ],
+  ])("the start line of %s says why it runs: (%s), a moving tag only for a promotion", (action, reason) => {
+    const out: string[] = [];
+    eventLines((line) => out.push(line))({ type: "start", action, attempt: 1, inFlight: 1, queued: 0 });
+    expect(startReason(action)).toBe(reason);
+    expect(out).toEqual([`start   ${describeAction(action)} (${reason})\n`]);
   });
 
   it.each([

@@ -7,6 +7,28 @@ import type { ExecutorEvent } from "../engine/executor.js";
 export const describeAction = (action: Action) =>
   action.type === "pull" ? `pull ${action.agent} ${action.image}` : `${action.type} ${actionSubject(action)}`;
 
+/** Why an action runs, in the start line's parentheses: only a promotion moves a tag. */
+export function startReason(action: Action): string {
+  switch (action.type) {
+    case "pull":
+    case "remove":
+      return action.reason;
+    case "promote":
+      return "moving tag";
+    case "kasm-create":
+      return `new record for ${action.record.name}`;
+    case "kasm-update":
+      return `${action.adopt ? "adopt" : action.reason} record ${action.imageId}`;
+    case "kasm-disable":
+    case "kasm-delete":
+      return `record ${action.imageId}: its Workspace left Git`;
+    case "kasm-group-add":
+      return "assigned in Git, not yet in Kasm";
+    case "kasm-group-remove":
+      return "assigned in Kasm, not in Git";
+  }
+}
+
 /** Seconds for people: `0.4s`, `12s`, `3m05s`. */
 export function formatDuration(ms: number): string {
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
@@ -31,7 +53,7 @@ export function eventLines(write: (line: string) => void) {
         return;
       }
       case "start": {
-        const reason = event.action.type === "pull" ? event.action.reason : "moving tag";
+        const reason = startReason(event.action);
         const attempt = event.attempt > 1 ? `, attempt ${event.attempt}` : "";
         return write(`start   ${describeAction(event.action)} (${reason}${attempt})\n`);
       }

@@ -125,6 +125,13 @@ export function desiredState(set: ManifestSet, onlyAgents?: readonly string[]): 
     const refs = [parseImageReference(w.spec.image), ...movingTagRefs(w)];
     return { workspace: w, refs, schedule: refreshSchedule(w), group };
   });
+  if (set.agents.length === 0) {
+    warnings.push({
+      code: "no-agents",
+      message:
+        "this revision declares no Agent: nothing is pulled or pruned anywhere (add an Agent manifest for each Kasm agent)",
+    });
+  }
   const anyAgent = selectors.map((s) => set.agents.some((a) => selectorMatches(s, a.metadata.labels)));
   for (const { workspace: w, refs, group } of wants) {
     if (!w.spec.registry) {

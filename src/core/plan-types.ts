@@ -104,6 +104,7 @@ export type BlockedAction = BlockedPromotion | BlockedPull | BlockedKasm;
 
 export type WarningCode =
   | "no-registry"
+  | "no-agents"
   | "agent-unreachable"
   | "agent-disabled"
   | "registry-error"

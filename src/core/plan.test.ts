@@ -98,6 +98,20 @@ const cases: Case[] = [
     expect: { pulls: [], warnings: ["no-registry"] },
   },
   {
+    name: "a revision with no Agent: a no-agents warning beside its workspace's",
+    set: manifestSet({
+      registries: [registry("corp", H)],
+      agents: [],
+      workspaces: [workspace("chrome", { image: `${chrome}:1`, registry: "corp" })],
+    }),
+    expect: { pulls: [], warnings: ["no-agents", "no-matching-agent"] },
+  },
+  {
+    name: "a revision with no Agent and no Workspace still warns",
+    set: manifestSet({ registries: [registry("corp", H)], agents: [], workspaces: [] }),
+    expect: { pulls: [], warnings: ["no-agents"] },
+  },
+  {
     name: "disabled workspace is not pulled",
     set: base({ workspaces: [workspace("off", { image: `${chrome}:1`, registry: "corp", enabled: false })] }),
     expect: { pulls: [] },

@@ -47,6 +47,33 @@ describe("judgeSignature", () => {
       report("U", { fingerprint: SSH }),
       expect.objectContaining({ trusted: false, reason: "unknown-key", key: SSH }),
     ],
+    [
+      "SSH key listed with a valid-before that passed before the commit",
+      report("U", {
+        fingerprint: SSH,
+        raw: 'Good "git" signature with ED25519 key x\n/etc/allowed:3: key has expired: verify time 2026-12-06T22:19:52 > valid-before 2020-01-01T00:00:00\nNo principal matched.\n',
+      }),
+      {
+        trusted: false,
+        reason: "expired-key",
+        key: SSH,
+        detail:
+          "the key is listed, but had expired when the commit was made (/etc/allowed:3: verify time 2026-12-06T22:19:52 > valid-before 2020-01-01T00:00:00)",
+      },
+    ],
+    [
+      "SSH key listed with a valid-after still ahead at the commit",
+      report("U", {
+        fingerprint: SSH,
+        raw: "/etc/allowed:1: key is not yet valid: verify time 2026-12-06T22:19:52 < valid-after 2099-01-01T00:00:00\n",
+      }),
+      expect.objectContaining({
+        reason: "unknown-key",
+        detail: expect.stringContaining(
+          "was not yet valid when the commit was made (/etc/allowed:1: verify time",
+        ),
+      }),
+    ],
     ["bad", report("B", { keyId: "550ED877D49355A8" }), expect.objectContaining({ reason: "bad-signature" })],
     ["expired key", report("Y", { fingerprint: FPR }), expect.objectContaining({ reason: "expired-key" })],
     [

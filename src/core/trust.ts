@@ -70,7 +70,33 @@ export function judgeSignature(report: SignatureReport): TrustVerdict {
       ...who,
     };
   }
+  if (report.status === "U") {
+    const validity = sshKeyValidity(report.raw);
+    if (validity) return { trusted: false, ...validity, ...who };
+  }
   return { trusted: false, ...known, ...who };
+}
+
+/**
+ * ssh-keygen finds the key listed, but outside its `valid-before`/`valid-after` window at the commit's time
+ * (`FILE:LINE: key has expired: verify time … > valid-before …`); git then reports `U` as for an unlisted key.
+ */
+export function sshKeyValidity(raw: string): { reason: UntrustedReason; detail: string } | undefined {
+  const expired = /^(.*?:\d+): key has expired: (.*)$/m.exec(raw);
+  if (expired) {
+    return {
+      reason: "expired-key",
+      detail: `the key is listed, but had expired when the commit was made (${expired[1]}: ${expired[2]!.trim()})`,
+    };
+  }
+  const early = /^(.*?:\d+): key is not yet valid: (.*)$/m.exec(raw);
+  if (early) {
+    return {
+      reason: "unknown-key",
+      detail: `the key is listed, but was not yet valid when the commit was made (${early[1]}: ${early[2]!.trim()})`,
+    };
+  }
+  return undefined;
 }
 
 function firstLine(text: string): string {

@@ -221,6 +221,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     let error: string | undefined;
     let outcome: Reconciled | undefined;
     let refusal: string | undefined;
+    /** The revision in force (the tip's, or the last good one beside a refused tip) reconciled cleanly. */
+    let inForce = false;
     try {
       const { snapshot, changed, refused, result: refusedAs } = await snapshotFor(id);
       if (refused) {
@@ -244,6 +246,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
           result = "failed";
           error = [failedSummary(outcome.failed), outcome.kasm ?? ""].filter(Boolean).join("; ");
         }
+        inForce = !unsaved && outcome.failed.length === 0 && !outcome.kasm;
       }
     } catch (cause) {
       result = "failed";
@@ -259,6 +262,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       result,
       ...(error ? { error } : {}),
       ...(failed.length > 0 ? { failed } : {}),
+      ...(inForce ? { inForce } : {}),
       at: finished,
     });
     deps.metrics.cycleFinished(result, finished.getTime() - started.getTime());

@@ -194,6 +194,32 @@ describe("reduceStatus", () => {
       },
     ],
     [
+      "a restart on a refused tip: ready once the last good revision read back is reconciled cleanly",
+      [
+        { type: "revision-restored", revision: A },
+        start("c1"),
+        { type: "revision-refused", revision: B, reason: "untrusted-revision", error: "unsigned", at: T1 },
+        { ...finish("c1", "untrusted-revision", "unsigned"), inForce: true } as StatusEvent,
+      ],
+      {
+        revision: B,
+        lastGoodRevision: A,
+        ready: true,
+        lastCycle: expect.objectContaining({ id: "c1", result: "untrusted-revision" }),
+        lastError: expect.objectContaining({ reason: "untrusted-revision" }),
+      },
+    ],
+    [
+      "a restart on a refused tip whose last good revision failed to reconcile: not ready",
+      [
+        { type: "revision-restored", revision: A },
+        start("c1"),
+        { type: "revision-refused", revision: B, reason: "invalid-revision", error: "bad", at: T1 },
+        finish("c1", "invalid-revision", "bad"),
+      ],
+      { revision: B, lastGoodRevision: A, ready: false },
+    ],
+    [
       "a failed cycle records its error",
       [start("c1"), finish("c1", "failed", "agent-1 unreachable")],
       {

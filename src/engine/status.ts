@@ -62,7 +62,10 @@ export type DaemonStatus = {
   agents: Record<string, AgentStatus>;
   /** Present when the manifests define a KasmServer. */
   kasm?: KasmStatus;
-  /** True from the first good cycle on; a later failure keeps the last good revision serving. */
+  /**
+   * True from the first cycle that reconciled a revision in force without a failure (the tip's own, or the
+   * last good one while the tip is refused, also right after a restart); a later failure keeps it true.
+   */
   ready: boolean;
   /**
    * `converged`: the last cycle verified every agent and registry check and every action succeeded;
@@ -100,6 +103,8 @@ export type StatusEvent =
       result: CycleResult;
       error?: string;
       failed?: FailedAction[];
+      /** A revision was in force and reconciled without a failure, even if the tip was refused. */
+      inForce?: boolean;
       at: Date;
     }
   | { type: "health"; reasons: string[]; unknown: UnknownCause[] };
@@ -205,7 +210,7 @@ function finishCycle(
     ...rest,
     lastCycle,
     ...(lastError ? { lastError } : {}),
-    ready: status.ready || event.result === "ok",
+    ready: status.ready || event.result === "ok" || event.inForce === true,
   };
 }
 

@@ -21,7 +21,7 @@ export type StatusServerOptions = {
   listen: string;
   /** JSON snapshot for `/status`, read on every request. */
   status: () => unknown;
-  /** `/readyz` answers 200 once this is true (after the first good cycle). */
+  /** `/readyz` answers 200 once this is true (a revision in force was reconciled without a failure). */
   ready: () => boolean;
   metrics: Metrics;
   /** Without it `POST /hooks/git` is 404; `branch` unset = any branch. */

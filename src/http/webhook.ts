@@ -59,6 +59,15 @@ function parsePayload(headers: WebhookHeaders, body: Buffer): Record<string, unk
   }
 }
 
+/** Why a request with neither a signature nor a token is refused, naming the header its sender lacks. */
+function unsignedReason(headers: WebhookHeaders): string {
+  if (header(headers, "x-github-event") !== undefined)
+    return `a GitHub event without an ${GITHUB_SIGNATURE} header: set the webhook's secret in GitHub`;
+  if (header(headers, "x-gitlab-event") !== undefined)
+    return `a GitLab event without an ${GITLAB_TOKEN} header: set the webhook's secret token in GitLab`;
+  return `neither an ${GITHUB_SIGNATURE} nor an ${GITLAB_TOKEN} header`;
+}
+
 /** Authenticates a GitHub or GitLab webhook and extracts what a reconciler needs from a push. */
 export function verifyWebhook(request: {
   headers: WebhookHeaders;
@@ -83,8 +92,7 @@ export function verifyWebhook(request: {
     source = "gitlab";
     event = header(headers, "x-gitlab-event");
   } else {
-    const what = header(headers, "x-github-event") !== undefined ? "a GitHub event without " : "";
-    return { ok: false, reason: `${what}no ${GITHUB_SIGNATURE} or ${GITLAB_TOKEN} header` };
+    return { ok: false, reason: unsignedReason(headers) };
   }
   const payload = parsePayload(headers, body);
   const push = (event === undefined || PUSH_EVENTS.has(event)) && typeof payload?.ref === "string";

@@ -7,7 +7,8 @@ import { pushRandomImage } from "./push-image.js";
 const USAGE = `usage: npm run lab -- up|down|env [--json]|push REPO:TAG [--auth]
 
   up              start the lab (or reuse what runs) and print it as JSON
-  down            stop the services this lab started and unmount what its engines mounted
+  down            stop every process a lab command (up, the demo, a benchmark) started in the lab
+                  folder, and unmount what its engines mounted
   env             the lab's addresses, sockets and credentials as shell variables
                   (eval "$(npm run --silent lab -- env)"); --json for JSON
   push REPO:TAG   push a random test image to the plain registry (--auth: the htpasswd one) and
@@ -52,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (action === "down") {
     const { stopped, foreign, mounts } = await stopLab(dir);
-    process.stderr.write(`[lab] stopped ${stopped.length} service(s) of ${dir}\n`);
+    process.stderr.write(`[lab] stopped ${stopped.length} process(es) of ${dir}\n`);
     for (const pid of foreign)
       process.stderr.write(`[lab] left pid ${pid} alone: it is no longer the process the lab started\n`);
     for (const point of mounts) process.stderr.write(`[lab] could not unmount ${point}\n`);

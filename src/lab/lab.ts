@@ -2,17 +2,19 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ownedByLab, processStartTime, type Recorded, unmountUnder } from "./ownership.js";
 import {
-  execFileAsync,
-  freePort,
-  isAlive,
-  readPid,
-  startDetached,
-  stopProcess,
-  waitFor,
-  which,
-} from "./processes.js";
+  engineContainerd,
+  loadState,
+  pidFileProcesses,
+  type SavedState,
+  saveState,
+  stateFile,
+  stillOwned,
+  type TrackedProcess,
+  uniqueByPid,
+} from "./lab-state.js";
+import { ownedByLab, processStartTime, unmountUnder } from "./ownership.js";
+import { execFileAsync, freePort, isAlive, startDetached, stopProcess, waitFor, which } from "./processes.js";
 
 /** A local Docker Engine standing in for a Kasm agent. */
 export type LabEngine = {
@@ -106,34 +108,33 @@ function probe(options: { socketPath?: string; url?: string; path: string }): Pr
   });
 }
 
-type SavedState = {
-  engines: LabEngine[];
-  registries: { plain?: LabRegistry; auth?: LabRegistry };
-  kasm?: LabKasm;
-};
+type LabState = SavedState<LabEngine, LabRegistry, LabKasm>;
 
-function loadState(file: string): SavedState {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as SavedState;
-  } catch {
-    return { engines: [], registries: {} };
-  }
+/** True when the recorded engine still runs as the lab's and answers on its socket. */
+async function engineAnswers(dir: string, engine: LabEngine | undefined): Promise<boolean> {
+  if (!engine || !ownedByLab(engine, dir)) return false;
+  return (await probe({ socketPath: engine.socket, path: "/_ping" }).catch(() => 0)) === 200;
 }
 
 async function ensureEngine(dir: string, index: number, saved: LabEngine | undefined, started: string[]) {
   const name = `engine-${index + 1}`;
-  const base = join(dir, name);
-  const socket = join(base, "docker.sock");
-  if (
-    saved &&
-    isAlive(saved.pid) &&
-    (await probe({ socketPath: socket, path: "/_ping" }).catch(() => 0)) === 200
-  ) {
-    return saved;
-  }
-  const engine = await startEngine(base, name);
+  if (saved?.name === name && (await engineAnswers(dir, saved))) return saved;
+  const engine = await startEngine(join(dir, name), name);
   started.push(name);
   return engine;
+}
+
+/**
+ * The engines lab.json records past the `count` asked for (a third one `npm run demo -- --keep` left) that
+ * still run and answer: reused and kept in the lab, so a later `up` does not forget them.
+ */
+async function runningExtras(dir: string, saved: LabEngine[], count: number): Promise<LabEngine[]> {
+  const extras: LabEngine[] = [];
+  for (const engine of saved.slice(count)) {
+    if (engine.name !== `engine-${count + extras.length + 1}` || !(await engineAnswers(dir, engine))) break;
+    extras.push(engine);
+  }
+  return extras;
 }
 
 /** Starts one dockerd in `base` (data, exec root, socket, log), the way every lab engine runs. */
@@ -166,7 +167,7 @@ async function ensureRegistry(
 ): Promise<LabRegistry> {
   if (
     saved &&
-    isAlive(saved.pid) &&
+    ownedByLab(saved, dir) &&
     [200, 401].includes(await probe({ url: saved.url, path: "/v2/" }).catch(() => 0))
   ) {
     return saved;
@@ -207,7 +208,7 @@ const KASM_SERVER = fileURLToPath(new URL("../../dist/lab/kasm-server.js", impor
 
 async function ensureKasm(dir: string, saved: LabKasm | undefined, started: string[]): Promise<LabKasm> {
   const healthy = async (url: string) => (await probe({ url, path: "/__lab/health" })) === 200;
-  if (saved && isAlive(saved.pid) && (await healthy(saved.url).catch(() => false))) return saved;
+  if (saved && ownedByLab(saved, dir) && (await healthy(saved.url).catch(() => false))) return saved;
   if (!existsSync(KASM_SERVER)) throw new Error(`${KASM_SERVER} is missing: run npm run build first`);
   const base = join(dir, "kasm");
   mkdirSync(base, { recursive: true });
@@ -236,34 +237,73 @@ async function ensureKasm(dir: string, saved: LabKasm | undefined, started: stri
 /**
  * Brings up the lab: `engines` Docker engines, a plain registry, an htpasswd registry and the Kasm API
  * stand-in, all on loopback.
- * Idempotent: services already running from an earlier call are reused and not restarted.
+ * Idempotent: services already running from an earlier call are reused and not restarted, and engines an
+ * earlier call started beyond `engines` (the demo's third) are kept, not forgotten: `lab.json` tracks
+ * every process any lab command started (lab-state.ts), so `stopLab` stops them all.
  */
 export async function startLab(options: LabOptions): Promise<LabHandle> {
   const log = options.log ?? (() => {});
+  const { dir } = options;
   if (options.install !== false) await ensureLabPackages(log);
-  mkdirSync(options.dir, { recursive: true });
-  const stateFile = join(options.dir, "lab.json");
-  const saved = loadState(stateFile);
+  mkdirSync(dir, { recursive: true });
+  const saved: LabState = loadState(dir);
   const started: string[] = [];
   const count = options.engines ?? 2;
   const engines = await Promise.all(
-    Array.from({ length: count }, (_, i) => ensureEngine(options.dir, i, saved.engines[i], started)),
+    Array.from({ length: count }, (_, i) => ensureEngine(dir, i, saved.engines[i], started)),
   );
-  const plain = await ensureRegistry(options.dir, "plain", saved.registries.plain, started);
-  const auth = await ensureRegistry(options.dir, "auth", saved.registries.auth, started);
-  const kasm = await ensureKasm(options.dir, saved.kasm, started);
-  const lab: Lab = { dir: options.dir, engines, registries: { plain, auth }, kasm };
-  writeFileSync(stateFile, JSON.stringify({ engines, registries: { plain, auth }, kasm }, null, 2));
+  const extras = await runningExtras(dir, saved.engines, count);
+  if (extras.length > 0) log(`keeping ${extras.map((e) => e.name).join(", ")}, started earlier`);
+  engines.push(...extras);
+  const plain = await ensureRegistry(dir, "plain", saved.registries.plain, started);
+  const auth = await ensureRegistry(dir, "auth", saved.registries.auth, started);
+  const kasm = await ensureKasm(dir, saved.kasm, started);
+  const lab: Lab = { dir, engines, registries: { plain, auth }, kasm };
+  const running = servicesOf(lab);
+  saveState(dir, { engines, registries: { plain, auth }, kasm }, running);
   log(started.length ? `started ${started.join(", ")}` : "reusing running lab services");
-  const startedPids = [...engines, plain, auth]
-    .filter((s) => started.includes(s.name) || started.includes(`registry-${s.name}`))
-    .map((s) => s.pid);
-  if (started.includes("kasm")) startedPids.push(kasm.pid);
-  return { lab, started, stop: () => stopPids(startedPids) };
+  const mine = running.filter((p) => started.includes(p.name.split("/")[0]!));
+  return { lab, started, stop: () => stopStarted(dir, mine) };
 }
 
-async function stopPids(pids: number[]): Promise<void> {
-  await Promise.all(pids.map((pid) => stopProcess(pid)));
+/** Stops what one startLab call started; lab.json then no longer lists those engines or processes. */
+async function stopStarted(dir: string, mine: TrackedProcess[]): Promise<void> {
+  await stopInOrder(mine, dir);
+  if (!existsSync(stateFile(dir))) return;
+  const now: LabState = loadState(dir);
+  const stopped = new Set(mine.map((p) => p.pid));
+  const { processes: _, ...rest } = now;
+  saveState(dir, { ...rest, engines: now.engines.filter((e) => !stopped.has(e.pid)) }, []);
+}
+
+/** A service's record in the process list: its pid and, when known, its start time. */
+const recorded = (name: string, service: { pid: number; startTime?: string }): TrackedProcess => ({
+  name,
+  pid: service.pid,
+  ...(service.startTime ? { startTime: service.startTime } : {}),
+});
+
+/** Every process of a running lab: its services as recorded, and the containerd each engine's dockerd started. */
+function servicesOf(lab: Lab): TrackedProcess[] {
+  const services = [
+    ...lab.engines.map((e) => recorded(e.name, e)),
+    recorded("registry-plain", lab.registries.plain),
+    recorded("registry-auth", lab.registries.auth),
+    recorded("kasm", lab.kasm),
+  ];
+  const containerds = lab.engines.map((e) => engineContainerd(lab.dir, e.name, e.dir));
+  return [...services, ...containerds.filter((c): c is TrackedProcess => c !== undefined)];
+}
+
+/**
+ * Stops services first (a dockerd stops its own containerd when asked), then what outlived them (a
+ * containerd whose dockerd had to be killed), each only while it still runs as the lab's.
+ */
+async function stopInOrder(records: TrackedProcess[], dir: string): Promise<void> {
+  const helper = (r: TrackedProcess) => r.name.endsWith("/containerd");
+  for (const phase of [records.filter((r) => !helper(r)), records.filter(helper)]) {
+    await Promise.all(stillOwned(phase, dir).map((r) => stopProcess(r.pid)));
+  }
 }
 
 const startedAt = (pid: number) => {
@@ -272,30 +312,30 @@ const startedAt = (pid: number) => {
 };
 
 /**
- * Stops the services recorded in the lab folder that are provably the lab's (ownership.ts: a recorded pid
- * now used by another process is left alone), then unmounts what the engines left mounted under it.
- * Returns what it stopped, what it left, and the mounts it could not remove.
+ * Stops every process lab.json tracks (whichever lab command started it: `up`, the demo, a benchmark) and
+ * every engine whose pid file is in the lab folder, each only when it is provably the lab's (ownership.ts:
+ * a recorded pid now used by another process is left alone); then unmounts what the engines left mounted
+ * under the folder. Returns what it stopped, what it left, and the mounts it could not remove.
  */
 export async function stopLab(
   dir: string,
 ): Promise<{ stopped: number[]; foreign: number[]; mounts: string[] }> {
-  const stateFile = join(dir, "lab.json");
-  const result = { stopped: [] as number[], foreign: [] as number[], mounts: [] as string[] };
-  if (existsSync(stateFile)) {
-    const saved = loadState(stateFile);
-    const records: Recorded[] = [...saved.engines, saved.registries.plain, saved.registries.auth, saved.kasm]
-      .filter((r) => typeof r?.pid === "number")
-      .map((r) => ({ pid: r!.pid, ...(r!.startTime ? { startTime: r!.startTime } : {}) }));
-    for (const engine of saved.engines) {
-      const pid = readPid(join(engine.dir, "docker.pid"));
-      if (pid && !records.some((r) => r.pid === pid)) records.push({ pid });
-    }
-    for (const record of records) {
-      if (ownedByLab(record, dir)) result.stopped.push(record.pid);
-      else if (isAlive(record.pid)) result.foreign.push(record.pid);
-    }
-    await stopPids(result.stopped);
-  }
+  const saved: LabState = loadState(dir);
+  const { plain, auth } = saved.registries;
+  const services = [
+    ...saved.engines.map((e) => recorded(e.name, e)),
+    ...(plain ? [recorded("registry-plain", plain)] : []),
+    ...(auth ? [recorded("registry-auth", auth)] : []),
+    ...(saved.kasm ? [recorded("kasm", saved.kasm)] : []),
+  ].filter((r) => typeof r.pid === "number");
+  const records = uniqueByPid([...services, ...saved.processes, ...pidFileProcesses(dir)]);
+  const owned = stillOwned(records, dir);
+  const result = {
+    stopped: owned.map((r) => r.pid),
+    foreign: records.filter((r) => !owned.includes(r) && isAlive(r.pid)).map((r) => r.pid),
+    mounts: [] as string[],
+  };
+  await stopInOrder(owned, dir);
   result.mounts = await unmountUnder(dir);
   return result;
 }

@@ -22,16 +22,24 @@ describe("what lab down may touch", () => {
     expect(mountsUnder(mounts, dir)).toEqual(expected);
   });
 
-  it("owns a process only with the recorded start time and the lab folder on its command line", async () => {
-    const child = spawn("sleep", ["30"], { stdio: "ignore" });
+  it("owns a process only with the recorded start time and a path in the lab folder on its command line", async () => {
+    const child = spawn(
+      process.execPath,
+      ["-e", "setTimeout(() => {}, 30_000)", "/tmp/kl-owned/state.json"],
+      {
+        stdio: "ignore",
+      },
+    );
     try {
       const pid = child.pid!;
       const startTime = processStartTime(pid);
       expect(startTime).toMatch(/^\d+$/);
-      expect(ownedByLab({ pid, startTime }, "/tmp/kl-owned")).toBe(false); // not named on its command line
-      expect(ownedByLab({ pid, startTime }, "30")).toBe(true);
-      expect(ownedByLab({ pid, startTime: "1" }, "30")).toBe(false); // the pid was reused
-      expect(ownedByLab({ pid }, "30")).toBe(true);
+      expect(ownedByLab({ pid, startTime }, "/tmp/kl-other")).toBe(false); // not named on its command line
+      expect(ownedByLab({ pid, startTime }, "/tmp/kl")).toBe(false); // a folder whose name only starts alike
+      expect(ownedByLab({ pid, startTime }, "/tmp/kl-owned")).toBe(true);
+      expect(ownedByLab({ pid, startTime }, "/tmp/kl-owned/")).toBe(true);
+      expect(ownedByLab({ pid, startTime: "1" }, "/tmp/kl-owned")).toBe(false); // the pid was reused
+      expect(ownedByLab({ pid }, "/tmp/kl-owned")).toBe(true);
     } finally {
       child.kill();
     }

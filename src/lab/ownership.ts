@@ -32,11 +32,14 @@ function commandLine(pid: number): string {
 /** A service the lab recorded: its pid and, for services started since start times are kept, when it started. */
 export type Recorded = { pid: number; startTime?: string };
 
-/** True only for a live process whose command line names the lab folder and whose start time matches the record. */
+/**
+ * True only for a live process whose command line names a path inside the lab folder (`/tmp/kl/…`, never
+ * `/tmp/kl-other/…`) and whose start time matches the record.
+ */
 export function ownedByLab(record: Recorded, dir: string): boolean {
   if (!isAlive(record.pid)) return false;
   if (record.startTime !== undefined && processStartTime(record.pid) !== record.startTime) return false;
-  return commandLine(record.pid).includes(dir);
+  return commandLine(record.pid).includes(`${dir.replace(/\/+$/, "")}/`);
 }
 
 /** Mount points at or under `dir` in /proc/mounts text, deepest first (the order to unmount them in). */
