@@ -6,13 +6,13 @@
 import type { ImportInput } from "../core/import-manifests.js";
 import type { ImportConfigField, ImportMembership, ImportRecord } from "../core/import-records.js";
 import type { KasmImportSource } from "../ports.js";
+import { FIELD_KEYS, PLACEMENT_KEYS } from "./kasm-keys.js";
 import { decodeImage, type WireRecord } from "./kasm-wire.js";
 
-const CONFIGS: [string, ImportConfigField][] = [
-  ["run_config", "runConfig"],
-  ["exec_config", "execConfig"],
-  ["volume_mappings", "volumeMappings"],
-];
+const CONFIGS: [string, ImportConfigField][] = (["runConfig", "execConfig", "volumeMappings"] as const).map(
+  (field) => [FIELD_KEYS[field], field],
+);
+const P = PLACEMENT_KEYS;
 
 /** A config value that is a JSON object (or nothing); anything else is kept as text for the comment. */
 function badConfig(value: unknown): string | undefined {
@@ -69,9 +69,9 @@ export function decodeImportRecord(
     dockerTokenSet: decoded.dockerTokenSet,
     notes: decoded.notes,
     ...(invalidConfigs.length > 0 ? { invalidConfigs } : {}),
-    ...(typeof wire.image_type === "string" ? { imageType: wire.image_type } : {}),
-    zoneId: wire.restrict_to_zone === true ? (text(wire.zone_name) ?? text(wire.zone_id)) : null,
-    serverId: text(wire.server_id),
+    ...(typeof wire[P.imageType] === "string" ? { imageType: wire[P.imageType] as string } : {}),
+    zoneId: wire[P.restrictToZone] === true ? (text(wire[P.zoneName]) ?? text(wire[P.zoneId])) : null,
+    serverId: text(wire[P.serverId]),
   };
   return { record };
 }

@@ -99,6 +99,15 @@ export const FIELD_KEYS = {
   notes: "notes",
 } as const satisfies Record<keyof KasmOwnedFields, ImageWriteKey>;
 
+/** What import reads of a record beyond the fields kasm-gitops owns: its kind, and where Kasm runs it. */
+export const PLACEMENT_KEYS = {
+  imageType: "image_type",
+  restrictToZone: "restrict_to_zone",
+  zoneId: "zone_id",
+  zoneName: "zone_name",
+  serverId: "server_id",
+} as const;
+
 /** The keys of a group and of a group's image row, as get_groups and get_images_group answer them. */
 export const GROUP_KEYS = { id: "group_id", name: "name", description: "description", isSystem: "is_system" };
 export const GROUP_ROW_KEYS = { id: "group_image_id", groupId: "group_id", imageId: "image_id" };
