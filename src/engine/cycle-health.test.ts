@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planOf } from "../../test/helpers/plans.js";
 import type { Action, Plan, UnknownCause } from "../core/plan-types.js";
-import { agentStatuses, degradedReasons, failedActions, failedSummary } from "./cycle-health.js";
+import { agentStatuses, degradedReasons, failedActions, failedSummary, kasmSummary } from "./cycle-health.js";
 import type { ActionResult } from "./executor.js";
 
 const pull: Action = {
@@ -115,5 +115,27 @@ describe("agentStatuses", () => {
     ],
   ])("%s", (_, p, expected) => {
     expect(agentStatuses([seen], p)).toEqual({ a1: expected });
+  });
+});
+
+describe("kasmSummary", () => {
+  const set = { registries: [], agents: [], workspaces: [] };
+  it.each([
+    ["no kept field: no list", [], undefined],
+    [
+      "a value Kasm ignores is shown in /status, with where to fix it",
+      [{ code: "kasm-field-kept" as const, workspace: "chrome", message: "keeps its description" }],
+      [{ workspace: "chrome", message: "keeps its description" }],
+    ],
+    [
+      "other warnings are not Kasm's kept fields",
+      [{ code: "no-registry" as const, message: "x" }],
+      undefined,
+    ],
+  ])("%s", (_name, warnings, kept) => {
+    const plan = planOf({ warnings, kasm: { url: "https://kasm.test" } });
+    expect(
+      kasmSummary(set, plan, { reachable: true, records: [], groups: [], memberships: [] })?.kept,
+    ).toEqual(kept);
   });
 });

@@ -102,5 +102,15 @@ export function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservat
     : 0;
   const drift = plan.actions.filter((a) => a.type === "kasm-update" && a.reason === "drift").length;
   const pending = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
-  return { url: plan.kasm.url, reachable: observed?.reachable ?? false, managed, drift, pending };
+  const kept = plan.warnings
+    .filter((w) => w.code === "kasm-field-kept")
+    .map((w) => ({ workspace: w.workspace ?? "", message: w.message }));
+  return {
+    url: plan.kasm.url,
+    reachable: observed?.reachable ?? false,
+    managed,
+    drift,
+    pending,
+    ...(kept.length > 0 ? { kept } : {}),
+  };
 }

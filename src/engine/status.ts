@@ -24,6 +24,8 @@ export type KasmStatus = {
   drift: number;
   /** Kasm changes not made by the last cycle: failed, held, or waiting for Kasm. */
   pending: number;
+  /** Differences Kasm will not let a write fix (a value it ignores), with where in its UI to fix them. */
+  kept?: { workspace: string; message: string }[];
   lastError?: { at: string; message: string };
 };
 
