@@ -243,7 +243,7 @@ describe("Kasm records from Git", () => {
     expect(record("other")).toMatchObject({ enabled: true });
   });
 
-  it("adopts an unmarked record named by kit.kasm.imageId, and touches no other unmarked record", async () => {
+  it("adopts an unmarked record named by kasm.imageId, and touches no other unmarked record", async () => {
     const f = await fleet();
     kit.kasm.seed({
       images: [
