@@ -79,6 +79,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
     ({ plan, fleet } = await planSnapshot(snapshot, deps, {
       refresh: "all",
       onlyAgents: flags.agents,
+      record: true,
       ...(signal ? { signal } : {}),
     }));
   }

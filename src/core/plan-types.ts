@@ -109,6 +109,7 @@ export type WarningCode =
   | "no-matching-agent"
   | "moving-tag-not-created"
   | "prune-skipped"
+  | "prune-held"
   | "kasm-unreachable"
   | "kasm-not-synced"
   | "kasm-record-conflict"

@@ -336,6 +336,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
       signal: hard.signal,
       recheck,
+      record: true,
     });
     const absent = missingAgents(id, snapshot);
     recheck = new Set(plan.unknown.flatMap((u) => (u.image ? [u.image] : [])));
