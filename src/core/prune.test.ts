@@ -6,6 +6,7 @@ import type { LocalImage } from "./local-images.js";
 import type { PruneMode } from "./manifest.js";
 import { buildPlan } from "./plan.js";
 import { type PruneRecord, planRemovals, previousDigests, pruneSettings } from "./prune.js";
+import { checkManifestFiles, formatProblem } from "./validate.js";
 
 const R = "reg.example.com:5000";
 const DAY = 86_400_000;
@@ -418,5 +419,45 @@ describe("buildPlan: removedAfter, the clock and the ledger's coverage", () => {
         message: expect.stringContaining("rebuilds it from the images the agent holds"),
       },
     ]);
+  });
+});
+
+describe("prune.removedAfter in manifests", () => {
+  const settings = (line: string) =>
+    ["apiVersion: kasm-gitops/v1", "kind: Settings", "metadata: {name: s}", "spec:", line, ""].join("\n");
+  const agentYaml = (line: string) =>
+    [
+      "apiVersion: kasm-gitops/v1",
+      "kind: Agent",
+      "metadata: {name: a}",
+      "spec:",
+      '  docker: {host: "tcp://agent.example.com:2376"}',
+      line,
+      "",
+    ].join("\n");
+  const errors = (text: string) =>
+    checkManifestFiles([{ file: "fleet.yaml", text }])
+      .problems.filter((p) => p.severity === "error")
+      .map(formatProblem);
+  it.each([
+    ["24h in Settings", settings("  prune: {mode: unused, removedAfter: 24h}")],
+    ["0s on an Agent", agentYaml("  prune: {removedAfter: 0s}")],
+    ["1h30m", settings("  prune: {removedAfter: 1h30m}")],
+  ])("accepts %s", (_name, text) => {
+    expect(errors(text)).toEqual([]);
+  });
+  it.each([
+    ["a duration in words", settings("  prune: {removedAfter: 1 day}"), "fleet.yaml:5:25"],
+    [
+      "days, which durations do not have",
+      agentYaml("  prune: {mode: unused, removedAfter: 7d}"),
+      "fleet.yaml:6:39",
+    ],
+    ["a number", settings("  prune: {removedAfter: 3600}"), "fleet.yaml:5:25"],
+  ])("refuses %s, naming file, line and column", (_name, text, where) => {
+    const found = errors(text);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(where);
+    expect(found[0]).toContain("removedAfter");
   });
 });
