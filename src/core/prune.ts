@@ -246,7 +246,7 @@ function lingering(
 }
 
 /** Why an agent's removals wait for a rebuilt ledger. */
-export const heldMessage = (agent: string) =>
+const heldMessage = (agent: string) =>
   `agent "${agent}": the ledger has no history for this agent (new, lost or with unreadable lines), so no image is pruned there that may be a previous release; apply (or the daemon's next cycle) rebuilds it from the images the agent holds, and pruning resumes after that`;
 
 /**
