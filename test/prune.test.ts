@@ -1,6 +1,7 @@
-import { unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
+import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
@@ -247,6 +248,20 @@ describe("a Workspace removed from Git, and a lost ledger (real engine)", () => 
     expect([after.code, after.removed]).toEqual([0, [goneId]]);
     expect(await present(image("gone", "v1"))).toBe(false);
     expect(await present(image("kept", "v1"))).toBe(true);
+  });
+
+  it("plan writes nothing to the ledger; apply of the saved plan rebuilds it", async () => {
+    const [repo, state] = [await createTestRepo(), await stateDir()];
+    await push("saved", "v1");
+    await commit(repo, { saved: "v1" }, { mode: "unused" });
+    const planFile = join(state, "plan.json");
+    expect((await inRepo("plan", repo.bare, state, ["--out", planFile])).code).toBe(0);
+    const saved = JSON.parse(await readFile(planFile, "utf8")) as Plan;
+    expect(saved.warnings.map((w) => w.code)).toEqual(["prune-held"]);
+    expect((await createFileLedger(state).read()).covered).toEqual({});
+    const applied = await inRepo("apply", repo.bare, state, ["--json", planFile]);
+    expect([applied.code, applied.stderr]).toEqual([0, ""]);
+    expect(Object.keys((await createFileLedger(state).read()).covered)).toEqual(["a1"]);
   });
 
   it("a deleted ledger: the previous release stays and prune says it is held, then the ledger is rebuilt from the agent", async () => {

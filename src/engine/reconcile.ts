@@ -319,6 +319,29 @@ async function recordHistory(
 }
 
 /**
+ * `apply PLANFILE`: what a plan made with `record` writes, from a fresh look at the agents' images, so a
+ * plan-then-apply workflow rebuilds the ledger and dates removed workspaces too.
+ */
+export async function recordFromAgents(
+  snapshot: Snapshot,
+  fleet: Fleet,
+  deps: ReconcileDeps,
+  signal?: AbortSignal,
+): Promise<void> {
+  const enabled = new Set(
+    snapshot.set.agents.filter((a) => a.spec.enabled !== false).map((a) => a.metadata.name),
+  );
+  const [observed, state] = await Promise.all([
+    observeAgents(
+      [...fleet.agents.values()].filter((a) => enabled.has(a.name)),
+      signal,
+    ),
+    deps.ledger.read(),
+  ]);
+  await recordHistory(snapshot, observed, state, deps.clock.now(), deps.ledger);
+}
+
+/**
  * Carries out a plan on the fleet it was made for: the same wiring for apply and the daemon. What was
  * written to Kasm is remembered afterwards (Git's field hashes, token fingerprints, the groups Git names).
  */
