@@ -12,7 +12,8 @@ import type { Plan, RemoveAction } from "../src/core/plan-types.js";
 import { countsAsFailure, executeRemovals } from "../src/engine/remove-images.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { inRepo, type Line, lines } from "./helpers/cli.js";
+import { inRepo, type Line, lines, repoArgs } from "./helpers/cli.js";
+import { startDaemon, waitUntil } from "./helpers/daemon.js";
 import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
 
@@ -248,6 +249,28 @@ describe("a Workspace removed from Git, and a lost ledger (real engine)", () => 
     expect([after.code, after.removed]).toEqual([0, [goneId]]);
     expect(await present(image("gone", "v1"))).toBe(false);
     expect(await present(image("kept", "v1"))).toBe(true);
+  });
+
+  it("the daemon on a new state dir: holds prune and says so once, rebuilds the ledger, keeps what the agent held", async () => {
+    const [repo, state] = [await createTestRepo(), await stateDir()];
+    for (const tag of ["v0", "v1"]) {
+      await push("held", tag);
+      await prePull(engine.host, image("held", tag));
+    }
+    const v0 = (await idOf(image("held", "v0")))!;
+    await commit(repo, { held: "v1" }, { mode: "unused", keepPrevious: 1 });
+    const [, ...args] = repoArgs("run", repo.bare, state, ["--interval", "1s"]);
+    const daemon = await startDaemon(args);
+    try {
+      const cycles = () => daemon.logs().match(/"msg":"planned"/g)?.length ?? 0;
+      await waitUntil("three planned cycles", async () => cycles() >= 3, 30_000, daemon.logs);
+      expect(daemon.logs().match(/"level":40[^\n]*"code":"prune-held"/g)).toHaveLength(1);
+      expect(Object.keys((await createFileLedger(state).read()).covered)).toEqual(["a1"]);
+      // v0 was on the agent before kasm-gitops: it may be the previous release, so it stays.
+      expect(await idOf(image("held", "v0"))).toBe(v0);
+    } finally {
+      await daemon.stop();
+    }
   });
 
   it("plan writes nothing to the ledger; apply of the saved plan rebuilds it", async () => {

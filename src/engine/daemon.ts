@@ -375,6 +375,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     for (const b of plan.blocked) {
       if (b.type.startsWith("kasm-")) deps.logger.warn({ cycle: id, ...b }, "Kasm change held");
     }
+    // Prune held on an agent the ledger does not cover: said once, as the cycle rebuilds the ledger there.
+    for (const w of plan.warnings) {
+      if (w.code === "prune-held") deps.logger.warn({ cycle: id, agent: w.agent, code: w.code }, w.message);
+    }
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");
     // Held Kasm changes are never a good cycle, and --agent names the revision lacks keep it degraded,
