@@ -13,6 +13,7 @@ import type {
   KasmOwnedFields,
   KasmRecord,
 } from "./core/kasm-types.js";
+import type { Departure, HistoryEntry } from "./core/ledger-history.js";
 import type { ManifestFile } from "./core/load.js";
 import type { LocalImage } from "./core/local-images.js";
 import type { UnknownKind } from "./core/plan-types.js";
@@ -128,20 +129,33 @@ export interface KasmImportSource {
   listGroupImages(groupId: string, signal?: AbortSignal): Promise<{ groupId: string; imageId: string }[]>;
 }
 
-/** A completed pull: proof that a digest was on an agent, for promotion's verification. */
-export type LedgerEntry = {
-  time: string;
-  agent: string;
-  image: string;
-  digest: string;
-  revision: string;
-  workspaces: string[];
+/**
+ * A completed pull: proof that a digest was on an agent, for promotion's verification and prune's history;
+ * or (`rebuilt`) a digest an agent held when the ledger was rebuilt, history but no proof.
+ */
+export type LedgerEntry = HistoryEntry;
+
+/** What the ledger holds: its entries, the agents whose history it holds whole, and the workspaces that left Git. */
+export type LedgerState = {
+  entries: LedgerEntry[];
+  /** Agent → when the ledger was rebuilt from its images; prune holds removals on any agent not here. */
+  covered: Record<string, string>;
+  departed: Record<string, Departure>;
 };
 
-/** Append-only record of completed pulls in the state dir. */
+/** What a cycle learned for the ledger: a rebuild from agents' images, and when workspaces left Git. */
+export type LedgerUpdate = {
+  rebuilt?: LedgerEntry[];
+  covered?: string[];
+  departed?: Record<string, Departure>;
+};
+
+/** The record of completed pulls in the state dir, compacted so it stays bounded. */
 export interface Ledger {
   append(entry: LedgerEntry): Promise<void>;
   entries(): Promise<LedgerEntry[]>;
+  read(): Promise<LedgerState>;
+  update(change: LedgerUpdate): Promise<void>;
 }
 
 /** The last revision that validated, kept in the state dir so a restart on a bad tip still has one. */

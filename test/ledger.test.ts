@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { appendFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../src/adapters/atomic-file.js";
@@ -218,5 +218,126 @@ describe("last good revision", () => {
     await mkdir(join(lastGoodPath(stateDir), "blocker"), { recursive: true });
     await expect(writeFileAtomic(lastGoodPath(stateDir), "{}")).rejects.toThrow();
     expect(await readdir(stateDir)).toEqual(["last-good.json"]);
+  });
+});
+
+describe("compacted ledger", () => {
+  /** `n` pulls: 200 agents pulling each release of 4 workspaces, 8 releases each. */
+  const pulls = (n: number): LedgerEntry[] =>
+    Array.from({ length: n }, (_, i) => {
+      const release = Math.floor(i / 800);
+      const w = Math.floor(i / 200) % 4;
+      return {
+        time: new Date(Date.UTC(2026, 10, 27, 12, 0, 0, i)).toISOString(),
+        agent: `agent-${i % 200}`,
+        image: `registry.example:5000/kasm/w${w}:r${release}`,
+        digest: `sha256:${(release * 10 + w).toString(16).padStart(64, "0")}`,
+        revision: "a".repeat(40),
+        workspaces: [`w${w}`],
+      };
+    });
+  const lineCount = async (stateDir: string) =>
+    (await readFile(ledgerPath(stateDir), "utf8")).split("\n").filter(Boolean).length;
+
+  it("stays bounded after 5,000 pulls, keeping one proof per workspace and digest", async () => {
+    const stateDir = await tempDir("ledger");
+    const ledger = createFileLedger(stateDir, { compactAfter: 500 });
+    const all = pulls(5000);
+    for (let i = 0; i < all.length; i += 100) {
+      await Promise.all(all.slice(i, i + 100).map((e) => ledger.append(e)));
+    }
+    // One proof per workspace and digest (25 here), plus at most the lines appended since the last compaction.
+    const distinct = new Set(all.map((e) => `${e.workspaces[0]} ${e.digest}`));
+    expect(distinct.size).toBe(25);
+    expect(await lineCount(stateDir)).toBeLessThanOrEqual(1 + distinct.size + 500);
+    const entries = await createFileLedger(stateDir).entries();
+    expect(new Set(entries.map((e) => `${e.workspaces[0]} ${e.digest}`))).toEqual(distinct);
+    // The newest pull of each digest is the proof kept.
+    const last = all.filter((e) => e.digest === all[0]!.digest).at(-1)!;
+    expect(entries.find((e) => e.digest === last.digest)).toEqual(last);
+  });
+
+  it("compacts a ledger an older version grew without bound on first read, and keeps what prune needs", async () => {
+    const stateDir = await tempDir("ledger");
+    const all = pulls(4000);
+    await writeFile(ledgerPath(stateDir), all.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    const entries = await createFileLedger(stateDir).entries();
+    expect(entries).toHaveLength(20);
+    expect(await lineCount(stateDir)).toBe(21); // a header, then the entries
+    expect(await createFileLedger(stateDir).entries()).toEqual(entries);
+  });
+
+  it("keeps between reads what it read, and reads again only a file something else changed", async () => {
+    const stateDir = await tempDir("ledger");
+    const ledger = createFileLedger(stateDir);
+    await ledger.append(entry(1));
+    await ledger.append(entry(2));
+    // A whole-second mtime, so it can be set back exactly below; this change is noticed and read.
+    const path = ledgerPath(stateDir);
+    const second = new Date(Date.UTC(2026, 0, 1));
+    await utimes(path, second, second);
+    expect(await ledger.entries()).toEqual([entry(1), entry(2)]);
+    // The same size, inode and mtime, other content: a read that opened the file would see entry 3.
+    const text = await readFile(path, "utf8");
+    await writeFile(path, text.replace(entry(2).digest, entry(3).digest));
+    await utimes(path, second, second);
+    expect(await ledger.entries()).toEqual([entry(1), entry(2)]);
+    expect(await createFileLedger(stateDir).entries()).toEqual([
+      entry(1),
+      { ...entry(2), digest: entry(3).digest },
+    ]);
+    // Another writer (a size or mtime change) and a deletion are noticed.
+    await appendFile(path, `${JSON.stringify(entry(4))}\n`);
+    expect((await ledger.entries()).map((e) => e.digest)).toEqual([1, 3, 4].map((n) => entry(n).digest));
+    await unlink(path);
+    expect(await ledger.read()).toEqual({ entries: [], covered: {}, departed: {} });
+  });
+
+  it("records a rebuild and departures in its header, read back by a new instance", async () => {
+    const stateDir = await tempDir("ledger");
+    const ledger = createFileLedger(stateDir, { now: () => NOW });
+    await ledger.append(entry(1));
+    const rebuilt = { ...entry(2), rebuilt: true as const };
+    const departed = { "ws-0": { since: NOW.toISOString(), revision: "b".repeat(40) } };
+    await ledger.update({ rebuilt: [rebuilt], covered: ["agent-1"], departed });
+    const expected = {
+      entries: [rebuilt, entry(1)],
+      covered: { "agent-1": NOW.toISOString() },
+      departed,
+    };
+    expect(await ledger.read()).toEqual(expected);
+    expect(await createFileLedger(stateDir).read()).toEqual(expected);
+    await ledger.append(entry(3));
+    expect((await createFileLedger(stateDir).read()).covered).toEqual(expected.covered);
+  });
+
+  it("covers no agent any more after a torn line, so prune waits for a rebuild", async () => {
+    const stateDir = await tempDir("ledger");
+    const { warnings, options } = collecting();
+    const ledger = createFileLedger(stateDir, options);
+    await ledger.update({ covered: ["agent-1"] });
+    await ledger.append(entry(1));
+    await appendFile(ledgerPath(stateDir), JSON.stringify(entry(2)).slice(0, 20));
+    expect(await createFileLedger(stateDir, options).read()).toEqual({
+      entries: [entry(1)],
+      covered: {},
+      departed: {},
+    });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it.each([
+    ["a header of another version", `{"kasmGitopsLedger":3,"kept":0,"covered":{},"departed":{}}`],
+    ["a header with bad departures", `{"kasmGitopsLedger":2,"kept":0,"covered":{},"departed":{"w":1}}`],
+  ])("moves aside a ledger with %s and covers no agent", async (_, header) => {
+    const stateDir = await tempDir("ledger");
+    await writeFile(ledgerPath(stateDir), `${header}\n${JSON.stringify(entry(5))}\n`);
+    const { warnings, options } = collecting();
+    expect(await createFileLedger(stateDir, options).read()).toEqual({
+      entries: [entry(5)],
+      covered: {},
+      departed: {},
+    });
+    expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining("line 1: not a ledger header")]);
   });
 });

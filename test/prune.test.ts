@@ -1,15 +1,19 @@
+import { readFile, unlink } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import * as net from "node:net";
+import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
 import { dockerConnection } from "../src/adapters/docker-host.js";
+import { createFileLedger, ledgerPath } from "../src/adapters/ledger-file.js";
 import { parseImageReference } from "../src/core/image-ref.js";
 import type { Plan, RemoveAction } from "../src/core/plan-types.js";
 import { countsAsFailure, executeRemovals } from "../src/engine/remove-images.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { inRepo, type Line, lines } from "./helpers/cli.js";
+import { inRepo, type Line, lines, repoArgs } from "./helpers/cli.js";
+import { startDaemon, waitUntil } from "./helpers/daemon.js";
 import { fleetYaml, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
 
@@ -173,6 +177,148 @@ describe("prune on a seeded agent (real engine)", () => {
     // v2 is now the previous release: kept for a roll forward.
     const left = new Set((await agent.listImages()).map((i) => i.id));
     expect([left.has(ids.v1!), left.has(ids.v2!)]).toEqual([true, true]);
+  });
+});
+
+describe("a Workspace removed from Git, and a lost ledger (real engine)", () => {
+  let proxy: RegistryProxy;
+  let prefix: string;
+  beforeAll(async () => {
+    proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+    prefix = uniqueRepo("removed");
+  });
+  afterAll(async () => {
+    await proxy.close();
+  });
+  const image = (name: string, tag: string) => `${proxy.host}/${prefix}-${name}:${tag}`;
+  const push = (name: string, tag: string) =>
+    pushRandomImage({ url: proxy.url, repository: `${prefix}-${name}`, tag });
+  /** A fleet of agent a1 with these workspaces (name → tag) and Settings' prune. */
+  const commit = (repo: TestRepo, workspaces: Record<string, string>, prune: Record<string, unknown>) =>
+    repo.commit(
+      {
+        "manifests/a.yaml": fleetYaml({
+          registries: [{ name: "corp", host: proxy.host }],
+          agents: [{ name: "a1", host: engine.host }],
+          workspaces: Object.entries(workspaces).map(([name, tag]) => ({
+            name,
+            image: image(name, tag),
+            registry: "corp",
+          })),
+          settings: { prune },
+        }),
+      },
+      `${JSON.stringify(workspaces)} ${JSON.stringify(prune)}`,
+    );
+  const apply = async (repo: TestRepo, state: string) => {
+    const result = await inRepo("apply", repo.bare, state, ["--json"]);
+    expect(result.stderr).toBe("");
+    const out = lines(result.stdout);
+    const plan = out.find((l) => l.event === "plan") as Line & {
+      warnings: { code: string; agent?: string }[];
+    };
+    const removed = out
+      .filter((l) => l.event === "done" && l.type === "remove" && l.status === "ok")
+      .map((l) => l.id as string)
+      .sort();
+    return { code: result.code, warnings: plan.warnings.map((w) => `${w.code} ${w.agent ?? ""}`), removed };
+  };
+  const present = async (reference: string) => (await idOf(reference)) !== undefined;
+
+  it("keeps a removed workspace's image for removedAfter after the revision that removed it, then removes it", async () => {
+    const [repo, state] = [await createTestRepo(), await stateDir()];
+    for (const name of ["kept", "gone"]) await push(name, "v1");
+    const prune = (removedAfter: string) => ({ mode: "unused", keepPrevious: 1, removedAfter });
+    await commit(repo, { kept: "v1", gone: "v1" }, prune("1h"));
+    expect((await apply(repo, state)).code).toBe(0);
+    const goneId = (await idOf(image("gone", "v1")))!;
+    expect(goneId).toBeDefined();
+
+    await commit(repo, { kept: "v1" }, prune("1h"));
+    const removing = await apply(repo, state);
+    expect([removing.code, removing.removed]).toEqual([0, []]);
+    expect(await present(image("gone", "v1"))).toBe(true);
+    const { departed } = await createFileLedger(state).read();
+    expect(Object.keys(departed)).toEqual(["gone"]);
+
+    // 1h → 2s: the clock runs from the revision that removed it, not from this one.
+    await commit(repo, { kept: "v1" }, prune("2s"));
+    const since = Date.parse(departed.gone!.since);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, since + 2100 - Date.now())));
+    const after = await apply(repo, state);
+    expect([after.code, after.removed]).toEqual([0, [goneId]]);
+    expect(await present(image("gone", "v1"))).toBe(false);
+    expect(await present(image("kept", "v1"))).toBe(true);
+  });
+
+  it("the daemon on a new state dir: holds prune and says so once, rebuilds the ledger, keeps what the agent held", async () => {
+    const [repo, state] = [await createTestRepo(), await stateDir()];
+    for (const tag of ["v0", "v1"]) {
+      await push("held", tag);
+      await prePull(engine.host, image("held", tag));
+    }
+    const v0 = (await idOf(image("held", "v0")))!;
+    await commit(repo, { held: "v1" }, { mode: "unused", keepPrevious: 1 });
+    const [, ...args] = repoArgs("run", repo.bare, state, ["--interval", "1s"]);
+    const daemon = await startDaemon(args);
+    try {
+      const cycles = () => daemon.logs().match(/"msg":"planned"/g)?.length ?? 0;
+      await waitUntil("three planned cycles", async () => cycles() >= 3, 30_000, daemon.logs);
+      expect(daemon.logs().match(/"level":40[^\n]*"code":"prune-held"/g)).toHaveLength(1);
+      expect(Object.keys((await createFileLedger(state).read()).covered)).toEqual(["a1"]);
+      // v0 was on the agent before kasm-gitops: it may be the previous release, so it stays.
+      expect(await idOf(image("held", "v0"))).toBe(v0);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it("plan writes nothing to the ledger; apply of the saved plan rebuilds it", async () => {
+    const [repo, state] = [await createTestRepo(), await stateDir()];
+    await push("saved", "v1");
+    await commit(repo, { saved: "v1" }, { mode: "unused" });
+    const planFile = join(state, "plan.json");
+    expect((await inRepo("plan", repo.bare, state, ["--out", planFile])).code).toBe(0);
+    const saved = JSON.parse(await readFile(planFile, "utf8")) as Plan;
+    expect(saved.warnings.map((w) => w.code)).toEqual(["prune-held"]);
+    expect((await createFileLedger(state).read()).covered).toEqual({});
+    const applied = await inRepo("apply", repo.bare, state, ["--json", planFile]);
+    expect([applied.code, applied.stderr]).toEqual([0, ""]);
+    expect(Object.keys((await createFileLedger(state).read()).covered)).toEqual(["a1"]);
+  });
+
+  it("a deleted ledger: the previous release stays and prune says it is held, then the ledger is rebuilt from the agent", async () => {
+    const [repo, state] = [await createTestRepo(), await stateDir()];
+    for (const tag of ["v1", "v2", "v3", "v4"]) await push("app", tag);
+    const prune = { mode: "unused", keepPrevious: 1 };
+    for (const tag of ["v1", "v2"]) {
+      await commit(repo, { app: tag }, prune);
+      expect((await apply(repo, state)).code).toBe(0);
+    }
+    const ids = Object.fromEntries(
+      await Promise.all(["v1", "v2"].map(async (t) => [t, (await idOf(image("app", t)))!] as const)),
+    );
+    await unlink(ledgerPath(state));
+
+    const held = await apply(repo, state);
+    expect(held).toEqual({ code: 0, warnings: ["prune-held a1"], removed: [] });
+    expect(await present(image("app", "v1"))).toBe(true);
+    const rebuilt = await createFileLedger(state).read();
+    expect(Object.keys(rebuilt.covered)).toEqual(["a1"]);
+    expect(rebuilt.entries.filter((e) => e.rebuilt).map((e) => [e.workspaces, e.digest.length])).toEqual([
+      [["app"], 71],
+      [["app"], 71],
+    ]);
+
+    // Rebuilt: no warning, and what the agent held (v1, v2) counts as one release, kept.
+    expect(await apply(repo, state)).toEqual({ code: 0, warnings: [], removed: [] });
+    await commit(repo, { app: "v3" }, prune);
+    expect(await apply(repo, state)).toEqual({ code: 0, warnings: [], removed: [] });
+    expect([await present(image("app", "v1")), await present(image("app", "v2"))]).toEqual([true, true]);
+    // One release later v3 is the previous one, and v1 and v2 go like any unused image.
+    await commit(repo, { app: "v4" }, prune);
+    expect(await apply(repo, state)).toEqual({ code: 0, warnings: [], removed: [ids.v1, ids.v2].sort() });
+    expect(await present(image("app", "v3"))).toBe(true);
   });
 });
 

@@ -102,7 +102,7 @@ const TYPE_KEYS = {
     prune: true,
   } satisfies Record<keyof SettingsSpec, true>),
   notification: keys({ type: true, url: true, events: true } satisfies Record<keyof NotificationSpec, true>),
-  prune: keys({ mode: true, keepPrevious: true } satisfies Record<keyof PruneSpec, true>),
+  prune: keys({ mode: true, keepPrevious: true, removedAfter: true } satisfies Record<keyof PruneSpec, true>),
 };
 
 const props = (schema: JsonSchema | undefined, ...path: string[]): string[] => {
@@ -261,9 +261,10 @@ describe("schemas/ and src/core/manifest.ts agree", () => {
       promotionBranch: DEFAULTS.promotionBranch,
     });
     const prune = common.prune!.properties!;
-    expect([prune.mode!.default, prune.keepPrevious!.default]).toEqual([
+    expect([prune.mode!.default, prune.keepPrevious!.default, prune.removedAfter!.default]).toEqual([
       DEFAULTS.pruneMode,
       DEFAULTS.keepPrevious,
+      DEFAULTS.pruneRemovedAfter,
     ]);
     const kasm = SCHEMAS.KasmServer.properties!.spec!.properties!;
     expect([kasm.pulls!.default, kasm.removed!.default]).toEqual([DEFAULTS.kasmPulls, DEFAULTS.kasmRemoved]);

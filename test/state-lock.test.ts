@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createFileLedger } from "../src/adapters/ledger-file.js";
 import { parseImageReference } from "../src/core/image-ref.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
@@ -36,11 +35,9 @@ async function slowFleet(proxy: RegistryProxy): Promise<{ repo: TestRepo; refs: 
   return { repo, refs };
 }
 
+/** The pulls the ledger records (not what a rebuild found on the agents). */
 const ledgerLines = async (state: string) =>
-  (await readFile(join(state, "ledger.jsonl"), "utf8").catch(() => ""))
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { agent: string; image: string; digest: string });
+  (await createFileLedger(state).entries()).filter((e) => !e.rebuilt);
 
 describe("one command at a time per state dir", () => {
   let proxy: RegistryProxy;

@@ -6,7 +6,7 @@ import { KasmGitopsError } from "../core/errors.js";
 import type { Plan } from "../core/plan-types.js";
 import { renderPlan } from "../core/render-plan.js";
 import { describeUnknown } from "../core/unknown.js";
-import { connectFleet, executeOnFleet, planSnapshot } from "../engine/reconcile.js";
+import { connectFleet, executeOnFleet, planSnapshot, recordFromAgents } from "../engine/reconcile.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { kasmStaleReasons, parsePlanFile, staleReasons } from "../engine/stale.js";
@@ -75,10 +75,12 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
         `the saved plan ${planFile} is stale; run plan again:\n  ${reasons.join("\n  ")}`,
       );
     }
+    await recordFromAgents(snapshot, fleet, deps, signal);
   } else {
     ({ plan, fleet } = await planSnapshot(snapshot, deps, {
       refresh: "all",
       onlyAgents: flags.agents,
+      record: true,
       ...(signal ? { signal } : {}),
     }));
   }

@@ -39,7 +39,8 @@ export type AgentSpec = {
 
 /** Which images are removed from an agent; see core/prune.ts. */
 export type PruneMode = "off" | "dangling" | "unused";
-export type PruneSpec = { mode?: PruneMode; keepPrevious?: number };
+/** `removedAfter`: a duration (`24h`, `0s`) a Workspace removed from Git keeps its images. */
+export type PruneSpec = { mode?: PruneMode; keepPrevious?: number; removedAfter?: string };
 
 export type WorkspaceSpec = {
   friendlyName?: string;
@@ -228,6 +229,7 @@ export const DEFAULTS = {
   kasmRemoved: "disable",
   pruneMode: "off",
   keepPrevious: 1,
+  pruneRemovedAfter: "24h",
 } as const;
 
 /** Code-point order: the same on every machine and locale, so plans are byte-for-byte reproducible. */

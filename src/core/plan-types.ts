@@ -112,6 +112,7 @@ export type WarningCode =
   | "no-matching-agent"
   | "moving-tag-not-created"
   | "prune-skipped"
+  | "prune-held"
   | "kasm-unreachable"
   | "kasm-config"
   | "kasm-not-synced"

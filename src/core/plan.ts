@@ -5,7 +5,7 @@ import type { ManifestSet } from "./manifest.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
 import type { Action, BlockedPull, Plan, PlanWarning, PullAction, UnknownCause } from "./plan-types.js";
 import { type DigestResult, planPromotions } from "./promotion.js";
-import { type PruneRecord, planAgentRemovals } from "./prune.js";
+import { type PruneContext, type PruneRecord, planAgentRemovals } from "./prune.js";
 import { agentUnknowns, registryUnknowns } from "./unknown.js";
 
 /** What the shell saw on one agent. */
@@ -32,6 +32,8 @@ export type PlanInput = {
   /** Registry answers by canonical tag reference; a reference absent here is not checked (no refresh). */
   digests: ReadonlyMap<string, DigestResult>;
   ledger?: readonly PruneRecord[];
+  /** The clock and what the ledger knows of agents and removed workspaces; absent in hand-built plans. */
+  prune?: PruneContext;
   /** With a KasmServer: what Kasm holds and what was last written there. */
   kasm?: Omit<KasmPlanInput, "workspaces" | "agents" | "indexes" | "planned">;
 };

@@ -7,8 +7,14 @@ import type { BlockedPromotion, PromoteAction } from "./plan-types.js";
 /** A registry's answer for one tag reference: its digest, or why it could not be read. */
 export type DigestResult = { digest: string } | { error: string; code: string };
 
-/** A completed pull on record (the ledger), as promotion verification reads it. */
-export type PullRecord = { agent: string; image: string; digest: string; workspaces: string[] };
+/** A completed pull on record (the ledger); `rebuilt`: only seen on the agent at a rebuild, so no proof. */
+export type PullRecord = {
+  agent: string;
+  image: string;
+  digest: string;
+  workspaces: string[];
+  rebuilt?: boolean;
+};
 
 export type PromotionInput = {
   set: ManifestSet;
@@ -48,7 +54,7 @@ export function verifiedOn(
     }
   }
   const record = input.ledger.find((r) => {
-    if (r.digest !== digest || !r.workspaces.includes(from.metadata.name)) return false;
+    if (r.rebuilt || r.digest !== digest || !r.workspaces.includes(from.metadata.name)) return false;
     const pulled = parseLedgerImage(r.image);
     return pulled?.registry === source.registry && pulled.repository === source.repository;
   });

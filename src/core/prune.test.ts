@@ -6,8 +6,10 @@ import type { LocalImage } from "./local-images.js";
 import type { PruneMode } from "./manifest.js";
 import { buildPlan } from "./plan.js";
 import { type PruneRecord, planRemovals, previousDigests, pruneSettings } from "./prune.js";
+import { checkManifestFiles, formatProblem } from "./validate.js";
 
 const R = "reg.example.com:5000";
+const DAY = 86_400_000;
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const img = (id: string, tags: string[], digests: string[], size = 100): LocalImage => ({
   id: `sha256:${id}`,
@@ -53,7 +55,7 @@ const LEDGER: PruneRecord[] = [
 const removed = (mode: PruneMode, keepPrevious = 1, containers = ["sha256:in-session"]) =>
   planRemovals({
     agent: "a1",
-    settings: { mode, keepPrevious },
+    settings: { mode, keepPrevious, removedAfterMs: DAY },
     images: IMAGES,
     containerImages: new Set(containers),
     desired: [want(`${R}/kasm/chrome:v3`), want(`${R}/kasm/term@${D(11)}`)],
@@ -115,7 +117,7 @@ describe("planRemovals", () => {
   it("keeps an image this cycle's pull is about to tag again (a rollback of a moving tag)", () => {
     const actions = planRemovals({
       agent: "a1",
-      settings: { mode: "dangling", keepPrevious: 0 },
+      settings: { mode: "dangling", keepPrevious: 0, removedAfterMs: DAY },
       images: [img("dangling", [], [`${R}/kasm/chrome@${D(4)}`])],
       containerImages: new Set(),
       desired: [],
@@ -129,7 +131,7 @@ describe("planRemovals", () => {
   it("describes a removal with id, bytes, reason and tags", () => {
     const [action] = planRemovals({
       agent: "a1",
-      settings: { mode: "unused", keepPrevious: 0 },
+      settings: { mode: "unused", keepPrevious: 0, removedAfterMs: DAY },
       images: [IMAGES[8]!],
       containerImages: new Set(),
       desired: [],
@@ -189,13 +191,23 @@ describe("previousDigests", () => {
 
 describe("pruneSettings", () => {
   it.each([
-    ["nothing set: off, keep 1", undefined, undefined, { mode: "off", keepPrevious: 1 }],
-    ["Settings only", { mode: "dangling" as const }, undefined, { mode: "dangling", keepPrevious: 1 }],
+    [
+      "nothing set: off, keep 1, 24h",
+      undefined,
+      undefined,
+      { mode: "off", keepPrevious: 1, removedAfterMs: DAY },
+    ],
+    [
+      "Settings only",
+      { mode: "dangling" as const, removedAfter: "0s" },
+      undefined,
+      { mode: "dangling", keepPrevious: 1, removedAfterMs: 0 },
+    ],
     [
       "the Agent wins field by field",
-      { mode: "unused" as const, keepPrevious: 3 },
-      { mode: "off" as const },
-      { mode: "off", keepPrevious: 3 },
+      { mode: "unused" as const, keepPrevious: 3, removedAfter: "1h" },
+      { mode: "off" as const, removedAfter: "1h30m" },
+      { mode: "off", keepPrevious: 3, removedAfterMs: 5_400_000 },
     ],
   ])("%s", (_name, settings, agent, expected) => {
     expect(pruneSettings(settings, agent)).toEqual(expected);
@@ -263,5 +275,189 @@ describe("buildPlan with pruning", () => {
       digests: new Map(),
     });
     expect(off.unknown).toEqual([]);
+  });
+});
+
+describe("previousDigests with removed workspaces and a rebuilt ledger", () => {
+  const key = (n: number) => `${R}/kasm/chrome@${D(n)}`;
+  const chrome = (n: number, time: string, workspace = "chrome") =>
+    pull(workspace, `${R}/kasm/chrome:v${n}`, D(n), time);
+  const rebuilt = (n: number): PruneRecord => ({ ...chrome(n, "9"), rebuilt: true });
+  const live = (...names: string[]) => ({ live: new Set(names), lingering: new Set<string>() });
+  it.each<[string, PruneRecord[], number[], number, ReturnType<typeof live>, number[]]>([
+    [
+      "a workspace in Git keeps keepPrevious releases",
+      [chrome(1, "1"), chrome(2, "2")],
+      [2],
+      1,
+      live("chrome"),
+      [1],
+    ],
+    ["one that left Git past removedAfter keeps none", [chrome(1, "1"), chrome(2, "2")], [], 1, live(), []],
+    [
+      "one that left Git within removedAfter keeps its last release and keepPrevious before it",
+      [chrome(1, "1"), chrome(2, "2"), chrome(3, "3")],
+      [],
+      1,
+      { live: new Set(), lingering: new Set(["chrome"]) },
+      [3, 2],
+    ],
+    [
+      "keepPrevious 0 within removedAfter still keeps the last release",
+      [chrome(1, "1"), chrome(2, "2")],
+      [],
+      0,
+      { live: new Set(), lingering: new Set(["chrome"]) },
+      [2],
+    ],
+    [
+      "a removed workspace's history does not count for another one in Git",
+      [chrome(1, "1", "old"), chrome(2, "2"), chrome(3, "3")],
+      [3],
+      1,
+      live("chrome"),
+      [2],
+    ],
+    [
+      "rebuilt digests are one release, all kept",
+      [rebuilt(1), rebuilt(2), rebuilt(3)],
+      [3],
+      1,
+      live("chrome"),
+      [1, 2],
+    ],
+    [
+      "rebuilt digests are older than every pull",
+      [rebuilt(1), rebuilt(2), chrome(3, "0"), chrome(4, "1")],
+      [4],
+      1,
+      live("chrome"),
+      [3],
+    ],
+    [
+      "a pull after the rebuild is current: the rebuilt ones are its previous release",
+      [rebuilt(1), rebuilt(2), chrome(3, "1")],
+      [3],
+      1,
+      live("chrome"),
+      [1, 2],
+    ],
+    ["keepPrevious 0 keeps no rebuilt digest", [rebuilt(1), rebuilt(2)], [2], 0, live("chrome"), []],
+  ])("%s", (_name, ledger, current, keep, retention, expected) => {
+    const kept = previousDigests(ledger, new Set(current.map(key)), keep, retention);
+    expect([...kept].sort()).toEqual(expected.map(key).sort());
+  });
+});
+
+describe("buildPlan: removedAfter, the clock and the ledger's coverage", () => {
+  const NOW = new Date("2026-12-06T12:00:00Z");
+  const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
+  const set = (removedAfter?: string) =>
+    manifestSet({
+      registries: [registry("corp", R)],
+      agents: [agent("a1")],
+      workspaces: [workspace("chrome", { image: `${R}/kasm/chrome:v3`, registry: "corp" })],
+      settingsSpec: { prune: { mode: "unused", keepPrevious: 1, ...(removedAfter ? { removedAfter } : {}) } },
+    });
+  // `firefox` left Git; its last release (D5) and the one before (D4) are on the agent.
+  const images = [
+    IMAGES[0]!,
+    IMAGES[1]!,
+    img("ff-last", [`${R}/kasm/firefox:v5`], [`${R}/kasm/firefox@${D(5)}`]),
+    img("ff-before", [`${R}/kasm/firefox:v4`], [`${R}/kasm/firefox@${D(4)}`]),
+  ];
+  const ledger = [
+    pull("chrome", `${R}/kasm/chrome:v2`, D(2), "2026-02-01T00:00:00Z"),
+    pull("chrome", `${R}/kasm/chrome:v3`, D(3), "2026-03-01T00:00:00Z"),
+    pull("firefox", `${R}/kasm/firefox:v4`, D(4), "2026-02-01T00:00:00Z"),
+    pull("firefox", `${R}/kasm/firefox:v5`, D(5), "2026-03-01T00:00:00Z"),
+  ];
+  const plan = (removedAfter: string | undefined, departed: Record<string, string>, covered = ["a1"]) => {
+    const s = set(removedAfter);
+    return buildPlan({
+      revision: "r".repeat(40),
+      branch: "main",
+      set: s,
+      desired: desiredState(s),
+      observations: [{ agent: "a1", reachable: true, images, containers: [] }],
+      digests: new Map(),
+      ledger,
+      prune: {
+        now: NOW,
+        covered: new Set(covered),
+        departed: Object.fromEntries(
+          Object.entries(departed).map(([w, since]) => [w, { since, revision: "d".repeat(40) }]),
+        ),
+      },
+    });
+  };
+  const removedIds = (p: ReturnType<typeof plan>) =>
+    p.actions.flatMap((a) => (a.type === "remove" ? [a.id.slice(7)] : [])).sort();
+
+  it.each<[string, string | undefined, Record<string, string>, string[]]>([
+    ["first seen absent now (default 24h): kept", undefined, {}, []],
+    ["absent for 23h of 24h: kept", undefined, { firefox: hoursAgo(23) }, []],
+    [
+      "absent for 24h of 24h: removed like any unused image",
+      undefined,
+      { firefox: hoursAgo(24) },
+      ["ff-before", "ff-last"],
+    ],
+    ["removedAfter 0s: removed on the revision that removed it", "0s", {}, ["ff-before", "ff-last"]],
+    ["removedAfter 1h, absent 2h: removed", "1h", { firefox: hoursAgo(2) }, ["ff-before", "ff-last"]],
+  ])("%s", (_name, removedAfter, departed, expected) => {
+    expect(removedIds(plan(removedAfter, departed))).toEqual(expected);
+  });
+
+  it("holds every removal on an agent the ledger does not cover, and says so", () => {
+    const held = plan("0s", {}, []);
+    expect(removedIds(held)).toEqual([]);
+    expect(held.warnings).toEqual([
+      {
+        code: "prune-held",
+        agent: "a1",
+        message: expect.stringContaining("rebuilds it from the images the agent holds"),
+      },
+    ]);
+  });
+});
+
+describe("prune.removedAfter in manifests", () => {
+  const settings = (line: string) =>
+    ["apiVersion: kasm-gitops/v1", "kind: Settings", "metadata: {name: s}", "spec:", line, ""].join("\n");
+  const agentYaml = (line: string) =>
+    [
+      "apiVersion: kasm-gitops/v1",
+      "kind: Agent",
+      "metadata: {name: a}",
+      "spec:",
+      '  docker: {host: "tcp://agent.example.com:2376"}',
+      line,
+      "",
+    ].join("\n");
+  const errors = (text: string) =>
+    checkManifestFiles([{ file: "fleet.yaml", text }])
+      .problems.filter((p) => p.severity === "error")
+      .map(formatProblem);
+  it.each([
+    ["24h in Settings", settings("  prune: {mode: unused, removedAfter: 24h}")],
+    ["0s on an Agent", agentYaml("  prune: {removedAfter: 0s}")],
+    ["1h30m", settings("  prune: {removedAfter: 1h30m}")],
+  ])("accepts %s", (_name, text) => {
+    expect(errors(text)).toEqual([]);
+  });
+  it.each([
+    ["a duration in words", settings("  prune: {removedAfter: 1 day}"), "fleet.yaml:5:25"],
+    [
+      "days, which durations do not have",
+      agentYaml("  prune: {mode: unused, removedAfter: 7d}"),
+      "fleet.yaml:6:39",
+    ],
+    ["a number", settings("  prune: {removedAfter: 3600}"), "fleet.yaml:5:25"],
+  ])("refuses %s, naming file, line and column", (_name, text, where) => {
+    const found = errors(text);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(where);
+    expect(found[0]).toContain("removedAfter");
   });
 });

@@ -3,20 +3,25 @@
  * image is removed only when every rule below says it may be, and any doubt keeps it.
  */
 import type { DesiredImage, DesiredState } from "./desired.js";
+import { parseDuration } from "./duration.js";
 import { type ImageReference, parseImageReference } from "./image-ref.js";
+import { type Departure, orderHistory, repositoryOfEntry } from "./ledger-history.js";
 import type { LocalImage } from "./local-images.js";
 import { compareText, DEFAULTS, type ManifestSet, type PruneMode, type PruneSpec } from "./manifest.js";
 import type { PlanWarning, PullAction, RemoveAction, UnknownCause } from "./plan-types.js";
 import type { PullRecord } from "./promotion.js";
 
-/** An agent's prune settings once Settings and the Agent's own are merged. */
-export type PruneSettings = { mode: PruneMode; keepPrevious: number };
+/** An agent's prune settings once Settings and the Agent's own are merged; `removedAfterMs` from `removedAfter`. */
+export type PruneSettings = { mode: PruneMode; keepPrevious: number; removedAfterMs: number };
 
-/** Agent fields win over Settings fields; absent everywhere → off, keep 1. */
+/** Agent fields win over Settings fields; absent everywhere → off, keep 1, removed workspaces kept 24h. */
 export function pruneSettings(settings?: PruneSpec, agent?: PruneSpec): PruneSettings {
+  const removedAfter = agent?.removedAfter ?? settings?.removedAfter ?? DEFAULTS.pruneRemovedAfter;
   return {
     mode: agent?.mode ?? settings?.mode ?? DEFAULTS.pruneMode,
     keepPrevious: agent?.keepPrevious ?? settings?.keepPrevious ?? DEFAULTS.keepPrevious,
+    // Validation refused a malformed duration; the default stands in for one only in hand-built sets.
+    removedAfterMs: parseDuration(removedAfter) ?? parseDuration(DEFAULTS.pruneRemovedAfter)!,
   };
 }
 
@@ -28,8 +33,56 @@ export function pruningAgents(set: ManifestSet): Set<string> {
   return new Set(names.map((a) => a.metadata.name));
 }
 
-/** A completed pull; `time` orders the history (the ledger file's own order when absent). */
+/** A completed pull (or `rebuilt`: held when the ledger was rebuilt); `time` orders the history (file order when absent). */
 export type PruneRecord = PullRecord & { time?: string };
+
+/** What the ledger says beyond its entries, and the clock: given by the shell, absent in hand-built plans. */
+export type PruneContext = {
+  now: Date;
+  /** Agents whose history the ledger holds whole; on any other agent pruning is on hold (see planAgentRemovals). */
+  covered: ReadonlySet<string>;
+  /** Workspaces that left Git, since when. */
+  departed: Readonly<Record<string, Departure>>;
+};
+
+/** Whose history keeps digests: Workspaces in Git, and those that left it less than removedAfter ago. */
+export type Retention = { live: ReadonlySet<string>; lingering: ReadonlySet<string> };
+
+/** Per workspace: its distinct pulled digests newest first, and those only a rebuild recorded (one release). */
+export type WorkspaceHistory = { releases: string[]; rebuilt: string[] };
+
+/** The ledger indexed once per plan: every `registry/repository@digest` it holds, and each workspace's history. */
+export type LedgerIndex = { pulled: Set<string>; histories: Map<string, WorkspaceHistory> };
+
+export function indexLedger(ledger: readonly PruneRecord[]): LedgerIndex {
+  const pulled = new Set<string>();
+  const histories = new Map<string, WorkspaceHistory>();
+  const seen = new Map<string, Set<string>>();
+  const ordered = orderHistory(ledger);
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    const entry = ordered[i]!;
+    const repository = repositoryOfEntry(entry);
+    if (!repository) continue;
+    const key = `${repository}@${entry.digest}`;
+    pulled.add(key);
+    for (const w of entry.workspaces) {
+      let keys = seen.get(w);
+      if (!keys) {
+        keys = new Set();
+        seen.set(w, keys);
+      }
+      if (keys.has(key)) continue;
+      keys.add(key);
+      let history = histories.get(w);
+      if (!history) {
+        history = { releases: [], rebuilt: [] };
+        histories.set(w, history);
+      }
+      (entry.rebuilt ? history.rebuilt : history.releases).push(key);
+    }
+  }
+  return { pulled, histories };
+}
 
 export type PruneInput = {
   agent: string;
@@ -44,6 +97,10 @@ export type PruneInput = {
   /** `registry/repository@digest` this cycle pulls on the agent: that image becomes wanted again. */
   incoming: ReadonlySet<string>;
   ledger: readonly PruneRecord[];
+  /** The ledger indexed once for every agent; built from `ledger` when absent. */
+  index?: LedgerIndex;
+  /** Absent: every workspace in the ledger counts as in Git. */
+  retention?: Retention;
 };
 
 const repositoryOf = (ref: ImageReference) => `${ref.registry}/${ref.repository}`;
@@ -58,38 +115,31 @@ function parse(entry: string): ImageReference | undefined {
 }
 
 /**
- * The `keepPrevious` digests each workspace ran before its current one, newest first, as
- * `registry/repository@digest`. History is workspace-wide (every agent's pulls); a workspace that left Git
- * keeps its last ones, so reverting its removal is no pull either.
+ * The `keepPrevious` digests each workspace ran before its current one, as `registry/repository@digest`.
+ * History is workspace-wide (every agent's pulls), distinct digests newest first. The digests only a rebuild
+ * recorded count as one release, all kept: which of them ran last is not known. A workspace that left Git
+ * less than removedAfter ago (`lingering`) keeps its last one and `keep` before it; one that left earlier, none.
  */
 export function previousDigests(
-  ledger: readonly PruneRecord[],
+  ledger: readonly PruneRecord[] | LedgerIndex,
   current: ReadonlySet<string>,
   keep: number,
+  retention?: Retention,
 ): Set<string> {
-  const byWorkspace = new Map<string, PruneRecord[]>();
-  const ordered = ledger
-    .map((entry, i) => ({ entry, i }))
-    .sort((a, b) => compareText(a.entry.time ?? "", b.entry.time ?? "") || a.i - b.i);
-  for (const { entry } of ordered) {
-    for (const w of entry.workspaces) {
-      const entries = byWorkspace.get(w);
-      if (entries) entries.push(entry);
-      else byWorkspace.set(w, [entry]);
-    }
-  }
+  const { histories } = "histories" in ledger ? ledger : indexLedger(ledger);
   const kept = new Set<string>();
-  if (keep <= 0) return kept;
-  for (const entries of byWorkspace.values()) {
-    const seen = new Set<string>();
-    for (let i = entries.length - 1; i >= 0 && seen.size < keep; i--) {
-      const ref = parse(entries[i]!.image);
-      if (!ref) continue;
-      const key = `${repositoryOf(ref)}@${entries[i]!.digest}`;
-      if (current.has(key) || seen.has(key)) continue;
-      seen.add(key);
+  for (const [w, history] of histories) {
+    const live = !retention || retention.live.has(w);
+    const count = live ? keep : retention.lingering.has(w) ? keep + 1 : 0;
+    let releases = 0;
+    for (const key of history.releases) {
+      if (releases >= count) break;
+      if (current.has(key)) continue;
       kept.add(key);
+      releases++;
     }
+    if (releases >= count) continue;
+    for (const key of history.rebuilt) if (!current.has(key)) kept.add(key);
   }
   return kept;
 }
@@ -117,11 +167,8 @@ export function planRemovals(input: PruneInput): RemoveAction[] {
     if (d.ref.digest !== undefined) wantedDigests.add(digestKey(d.ref));
     else wantedTags.add(d.ref.canonical);
   }
-  const pulled = new Set<string>();
-  for (const entry of input.ledger) {
-    const ref = parse(entry.image);
-    if (ref) pulled.add(`${repositoryOf(ref)}@${entry.digest}`);
-  }
+  const index = input.index ?? indexLedger(input.ledger);
+  const pulled = index.pulled;
   // The digests the agent runs now for its desired tags are "current": history before them is kept.
   const current = new Set<string>(wantedDigests);
   const named = input.images.map((image) => ({ image, names: namesOf(image) }));
@@ -129,7 +176,7 @@ export function planRemovals(input: PruneInput): RemoveAction[] {
     if (names.tags.some((t) => wantedTags.has(t.canonical)))
       for (const d of names.digests) current.add(digestKey(d));
   }
-  const kept = previousDigests(input.ledger, current, keepPrevious);
+  const kept = previousDigests(index, current, keepPrevious, input.retention);
 
   const actions: RemoveAction[] = [];
   for (const { image, names } of named) {
@@ -180,10 +227,34 @@ function incomingByAgent(pulls: readonly PullAction[]): Map<string, Set<string>>
   return incoming;
 }
 
+/** Workspaces the ledger knows that left Git less than `removedAfterMs` before `now` (since now when not on record). */
+function lingering(
+  index: LedgerIndex,
+  live: ReadonlySet<string>,
+  removedAfterMs: number,
+  context?: PruneContext,
+) {
+  const now = context?.now.getTime();
+  const names = new Set<string>();
+  for (const w of index.histories.keys()) {
+    if (live.has(w)) continue;
+    const since = context?.departed[w] ? Date.parse(context.departed[w].since) : now;
+    if (since === undefined || Number.isNaN(since) || now === undefined || now - since < removedAfterMs)
+      names.add(w);
+  }
+  return names;
+}
+
+/** Why an agent's removals wait for a rebuilt ledger. */
+const heldMessage = (agent: string) =>
+  `agent "${agent}": the ledger has no history for this agent (new, lost or with unreadable lines), so no image is pruned there that may be a previous release; apply (or the daemon's next cycle) rebuilds it from the images the agent holds, and pruning resumes after that`;
+
 /**
  * Removals for every enabled, reachable agent whose prune mode is not off. An agent whose containers could
  * not be listed gets none (an image a container uses must never go), a `prune-skipped` warning, and an
- * unknown cause: what should be pruned there is not known, so the agent is not converged.
+ * unknown cause: what should be pruned there is not known, so the agent is not converged. An agent the
+ * ledger does not cover (`prune.covered`) gets none either and a `prune-held` warning: without its history
+ * any image may be a previous release.
  */
 export function planAgentRemovals(
   input: {
@@ -191,6 +262,7 @@ export function planAgentRemovals(
     desired: DesiredState;
     observations: readonly Observed[];
     ledger?: readonly PruneRecord[];
+    prune?: PruneContext;
   },
   pulls: readonly PullAction[],
   warnings: PlanWarning[],
@@ -209,6 +281,8 @@ export function planAgentRemovals(
     incoming ??= incomingByAgent(pulls);
     return incoming.get(name) ?? new Set<string>();
   };
+  const live = new Set(input.set.workspaces.map((w) => w.metadata.name));
+  let index: LedgerIndex | undefined;
   const removals: RemoveAction[] = [];
   for (const agent of input.desired.agents) {
     const settings = pruneSettings(input.set.settings?.spec.prune, manifests.get(agent.agent)?.spec.prune);
@@ -221,6 +295,11 @@ export function planAgentRemovals(
       unknown.push({ kind: "agent", name: agent.agent, reason: "containers-unlisted", message });
       continue;
     }
+    if (input.prune && !input.prune.covered.has(agent.agent)) {
+      warnings.push({ code: "prune-held", agent: agent.agent, message: heldMessage(agent.agent) });
+      continue;
+    }
+    index ??= indexLedger(input.ledger ?? []);
     removals.push(
       ...planRemovals({
         agent: agent.agent,
@@ -231,6 +310,8 @@ export function planAgentRemovals(
         workspaceRepositories: repositories,
         incoming: incomingTo(agent.agent),
         ledger: input.ledger ?? [],
+        index,
+        retention: { live, lingering: lingering(index, live, settings.removedAfterMs, input.prune) },
       }),
     );
   }

@@ -340,6 +340,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
       signal: hard.signal,
       recheck,
+      record: true,
     });
     const absent = missingAgents(id, snapshot);
     recheck = new Set(plan.unknown.flatMap((u) => (u.image ? [u.image] : [])));
@@ -377,6 +378,10 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     if (kasm && !kasm.reachable) deps.logger.error({ cycle: id, err: kasm.error }, "Kasm could not be read");
     for (const b of plan.blocked) {
       if (b.type.startsWith("kasm-")) deps.logger.warn({ cycle: id, ...b }, "Kasm change held");
+    }
+    // Prune held on an agent the ledger does not cover: said once, as the cycle rebuilds the ledger there.
+    for (const w of plan.warnings) {
+      if (w.code === "prune-held") deps.logger.warn({ cycle: id, agent: w.agent, code: w.code }, w.message);
     }
     const checked = refresh === false ? "none" : refresh === "all" ? "all" : [...refresh];
     deps.logger.info({ cycle: id, revision, refresh: checked, ...plan.summary }, "planned");

@@ -42,7 +42,7 @@ export type ExecutorDeps = {
   /** `maxConcurrentPulls` per agent. */
   limits: ReadonlyMap<string, number>;
   registryFor: (image: string) => RegistryAccess | undefined;
-  ledger: Ledger;
+  ledger: Pick<Ledger, "append">;
   clock: Clock;
   revision: string;
   retry?: RetryPolicy;

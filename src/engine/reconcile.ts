@@ -5,6 +5,7 @@ import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerpri
 import { parseImageReference } from "../core/image-ref.js";
 import type { KasmServerConfig } from "../core/kasm-plan.js";
 import type { KasmObservation } from "../core/kasm-types.js";
+import { nextDepartures, rebuildEntries } from "../core/ledger-history.js";
 import type { ManifestFile } from "../core/load.js";
 import {
   type AgentManifest,
@@ -32,6 +33,7 @@ import type {
   KasmApi,
   KasmWrittenStore,
   Ledger,
+  LedgerState,
   RevisionVerifier,
 } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
@@ -242,6 +244,8 @@ export type PlanOptions = {
   diskUsage?: boolean;
   /** Canonical references to check even when `refresh` leaves them out: the daemon's failed checks. */
   recheck?: ReadonlySet<string>;
+  /** apply and run: record in the ledger what this plan learned (a rebuild from agents, departed workspaces). */
+  record?: boolean;
 };
 export type PlannedCycle = {
   plan: Plan;
@@ -272,8 +276,9 @@ export async function planSnapshot(
     }),
     // A reconciler limited to some agents cannot know whether every agent holds an image.
     options.onlyAgents?.length ? undefined : kasmInput(fleet, deps, options.signal),
-    deps.ledger.entries(),
+    deps.ledger.read(),
   ]);
+  const now = deps.clock.now();
   // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
   const queries = options.refresh
     ? [...refsToCheck(desired, options.refresh), ...promotionRefs(snapshot.set)]
@@ -297,9 +302,11 @@ export async function planSnapshot(
     desired,
     observations: observed,
     digests,
-    ledger,
+    ledger: ledger.entries,
+    prune: { now, covered: new Set(Object.keys(ledger.covered)), departed: ledger.departed },
     ...(kasm ? { kasm } : {}),
   });
+  if (options.record) await recordHistory(snapshot, observed, ledger, now, deps.ledger);
   deps.debugLog?.debug(
     {
       revision: plan.revision,
@@ -316,6 +323,50 @@ export async function planSnapshot(
     });
   }
   return { plan, desired, observations: observed, fleet, ...(kasm ? { kasm: kasm.observed } : {}) };
+}
+
+/**
+ * What a cycle teaches the ledger, written before its actions run: the agents it does not cover yet are
+ * rebuilt from the images they hold (their removals were held by this plan), and the workspaces that left
+ * Git keep the time they were first seen absent, so removedAfter counts from then.
+ */
+async function recordHistory(
+  snapshot: Snapshot,
+  observed: readonly AgentObservation[],
+  state: LedgerState,
+  now: Date,
+  ledger: Ledger,
+): Promise<void> {
+  const revision = snapshot.revision.revision;
+  const covered = new Set(Object.keys(state.covered));
+  const rebuilt = rebuildEntries(snapshot.set, observed, covered, now, revision);
+  const departed = nextDepartures(state.entries, snapshot.set, state.departed, now, revision);
+  const moved = JSON.stringify(departed) !== JSON.stringify(state.departed);
+  if (rebuilt.agents.length === 0 && !moved) return;
+  await ledger.update({ rebuilt: rebuilt.entries, covered: rebuilt.agents, departed });
+}
+
+/**
+ * `apply PLANFILE`: what a plan made with `record` writes, from a fresh look at the agents' images, so a
+ * plan-then-apply workflow rebuilds the ledger and dates removed workspaces too.
+ */
+export async function recordFromAgents(
+  snapshot: Snapshot,
+  fleet: Fleet,
+  deps: ReconcileDeps,
+  signal?: AbortSignal,
+): Promise<void> {
+  const enabled = new Set(
+    snapshot.set.agents.filter((a) => a.spec.enabled !== false).map((a) => a.metadata.name),
+  );
+  const [observed, state] = await Promise.all([
+    observeAgents(
+      [...fleet.agents.values()].filter((a) => enabled.has(a.name)),
+      signal,
+    ),
+    deps.ledger.read(),
+  ]);
+  await recordHistory(snapshot, observed, state, deps.clock.now(), deps.ledger);
 }
 
 /**

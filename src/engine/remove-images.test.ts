@@ -158,7 +158,7 @@ describe("executePlan with removals", () => {
         agents: new Map([["a1", agent]]),
         limits: new Map([["a1", 2]]),
         registryFor: () => undefined,
-        ledger: { append: async () => {}, entries: async () => [] },
+        ledger: { append: async () => {} },
         clock: { now: () => new Date(0), sleep: async () => {} },
         revision: "r",
       },
