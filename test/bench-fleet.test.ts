@@ -1,5 +1,6 @@
+import { cpus } from "node:os";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { benchFleet } from "../src/bench/fleet-figure.js";
+import { benchFleet, benchFleetSlow } from "../src/bench/fleet-figure.js";
 import type { FigureLine } from "../src/bench/table.js";
 
 const lab = inject("lab");
@@ -22,7 +23,9 @@ describe("npm run bench: the fleet figure", () => {
       "fleet.memory",
       "fleet.event-loop",
     ]);
-    expect(line("fleet.apply").baseline?.label).toBe("ideal: 1 rounds × one pull");
+    expect(line("fleet.apply").baseline?.label).toMatch(
+      /^ideal: (1 rounds × one pull; harness CPU floor \d+ ms|harness CPU floor, [\d.]+ s \/ \d+ cores; schedule \d+ ms)$/,
+    );
     for (const l of lines) expect(Number.isFinite(l.measured.value)).toBe(true);
   });
 
@@ -51,5 +54,58 @@ describe("npm run bench: the fleet figure", () => {
     expect(notes).toContain("engine calls: GET /images/json 3 · GET /system/df 3");
     expect(line("fleet.refresh.heads").baseline?.value).toBe(3);
     expect(line("fleet.refresh.heads").measured.value).toBeGreaterThanOrEqual(3);
+  });
+
+  it("sets the apply's ideal at the larger of its schedule and the harness's CPU over the cores", () => {
+    const apply = line("fleet.apply");
+    const b = apply.breakdown!;
+    expect(Object.keys(b)).toEqual([
+      "rounds",
+      "onePull",
+      "schedule",
+      "harnessCpu",
+      "cores",
+      "harnessFloor",
+      "reconcilerCpu",
+      "pulls",
+    ]);
+    expect([b.rounds!.value, b.cores!.value, b.pulls!.value]).toEqual([1, cpus().length, 6]);
+    expect(b.harnessCpu!.value).toBeGreaterThan(0);
+    expect(b.schedule!.value).toBeCloseTo(b.rounds!.value * b.onePull!.value);
+    expect(b.harnessFloor!.value).toBeCloseTo(b.harnessCpu!.value / b.cores!.value);
+    expect(apply.baseline!.value).toBe(Math.max(b.schedule!.value, b.harnessFloor!.value));
+    expect(apply.ratio).toBeCloseTo(apply.measured.value / apply.baseline!.value);
+    expect(apply.notes[0]).toMatch(
+      /^ideal = max\(schedule \d+ ms, harness CPU floor \d+ ms\): the (schedule|harness's CPU) binds/,
+    );
+  });
+
+  it("reports the reconciler's memory apart from the harness's", () => {
+    const memory = line("fleet.memory");
+    const b = memory.breakdown!;
+    expect(Object.keys(b)).toEqual(["peakRss", "rssAtEnd", "heapAtEnd", "harnessPeakRss"]);
+    expect(memory.measured.value).toBe(b.peakRss!.value);
+    expect(b.peakRss!.value).toBeGreaterThanOrEqual(b.rssAtEnd!.value);
+    expect(b.rssAtEnd!.value).toBeGreaterThan(b.heapAtEnd!.value);
+    expect(b.harnessPeakRss!.value).toBeGreaterThan(0);
+    expect(memory.notes[1]).toMatch(
+      /^the harness is apart: the 3 simulated engines and the proxy ran in a child process/,
+    );
+  });
+});
+
+/** The slower apply beside the default one: the same fleet and counts at a longer delay per blob. */
+describe("npm run bench: the fleet figure's slower apply", () => {
+  it("reports one apply line with its own delay, schedule and CPU floor", async () => {
+    const lines = await benchFleetSlow(lab, { agents: 3, images: 2, limit: 2, delayMs: 60, singles: 1 });
+    expect(lines.map((l) => [l.id, l.what])).toEqual([
+      ["fleet.apply.slow", "apply 2 images on 3 simulated agents, limit 2, 60 ms per blob"],
+    ]);
+    const b = lines[0]!.breakdown!;
+    expect([b.rounds!.value, b.pulls!.value, b.cores!.value]).toEqual([1, 6, cpus().length]);
+    expect(lines[0]!.baseline!.value).toBe(Math.max(b.schedule!.value, b.harnessFloor!.value));
+    expect(lines[0]!.notes.join("\n")).toContain(
+      "registry: HEAD 6 (6 answered 200, 0 challenged) · GET manifest 6 · GET blob 12 · token 6 · ping 6",
+    );
   });
 });

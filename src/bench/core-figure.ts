@@ -134,7 +134,7 @@ const optionalRatio = (measured: number, baseline: number) => {
 };
 
 /** Validating documents: the loader with positions, the schemas and the semantic rules. */
-function validateFigure(sizes: CoreSizes): FigureLine[] {
+export function validateFigure(sizes: CoreSizes): FigureLine[] {
   const files = manifestFiles(sizes.documents);
   const bytes = files.reduce((sum, f) => sum + Buffer.byteLength(f.text), 0);
   const { base, work, workRuns } = measurePair(
@@ -165,7 +165,7 @@ function validateFigure(sizes: CoreSizes): FigureLine[] {
  * Planning a fleet: desired state, the references to check, and the plan, from in-memory observations.
  * Each run gets its own copy of the observations, as each cycle lists the agents' images anew.
  */
-function planFigure(sizes: CoreSizes): FigureLine[] {
+export function planFigure(sizes: CoreSizes): FigureLine[] {
   const inputs = planInputs(sizes);
   const { set, digests } = inputs;
   const { base, work, workRuns } = measurePair(

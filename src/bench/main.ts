@@ -1,21 +1,29 @@
 /**
  * `npm run bench`: the project's performance claims as figures anyone can reproduce with one command.
- * Each figure is measured against its ideal or a baseline in the same run; see docs/benchmarks.md.
+ * Each figure is measured against its ideal or a baseline in the same run; see docs/benchmarks.md. Each part
+ * runs in a child process of its own (isolate.ts), so no figure carries what an earlier one left in memory.
  */
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { benchCore, CORE_DEFAULTS } from "./core-figure.js";
+import { CORE_DEFAULTS, planFigure, validateFigure } from "./core-figure.js";
 import { benchDaemon, DAEMON_DEFAULTS } from "./daemon-figure.js";
-import { benchFleet, FLEET_DEFAULTS } from "./fleet-figure.js";
+import { benchFleet, benchFleetSlow, FLEET_DEFAULTS, FLEET_SLOW_DELAY_MS } from "./fleet-figure.js";
+import {
+  FIGURE_PARTS,
+  FIGURES,
+  type Figure,
+  PARTS,
+  type Part,
+  type PartReport,
+  runHere,
+  runInChild,
+} from "./isolate.js";
 import { benchKasm, KASM_DEFAULTS } from "./kasm-figure.js";
 import { openLab } from "./lab-fleet.js";
 import { benchPrune, PRUNE_DEFAULTS } from "./prune-figure.js";
 import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
 import { type FigureLine, renderTable } from "./table.js";
-
-const FIGURES = ["core", "registry", "scheduling", "daemon", "kasm", "prune", "fleet"] as const;
-type Figure = (typeof FIGURES)[number];
 
 // biome-ignore format: one flag per line, with its default
 const FLAGS = {
@@ -43,6 +51,8 @@ const FLAGS = {
   "fleet-images": { type: "string", help: "fleet: images every agent wants", default: FLEET_DEFAULTS.images },
   "fleet-limit": { type: "string", help: "fleet: maxConcurrentPulls", default: FLEET_DEFAULTS.limit },
   "fleet-delay": { type: "string", help: "fleet: ms each blob GET waits", default: FLEET_DEFAULTS.delayMs },
+  "fleet-slow-delay": { type: "string", help: "fleet: the slower apply's ms per blob GET", default: FLEET_SLOW_DELAY_MS },
+  part: { type: "string", value: "PART", help: `measure one part in this process and print its JSON report: ${PARTS.join(", ")}` },
   help: { type: "boolean", help: "show this help" },
 } as const;
 
@@ -65,21 +75,23 @@ function count(values: Values, name: keyof typeof FLAGS): number {
   return n;
 }
 
-async function runFigure(figure: Figure, values: Values, log: (line: string) => void): Promise<FigureLine[]> {
-  if (figure === "core") {
-    return benchCore({
+/** Measures one part in this process (each child of a full run calls this once). */
+async function runPart(part: Part, values: Values, log: (line: string) => void): Promise<FigureLine[]> {
+  if (part === "core.validate" || part === "core.plan") {
+    const sizes = {
       documents: count(values, "documents"),
       workspaces: count(values, "plan-workspaces"),
       agents: count(values, "plan-agents"),
       runs: count(values, "runs"),
-    });
+    };
+    return part === "core.validate" ? validateFigure(sizes) : planFigure(sizes);
   }
   const lab = await openLab(log);
-  if (figure === "registry") {
+  if (part === "registry") {
     const sizes = { agents: count(values, "refresh-agents"), images: count(values, "refresh-images") };
     return benchRegistry(lab, { ...sizes, bearer: !values["open-registry"] });
   }
-  if (figure === "scheduling") {
+  if (part === "scheduling") {
     return benchScheduling(lab, {
       ...SCHEDULING_DEFAULTS,
       images: count(values, "pull-images"),
@@ -88,21 +100,23 @@ async function runFigure(figure: Figure, values: Values, log: (line: string) => 
       delayMs: count(values, "blob-delay"),
     });
   }
-  if (figure === "kasm") {
+  if (part === "kasm") {
     const sizes = { workspaces: count(values, "kasm-workspaces"), groups: count(values, "kasm-groups") };
     return benchKasm(lab, sizes, log);
   }
-  if (figure === "fleet") {
-    return benchFleet(lab, {
+  if (part === "fleet" || part === "fleet.slow") {
+    const sizes = {
       ...FLEET_DEFAULTS,
       agents: count(values, "fleet-agents"),
       images: count(values, "fleet-images"),
       limit: count(values, "fleet-limit"),
       delayMs: count(values, "fleet-delay"),
-    });
+    };
+    return part === "fleet"
+      ? benchFleet(lab, sizes)
+      : benchFleetSlow(lab, { ...sizes, delayMs: count(values, "fleet-slow-delay") });
   }
-  if (figure === "prune")
-    return benchPrune(lab, { ...PRUNE_DEFAULTS, images: count(values, "prune-images") });
+  if (part === "prune") return benchPrune(lab, { ...PRUNE_DEFAULTS, images: count(values, "prune-images") });
   const interval = String(values.interval ?? DAEMON_DEFAULTS.interval);
   return benchDaemon(lab, {
     interval,
@@ -111,6 +125,16 @@ async function runFigure(figure: Figure, values: Values, log: (line: string) => 
   });
 }
 
+/** The flags a child needs to measure its part as the user asked: the sizes, not what selects or prints. */
+function childArgs(values: Values): string[] {
+  const kept = Object.entries(values).filter(([name]) => !["json", "only", "part", "help"].includes(name));
+  return kept.flatMap(([name, value]) =>
+    value === true ? [`--${name}`] : typeof value === "string" ? [`--${name}`, value] : [],
+  );
+}
+
+const loads = (l: readonly number[]) => l.map((n) => n.toFixed(2)).join(" ");
+
 async function main(): Promise<number> {
   const options = Object.fromEntries(Object.entries(FLAGS).map(([name, f]) => [name, { type: f.type }]));
   const { values } = parseArgs({ options, strict: true }) as { values: Values };
@@ -118,10 +142,17 @@ async function main(): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  if (values.part !== undefined) {
+    const part = values.part as Part;
+    if (!PARTS.includes(part)) throw new Error(`--part ${part}: use one of ${PARTS.join(", ")}`);
+    const report = await runHere(part, () => runPart(part, values, log));
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    return report.errors.length > 0 ? 1 : 0;
+  }
   const only = values.only as Figure | undefined;
   if (only !== undefined && !FIGURES.includes(only))
     throw new Error(`--only ${only}: use one of ${FIGURES.join(", ")}`);
-  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const machine = {
     cpus: cpus().length,
     model: cpus()[0]?.model ?? "unknown",
@@ -132,21 +163,36 @@ async function main(): Promise<number> {
   log(
     `${machine.cpus} cores (${machine.model}), node ${machine.node}, load average ${machine.loadAverage.toFixed(2)}`,
   );
-  const figures: FigureLine[] = [];
-  const errors: { figure: Figure; error: string }[] = [];
+  const parts: PartReport[] = [];
   for (const figure of only ? [only] : FIGURES) {
-    const started = Date.now();
-    log(`${figure}…`);
-    try {
-      figures.push(...(await runFigure(figure, values, log)));
-      log(`${figure} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    } catch (error) {
-      errors.push({ figure, error: (error as Error).message });
-      log(`${figure} failed: ${(error as Error).message}`);
+    for (const part of FIGURE_PARTS[figure]) {
+      log(`${part}… (in its own process; load average ${loads(loadavg())})`);
+      const report = await runInChild(part, childArgs(values));
+      parts.push(report);
+      for (const { error } of report.errors) log(`${part} failed: ${error}`);
+      if (report.errors.length === 0)
+        log(`${part} done in ${report.seconds.toFixed(1)} s (pid ${report.pid})`);
     }
   }
-  if (values.json) process.stdout.write(`${JSON.stringify({ machine, figures, errors }, null, 2)}\n`);
-  else process.stdout.write(renderTable(figures));
+  const figures = parts.flatMap((p) => p.figures);
+  const errors = parts.flatMap((p) => p.errors);
+  if (values.json) {
+    const where = parts.map(({ part, pid, loadAverage, seconds, figures }) => ({
+      part,
+      pid,
+      loadAverage,
+      seconds,
+      figures: figures.map((f) => f.id),
+    }));
+    process.stdout.write(`${JSON.stringify({ machine, parts: where, figures, errors }, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderTable(figures));
+    process.stdout.write(
+      `\nEach part ran in its own process; load averages (1, 5, 15 min) when it started:\n${parts
+        .map((p) => `  ${p.part}: ${p.loadAverage.length ? loads(p.loadAverage) : "-"}`)
+        .join("\n")}\n`,
+    );
+  }
   return errors.length > 0 ? 1 : 0;
 }
 

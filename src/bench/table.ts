@@ -1,6 +1,6 @@
 /** One measured figure: a value, what it is compared with in the same run, and the ratio between them. */
 export type Measure = { value: number; unit: Unit; label?: string };
-export type Unit = "ms" | "MB" | "bytes" | "requests" | "GETs" | "pulls" | "%";
+export type Unit = "ms" | "MB" | "bytes" | "requests" | "GETs" | "pulls" | "%" | "cores" | "rounds";
 
 export type FigureLine = {
   /** Stable id, e.g. `core.validate`, for `--json` consumers. */
@@ -14,6 +14,8 @@ export type FigureLine = {
   ratio?: number;
   /** The project's target for this figure, whether it was met, and measured / target when they share a unit. */
   target?: { label: string; met: boolean; ratio?: number };
+  /** The numbers a baseline or a measure is built from, by name, for `--json` consumers (e.g. the apply's ideal). */
+  breakdown?: Record<string, Measure>;
   /** How it was measured and the raw counts behind the numbers. */
   notes: string[];
 };

@@ -43,6 +43,17 @@ describe("parseManifestFiles", () => {
     expect(at("/spec/auth/missing/deeper")).toBe("6:9");
   });
 
+  it.each([
+    ["the first document", 0, "/a", "2:4"],
+    ["a document after an empty one", 2, "/c/d", "8:6"],
+    ["a document after one that did not load", 4, "/e/1", "14:5"],
+  ])("finds positions in %s of a file, the file's trees composed again", (_name, index, pointer, at) => {
+    const text = "---\na: 1\n---\n# empty\n---\nc:\n  x: 1\n  d: 2\n---\n[broken: \n---\ne:\n  - 0\n  - 1\n";
+    const doc = parse(text).documents.find((d) => d.index === index)!;
+    const p = positionIn(doc.file, doc.positions, pointer);
+    expect(`${p.line}:${p.col}`).toBe(at);
+  });
+
   it("escapes '/' and '~' in keys like JSON pointers do", () => {
     const [doc] = parse("labels:\n  example.com/zone: a\n  x~y: b\n").documents;
     expect(doc!.positions.get("/labels/example.com~1zone")).toMatchObject({ line: 2, col: 21 });

@@ -1,6 +1,6 @@
-import { Composer, type Document, isAlias, LineCounter, Parser, visit } from "yaml";
+import { Composer, type Document, isAlias, LineCounter, type Node, Parser, visit } from "yaml";
 import type { Position, Problem, ProblemCode } from "./manifest.js";
-import { type PositionIndex, positionIn, tooDeep, treePositions } from "./yaml-positions.js";
+import { lazyPositions, type PositionIndex, positionIn, tooDeep, treePositions } from "./yaml-positions.js";
 import { syntaxProblems } from "./yaml-syntax.js";
 
 /**
@@ -65,6 +65,29 @@ export function flowNestingOverflow(text: string, max: number): number | undefin
   return undefined;
 }
 
+/** How every manifest file is composed, the first time and when its syntax trees are needed again. */
+const COMPOSE_OPTIONS = { uniqueKeys: true, merge: true } as const;
+
+/**
+ * The syntax tree of a file's document `index`, from composing the same text again with the same options
+ * on first use (then kept for the file's other documents). The first parse's trees are not kept: a valid
+ * repository needs no position at all, and holding 10,000 trees until validation ends cost the collector
+ * more than the rest of validation.
+ */
+function laterTrees(text: string, maxDocuments: number): (index: number) => Node | null {
+  let trees: (Node | null)[] | undefined;
+  return (index) => {
+    if (!trees) {
+      trees = [];
+      for (const doc of new Composer(COMPOSE_OPTIONS).compose(new Parser().parse(text), true)) {
+        trees.push(doc.contents as Node | null);
+        if (trees.length >= maxDocuments) break;
+      }
+    }
+    return trees[index] ?? null;
+  };
+}
+
 /** The position of the first alias in a document, where an alias problem is best shown. */
 function firstAliasOffset(doc: Document.Parsed): number | undefined {
   let offset: number | undefined;
@@ -125,7 +148,8 @@ function parseFile(
     );
     return;
   }
-  const composer = new Composer({ uniqueKeys: true, merge: true });
+  const composer = new Composer(COMPOSE_OPTIONS);
+  const trees = laterTrees(text, limits.maxDocumentsPerFile);
   let index = 0;
   for (const doc of composer.compose(new Parser(lineCounter.addNewLine).parse(text), true)) {
     const start = lineCounter.linePos(doc.contents?.range[0] ?? doc.range[0]);
@@ -138,7 +162,7 @@ function parseFile(
       );
       return;
     }
-    const loaded = parseDocument(doc, { file, index: index++, text, lineCounter, limits, problems });
+    const loaded = parseDocument(doc, { file, index: index++, text, lineCounter, limits, problems, trees });
     if (loaded) documents.push(loaded);
   }
 }
@@ -150,6 +174,8 @@ type DocContext = {
   lineCounter: LineCounter;
   limits: LoadLimits;
   problems: Problem[];
+  /** The file's syntax trees, composed again when a position is first asked for. */
+  trees: (index: number) => Node | null;
 };
 
 function parseDocument(doc: Document.Parsed, ctx: DocContext): LoadedDocument | undefined {
@@ -170,8 +196,8 @@ function parseDocument(doc: Document.Parsed, ctx: DocContext): LoadedDocument | 
     });
     return undefined;
   }
-  const positions = treePositions(doc.contents, ctx.lineCounter);
-  const source = positionIn(file, positions, "");
+  const source = positionIn(file, treePositions(doc.contents, ctx.lineCounter), "");
+  const positions = lazyPositions(() => ctx.trees(ctx.index), ctx.lineCounter);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: ctx.limits.maxAliasCount });

@@ -66,6 +66,9 @@ function identify(data: Record<string, unknown>): { kind?: Kind; finding?: Findi
   return { kind: kind as Kind };
 }
 
+/** One empty set for the many valid documents, instead of one each. */
+const NONE_FLAGGED: ReadonlySet<string> = new Set();
+
 /** Checks loaded documents against the schemas and the rules in docs/manifests.md; the set holds the valid ones. */
 export function validateManifests(
   documents: readonly LoadedDocument[],
@@ -100,7 +103,7 @@ export function validateManifests(
       kind,
       ...(typeof name === "string" ? { name } : {}),
       data: doc.data,
-      flagged: new Set(findings.map((f) => f.pointer)),
+      flagged: findings.length === 0 ? NONE_FLAGGED : new Set(findings.map((f) => f.pointer)),
       ref,
     });
     if (valid) manifests.push({ ...doc.data, source: doc.source } as Manifest);

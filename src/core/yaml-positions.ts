@@ -47,6 +47,17 @@ export function treePositions(root: Node | null, lineCounter: LineCounter): Posi
   };
 }
 
+/** The same index over a tree obtained only when the first pointer is looked up (see laterTrees in load.ts). */
+export function lazyPositions(tree: () => Node | null, lineCounter: LineCounter): PositionIndex {
+  let index: PositionIndex | undefined;
+  return {
+    get(pointer) {
+      index ??= treePositions(tree(), lineCounter);
+      return index.get(pointer);
+    },
+  };
+}
+
 /** The first node nested deeper than `max` (aliases not followed), without allocating per node. */
 export function tooDeep(root: Node | null, max: number, depth = 0): Node | undefined {
   if (!root) return undefined;

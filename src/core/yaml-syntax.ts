@@ -20,10 +20,11 @@ const spaces = (n: number) => `${n} space${n === 1 ? "" : "s"}`;
 
 type Source = { file: string; text: string; lineCounter: LineCounter };
 
-/** The lines of a text, 1-based, with what helps to describe indentation. */
+/** The lines of a text, 1-based, with what helps to describe indentation; split on first use, as most errors need none. */
 function lineInfo(text: string) {
-  const lines = text.split("\n");
-  const at = (line: number) => lines[line - 1] ?? "";
+  let split: string[] | undefined;
+  const lines = () => (split ??= text.split("\n"));
+  const at = (line: number) => lines()[line - 1] ?? "";
   const isContent = (line: number) => !/^\s*(#.*)?$/.test(at(line));
   const indent = (line: number) => /^ */.exec(at(line))![0].length;
   const key = (line: number) => {
@@ -36,7 +37,7 @@ function lineInfo(text: string) {
     return undefined;
   };
   const nextContent = (line: number) => {
-    for (let l = line + 1; l <= lines.length; l++) if (isContent(l)) return l;
+    for (let l = line + 1; l <= lines().length; l++) if (isContent(l)) return l;
     return undefined;
   };
   return { at, indent, key, previousContent, nextContent };
@@ -64,6 +65,8 @@ export function syntaxProblems(
   severity: Problem["severity"],
   source: Source,
 ): Problem[] {
+  // Most documents have no errors: nothing to rewrite, and the file's text is not split for them.
+  if (errors.length === 0) return [];
   const { file, text, lineCounter } = source;
   const lines = lineInfo(text);
   // Errors on a line indented with a tab are that tab's consequences: the tab's own message says it all.
