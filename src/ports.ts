@@ -3,21 +3,21 @@
  * src/app.ts injects them, so every test can swap one without module mocks.
  */
 
-import type { CredentialsFingerprint } from "./core/fingerprint.js";
-import type { ImageReference } from "./core/image-ref.js";
-import type { AppliedRecord } from "./core/kasm-desired.js";
+import type { LocalImage } from "./core/image/local.js";
+import type { ImageReference } from "./core/image/reference.js";
+import type { AppliedRecord } from "./core/kasm/desired.js";
+import type { CredentialsFingerprint } from "./core/kasm/fingerprint.js";
 import type {
   KasmGroup,
   KasmImageList,
   KasmMembership,
   KasmOwnedFields,
   KasmRecord,
-} from "./core/kasm-types.js";
-import type { Departure, HistoryEntry } from "./core/ledger-history.js";
-import type { ManifestFile } from "./core/load.js";
-import type { LocalImage } from "./core/local-images.js";
-import type { UnknownKind } from "./core/plan-types.js";
-import type { TrustVerdict, VerifyMode } from "./core/trust.js";
+} from "./core/kasm/types.js";
+import type { ManifestFile } from "./core/manifest/load.js";
+import type { Departure, HistoryEntry } from "./core/plan/ledger-history.js";
+import type { UnknownKind } from "./core/plan/types.js";
+import type { TrustVerdict, VerifyMode } from "./core/revision/trust.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };

@@ -7,7 +7,7 @@
 import { request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { KasmGitopsError } from "../core/errors.js";
-import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm-types.js";
+import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm/types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, KasmApi, KasmImageCreate, KasmImageFields, KasmImportSource } from "../ports.js";
 import { systemClock } from "./clock.js";

@@ -15,11 +15,11 @@ import {
 } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
-import type { Plan } from "../core/plan-types.js";
-import { type SecretPolicy, secretPolicy } from "../core/secret-policy.js";
+import { type SecretPolicy, secretPolicy } from "../core/manifest/secret-policy.js";
+import { formatProblem } from "../core/manifest/validate.js";
+import type { Plan } from "../core/plan/types.js";
+import { VERIFY_MODES, type VerifyMode } from "../core/revision/trust.js";
 import { closest } from "../core/suggest.js";
-import { VERIFY_MODES, type VerifyMode } from "../core/trust.js";
-import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";

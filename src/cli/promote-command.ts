@@ -1,7 +1,11 @@
 import { join, relative, resolve } from "node:path";
 import { checkBranch, createDeps, manifestSubpath, openCheckout, readManifestDir, repoKind } from "../app.js";
+import {
+  type PromotionTarget,
+  promotionCommitMessage,
+  promotionTarget,
+} from "../core/authoring/promote-target.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
 import { editPromotion, verifyPromotion } from "../engine/promote.js";
 import { checkGitState, commitPromotion } from "../engine/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";

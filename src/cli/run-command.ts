@@ -3,7 +3,7 @@ import { CronPattern } from "croner";
 import { createNotifierFor, createRevisionStore, type StateWarning } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
+import { refreshFrequencyProblem } from "../core/manifest/refresh-frequency.js";
 import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot, type ReconcileDeps } from "../engine/reconcile.js";
 import { createMetrics } from "../http/metrics.js";

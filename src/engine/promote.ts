@@ -1,13 +1,14 @@
 /** The `promote` authoring helper's checks against the real fleet: digest, verification and the edited files. */
-import { selects } from "../core/desired.js";
-import { setWorkspaceImage } from "../core/edit-image.js";
+
+import { setWorkspaceImage } from "../core/authoring/edit-image.js";
+import type { PromotionTarget } from "../core/authoring/promote-target.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { parseImageReference } from "../core/image-ref.js";
-import type { ManifestFile } from "../core/load.js";
-import { indexLocalImages, type LocalImageIndex } from "../core/local-images.js";
-import type { ManifestSet } from "../core/manifest.js";
-import type { PromotionTarget } from "../core/promote-target.js";
-import { notVerifiedMessage, verifiedOn } from "../core/promotion.js";
+import { indexLocalImages, type LocalImageIndex } from "../core/image/local.js";
+import { parseImageReference } from "../core/image/reference.js";
+import type { ManifestFile } from "../core/manifest/load.js";
+import type { ManifestSet } from "../core/manifest/types.js";
+import { selects } from "../core/plan/desired.js";
+import { notVerifiedMessage, verifiedOn } from "../core/plan/promotion.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 import { acceptManifests, type ReconcileDeps } from "./reconcile.js";
 
