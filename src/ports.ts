@@ -3,10 +3,10 @@
  * src/app.ts injects them, so every test can swap one without module mocks.
  */
 
+import type { CredentialsFingerprint } from "./core/fingerprint.js";
 import type { LocalImage } from "./core/image/local.js";
 import type { ImageReference } from "./core/image/reference.js";
 import type { AppliedRecord } from "./core/kasm/desired.js";
-import type { CredentialsFingerprint } from "./core/kasm/fingerprint.js";
 import type {
   KasmGroup,
   KasmImageList,
@@ -260,9 +260,7 @@ export type KasmImageCreate = KasmImageFields & { name: string; friendlyName: st
  */
 export interface KasmApi {
   readonly url: string;
-  /** Every record, disabled ones included. */
-  listImages(signal?: AbortSignal): Promise<KasmRecord[]>;
-  /** Like listImages, but a record that does not decode is set aside instead of failing the read. */
+  /** Every record, disabled ones included; a record that does not decode is set aside, not fatal to the read. */
   readImages(signal?: AbortSignal): Promise<KasmImageList>;
   listGroups(signal?: AbortSignal): Promise<KasmGroup[]>;
   listGroupImages(groupId: string, signal?: AbortSignal): Promise<KasmMembership[]>;

@@ -76,10 +76,6 @@ class KasmClient implements KasmApi {
     this.secrets = [options.apiKey, options.apiKeySecret];
   }
 
-  async listImages(signal?: AbortSignal): Promise<KasmRecord[]> {
-    return (await this.listImageRecords(signal)).map((raw) => decodeImage(raw, "get_images"));
-  }
-
   async readImages(signal?: AbortSignal): Promise<KasmImageList> {
     return decodeImages(await this.listImageRecords(signal), "get_images");
   }

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type CredentialsFingerprint, keyedFingerprint } from "../core/kasm/fingerprint.js";
+import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerprint.js";
 import type { KasmWritten, KasmWrittenStore } from "../ports.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import { stateFileError } from "./state-file.js";

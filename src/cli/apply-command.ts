@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createNotifierFor } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { blockedReasons } from "../core/plan/convergence.js";
+import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
 import type { Plan } from "../core/plan/types.js";
 import { describeUnknown } from "../core/plan/unknown.js";

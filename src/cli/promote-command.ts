@@ -6,8 +6,8 @@ import {
   promotionTarget,
 } from "../core/authoring/promote-target.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { editPromotion, verifyPromotion } from "../engine/promote.js";
-import { checkGitState, commitPromotion } from "../engine/promote-commit.js";
+import { editPromotion, verifyPromotion } from "../engine/authoring/promote-check.js";
+import { checkGitState, commitPromotion } from "../engine/authoring/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
 import { cliLogger, logFlags, reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describeError } from "../core/errors.js";
 import type { ManifestSet } from "../core/manifest/types.js";
 import { driftEvent, type NotificationEvent, type NotificationEventKind } from "../core/notification.js";
-import { blockedPromotions, blockedReasons } from "../core/plan/convergence.js";
+import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotions.js";
 import type { RefreshScope } from "../core/plan/desired.js";
 import { actionSubject } from "../core/plan/render.js";
 import type { Plan, UnknownKind } from "../core/plan/types.js";

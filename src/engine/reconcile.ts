@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
+import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerprint.js";
 import { parseImageReference } from "../core/image/reference.js";
-import { type CredentialsFingerprint, keyedFingerprint } from "../core/kasm/fingerprint.js";
 import type { KasmServerConfig } from "../core/kasm/plan.js";
 import type { KasmObservation } from "../core/kasm/types.js";
 import type { ManifestFile } from "../core/manifest/load.js";

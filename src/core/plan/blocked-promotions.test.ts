@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { planOf } from "../../../test/helpers/plans.js";
-import { blockedPromotions, blockedReasons, type PromotionSources } from "./convergence.js";
+import { blockedPromotions, blockedReasons, type PromotionSources } from "./blocked-promotions.js";
 import type { BlockedPromotion, Plan, PullAction } from "./types.js";
 
 const blocked = (reason: BlockedPromotion["reason"]): BlockedPromotion => ({

@@ -1,16 +1,16 @@
 /** The `promote` authoring helper's checks against the real fleet: digest, verification and the edited files. */
 
-import { setWorkspaceImage } from "../core/authoring/edit-image.js";
-import type { PromotionTarget } from "../core/authoring/promote-target.js";
-import { KasmGitopsError } from "../core/errors.js";
-import { indexLocalImages, type LocalImageIndex } from "../core/image/local.js";
-import { parseImageReference } from "../core/image/reference.js";
-import type { ManifestFile } from "../core/manifest/load.js";
-import type { ManifestSet } from "../core/manifest/types.js";
-import { selects } from "../core/plan/desired.js";
-import { notVerifiedMessage, verifiedOn } from "../core/plan/promotion.js";
-import { observeAgents, resolveDigests } from "./observe.js";
-import { acceptManifests, type ReconcileDeps } from "./reconcile.js";
+import { setWorkspaceImage } from "../../core/authoring/edit-image.js";
+import type { PromotionTarget } from "../../core/authoring/promote-target.js";
+import { KasmGitopsError } from "../../core/errors.js";
+import { indexLocalImages, type LocalImageIndex } from "../../core/image/local.js";
+import { parseImageReference } from "../../core/image/reference.js";
+import type { ManifestFile } from "../../core/manifest/load.js";
+import type { ManifestSet } from "../../core/manifest/types.js";
+import { selects } from "../../core/plan/desired.js";
+import { notVerifiedMessage, verifiedOn } from "../../core/plan/promotion.js";
+import { observeAgents, resolveDigests } from "../observe.js";
+import { acceptManifests, type ReconcileDeps } from "../reconcile.js";
 
 export type PromoteDeps = Pick<ReconcileDeps, "agentFor" | "registryFor" | "ledger" | "clock" | "retry">;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KasmGitopsError } from "../core/errors.js";
-import type { LocalCheckout } from "../ports.js";
+import { KasmGitopsError } from "../../core/errors.js";
+import type { LocalCheckout } from "../../ports.js";
 import { checkGitState, commitPromotion } from "./promote-commit.js";
 
 type Fail = "commit" | "write" | "push" | undefined;

@@ -3,8 +3,8 @@
  * than what was checked, then branch, write, commit and push, undoing the branch and the edit on failure.
  */
 import { relative } from "node:path";
-import { KasmGitopsError } from "../core/errors.js";
-import type { LocalCheckout } from "../ports.js";
+import { KasmGitopsError } from "../../core/errors.js";
+import type { LocalCheckout } from "../../ports.js";
 
 /**
  * Where the commit goes: a new branch (for a merge request) or the current one; push only with a branch.
