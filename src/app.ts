@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "./adapters/clock.js";
@@ -19,14 +19,20 @@ import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
 import type { StateWarning } from "./adapters/state-file.js";
 import { parseDuration } from "./core/duration.js";
-import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest.js";
-import type { SecretPolicy } from "./core/secret-policy.js";
-import type { VerifyMode } from "./core/trust.js";
+import { keyedFingerprint } from "./core/fingerprint.js";
+import type { SecretPolicy } from "./core/manifest/secret-policy.js";
+import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest/types.js";
+import type { VerifyMode } from "./core/revision/trust.js";
 import { createNotifier, type Notifier } from "./engine/notifier.js";
 import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { DebugLogger, KasmApi, KasmImportSource, Metrics, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.
+
+/** Registry clients are kept per Registry and credentials, told apart by the one keyed fingerprint (this process's key). */
+const clientKey = keyedFingerprint(randomBytes(32));
+const NO_CREDENTIALS = { username: "", password: "" };
+
 export { type GitAuthOptions, redact, repoKind } from "./adapters/git-auth.js";
 export { openCheckout } from "./adapters/git-checkout.js";
 export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
@@ -118,9 +124,10 @@ export function createDeps(options: AppOptions): ReconcileDeps {
       // and credentials is kept, so its auth scheme and tokens outlive the cycle.
       const credentials = await resolveCredentials(manifest.spec.auth, env, secrets);
       const insecure = manifest.spec.insecure ?? false;
-      const key = createHash("sha256")
-        .update(JSON.stringify([manifest.metadata.name, manifest.spec.host, insecure, credentials ?? null]))
-        .digest("hex");
+      const key = clientKey(
+        JSON.stringify([manifest.metadata.name, manifest.spec.host, insecure]),
+        credentials ?? NO_CREDENTIALS,
+      );
       let client = registryClients.get(key);
       if (!client) {
         client = createRegistryClient({

@@ -4,14 +4,6 @@
  * (indexLocalImages) and plan (buildPlan, renderPlan). YAML position tracking stays internal.
  */
 
-export {
-  type DesiredAgent,
-  type DesiredImage,
-  type DesiredState,
-  desiredState,
-  type RefreshScope,
-  refsToCheck,
-} from "./core/desired.js";
 export { formatDuration, parseDuration } from "./core/duration.js";
 export {
   describeError,
@@ -23,12 +15,19 @@ export {
   KasmGitopsError,
 } from "./core/errors.js";
 export {
+  type DockerImageSummary,
+  indexLocalImages,
+  type LocalImage,
+  type LocalImageIndex,
+  toLocalImage,
+} from "./core/image/local.js";
+export {
   type ImageReference,
   ImageReferenceError,
   parseImageReference,
   tagReference,
-} from "./core/image-ref.js";
-export { type KasmPlan, type KasmPlanInput, type KasmServerConfig, planKasm } from "./core/kasm-plan.js";
+} from "./core/image/reference.js";
+export { type KasmPlan, type KasmPlanInput, type KasmServerConfig, planKasm } from "./core/kasm/plan.js";
 export {
   type KasmGroup,
   type KasmMembership,
@@ -37,15 +36,10 @@ export {
   type KasmRecord,
   managedBy,
   markerFor,
-} from "./core/kasm-types.js";
-export { LOAD_LIMITS, type LoadLimits, type ManifestFile } from "./core/load.js";
-export {
-  type DockerImageSummary,
-  indexLocalImages,
-  type LocalImage,
-  type LocalImageIndex,
-  toLocalImage,
-} from "./core/local-images.js";
+} from "./core/kasm/types.js";
+export { LOAD_LIMITS, type LoadLimits, type ManifestFile } from "./core/manifest/load.js";
+export { parseMemoryQuantity } from "./core/manifest/quantity.js";
+export { selectorMatches } from "./core/manifest/selectors.js";
 export {
   type AgentManifest,
   type AgentSpec,
@@ -75,9 +69,28 @@ export {
   type ValueOrRef,
   type WorkspaceManifest,
   type WorkspaceSpec,
-} from "./core/manifest.js";
+} from "./core/manifest/types.js";
+export {
+  checkManifestFiles,
+  formatProblem,
+  hasErrors,
+  sortProblems,
+  type ValidationResult,
+  validateManifests,
+} from "./core/manifest/validate.js";
 export { driftEvent, type NotificationEvent, notificationBody } from "./core/notification.js";
-export { type AgentObservation, buildPlan, type PlanInput } from "./core/plan.js";
+export {
+  type DesiredAgent,
+  type DesiredImage,
+  type DesiredState,
+  desiredState,
+  type RefreshScope,
+  refsToCheck,
+} from "./core/plan/desired.js";
+export { type AgentObservation, buildPlan, type PlanInput } from "./core/plan/plan.js";
+export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/plan/promotion.js";
+export { type PruneSettings, pruneSettings } from "./core/plan/prune.js";
+export { incompleteLine, renderPlan, summaryLine } from "./core/plan/render.js";
 export type {
   Action,
   BlockedAction,
@@ -94,18 +107,5 @@ export type {
   RemoveAction,
   UnknownCause,
   UnknownKind,
-} from "./core/plan-types.js";
-export { type DigestResult, type PullRecord, planPromotions, promotionRefs } from "./core/promotion.js";
-export { type PruneSettings, pruneSettings } from "./core/prune.js";
-export { parseMemoryQuantity } from "./core/quantity.js";
-export { incompleteLine, renderPlan, summaryLine } from "./core/render-plan.js";
-export { selectorMatches } from "./core/selectors.js";
-export { agentUnknowns, describeUnknown, registryUnknowns, withUnknown } from "./core/unknown.js";
-export {
-  checkManifestFiles,
-  formatProblem,
-  hasErrors,
-  sortProblems,
-  type ValidationResult,
-  validateManifests,
-} from "./core/validate.js";
+} from "./core/plan/types.js";
+export { agentUnknowns, describeUnknown, registryUnknowns, withUnknown } from "./core/plan/unknown.js";

@@ -4,20 +4,20 @@
  */
 
 import type { CredentialsFingerprint } from "./core/fingerprint.js";
-import type { ImageReference } from "./core/image-ref.js";
-import type { AppliedRecord } from "./core/kasm-desired.js";
+import type { LocalImage } from "./core/image/local.js";
+import type { ImageReference } from "./core/image/reference.js";
+import type { AppliedRecord } from "./core/kasm/desired.js";
 import type {
   KasmGroup,
   KasmImageList,
   KasmMembership,
   KasmOwnedFields,
   KasmRecord,
-} from "./core/kasm-types.js";
-import type { Departure, HistoryEntry } from "./core/ledger-history.js";
-import type { ManifestFile } from "./core/load.js";
-import type { LocalImage } from "./core/local-images.js";
-import type { UnknownKind } from "./core/plan-types.js";
-import type { TrustVerdict, VerifyMode } from "./core/trust.js";
+} from "./core/kasm/types.js";
+import type { ManifestFile } from "./core/manifest/load.js";
+import type { Departure, HistoryEntry } from "./core/plan/ledger-history.js";
+import type { UnknownKind } from "./core/plan/types.js";
+import type { TrustVerdict, VerifyMode } from "./core/revision/trust.js";
 
 /** A resolved secret-bearing credential; never logged. */
 export type Credentials = { username: string; password: string };
@@ -260,9 +260,7 @@ export type KasmImageCreate = KasmImageFields & { name: string; friendlyName: st
  */
 export interface KasmApi {
   readonly url: string;
-  /** Every record, disabled ones included. */
-  listImages(signal?: AbortSignal): Promise<KasmRecord[]>;
-  /** Like listImages, but a record that does not decode is set aside instead of failing the read. */
+  /** Every record, disabled ones included; a record that does not decode is set aside, not fatal to the read. */
   readImages(signal?: AbortSignal): Promise<KasmImageList>;
   listGroups(signal?: AbortSignal): Promise<KasmGroup[]>;
   listGroupImages(groupId: string, signal?: AbortSignal): Promise<KasmMembership[]>;

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import type { Plan } from "../src/core/plan-types.js";
+import type { Plan } from "../src/core/plan/types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { kasmGitops } from "./helpers/cli.js";
 import { fleetYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
-import type { Plan } from "../src/core/plan-types.js";
+import type { Plan } from "../src/core/plan/types.js";
 import { freePort, startDetached, stopProcess, waitFor, which } from "../src/lab/processes.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { makeCertificates } from "./helpers/certificates.js";

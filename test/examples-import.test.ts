@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { buildImport, type ImportInput } from "../src/core/import-manifests.js";
+import { buildImport, type ImportInput } from "../src/core/import/manifests.js";
 import { record } from "./helpers/import-records.js";
 
 const DIR = fileURLToPath(new URL("../examples/imported/", import.meta.url));

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { readManifestDir } from "../src/adapters/manifest-files.js";
-import { checkManifestFiles } from "../src/core/validate.js";
+import { checkManifestFiles } from "../src/core/manifest/validate.js";
 import { kasmGitops } from "./helpers/cli.js";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/", import.meta.url));

@@ -8,7 +8,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Plan } from "../src/core/plan-types.js";
+import type { Plan } from "../src/core/plan/types.js";
 import { type KasmSeed, type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";

@@ -45,6 +45,8 @@ describe("the packed package", () => {
     expect(files).toContain("dist/cli/main.js");
     expect(files).toContain("schemas/manifest.schema.json");
     expect(files.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
+    // The lab, the benchmarks and the docs generator are development tools a checkout runs, not a user.
+    expect(files.filter((f) => /^dist\/(lab|bench|docs)\//.test(f))).toEqual([]);
   });
 
   it("runs from the bin link on PATH, as `npm install -g` leaves it", async () => {

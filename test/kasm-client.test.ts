@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createKasmClient, type KasmCallInfo, type KasmClientOptions } from "../src/adapters/kasm-client.js";
 import { createKasmApi } from "../src/app.js";
 import type { KasmGitopsError } from "../src/core/errors.js";
-import { API_VERSION, type KasmServerManifest } from "../src/core/manifest.js";
-import { secretPolicy } from "../src/core/secret-policy.js";
+import { secretPolicy } from "../src/core/manifest/secret-policy.js";
+import { API_VERSION, type KasmServerManifest } from "../src/core/manifest/types.js";
 import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { waitFor } from "../src/lab/processes.js";
 import type { KasmApi } from "../src/ports.js";
@@ -80,7 +80,7 @@ describe("Kasm client against the stand-in", () => {
       memory: 2_768_000_000,
       image_src: "img/thumbnails/chrome.png",
     });
-    const listed = (await client.listImages()).find((i) => i.imageId === created.imageId);
+    const listed = (await client.readImages()).records.find((i) => i.imageId === created.imageId);
     expect(listed).toMatchObject({ ...CHROME, imageId: created.imageId, dockerTokenSet: false });
     expect(kasm.state().images.find((i) => i.image_id === created.imageId)).toMatchObject({
       categories: ["Browser", "Dev"],
@@ -148,7 +148,7 @@ describe("Kasm client against the stand-in", () => {
     expect(kasm.state().images[0]!.docker_token).toBe("another-token-123");
     await client.updateImage(created.imageId, { dockerToken: null });
     expect(kasm.state().images[0]!.docker_token || null).toBeNull();
-    expect((await client.listImages())[0]!.dockerTokenSet).toBe(false);
+    expect((await client.readImages()).records[0]!.dockerTokenSet).toBe(false);
   });
 
   it("adds a group pair once however often it is asked, and removes it", async () => {
@@ -177,7 +177,7 @@ describe("Kasm client against the stand-in", () => {
     expect(kasm.state().images).toHaveLength(1);
     kasm.setSessions(created.imageId, 0);
     await client.deleteImage(created.imageId);
-    expect(await client.listImages()).toEqual([]);
+    expect((await client.readImages()).records).toEqual([]);
   });
 
   it("reports a validation failure (HTTP 200 + error_message) as a refusal, not a success", async () => {
@@ -241,7 +241,7 @@ describe("Kasm client against the stand-in", () => {
   });
 
   it("tells a wrong key or secret (403) from an expired key or missing permission (401)", async () => {
-    const wrong = await caught(clientFor({ apiKeySecret: "not-the-secret-123" }).listImages());
+    const wrong = await caught(clientFor({ apiKeySecret: "not-the-secret-123" }).readImages());
     expect(wrong.code).toBe("kasm-forbidden");
     expect(wrong.message).toMatch(
       /HTTP 403.*the API key or secret is wrong.*spec\.apiKey and spec\.apiKeySecret of KasmServer "kasm"/,
@@ -256,7 +256,7 @@ describe("Kasm client against the stand-in", () => {
     kasm.setReadOnly(false);
 
     kasm.expireKey();
-    const expired = await caught(client.listImages());
+    const expired = await caught(client.readImages());
     expect(expired.code).toBe("kasm-unauthorized");
     expect(expired.message).toMatch(
       /HTTP 401.*expired or lacks a permission \(Kasm says: .*expired\).*extend its expiry/,
@@ -313,7 +313,7 @@ describe("Kasm client transport", () => {
     kasm.addFault({ status: 504, count: 4 });
     const calls: KasmCallInfo[] = [];
     const client = standInClient(calls);
-    const read = await caught(client.listImages());
+    const read = await caught(client.readImages());
     expect(read).toMatchObject({ code: "kasm-unavailable", context: { transient: true, status: 504 } });
     expect(read.message).toMatch(/get_images: Kasm is unavailable \(HTTP 504\)/);
     expect(calls).toHaveLength(3);
@@ -330,7 +330,7 @@ describe("Kasm client transport", () => {
     expect(error.code).toBe("kasm-unavailable");
     expect(error.message).toMatch(/get_groups: cannot reach Kasm: no answer within 100 ms/);
     expect(calls.map((c) => c.status)).toEqual([0]);
-    const later = await caught(hung.listImages());
+    const later = await caught(hung.readImages());
     expect(later.message).toMatch(
       /get_images: not asked, since get_groups: cannot reach Kasm: no answer within 100 ms/,
     );
@@ -356,7 +356,7 @@ describe("Kasm client transport", () => {
     server!.close();
     server!.closeAllConnections();
     const calls: KasmCallInfo[] = [];
-    const error = await failure(at(url, calls).listImages());
+    const error = await failure(at(url, calls).readImages());
     expect(error.code).toBe("kasm-unavailable");
     expect(error.message).toMatch(/cannot reach Kasm: .*ECONNREFUSED/);
     expect(calls).toHaveLength(3);
@@ -364,7 +364,7 @@ describe("Kasm client transport", () => {
 
   it("says a 200 that is not JSON is not Kasm's API", async () => {
     const url = await serve(() => ({ status: 200, type: "text/html", body: "<html>Sign in</html>" }));
-    const error = await failure(at(url, []).listImages());
+    const error = await failure(at(url, []).readImages());
     expect(error.code).toBe("kasm-error");
     expect(error.message).toMatch(/the answer is not JSON \(text\/html\): check that spec\.url/);
   });
@@ -375,7 +375,7 @@ describe("Kasm client transport", () => {
       type: "application/json",
       body: JSON.stringify({ error_message: "bad request for key key-0123 with secret secret-4567" }),
     }));
-    const error = await failure(at(url, []).listImages());
+    const error = await failure(at(url, []).readImages());
     expect(error.code).toBe("kasm-refused");
     expect(`${error.message} ${JSON.stringify(error.context)} ${error.stack}`).not.toMatch(
       /key-0123|secret-4567/,

@@ -5,8 +5,8 @@
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { createKasmClient } from "../src/adapters/kasm-client.js";
-import { parseImageReference } from "../src/core/image-ref.js";
-import type { KasmUpdateAction, Plan } from "../src/core/plan-types.js";
+import { parseImageReference } from "../src/core/image/reference.js";
+import type { KasmUpdateAction, Plan } from "../src/core/plan/types.js";
 import { type CliResult, inRepo, lines, repoArgs } from "./helpers/cli.js";
 import { startDaemon, waitUntil } from "./helpers/daemon.js";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import type { Plan } from "../src/core/plan-types.js";
+import type { Plan } from "../src/core/plan/types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { inRepo } from "./helpers/cli.js";
 import { localDigests, promotionPairYaml, stateDir, uniqueRepo } from "./helpers/fleet.js";

@@ -60,7 +60,7 @@ const plan = buildPlan({
 let badReference;
 try { parseImageReference("Not A Reference"); } catch (error) { badReference = error; }
 let deepImport;
-try { await import("kasm-gitops/dist/core/yaml-positions.js"); } catch (error) { deepImport = error.code; }
+try { await import("kasm-gitops/dist/core/manifest/yaml-positions.js"); } catch (error) { deepImport = error.code; }
 console.log(JSON.stringify({
   problems: problems.length,
   pulls: plan.actions.map((a) => [a.type, a.agent, a.currentDigest ?? null, a.targetDigest]),

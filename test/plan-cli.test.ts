@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { compareText } from "../src/core/manifest.js";
-import type { Plan } from "../src/core/plan-types.js";
+import { compareText } from "../src/core/manifest/types.js";
+import type { Plan } from "../src/core/plan/types.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { inRepo } from "./helpers/cli.js";

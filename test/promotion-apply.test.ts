@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
-import type { Plan } from "../src/core/plan-types.js";
+import type { Plan } from "../src/core/plan/types.js";
 import { OCI_INDEX, pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { kasmGitops } from "./helpers/cli.js";

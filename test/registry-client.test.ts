@@ -5,7 +5,7 @@ import {
   isTransient,
   type RegistryRequestInfo,
 } from "../src/adapters/registry-client.js";
-import { parseImageReference } from "../src/core/image-ref.js";
+import { parseImageReference } from "../src/core/image/reference.js";
 import { OCI_INDEX, OCI_MANIFEST, pushRandomImage, sha256 } from "../src/lab/push-image.js";
 import { type RegistryProxy, type RequestKind, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { failure } from "./helpers/errors.js";

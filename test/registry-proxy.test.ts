@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRegistryClient } from "../src/adapters/registry-client.js";
-import { parseImageReference } from "../src/core/image-ref.js";
+import { parseImageReference } from "../src/core/image/reference.js";
 import { OCI_MANIFEST, pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { systemClock } from "../src/adapters/clock.js";
 import { createRegistryClient, type RegistryClientOptions } from "../src/adapters/registry-client.js";
-import { parseImageReference } from "../src/core/image-ref.js";
+import { parseImageReference } from "../src/core/image/reference.js";
 import { resolveDigests } from "../src/engine/observe.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type JsonSchema, KIND_VALIDATORS, SCHEMAS } from "../src/core/manifest/schemas.js";
 import {
   type AgentManifest,
   type AgentSpec,
@@ -19,11 +20,10 @@ import {
   type SettingsSpec,
   type WorkspaceManifest,
   type WorkspaceSpec,
-} from "../src/core/manifest.js";
-import { type JsonSchema, KIND_VALIDATORS, SCHEMAS } from "../src/core/schemas.js";
+} from "../src/core/manifest/types.js";
 
 /**
- * The schemas are the source of truth and src/core/manifest.ts mirrors them. Each key list below must name
+ * The schemas are the source of truth and src/core/manifest/types.ts mirrors them. Each key list below must name
  * exactly the keys of its TypeScript type (`satisfies Record<keyof T, true>` fails type checking on a
  * missing or extra key), and the test compares it with the schema's properties: a field added on one side
  * only fails either `npm run lint` or this test.
@@ -218,7 +218,7 @@ const SAMPLES = {
   } satisfies Omit<NotificationManifest, "source">,
 };
 
-describe("schemas/ and src/core/manifest.ts agree", () => {
+describe("schemas/ and src/core/manifest/types.ts agree", () => {
   it.each(Object.keys(TYPE_KEYS) as (keyof typeof TYPE_KEYS)[])(
     "%s has the same fields on both sides",
     (name) => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
 import { createDeps } from "../src/app.js";
-import { secretPolicy } from "../src/core/secret-policy.js";
+import { secretPolicy } from "../src/core/manifest/secret-policy.js";
 import { executeOnFleet, loadSnapshot, planSnapshot } from "../src/engine/reconcile.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createFileLedger } from "../src/adapters/ledger-file.js";
-import { parseImageReference } from "../src/core/image-ref.js";
+import { parseImageReference } from "../src/core/image/reference.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { BIN, inRepo, repoArgs } from "./helpers/cli.js";

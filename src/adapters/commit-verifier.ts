@@ -15,7 +15,7 @@ import {
   type SignatureReport,
   type TrustVerdict,
   type VerifyMode,
-} from "../core/trust.js";
+} from "../core/revision/trust.js";
 import type { GitRevision, RevisionVerifier } from "../ports.js";
 
 export type CommitVerifierOptions = {

@@ -5,8 +5,8 @@
 import type { IncomingMessage } from "node:http";
 import Docker from "dockerode";
 import { describeError, KasmGitopsError } from "../core/errors.js";
-import { parseImageReference } from "../core/image-ref.js";
-import { type LocalImage, toLocalImage } from "../core/local-images.js";
+import { type LocalImage, toLocalImage } from "../core/image/local.js";
+import { parseImageReference } from "../core/image/reference.js";
 import type { ContainerSummary, Credentials, DockerAgent, PullProgress, RemoveOutcome } from "../ports.js";
 import { type DockerTls, dockerConnection } from "./docker-host.js";
 import {

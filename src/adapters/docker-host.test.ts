@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkManifestFiles } from "../core/validate.js";
+import { checkManifestFiles } from "../core/manifest/validate.js";
 import { dockerConnection } from "./docker-host.js";
 
 const agentYaml = (host: string, tls = "") =>

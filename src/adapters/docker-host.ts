@@ -1,7 +1,7 @@
 /** Turns an Agent's `docker.host` into dockerode connection options, refusing what Docker would not accept. */
 import type { DockerOptions } from "dockerode";
 import { KasmGitopsError } from "../core/errors.js";
-import { dockerHostHint, parseDockerHost } from "../core/host-format.js";
+import { dockerHostHint, parseDockerHost } from "../core/manifest/host-format.js";
 
 /** PEM strings for a `tcp://` engine with TLS. */
 export type DockerTls = { ca?: string; cert?: string; key?: string };

@@ -7,7 +7,7 @@
 import { request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { KasmGitopsError } from "../core/errors.js";
-import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm-types.js";
+import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm/types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, KasmApi, KasmImageCreate, KasmImageFields, KasmImportSource } from "../ports.js";
 import { systemClock } from "./clock.js";
@@ -74,10 +74,6 @@ class KasmClient implements KasmApi {
         ? new HttpsAgent({ ca: options.ca, keepAlive: true })
         : undefined;
     this.secrets = [options.apiKey, options.apiKeySecret];
-  }
-
-  async listImages(signal?: AbortSignal): Promise<KasmRecord[]> {
-    return (await this.listImageRecords(signal)).map((raw) => decodeImage(raw, "get_images"));
   }
 
   async readImages(signal?: AbortSignal): Promise<KasmImageList> {

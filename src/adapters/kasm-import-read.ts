@@ -3,8 +3,8 @@
  * JSON object is kept as text to quote, a record that cannot be decoded at all is set aside with why),
  * the groups, and the group rows.
  */
-import type { ImportInput } from "../core/import-manifests.js";
-import type { ImportConfigField, ImportMembership, ImportRecord } from "../core/import-records.js";
+import type { ImportInput } from "../core/import/manifests.js";
+import type { ImportConfigField, ImportMembership, ImportRecord } from "../core/import/records.js";
 import type { KasmImportSource } from "../ports.js";
 import { FIELD_KEYS, PLACEMENT_KEYS } from "./kasm-keys.js";
 import { decodeImage, type WireRecord } from "./kasm-wire.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KASM_FACTS } from "../../test/helpers/kasm-facts.js";
-import { KASM_IGNORES } from "../core/kasm-types.js";
+import { KASM_IGNORES } from "../core/kasm/types.js";
 import {
   FIELD_KEYS,
   IMAGE_WRITE_KEYS,

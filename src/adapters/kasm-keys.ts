@@ -4,7 +4,7 @@
  * outside that set is an unhandled exception (HTTP 500), so writes are built from this allowlist only, and
  * nothing else in the client spells a Kasm key.
  */
-import type { KasmOwnedFields } from "../core/kasm-types.js";
+import type { KasmOwnedFields } from "../core/kasm/types.js";
 
 /** The parameters of Kasm's image write function: the only keys a `target_image` may carry. */
 export const IMAGE_WRITE_KEYS = [

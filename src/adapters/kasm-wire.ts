@@ -4,7 +4,8 @@
  * categories newline-joined, memory in bytes), so the client holds no format knowledge of its own.
  */
 import { KasmGitopsError } from "../core/errors.js";
-import { canonicalJson } from "../core/kasm-desired.js";
+import { canonicalJson } from "../core/kasm/desired.js";
+import { namesRegistry } from "../core/kasm/registry-form.js";
 import {
   type KasmGroup,
   type KasmImageList,
@@ -12,9 +13,8 @@ import {
   type KasmRecord,
   managedBy,
   type UnreadableRecord,
-} from "../core/kasm-types.js";
-import type { JsonObject } from "../core/manifest.js";
-import { namesRegistry } from "../core/registry-form.js";
+} from "../core/kasm/types.js";
+import type { JsonObject } from "../core/manifest/types.js";
 import type { KasmImageCreate, KasmImageFields } from "../ports.js";
 import {
   AVAILABLE_KEY,

@@ -3,13 +3,13 @@
  * whole, the workspaces that left Git), then one JSON line per entry. A pull is appended with O_APPEND and an
  * fsync before its append resolves (appends arriving together share one), so a completed pull stays proof of
  * verification (docs/plan-format.md, Promotion) even after a crash. It is compacted (rewritten atomically
- * with what promotion and prune need, core/ledger-history.ts) once the lines appended since the last
+ * with what promotion and prune need, core/plan/ledger-history.ts) once the lines appended since the last
  * compaction outnumber both `compactAfter` and the entries it kept, and held in memory between reads: a
  * cycle reads the file's stat, and the whole file only when something else changed or removed it.
  */
 import { mkdir, open, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { compactLedger, type Departure, KEPT_PER_WORKSPACE } from "../core/ledger-history.js";
+import { compactLedger, type Departure, KEPT_PER_WORKSPACE } from "../core/plan/ledger-history.js";
 import type { Ledger, LedgerEntry, LedgerState, LedgerUpdate } from "../ports.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import { moveAside, type StateFileOptions, stateFileError, stateFileKind } from "./state-file.js";

@@ -2,7 +2,7 @@ import { constants, type Dirent } from "node:fs";
 import { open, readdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
 import { KasmGitopsError } from "../core/errors.js";
-import { LOAD_LIMITS, type ManifestFile } from "../core/load.js";
+import { LOAD_LIMITS, type ManifestFile } from "../core/manifest/load.js";
 
 const MANIFEST_FILE = /\.ya?ml$/i;
 /** Files read at the same time: enough to hide disk latency, few enough to stay clear of EMFILE. */

@@ -4,7 +4,7 @@
  * It never retries (callers decide, using `isTransient`), except the one retry an auth challenge needs.
  */
 import { KasmGitopsError } from "../core/errors.js";
-import type { ImageReference } from "../core/image-ref.js";
+import type { ImageReference } from "../core/image/reference.js";
 import type { Credentials, ManifestResponse, RateLimit, RegistryClient } from "../ports.js";
 import { type PingAnswer, RegistryAuth } from "./registry-auth.js";
 import { errorForResponse, type RegistryErrorContext, registryErrorDetail } from "./registry-errors.js";

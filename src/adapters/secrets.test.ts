@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KasmGitopsError } from "../core/errors.js";
-import type { ValueOrRef } from "../core/manifest.js";
-import type { SecretPolicy } from "../core/secret-policy.js";
+import type { SecretPolicy } from "../core/manifest/secret-policy.js";
+import type { ValueOrRef } from "../core/manifest/types.js";
 import { resolveCredentials, resolveSecret } from "./secrets.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kasm-gitops-secrets-"));

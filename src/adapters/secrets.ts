@@ -4,8 +4,8 @@
  */
 import { readFile, realpath, stat } from "node:fs/promises";
 import { KasmGitopsError } from "../core/errors.js";
-import type { RegistrySpec, SecretRef, ValueOrRef } from "../core/manifest.js";
-import { type SecretPolicy, secretRefRefusal } from "../core/secret-policy.js";
+import { type SecretPolicy, secretRefRefusal } from "../core/manifest/secret-policy.js";
+import type { RegistrySpec, SecretRef, ValueOrRef } from "../core/manifest/types.js";
 import type { Credentials } from "../ports.js";
 
 /** How a reference reads in a message: `{env: NAME}` or `{file: /path}`, as the manifest writes it. */

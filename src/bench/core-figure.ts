@@ -4,9 +4,9 @@
  */
 import { performance } from "node:perf_hooks";
 import { parseAllDocuments } from "yaml";
-import { desiredState, refsToCheck } from "../core/desired.js";
-import { buildPlan } from "../core/plan.js";
-import { checkManifestFiles, hasErrors } from "../core/validate.js";
+import { checkManifestFiles, hasErrors } from "../core/manifest/validate.js";
+import { desiredState, refsToCheck } from "../core/plan/desired.js";
+import { buildPlan } from "../core/plan/plan.js";
 import { manifestFiles, planInputs } from "./core-inputs.js";
 import { atMost, type FigureLine, ratioOf } from "./table.js";
 

@@ -3,13 +3,13 @@
  * them, and a fleet's observations and registry answers as the shell would hand them to the planner.
  */
 
-import { desiredState, refsToCheck } from "../core/desired.js";
-import type { ManifestFile } from "../core/load.js";
-import type { LocalImage } from "../core/local-images.js";
-import type { ManifestSet } from "../core/manifest.js";
-import type { AgentObservation } from "../core/plan.js";
-import type { DigestResult } from "../core/promotion.js";
-import { checkManifestFiles } from "../core/validate.js";
+import type { LocalImage } from "../core/image/local.js";
+import type { ManifestFile } from "../core/manifest/load.js";
+import type { ManifestSet } from "../core/manifest/types.js";
+import { checkManifestFiles } from "../core/manifest/validate.js";
+import { desiredState, refsToCheck } from "../core/plan/desired.js";
+import type { AgentObservation } from "../core/plan/plan.js";
+import type { DigestResult } from "../core/plan/promotion.js";
 import { type AgentDef, fleetYaml, type RegistryDef, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { sha256 } from "../lab/push-image.js";
 

@@ -8,7 +8,7 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import type { Plan, PullAction } from "../core/plan-types.js";
+import type { Plan, PullAction } from "../core/plan/types.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import { executeOnFleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";

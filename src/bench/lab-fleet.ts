@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { dockerConnection } from "../adapters/docker-host.js";
 import { createDeps } from "../app.js";
-import { secretPolicy } from "../core/secret-policy.js";
+import { secretPolicy } from "../core/manifest/secret-policy.js";
 import type { ReconcileDeps } from "../engine/reconcile.js";
 import { type AgentDef, fleetYaml, type RegistryDef, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { createTestRepo, type TestRepo } from "../lab/git-repo.js";

@@ -8,7 +8,7 @@
 
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createDeps } from "../app.js";
-import { secretPolicy } from "../core/secret-policy.js";
+import { secretPolicy } from "../core/manifest/secret-policy.js";
 import { mapLimit } from "../engine/observe.js";
 import { loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { uniqueRepo } from "../lab/fleet-yaml.js";

@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import { systemClock } from "../adapters/clock.js";
 import { createFileLedger } from "../adapters/ledger-file.js";
-import type { Plan, PullAction } from "../core/plan-types.js";
+import type { Plan, PullAction } from "../core/plan/types.js";
 import { executePlan } from "../engine/executor.js";
 import { type Fleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";

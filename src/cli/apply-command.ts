@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createNotifierFor } from "../app.js";
-import { blockedReasons } from "../core/convergence.js";
 import { KasmGitopsError } from "../core/errors.js";
-import type { Plan } from "../core/plan-types.js";
-import { renderPlan } from "../core/render-plan.js";
-import { describeUnknown } from "../core/unknown.js";
+import { blockedReasons } from "../core/plan/blocked-promotions.js";
+import { renderPlan } from "../core/plan/render.js";
+import type { Plan } from "../core/plan/types.js";
+import { describeUnknown } from "../core/plan/unknown.js";
 import { connectFleet, executeOnFleet, planSnapshot, recordFromAgents } from "../engine/reconcile.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";

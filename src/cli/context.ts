@@ -15,11 +15,11 @@ import {
 } from "../app.js";
 import { parseDuration } from "../core/duration.js";
 import { hasCode, KasmGitopsError } from "../core/errors.js";
-import type { Plan } from "../core/plan-types.js";
-import { type SecretPolicy, secretPolicy } from "../core/secret-policy.js";
+import { type SecretPolicy, secretPolicy } from "../core/manifest/secret-policy.js";
+import { formatProblem } from "../core/manifest/validate.js";
+import type { Plan } from "../core/plan/types.js";
+import { VERIFY_MODES, type VerifyMode } from "../core/revision/trust.js";
 import { closest } from "../core/suggest.js";
-import { VERIFY_MODES, type VerifyMode } from "../core/trust.js";
-import { formatProblem } from "../core/validate.js";
 import { loadSnapshot, type ReconcileDeps, type Snapshot } from "../engine/reconcile.js";
 import type { ParsedArgs } from "./args.js";
 import type { CliIo } from "./io.js";
@@ -49,14 +49,14 @@ export function secretPolicyFlag(args: ParsedArgs, io: CliIo): SecretPolicy {
   return secretPolicy({ dirs, envNames }, io.env);
 }
 
-/** `--registry-timeout`: a duration of at least one second. */
-function registryTimeout(value: unknown): number | undefined {
+/** A duration flag (`--interval`, `--grace`, `--registry-timeout`): at least one second, like 30s or 2m. */
+export function durationFlag(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseDuration(String(value));
   if (ms === undefined || ms < 1000) {
     throw new KasmGitopsError(
       "usage",
-      `--registry-timeout ${String(value)} is not a duration of at least 1s, like 30s or 2m`,
+      `--${flag} ${String(value)} is not a duration of at least 1s, like 30s, 2m or 1h`,
     );
   }
   return ms;
@@ -102,7 +102,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     secrets: secretPolicyFlag(args, io),
     ...logFlags(args),
     ...(args.values["registry-timeout"] !== undefined
-      ? { registryTimeoutMs: registryTimeout(args.values["registry-timeout"]) }
+      ? { registryTimeoutMs: durationFlag("registry-timeout", args.values["registry-timeout"]) }
       : {}),
     git: {
       ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Action, PullAction } from "../core/plan-types.js";
+import type { Action, PullAction } from "../core/plan/types.js";
 import type { ExecutorEvent } from "../engine/executor.js";
 import { describeAction, eventLines, formatDuration, startReason } from "./event-lines.js";
 

@@ -1,6 +1,6 @@
 import { formatBytes } from "../core/bytes.js";
-import type { Action } from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { Action } from "../core/plan/types.js";
 import type { ExecutorEvent } from "../engine/executor.js";
 
 /** `pull a1 registry:5000/app:v1`, `promote registry:5000/app:latest` or `kasm-update web`: what an event is about. */

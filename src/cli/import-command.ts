@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import { createImportDeps, type ImportDeps } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { buildImport } from "../core/import-manifests.js";
-import { KASM_KEY_ENV, KASM_SECRET_ENV } from "../core/import-names.js";
-import { counted } from "../core/import-readme.js";
-import { isLoopbackHost } from "../core/kasm-rules.js";
-import type { SecretRef } from "../core/manifest.js";
+import { buildImport } from "../core/import/manifests.js";
+import { KASM_KEY_ENV, KASM_SECRET_ENV } from "../core/import/names.js";
+import { counted } from "../core/import/readme.js";
+import { isLoopbackHost } from "../core/kasm/rules.js";
+import type { SecretRef } from "../core/manifest/types.js";
 import type { ParsedArgs } from "./args.js";
 import type { CommandContext } from "./command.js";
 

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { blockedReasons } from "../core/convergence.js";
-import { renderPlan } from "../core/render-plan.js";
+import { blockedReasons } from "../core/plan/blocked-promotions.js";
+import { renderPlan } from "../core/plan/render.js";
 import { planSnapshot } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
 import {

@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
-import type { Plan, PullAction } from "../core/plan-types.js";
+import type { Plan, PullAction } from "../core/plan/types.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import type { CliIo } from "./io.js";
 import { applySummary, formatBytes, terminalProgress } from "./progress.js";

@@ -1,7 +1,7 @@
 import { formatBytes } from "../core/bytes.js";
-import type { BlockedKasm, Plan } from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
-import { describeUnknown } from "../core/unknown.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { BlockedKasm, Plan } from "../core/plan/types.js";
+import { describeUnknown } from "../core/plan/unknown.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import type { PullProgress } from "../ports.js";

@@ -1,9 +1,13 @@
 import { join, relative, resolve } from "node:path";
 import { checkBranch, createDeps, manifestSubpath, openCheckout, readManifestDir, repoKind } from "../app.js";
+import {
+  type PromotionTarget,
+  promotionCommitMessage,
+  promotionTarget,
+} from "../core/authoring/promote-target.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { type PromotionTarget, promotionCommitMessage, promotionTarget } from "../core/promote-target.js";
-import { editPromotion, verifyPromotion } from "../engine/promote.js";
-import { checkGitState, commitPromotion } from "../engine/promote-commit.js";
+import { editPromotion, verifyPromotion } from "../engine/authoring/promote-check.js";
+import { checkGitState, commitPromotion } from "../engine/authoring/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";
 import type { CommandContext } from "./command.js";
 import { cliLogger, logFlags, reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";

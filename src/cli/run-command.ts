@@ -1,9 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { CronPattern } from "croner";
-import { createNotifierFor, createRevisionStore, type StateWarning } from "../app.js";
-import { parseDuration } from "../core/duration.js";
+import { createNotifierFor, createRevisionStore, redact, type StateWarning } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
-import { refreshFrequencyProblem } from "../core/refresh-frequency.js";
+import { refreshFrequencyProblem } from "../core/manifest/refresh-frequency.js";
 import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot, type ReconcileDeps } from "../engine/reconcile.js";
 import { createMetrics } from "../http/metrics.js";
@@ -14,18 +13,11 @@ import {
   checkTrustedKeys,
   cliLogger,
   depsFor,
+  durationFlag,
   type RepoFlags,
   repoFlags,
 } from "./context.js";
 import type { CliIo } from "./io.js";
-
-function duration(flag: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDuration(String(value));
-  if (ms === undefined || ms < 1000)
-    throw new KasmGitopsError("usage", `--${flag} ${String(value)} is not a duration like 30s, 2m, 1h`);
-  return ms;
-}
 
 /** `--refresh`, refused when it is no cron or would refresh more than once a minute; warned under 5 minutes. */
 function refreshFlag(value: unknown, now: Date, warn: (message: string) => void): string | undefined {
@@ -89,8 +81,8 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       "only revisions signed by these keys are used",
     );
   }
-  const intervalMs = duration("interval", args.values.interval);
-  const graceMs = duration("grace", args.values.grace) ?? 60_000;
+  const intervalMs = durationFlag("interval", args.values.interval);
+  const graceMs = durationFlag("grace", args.values.grace) ?? 60_000;
   const refreshCron = refreshFlag(args.values.refresh, new Date(), (message) => logger.warn({}, message));
   const notifier = createNotifierFor(io.env, flags.secrets, logger, metrics);
   const daemon = createDaemon(
@@ -126,7 +118,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
     const paths = ["/healthz", "/readyz", "/metrics", "/status", ...(secret ? ["/hooks/git"] : [])];
     logger.info({ url: server.url, paths }, `serving ${paths.join(", ")}`);
   }
-  logger.info({ repo: flags.repo.replace(/\/\/[^@/]*@/, "//"), branch: flags.branch }, "kasm-gitops started");
+  logger.info({ repo: redact(flags.repo), branch: flags.branch }, "kasm-gitops started");
   daemon.start();
   await new Promise<void>((resolve) => {
     if (!io.stopSignal || io.stopSignal.aborted) return resolve();

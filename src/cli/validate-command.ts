@@ -2,9 +2,9 @@ import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { readManifestDir } from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
-import type { ManifestFile } from "../core/load.js";
-import type { Problem } from "../core/manifest.js";
-import { checkManifestFiles, formatProblem, sortProblems } from "../core/validate.js";
+import type { ManifestFile } from "../core/manifest/load.js";
+import type { Problem } from "../core/manifest/types.js";
+import { checkManifestFiles, formatProblem, sortProblems } from "../core/manifest/validate.js";
 import type { CommandContext } from "./command.js";
 import { secretPolicyFlag } from "./context.js";
 

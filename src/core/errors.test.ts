@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeError, isTransient, KasmGitopsError } from "./errors.js";
-import { ImageReferenceError, parseImageReference } from "./image-ref.js";
+import { ImageReferenceError, parseImageReference } from "./image/reference.js";
 
 describe("ImageReferenceError", () => {
   it.each([

@@ -1,5 +1,5 @@
-import type { Problem } from "./manifest.js";
-import type { UntrustedReason, VerifyMode } from "./trust.js";
+import type { Problem } from "./manifest/types.js";
+import type { UntrustedReason, VerifyMode } from "./revision/trust.js";
 
 /** Machine-readable error codes: reasons as constants, so callers and tests switch on them, not on text. */
 export type ErrorCode =

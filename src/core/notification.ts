@@ -1,6 +1,6 @@
-import type { NotificationEventKind, NotificationManifest } from "./manifest.js";
+import type { NotificationEventKind, NotificationManifest } from "./manifest/types.js";
 
-export type { NotificationEventKind } from "./manifest.js";
+export type { NotificationEventKind } from "./manifest/types.js";
 
 /** Something worth telling people about, as data; each Notification type renders it its own way. */
 export type NotificationEvent = {

@@ -85,8 +85,9 @@ describe("docs/manifests.md", () => {
 
 describe("the rules table", () => {
   const core = new URL("src/core/", root);
-  const used = readdirSync(core)
-    .filter((file) => file.endsWith("-rules.ts"))
+  // The rule files of every subject folder: manifest/rules.ts, manifest/promotion-rules.ts, kasm/rules.ts…
+  const used = readdirSync(core, { recursive: true, encoding: "utf8" })
+    .filter((file) => /(^|[/-])rules\.ts$/.test(file))
     .flatMap((file) => {
       const source = readFileSync(new URL(file, core), "utf8");
       const codes = [...source.matchAll(/error\(\s*(?:"[^"]*"|`[^`]*`|[\w.]+)\s*,\s*"([a-z0-9-]+)"/g)];

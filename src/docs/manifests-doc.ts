@@ -136,7 +136,7 @@ function table(list: Row[]): string[] {
 }
 
 /**
- * The checks no schema can express (src/core/*-rules.ts); kept here so the reference page lists every
+ * The checks no schema can express (the rule files of src/core: `rules.ts`, `*-rules.ts`); kept here so the reference page lists every
  * problem code, and a unit test fails when a rule file uses a code this list lacks.
  */
 export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning", rule: string][] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { planOf } from "../../test/helpers/plans.js";
-import type { Action, Plan, UnknownCause } from "../core/plan-types.js";
+import type { Action, Plan, UnknownCause } from "../core/plan/types.js";
 import { agentStatuses, degradedReasons, failedActions, failedSummary, kasmSummary } from "./cycle-health.js";
 import type { ActionResult } from "./executor.js";
 

@@ -1,7 +1,7 @@
-import { type KasmObservation, managedBy } from "../core/kasm-types.js";
-import type { ManifestSet } from "../core/manifest.js";
-import type { AgentObservation } from "../core/plan.js";
-import type { Plan, UnknownCause } from "../core/plan-types.js";
+import { type KasmObservation, managedBy } from "../core/kasm/types.js";
+import type { ManifestSet } from "../core/manifest/types.js";
+import type { AgentObservation } from "../core/plan/plan.js";
+import type { Plan, UnknownCause } from "../core/plan/types.js";
 import { actionFields } from "./cycle-log.js";
 import type { ActionResult } from "./executor.js";
 import { countsAsFailure } from "./remove-images.js";

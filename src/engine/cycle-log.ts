@@ -1,6 +1,6 @@
-import { parseImageReference } from "../core/image-ref.js";
-import type { Action, BlockedAction } from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
+import { parseImageReference } from "../core/image/reference.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { Action, BlockedAction } from "../core/plan/types.js";
 import type { Metrics } from "../ports.js";
 import type { ExecutorEvent } from "./executor.js";
 import { removalResult } from "./remove-images.js";

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { blockedPromotions, blockedReasons } from "../core/convergence.js";
-import type { RefreshScope } from "../core/desired.js";
 import { describeError } from "../core/errors.js";
-import type { ManifestSet } from "../core/manifest.js";
+import type { ManifestSet } from "../core/manifest/types.js";
 import { driftEvent, type NotificationEvent, type NotificationEventKind } from "../core/notification.js";
-import type { Plan, UnknownKind } from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
+import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotions.js";
+import type { RefreshScope } from "../core/plan/desired.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { Plan, UnknownKind } from "../core/plan/types.js";
 import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
 import {
   agentStatuses,

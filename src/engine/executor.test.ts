@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KasmGitopsError } from "../core/errors.js";
-import type { Plan, PullAction } from "../core/plan-types.js";
+import type { Plan, PullAction } from "../core/plan/types.js";
 import type { Clock, DockerAgent, LedgerEntry, RegistryClient } from "../ports.js";
 import { type ExecutorEvent, executePlan } from "./executor.js";
 

@@ -1,5 +1,6 @@
 import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
-import { parseImageReference } from "../core/image-ref.js";
+import { parseImageReference } from "../core/image/reference.js";
+import { actionSubject } from "../core/plan/render.js";
 import type {
   Action,
   KasmAction,
@@ -7,8 +8,7 @@ import type {
   PromoteAction,
   PullAction,
   RemoveAction,
-} from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
+} from "../core/plan/types.js";
 import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
 import { type KasmExecution, runKasmAction } from "./kasm-sync.js";

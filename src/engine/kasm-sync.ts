@@ -1,11 +1,11 @@
 /** The shell around the Kasm planner: observe Kasm, carry out `kasm-*` actions, remember what was written. */
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import type { CredentialsFingerprint } from "../core/fingerprint.js";
-import { desiredRecord, fieldsHash, type RegistryAuthInfo, TOKEN } from "../core/kasm-desired.js";
-import type { KasmServerConfig } from "../core/kasm-plan.js";
-import type { KasmObservation } from "../core/kasm-types.js";
-import { DEFAULTS, type KasmServerManifest, type ManifestSet } from "../core/manifest.js";
-import type { KasmAction } from "../core/plan-types.js";
+import { desiredRecord, fieldsHash, type RegistryAuthInfo, TOKEN } from "../core/kasm/desired.js";
+import type { KasmServerConfig } from "../core/kasm/plan.js";
+import type { KasmObservation } from "../core/kasm/types.js";
+import { DEFAULTS, type KasmServerManifest, type ManifestSet } from "../core/manifest/types.js";
+import type { KasmAction } from "../core/plan/types.js";
 import type { Credentials, KasmApi, KasmImageFields, KasmWritten } from "../ports.js";
 import { mapLimit } from "./observe.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NotificationEventKind, NotificationManifest } from "../core/manifest.js";
+import type { NotificationEventKind, NotificationManifest } from "../core/manifest/types.js";
 import { type NotificationEvent, notificationBody } from "../core/notification.js";
 import { createNotifier, type NotificationSender } from "./notifier.js";
 

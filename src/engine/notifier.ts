@@ -1,5 +1,5 @@
 import { describeError } from "../core/errors.js";
-import type { NotificationManifest } from "../core/manifest.js";
+import type { NotificationManifest } from "../core/manifest/types.js";
 import { type NotificationEvent, notificationBody } from "../core/notification.js";
 import type { Clock, NotificationSender } from "../ports.js";
 

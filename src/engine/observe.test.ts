@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseImageReference } from "../core/image-ref.js";
+import { parseImageReference } from "../core/image/reference.js";
 import type { Clock, DockerAgent, RegistryClient } from "../ports.js";
 import { type DigestQuery, observeAgents, resolveDigests } from "./observe.js";
 

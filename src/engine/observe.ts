@@ -1,7 +1,7 @@
 import { describeError, KasmGitopsError } from "../core/errors.js";
-import type { ImageReference } from "../core/image-ref.js";
-import type { AgentObservation } from "../core/plan.js";
-import type { DigestResult } from "../core/promotion.js";
+import type { ImageReference } from "../core/image/reference.js";
+import type { AgentObservation } from "../core/plan/plan.js";
+import type { DigestResult } from "../core/plan/promotion.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, DockerAgent, RegistryClient } from "../ports.js";
 

@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/desired.js";
 import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
 import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerprint.js";
-import { parseImageReference } from "../core/image-ref.js";
-import type { KasmServerConfig } from "../core/kasm-plan.js";
-import type { KasmObservation } from "../core/kasm-types.js";
-import { nextDepartures, rebuildEntries } from "../core/ledger-history.js";
-import type { ManifestFile } from "../core/load.js";
+import { parseImageReference } from "../core/image/reference.js";
+import type { KasmServerConfig } from "../core/kasm/plan.js";
+import type { KasmObservation } from "../core/kasm/types.js";
+import type { ManifestFile } from "../core/manifest/load.js";
+import type { SecretPolicy } from "../core/manifest/secret-policy.js";
 import {
   type AgentManifest,
   DEFAULTS,
@@ -14,16 +13,17 @@ import {
   type ManifestSet,
   type Problem,
   type RegistryManifest,
-} from "../core/manifest.js";
-import { type AgentObservation, buildPlan, type PlanInput } from "../core/plan.js";
-import { planDecisions } from "../core/plan-decisions.js";
-import type { KasmAction, Plan } from "../core/plan-types.js";
-import { promotionRefs } from "../core/promotion.js";
-import { pruningAgents } from "../core/prune.js";
+} from "../core/manifest/types.js";
+import { checkManifestFiles } from "../core/manifest/validate.js";
+import { planDecisions } from "../core/plan/decisions.js";
+import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/plan/desired.js";
+import { nextDepartures, rebuildEntries } from "../core/plan/ledger-history.js";
+import { type AgentObservation, buildPlan, type PlanInput } from "../core/plan/plan.js";
+import { promotionRefs } from "../core/plan/promotion.js";
+import { pruningAgents } from "../core/plan/prune.js";
+import type { KasmAction, Plan } from "../core/plan/types.js";
 import type { RetryPolicy } from "../core/retry.js";
-import type { SecretPolicy } from "../core/secret-policy.js";
-import { type TrustVerdict, untrustedMessage } from "../core/trust.js";
-import { checkManifestFiles } from "../core/validate.js";
+import { type TrustVerdict, untrustedMessage } from "../core/revision/trust.js";
 import type {
   Clock,
   DebugLogger,

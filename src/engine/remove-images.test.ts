@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { LocalImage } from "../core/local-images.js";
-import type { RemoveAction } from "../core/plan-types.js";
+import type { LocalImage } from "../core/image/local.js";
+import type { RemoveAction } from "../core/plan/types.js";
 import type { DockerAgent, RemoveOutcome } from "../ports.js";
 import { executePlan } from "./executor.js";
 import { countsAsFailure, executeRemovals, removalResult } from "./remove-images.js";

@@ -4,8 +4,8 @@
  * and an engine that answers 409 (a container took the image meanwhile) makes the removal skipped, not failed.
  */
 import { describeError, KasmGitopsError } from "../core/errors.js";
-import { parseImageReference } from "../core/image-ref.js";
-import type { RemoveAction } from "../core/plan-types.js";
+import { parseImageReference } from "../core/image/reference.js";
+import type { RemoveAction } from "../core/plan/types.js";
 import type { Clock, DockerAgent, RemovalResult } from "../ports.js";
 import type { ActionResult, ExecutorEvent } from "./executor.js";
 import { mapLimit } from "./observe.js";

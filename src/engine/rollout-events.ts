@@ -1,6 +1,6 @@
 import type { NotificationEvent } from "../core/notification.js";
-import type { PromoteAction } from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { PromoteAction } from "../core/plan/types.js";
 import type { ActionResult } from "./executor.js";
 import { countsAsFailure } from "./remove-images.js";
 

@@ -1,7 +1,7 @@
 import { Cron } from "croner";
-import { refreshSchedule } from "../core/desired.js";
 import { parseDuration } from "../core/duration.js";
-import { DEFAULTS, type ManifestSet } from "../core/manifest.js";
+import { DEFAULTS, type ManifestSet } from "../core/manifest/types.js";
+import { refreshSchedule } from "../core/plan/desired.js";
 import type { CycleTrigger } from "./status.js";
 
 /** When cycles run: flags win over the repo's Settings, which win over the defaults (docs/operations.md). */

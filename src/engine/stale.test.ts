@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { planOf } from "../../test/helpers/plans.js";
-import type { Action, KasmUpdateAction, Plan, UnknownCause } from "../core/plan-types.js";
+import type { Action, KasmUpdateAction, Plan, UnknownCause } from "../core/plan/types.js";
 import { kasmStaleReasons } from "./stale.js";
 
 const update = (from: number, after: number[] = []): KasmUpdateAction => ({

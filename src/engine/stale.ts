@@ -1,7 +1,7 @@
 import { KasmGitopsError } from "../core/errors.js";
-import { parseImageReference } from "../core/image-ref.js";
-import type { Action, Plan } from "../core/plan-types.js";
-import { actionSubject } from "../core/render-plan.js";
+import { parseImageReference } from "../core/image/reference.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { Action, Plan } from "../core/plan/types.js";
 import type { Clock } from "../ports.js";
 import { resolveDigests } from "./observe.js";
 import type { Fleet, Snapshot } from "./reconcile.js";

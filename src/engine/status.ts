@@ -1,4 +1,4 @@
-import type { UnknownCause } from "../core/plan-types.js";
+import type { UnknownCause } from "../core/plan/types.js";
 import type { CycleResult, RefusalReason } from "../ports.js";
 import type { FailedAction } from "./cycle-health.js";
 

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { UnknownKind } from "../core/plan-types.js";
+import type { UnknownKind } from "../core/plan/types.js";
 import type { Metrics } from "../ports.js";
 
 /** Every metric name starts with this, so dashboards can select the reconciler's series at once. */

@@ -16,7 +16,7 @@ import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createRegistryClient } from "../adapters/registry-client.js";
 import { processIo } from "../cli/process-io.js";
 import { runCli } from "../cli/run-cli.js";
-import { parseImageReference } from "../core/image-ref.js";
+import { parseImageReference } from "../core/image/reference.js";
 import type { KasmState } from "./kasm-records.js";
 import { defaultLabDir, type Lab, startLab } from "./lab.js";
 import { pushRandomImage } from "./push-image.js";

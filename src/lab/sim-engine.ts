@@ -7,7 +7,7 @@
 import { rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { parseImageReference } from "../core/image-ref.js";
+import { parseImageReference } from "../core/image/reference.js";
 import { SimImageStore } from "./sim-images.js";
 import { createDownloadSlots, type PullTiming, startPull } from "./sim-pull.js";
 import { decodeRegistryAuth, SimPullError } from "./sim-registry.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseImageReference } from "../core/image-ref.js";
+import { parseImageReference } from "../core/image/reference.js";
 import { familiar, type PulledImage, SimImageStore } from "./sim-images.js";
 
 const hex = (c: string) => c.repeat(64);

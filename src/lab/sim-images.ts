@@ -3,7 +3,7 @@
  * the containers a test says use them, with Docker's own answers for lookups, listings and removals, so a
  * benchmark's later observations of a simulated agent read like a real engine's. No I/O here.
  */
-import { DOCKER_HUB, type ImageReference, parseImageReference } from "../core/image-ref.js";
+import { DOCKER_HUB, type ImageReference, parseImageReference } from "../core/image/reference.js";
 
 export type SimImage = {
   /** `sha256:` + the config blob's digest hex, as Docker reports image ids. */

@@ -4,7 +4,7 @@
  * checked), and reports it as dockerd 20.10's JSON progress lines. The image is then recorded in the store.
  */
 import { createHash } from "node:crypto";
-import type { ImageReference } from "../core/image-ref.js";
+import type { ImageReference } from "../core/image/reference.js";
 import { createSlots } from "../engine/executor.js";
 import { familiar, type SimImage, type SimImageStore, ZERO_TIME } from "./sim-images.js";
 import { type RegistryAuthConfig, RegistrySession, SimPullError } from "./sim-registry.js";

@@ -7,7 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { MANIFEST_ACCEPT, parseChallenges } from "../adapters/registry-headers.js";
-import { DOCKER_HUB, type ImageReference } from "../core/image-ref.js";
+import { DOCKER_HUB, type ImageReference } from "../core/image/reference.js";
 
 /** The credentials an X-Registry-Auth header carries (dockerode's `authconfig`). */
 export type RegistryAuthConfig = { username?: string; password?: string; serveraddress?: string };

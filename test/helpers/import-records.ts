@@ -1,5 +1,5 @@
 /** Kasm records for the import tables: one plain record, and the fields of one on a registry with credentials. */
-import type { ImportRecord } from "../../src/core/import-records.js";
+import type { ImportRecord } from "../../src/core/import/records.js";
 
 export const ID = (n: number) => `3f2a${n.toString(16).padStart(28, "0")}`;
 export const record = (over: Partial<ImportRecord> = {}): ImportRecord => ({

@@ -4,7 +4,7 @@
  * built CLI. One kit per test file: `useKasmSync()` starts and resets it around the file's tests.
  */
 import { afterAll, beforeAll, beforeEach, expect, inject } from "vitest";
-import type { Plan } from "../../src/core/plan-types.js";
+import type { Plan } from "../../src/core/plan/types.js";
 import type { WorkspaceDef } from "../../src/lab/fleet-yaml.js";
 import { type KasmSeed, type KasmStandIn, startKasmStandIn } from "../../src/lab/kasm-stand-in.js";
 import { pushRandomImage } from "../../src/lab/push-image.js";

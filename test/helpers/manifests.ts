@@ -7,7 +7,7 @@ import {
   type SettingsSpec,
   type WorkspaceManifest,
   type WorkspaceSpec,
-} from "../../src/core/manifest.js";
+} from "../../src/core/manifest/types.js";
 
 /** Builders of in-memory manifests for table tests, never for production input. */
 const at = { file: "synthetic.yaml", line: 1, col: 1 };

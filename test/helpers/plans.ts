@@ -1,4 +1,4 @@
-import type { Plan } from "../../src/core/plan-types.js";
+import type { Plan } from "../../src/core/plan/types.js";
 
 /** A plan with nothing in it but `p`, its unknown count and incompleteness following `p.unknown`. */
 export function planOf(p: Partial<Plan> = {}): Plan {

@@ -1,0 +1,118 @@
+/** The `promote` authoring helper's checks against the real fleet: digest, verification and the edited files. */
+
+import { setWorkspaceImage } from "../../core/authoring/edit-image.js";
+import type { PromotionTarget } from "../../core/authoring/promote-target.js";
+import { KasmGitopsError } from "../../core/errors.js";
+import { indexLocalImages, type LocalImageIndex } from "../../core/image/local.js";
+import { parseImageReference } from "../../core/image/reference.js";
+import type { ManifestFile } from "../../core/manifest/load.js";
+import type { ManifestSet } from "../../core/manifest/types.js";
+import { selects } from "../../core/plan/desired.js";
+import { notVerifiedMessage, verifiedOn } from "../../core/plan/promotion.js";
+import { observeAgents, resolveDigests } from "../observe.js";
+import { acceptManifests, type ReconcileDeps } from "../reconcile.js";
+
+export type PromoteDeps = Pick<ReconcileDeps, "agentFor" | "registryFor" | "ledger" | "clock" | "retry">;
+
+export type Verification = {
+  digest: string;
+  /** `agent NAME` or `ledger (pulled on NAME)`. */
+  verifiedOn: string;
+  /** Agents serving `promotion.from` that could not be asked (verification then relied on the others). */
+  warnings: string[];
+};
+
+/** The digest the new image stands for: its pinned digest, else one HEAD at the workspace's Registry. */
+async function digestOf(set: ManifestSet, target: PromotionTarget, deps: PromoteDeps, signal?: AbortSignal) {
+  const ref = parseImageReference(target.image);
+  if (ref.digest) return ref.digest;
+  const registry =
+    set.registries.find((r) => r.metadata.name === target.workspace.spec.registry) ??
+    set.registries.find((r) => r.spec.host === ref.registry);
+  if (!registry) {
+    throw new KasmGitopsError(
+      "usage",
+      `no Registry manifest serves ${ref.registry}: promote needs one to read the digest of ${ref.canonical}`,
+    );
+  }
+  const access = await deps.registryFor(registry);
+  const results = await resolveDigests([{ ref, registry: registry.metadata.name }], () => access.client, {
+    clock: deps.clock,
+    ...(deps.retry ? { retry: deps.retry } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  const result = results.get(ref.canonical)!;
+  if ("error" in result) {
+    throw new KasmGitopsError(
+      result.code as KasmGitopsError["code"],
+      `cannot read the digest of ${ref.canonical}: ${result.error.replace(`${ref.canonical}: `, "")}`,
+      {
+        image: ref.canonical,
+      },
+    );
+  }
+  return result.digest;
+}
+
+/**
+ * Checks the new image with the planner's rule (docs/plan-format.md, Promotion): its digest is on an enabled agent serving
+ * `promotion.from`, or in the ledger for it. Throws `not-verified` with the planner's wording otherwise.
+ */
+export async function verifyPromotion(
+  set: ManifestSet,
+  target: PromotionTarget,
+  deps: PromoteDeps,
+  options: { onlyAgents?: readonly string[]; signal?: AbortSignal } = {},
+): Promise<Verification> {
+  const digest = await digestOf(set, target, deps, options.signal);
+  const serving = set.agents.filter(
+    (a) =>
+      a.spec.enabled !== false &&
+      selects(target.from, a) &&
+      (!options.onlyAgents?.length || options.onlyAgents.includes(a.metadata.name)),
+  );
+  const observed = await observeAgents(
+    await Promise.all(serving.map((a) => deps.agentFor(a))),
+    options.signal,
+  );
+  const agents = new Map<string, LocalImageIndex>();
+  const warnings: string[] = [];
+  for (const o of observed) {
+    if (o.reachable) agents.set(o.agent, indexLocalImages(o.images));
+    else warnings.push(`agent "${o.agent}" is unreachable, so it was not checked: ${o.error}`);
+  }
+  const ledger = await deps.ledger.entries();
+  const where = verifiedOn({ set, agents, ledger }, target.from, parseImageReference(target.image), digest);
+  if (!where) {
+    const name = target.workspace.metadata.name;
+    throw new KasmGitopsError(
+      "not-verified",
+      `cannot promote workspace "${name}" to ${target.image}: ${notVerifiedMessage(target.from.metadata.name, digest)}`,
+      { workspace: name, image: target.image, digest, warnings },
+    );
+  }
+  return { digest, verifiedOn: where, warnings };
+}
+
+/**
+ * The workspace's file with only its image changed, after checking that the whole edited set still
+ * validates: an invalid repo is never written, let alone committed.
+ */
+export function editPromotion(
+  files: readonly ManifestFile[],
+  target: PromotionTarget,
+  where: string,
+): ManifestFile {
+  const original = files.find((f) => f.file === target.workspace.source.file);
+  if (!original)
+    throw new KasmGitopsError("internal", `manifest file ${target.workspace.source.file} was not read`);
+  const edited = {
+    file: original.file,
+    text: setWorkspaceImage(original.text, target.workspace.metadata.name, target.image),
+  };
+  acceptManifests(
+    files.map((f) => (f === original ? edited : f)),
+    `${where} after the edit`,
+  );
+  return edited;
+}
