@@ -2,19 +2,14 @@ import type { LocalImageIndex } from "../image/local.js";
 import { type ImageReference, parseImageReference } from "../image/reference.js";
 import { compareText, DEFAULTS, type ManifestSet, type WorkspaceManifest } from "../manifest/types.js";
 import { movingTagRefs, selects } from "./desired.js";
+import type { HistoryEntry } from "./ledger-history.js";
 import type { BlockedPromotion, PromoteAction } from "./types.js";
 
 /** A registry's answer for one tag reference: its digest, or why it could not be read. */
 export type DigestResult = { digest: string } | { error: string; code: string };
 
-/** A completed pull on record (the ledger); `rebuilt`: only seen on the agent at a rebuild, so no proof. */
-export type PullRecord = {
-  agent: string;
-  image: string;
-  digest: string;
-  workspaces: string[];
-  rebuilt?: boolean;
-};
+/** A ledger row as promotion reads it (one row type, HistoryEntry); `rebuilt`: only seen on the agent at a rebuild, so no proof. */
+export type PullRecord = Pick<HistoryEntry, "agent" | "image" | "digest" | "workspaces" | "rebuilt">;
 
 export type PromotionInput = {
   set: ManifestSet;

@@ -14,6 +14,7 @@ import {
   type PruneSpec,
 } from "../manifest/types.js";
 import type { DesiredImage, DesiredState } from "./desired.js";
+import type { HistoryEntry } from "./ledger-history.js";
 import { type Departure, orderHistory, repositoryOfEntry } from "./ledger-history.js";
 import type { PullRecord } from "./promotion.js";
 import type { PlanWarning, PullAction, RemoveAction, UnknownCause } from "./types.js";
@@ -41,7 +42,7 @@ export function pruningAgents(set: ManifestSet): Set<string> {
 }
 
 /** A completed pull (or `rebuilt`: held when the ledger was rebuilt); `time` orders the history (file order when absent). */
-export type PruneRecord = PullRecord & { time?: string };
+export type PruneRecord = PullRecord & Partial<Pick<HistoryEntry, "time">>;
 
 /** What the ledger says beyond its entries, and the clock: given by the shell, absent in hand-built plans. */
 export type PruneContext = {
