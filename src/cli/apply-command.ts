@@ -11,11 +11,13 @@ import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { kasmStaleReasons, parsePlanFile, staleReasons } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
-import type { CommandContext } from "./command.js";
-import { checkTrustedKeys, cliLogger, depsFor, loadOrReport, repoFlags, warnUncommitted } from "./context.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
 import { eventLines } from "./event-lines.js";
+import { repoFlags } from "./flags.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
+import { checkTrustedKeys, cliLogger, depsFor, loadOrReport, locked, warnUncommitted } from "./session.js";
 
 /** A saved plan; a missing or unreadable file is a usage error naming it. */
 async function readPlanFile(file: string, cwd: string): Promise<Plan> {
@@ -145,3 +147,18 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   }
   return converged ? 0 : 1;
 }
+
+/** `kasm-gitops apply`: its options, declared beside the code that reads them. */
+export const applyEntry: Command = {
+  name: "apply",
+  summary: "reconcile once, or carry out a saved plan",
+  usage: "kasm-gitops apply [PLANFILE] --repo URL|PATH",
+  options: {
+    ...REPO_OPTIONS,
+    ...TRUST_OPTIONS,
+    json: { type: "boolean", description: "one JSON object per event line" },
+    notify: { type: "boolean", description: "send the repo's Notifications for this apply" },
+    ...GLOBAL_OPTIONS,
+  },
+  run: locked("apply", applyCommand),
+};

@@ -7,7 +7,8 @@ import { counted } from "../core/import/readme.js";
 import { isLoopbackHost } from "../core/kasm/rules.js";
 import type { SecretRef } from "../core/manifest/types.js";
 import type { ParsedArgs } from "./args.js";
-import type { CommandContext } from "./command.js";
+import { GLOBAL_OPTIONS } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
 
 /** The variables the imported KasmServer names: the key pair import reads by default, so one setting serves both. */
 export const DEFAULT_KEY_ENV = KASM_KEY_ENV;
@@ -162,3 +163,51 @@ export async function importCommand(
   }
   return 0;
 }
+
+/** `kasm-gitops import`: its options, declared beside the code that reads them. */
+export const importEntry: Command = {
+  name: "import",
+  summary: "write a manifest repo from a running Kasm deployment",
+  usage: "kasm-gitops import --kasm-url URL [--out DIR] [--force]",
+  options: {
+    "kasm-url": {
+      type: "string",
+      value: "URL",
+      description: "the Kasm web app, e.g. https://kasm.example.com",
+    },
+    out: {
+      type: "string",
+      value: "DIR",
+      description: "folder to write the manifests into; must be empty (default: .)",
+      fromEnv: false,
+    },
+    force: {
+      type: "boolean",
+      description: "write into a non-empty folder, adding only files that do not exist (never overwrites)",
+      fromEnv: false,
+    },
+    "kasm-api-key-env": {
+      type: "string",
+      value: "NAME",
+      description: "variable holding the API key (default: KASM_SECRET_KASM_API_KEY)",
+    },
+    "kasm-api-key-secret-env": {
+      type: "string",
+      value: "NAME",
+      description: "variable holding the API key secret (default: KASM_SECRET_KASM_API_KEY_SECRET)",
+    },
+    "kasm-api-key-file": { type: "string", value: "FILE", description: "file holding the API key" },
+    "kasm-api-key-secret-file": {
+      type: "string",
+      value: "FILE",
+      description: "file holding the API key secret",
+    },
+    "kasm-ca-file": {
+      type: "string",
+      value: "FILE",
+      description: "PEM of the CA that signed Kasm's certificate",
+    },
+    ...GLOBAL_OPTIONS,
+  },
+  run: (context) => importCommand(context),
+};

@@ -3,16 +3,11 @@ import { resolve } from "node:path";
 import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
 import { planSnapshot } from "../engine/reconcile.js";
-import type { CommandContext } from "./command.js";
-import {
-  checkTrustedKeys,
-  depsFor,
-  loadOrReport,
-  planSource,
-  repoFlags,
-  warnUncommitted,
-} from "./context.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
+import { repoFlags } from "./flags.js";
 import { useColor } from "./io.js";
+import { checkTrustedKeys, depsFor, loadOrReport, locked, planSource, warnUncommitted } from "./session.js";
 
 /** `kasm-gitops plan`: what a reconcile would change, as text or JSON, optionally saved for apply. */
 export async function planCommand({ args, io }: CommandContext): Promise<number> {
@@ -54,3 +49,23 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   }
   return 0;
 }
+
+/** `kasm-gitops plan`: its options, declared beside the code that reads them. */
+export const planEntry: Command = {
+  name: "plan",
+  summary: "show what a reconcile would change on every agent",
+  usage: "kasm-gitops plan --repo URL|PATH [--branch NAME]",
+  options: {
+    ...REPO_OPTIONS,
+    ...TRUST_OPTIONS,
+    json: { type: "boolean", description: "print the plan object as JSON" },
+    out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },
+    "no-refresh": { type: "boolean", description: "skip registry digest checks" },
+    "detailed-exitcode": {
+      type: "boolean",
+      description: "exit 0 no changes, 2 changes, 1 error or incomplete",
+    },
+    ...GLOBAL_OPTIONS,
+  },
+  run: locked("plan", planCommand),
+};

@@ -9,9 +9,11 @@ import { KasmGitopsError } from "../core/errors.js";
 import { editPromotion, verifyPromotion } from "../engine/authoring/promote-check.js";
 import { checkGitState, commitPromotion } from "../engine/authoring/promote-commit.js";
 import { acceptManifests } from "../engine/reconcile.js";
-import type { CommandContext } from "./command.js";
-import { cliLogger, logFlags, reportInvalid, secretPolicyFlag, stateDirFlag } from "./context.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS, SECRET_OPTIONS } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
+import { logFlags, secretPolicyFlag, stateDirFlag } from "./flags.js";
 import type { CliIo } from "./io.js";
+import { cliLogger, locked, reportInvalid } from "./session.js";
 
 /** The checkout, folder and git flags of one `promote` run. */
 type PromoteFlags = {
@@ -155,3 +157,46 @@ export async function promoteCommand(context: CommandContext): Promise<number> {
   io.stdout(`${lines.join("\n")}\n`);
   return 0;
 }
+
+/** `kasm-gitops promote`: its options, declared beside the code that reads them. */
+export const promoteEntry: Command = {
+  name: "promote",
+  summary: "move a workspace to the image verified on its promotion.from, as a commit",
+  usage: "kasm-gitops promote WORKSPACE [--tag TAG] [--repo PATH] [--sign] [--push --branch NAME]",
+  options: {
+    repo: {
+      type: "string",
+      value: "PATH",
+      description: "local checkout of the manifest repo (default: .)",
+    },
+    path: REPO_OPTIONS.path!,
+    "state-dir": REPO_OPTIONS["state-dir"]!,
+    "no-wait": REPO_OPTIONS["no-wait"]!,
+    agent: { ...REPO_OPTIONS.agent!, description: "only check this agent for verification (repeatable)" },
+    tag: {
+      type: "string",
+      value: "TAG",
+      description: "tag to promote to (default: the version promotion.from runs)",
+    },
+    // Not mirrored: KASM_GITOPS_BRANCH names the branch the daemon follows, not a branch to create.
+    branch: {
+      type: "string",
+      value: "NAME",
+      description: "create this branch from HEAD and commit there",
+      fromEnv: false,
+    },
+    push: {
+      type: "boolean",
+      description: "push the --branch to origin, for a merge request",
+      fromEnv: false,
+    },
+    sign: {
+      type: "boolean",
+      description: "sign the commit with your git signing key (git commit -S), for --verify-commits",
+    },
+    json: { type: "boolean", description: "print the result as JSON" },
+    ...SECRET_OPTIONS,
+    ...GLOBAL_OPTIONS,
+  },
+  run: locked("promote", promoteCommand),
+};

@@ -4,7 +4,7 @@ import { closest } from "../core/suggest.js";
 import { formatOptions, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { COMMANDS } from "./commands.js";
-import { logFlags } from "./context.js";
+import { logFlags } from "./flags.js";
 import type { CliIo } from "./io.js";
 
 /** The package version, read once from package.json beside src/ or dist/. */

@@ -7,17 +7,11 @@ import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot, type ReconcileDeps } from "../engine/reconcile.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import type { CommandContext } from "./command.js";
-import {
-  checkAgentNames,
-  checkTrustedKeys,
-  cliLogger,
-  depsFor,
-  durationFlag,
-  type RepoFlags,
-  repoFlags,
-} from "./context.js";
+import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
+import { durationFlag, type RepoFlags, repoFlags } from "./flags.js";
 import type { CliIo } from "./io.js";
+import { checkAgentNames, checkTrustedKeys, cliLogger, depsFor, locked } from "./session.js";
 
 /** `--refresh`, refused when it is no cron or would refresh more than once a minute; warned under 5 minutes. */
 function refreshFlag(value: unknown, now: Date, warn: (message: string) => void): string | undefined {
@@ -133,3 +127,41 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   logger.info({}, "stopped");
   return 0;
 }
+
+/** `kasm-gitops run`: its options, declared beside the code that reads them. */
+export const runEntry: Command = {
+  name: "run",
+  summary: "run the reconciler as a daemon",
+  usage: "kasm-gitops run --repo URL|PATH [--listen HOST:PORT]",
+  options: {
+    ...REPO_OPTIONS,
+    ...TRUST_OPTIONS,
+    interval: {
+      type: "string",
+      value: "DURATION",
+      description: "git check-in and missing-image pulls (default: 30s)",
+    },
+    refresh: {
+      type: "string",
+      value: "CRON",
+      description: "re-check tags for new digests (default: 0 * * * *)",
+    },
+    listen: {
+      type: "string",
+      value: "HOST:PORT",
+      description: "serve /healthz, /readyz, /metrics, /status, /hooks/git",
+    },
+    "webhook-secret-file": {
+      type: "string",
+      value: "FILE",
+      description: "secret for POST /hooks/git signatures (or KASM_GITOPS_WEBHOOK_SECRET)",
+    },
+    grace: {
+      type: "string",
+      value: "DURATION",
+      description: "on SIGTERM, how long in-flight pulls may finish (default: 60s)",
+    },
+    ...GLOBAL_OPTIONS,
+  },
+  run: locked("run", runCommand),
+};

@@ -5,8 +5,9 @@ import { KasmGitopsError } from "../core/errors.js";
 import type { ManifestFile } from "../core/manifest/load.js";
 import type { Problem } from "../core/manifest/types.js";
 import { checkManifestFiles, formatProblem, sortProblems } from "../core/manifest/validate.js";
-import type { CommandContext } from "./command.js";
-import { secretPolicyFlag } from "./context.js";
+import { GLOBAL_OPTIONS, SECRET_OPTIONS } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
+import { secretPolicyFlag } from "./flags.js";
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
@@ -63,3 +64,17 @@ export async function validateCommand({ args, io }: CommandContext): Promise<num
   }
   return failed || errors > 0 || (args.values.strict === true && warnings > 0) ? 1 : 0;
 }
+
+/** `kasm-gitops validate`: its options, declared beside the code that reads them. */
+export const validateEntry: Command = {
+  name: "validate",
+  summary: "validate a manifest folder on disk",
+  usage: "kasm-gitops validate [DIR…]",
+  options: {
+    json: { type: "boolean", description: "print the problems as a JSON array" },
+    strict: { type: "boolean", description: "fail on warnings too" },
+    ...SECRET_OPTIONS,
+    ...GLOBAL_OPTIONS,
+  },
+  run: validateCommand,
+};

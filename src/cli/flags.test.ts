@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KasmGitopsError } from "../core/errors.js";
-import { trustFlags } from "./context.js";
+import { durationFlag, logFlags, trustFlags } from "./flags.js";
 import type { CliIo } from "./io.js";
 
 const io: CliIo = { stdout: () => {}, stderr: () => {}, env: {}, cwd: "/work", isTTY: false };
@@ -43,5 +43,37 @@ describe("trustFlags", () => {
     expect(error).toBeInstanceOf(KasmGitopsError);
     expect(error).toMatchObject({ code: "usage" });
     expect((error as Error).message).toContain(message);
+  });
+});
+
+describe("durationFlag", () => {
+  it.each<[string, string | undefined, number | undefined]>([
+    ["absent", undefined, undefined],
+    ["seconds", "30s", 30_000],
+    ["minutes", "2m", 120_000],
+    ["an hour", "1h", 3_600_000],
+  ])("%s", (_name, value, ms) => {
+    expect(durationFlag("interval", value)).toBe(ms);
+  });
+
+  it.each(["500ms", "0s", "soon", "30"])("%s is a usage error naming the flag", (value) => {
+    expect(() => durationFlag("grace", value)).toThrow(
+      new KasmGitopsError("usage", `--grace ${value} is not a duration of at least 1s, like 30s, 2m or 1h`),
+    );
+  });
+});
+
+describe("logFlags", () => {
+  it.each<[string, Record<string, string>, { logLevel: string; logFormat: string } | RegExp]>([
+    ["the defaults", {}, { logLevel: "info", logFormat: "json" }],
+    [
+      "debug, pretty",
+      { "log-level": "debug", "log-format": "pretty" },
+      { logLevel: "debug", logFormat: "pretty" },
+    ],
+    ["a misspelt level", { "log-level": "debgu" }, /--log-level debgu.*debug/],
+  ])("%s", (_name, values, expected) => {
+    if (expected instanceof RegExp) expect(() => logFlags(args(values))).toThrow(expected);
+    else expect(logFlags(args(values))).toEqual(expected);
   });
 });
