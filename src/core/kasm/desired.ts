@@ -125,7 +125,12 @@ export const TOKEN = {
 };
 
 /** How a record differs from Git: the changes to write, and the differences Kasm would not let a write fix. */
-export type RecordDiff = { changes: KasmChange[]; kept: KasmChange[] };
+export type RecordDiff = {
+  changes: KasmChange[];
+  kept: KasmChange[];
+  /** Adopted with the token Kasm holds, which stands for Git's credentials from now on. */
+  tokenKept: boolean;
+};
 
 /**
  * The owned fields of `record` that differ from Git, in a fixed order; the marker is added to the notes
@@ -153,16 +158,16 @@ export function recordChanges(
     changes.push({ field: "notes", from: record.notes, to: withMarker(record.notes, desired.workspace) });
   }
   const from = record.dockerTokenSet ? TOKEN.set : TOKEN.none;
+  const tokenKept =
+    Boolean(desired.token) && adopting && record.dockerTokenSet && applied?.token === undefined;
   if (desired.token) {
-    const known = applied?.token !== undefined;
-    const adoptedAsIs = adopting && record.dockerTokenSet && !known;
-    if (!adoptedAsIs && (!record.dockerTokenSet || applied?.token !== desired.token.fingerprint)) {
+    if (!tokenKept && (!record.dockerTokenSet || applied?.token !== desired.token.fingerprint)) {
       changes.push({ field: "dockerToken", from, to: TOKEN.from(desired.token.registry) });
     }
   } else if (record.dockerTokenSet) {
     changes.push({ field: "dockerToken", from, to: TOKEN.none });
   }
-  return { changes, kept };
+  return { changes, kept, tokenKept };
 }
 
 /** A short hash of what Git asks of a record: unchanged since the last write means a difference is drift. */

@@ -257,9 +257,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
           ? { tokenFrom: desired.token.registry }
           : {}),
         // Adopted with the token Kasm holds: its fingerprint is Git's from now on.
-        ...(desired.token && !changes.some((c) => c.field === "dockerToken") && applied?.token === undefined
-          ? { keepsToken: desired.token.registry }
-          : {}),
+        ...(diff.tokenKept && desired.token ? { keepsToken: desired.token.registry } : {}),
       });
     }
     planGroups(desired, record.imageId, undefined);
