@@ -6,6 +6,7 @@
 import type { CredentialsFingerprint } from "./core/fingerprint.js";
 import type { LocalImage } from "./core/image/local.js";
 import type { ImageReference } from "./core/image/reference.js";
+import type { ImportRecord } from "./core/import/records.js";
 import type { AppliedRecord } from "./core/kasm/desired.js";
 import type {
   KasmGroup,
@@ -118,13 +119,13 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/**
- * What `import` reads of a Kasm deployment: the records as Kasm answered them (import decodes them leniently,
- * so one odd record does not stop the rest), the groups and each group's rows.
- */
+/** Every record import could read (leniently: one odd record does not stop the rest), and why the others could not be. */
+export type ImportImages = { records: ImportRecord[]; unreadable: { imageId: string; reason: string }[] };
+
+/** What `import` reads of a Kasm deployment: the records, the groups and each group's rows. */
 export interface KasmImportSource {
   readonly url: string;
-  listImageRecords(signal?: AbortSignal): Promise<unknown[]>;
+  readImportImages(signal?: AbortSignal): Promise<ImportImages>;
   listGroups(signal?: AbortSignal): Promise<{ groupId: string; name: string }[]>;
   listGroupImages(groupId: string, signal?: AbortSignal): Promise<{ groupId: string; imageId: string }[]>;
 }

@@ -9,7 +9,14 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { KasmGitopsError } from "../core/errors.js";
 import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm/types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
-import type { Clock, KasmApi, KasmImageCreate, KasmImageFields, KasmImportSource } from "../ports.js";
+import type {
+  Clock,
+  ImportImages,
+  KasmApi,
+  KasmImageCreate,
+  KasmImageFields,
+  KasmImportSource,
+} from "../ports.js";
 import { systemClock } from "./clock.js";
 import {
   classifyKasmAnswer,
@@ -77,7 +84,19 @@ class KasmClient implements KasmApi {
   }
 
   async readImages(signal?: AbortSignal): Promise<KasmImageList> {
-    return decodeImages(await this.listImageRecords(signal), "get_images");
+    return decodeImages(await this.getImages(signal), "get_images");
+  }
+
+  async readImportImages(signal?: AbortSignal): Promise<ImportImages> {
+    // A non-object entry is read as an empty record, so what is wrong with it is said as a missing id.
+    const list = (await this.getImages(signal)).map((raw) =>
+      raw !== null && typeof raw === "object" && !Array.isArray(raw) ? raw : {},
+    );
+    const { records, unreadable } = decodeImages(list, "get_images", "import");
+    return {
+      records,
+      unreadable: unreadable.map((u) => ({ imageId: u.imageId ?? "(no image_id)", reason: u.problem })),
+    };
   }
 
   async listGroups(signal?: AbortSignal): Promise<KasmGroup[]> {
@@ -98,7 +117,7 @@ class KasmClient implements KasmApi {
 
   async updateImage(imageId: string, fields: KasmImageFields, signal?: AbortSignal): Promise<KasmRecord> {
     // Kasm resets what an update leaves out: read the record as it is now and send it back whole.
-    const current = (await this.listImageRecords(signal)).find(
+    const current = (await this.getImages(signal)).find(
       (raw): raw is WireRecord =>
         raw !== null && typeof raw === "object" && (raw as WireRecord)[IMAGE_ID] === imageId,
     );
@@ -134,8 +153,8 @@ class KasmClient implements KasmApi {
     await this.call("delete_image", targetImage(imageId), signal);
   }
 
-  /** get_images as Kasm answered it, for import's lenient decoding. */
-  async listImageRecords(signal?: AbortSignal): Promise<unknown[]> {
+  /** get_images as Kasm answered it: the one read both decodes and the update's read-modify-write start from. */
+  private async getImages(signal?: AbortSignal): Promise<unknown[]> {
     return listIn(await this.call("get_images", {}, signal), ANSWER_KEYS.get_images, "get_images");
   }
 

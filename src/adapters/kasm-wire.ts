@@ -4,6 +4,7 @@
  * categories newline-joined, memory in bytes), so the client holds no format knowledge of its own.
  */
 import { KasmGitopsError } from "../core/errors.js";
+import type { ImportConfigField, ImportRecord } from "../core/import/records.js";
 import { canonicalJson } from "../core/kasm/desired.js";
 import { namesRegistry } from "../core/kasm/registry-form.js";
 import {
@@ -28,6 +29,7 @@ import {
   JSON_TEXT_KEYS,
   NEWLINE_LIST_KEYS,
   NUMBER_KEYS,
+  PLACEMENT_KEYS,
   TOKEN_KEY,
 } from "./kasm-keys.js";
 
@@ -85,12 +87,38 @@ function toWriteForm(key: ImageWriteKey, value: unknown): unknown {
   return value;
 }
 
+/**
+ * How strict a decode is. `sync`: a config that is not a JSON object makes the record unreadable (the
+ * planner holds it). `import`: such a config is read as {} and kept as text to quote, and the placement
+ * Kasm holds is read too, so one odd record does not stop an import.
+ */
+export type DecodeMode = "sync" | "import";
+
 /** A record of `get_images`/`create_image`/`update_image` as ours; a malformed one is an error naming the field. */
 export function decodeImage(raw: unknown, fn: string): KasmRecord {
+  return decodeRecord(raw, fn, "sync");
+}
+
+/** A record of `get_images` as import reads it: lenient configs, and where Kasm runs its sessions. */
+export function decodeImportImage(raw: unknown, fn: string): ImportRecord {
+  return decodeRecord(raw, fn, "import");
+}
+
+function decodeRecord(raw: unknown, fn: string, mode: "sync"): KasmRecord;
+function decodeRecord(raw: unknown, fn: string, mode: "import"): ImportRecord;
+function decodeRecord(raw: unknown, fn: string, mode: DecodeMode): KasmRecord | ImportRecord {
   const record = asObject(raw, fn, "an image record");
   const read = reader(record, fn, `image ${String(record[IMAGE_ID] ?? "(no image_id)")}`);
   const k = FIELD_KEYS;
-  return {
+  const invalidConfigs: { field: ImportConfigField; text: string }[] = [];
+  const config = (field: ImportConfigField): JsonObject => {
+    if (mode === "sync") return read.config(k[field]);
+    const text = notAnObject(record[k[field]]);
+    if (text === undefined) return read.config(k[field]);
+    invalidConfigs.push({ field, text });
+    return {};
+  };
+  const decoded: KasmRecord = {
     imageId: read.id(IMAGE_ID),
     name: read.string(k.name),
     friendlyName: read.string(k.friendlyName),
@@ -101,24 +129,53 @@ export function decodeImage(raw: unknown, fn: string): KasmRecord {
     memory: read.number(k.memory),
     enabled: read.boolean(k.enabled),
     hidden: read.boolean(k.hidden),
-    runConfig: read.config(k.runConfig),
-    execConfig: read.config(k.execConfig),
-    volumeMappings: read.config(k.volumeMappings),
+    runConfig: config("runConfig"),
+    execConfig: config("execConfig"),
+    volumeMappings: config("volumeMappings"),
     dockerRegistry: read.nullableString(k.dockerRegistry),
     dockerUser: read.nullableString(k.dockerUser),
     dockerTokenSet: read.nullableString(TOKEN_KEY) !== null,
     notes: read.string(k.notes),
     available: read.boolean(AVAILABLE_KEY),
   };
+  if (mode === "sync") return decoded;
+  const P = PLACEMENT_KEYS;
+  const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : null);
+  return {
+    ...decoded,
+    ...(invalidConfigs.length > 0 ? { invalidConfigs } : {}),
+    ...(typeof record[P.imageType] === "string" ? { imageType: record[P.imageType] as string } : {}),
+    zoneId: record[P.restrictToZone] === true ? (text(record[P.zoneName]) ?? text(record[P.zoneId])) : null,
+    serverId: text(record[P.serverId]),
+  };
+}
+
+/** A config value that is not a JSON object (nor empty), as text to quote; undefined when it is one. */
+function notAnObject(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value === "object") return Array.isArray(value) ? JSON.stringify(value) : undefined;
+  if (typeof value !== "string") return String(value);
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? undefined : value;
+  } catch {
+    return value;
+  }
 }
 
 /** Every record of a `get_images` answer that decodes; the others kept aside with what is wrong and whose they are. */
-export function decodeImages(list: readonly unknown[], fn: string): KasmImageList {
+export function decodeImages(list: readonly unknown[], fn: string): KasmImageList;
+export function decodeImages(
+  list: readonly unknown[],
+  fn: string,
+  mode: "import",
+): { records: ImportRecord[]; unreadable: UnreadableRecord[] };
+export function decodeImages(list: readonly unknown[], fn: string, mode: DecodeMode = "sync") {
   const records: KasmRecord[] = [];
   const unreadable: UnreadableRecord[] = [];
   for (const raw of list) {
     try {
-      records.push(decodeImage(raw, fn));
+      records.push(mode === "sync" ? decodeRecord(raw, fn, "sync") : decodeRecord(raw, fn, "import"));
     } catch (error) {
       unreadable.push(unreadableRecord(raw, error instanceof Error ? error.message : String(error)));
     }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { decodeImportRecord } from "./kasm-import-read.js";
+import { decodeImages } from "./kasm-wire.js";
+
+/** One record through the decoder's import mode, as `import` reads get_images. */
+const decodeImportRecord = (raw: unknown) => {
+  const { records, unreadable } = decodeImages([raw], "get_images", "import");
+  return { record: records[0], unreadable: unreadable[0]?.problem };
+};
 
 const ID = "3f2a000000000000000000000000000a";
 const wire = (over: Record<string, unknown> = {}) => ({
@@ -26,7 +32,7 @@ const wire = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-describe("decodeImportRecord", () => {
+describe("decodeImages in import mode", () => {
   it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
     [
       "a plain record",
@@ -64,15 +70,16 @@ describe("decodeImportRecord", () => {
     ["a server", { server_id: "s1", image_type: "Server" }, { serverId: "s1", imageType: "Server" }],
   ])("%s", (_, over, expected) => {
     const decoded = decodeImportRecord(wire(over));
-    expect("record" in decoded && decoded.record).toMatchObject(expected);
+    expect(decoded.record).toMatchObject(expected);
   });
 
   it.each<[string, unknown, RegExp]>([
     ["no image_id", wire({ image_id: undefined }), /image_id/],
     ["cores as text", wire({ cores: "many" }), /cores is "many", expected a number/],
-    ["not an object", "nope", /image_id/],
+    ["not an object", "nope", /an image record to be an object/],
   ])("sets aside a record it cannot read: %s", (_, raw, reason) => {
     const decoded = decodeImportRecord(raw);
-    expect("unreadable" in decoded && decoded.unreadable.reason).toMatch(reason);
+    expect(decoded.record).toBeUndefined();
+    expect(decoded.unreadable).toMatch(reason);
   });
 });
