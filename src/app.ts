@@ -23,8 +23,8 @@ import { keyedFingerprint } from "./core/fingerprint.js";
 import type { SecretPolicy } from "./core/manifest/secret-policy.js";
 import { DEFAULTS, type KasmServerManifest, type SecretRef } from "./core/manifest/types.js";
 import type { VerifyMode } from "./core/revision/trust.js";
+import type { ReconcileDeps } from "./engine/cycle.js";
 import { createNotifier, type Notifier } from "./engine/notifier.js";
-import type { ReconcileDeps } from "./engine/reconcile.js";
 import type { DebugLogger, KasmApi, KasmImportSource, Metrics, RegistryClient } from "./ports.js";
 
 // What commands use of the adapters besides the engine's deps: commands reach adapters only through here.

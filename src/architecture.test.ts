@@ -123,7 +123,7 @@ describe("import direction", () => {
   it.each([
     ["src/core/plan.ts", 'import { x } from "../adapters/clock.js";', "core must not import adapters"],
     ["src/core/plan.ts", 'import type { Clock } from "../ports.js";', "core must not import ports"],
-    ["src/core/plan.ts", 'export { run } from "../engine/reconcile.js";', "core must not import engine"],
+    ["src/core/plan.ts", 'export { run } from "../engine/cycle.js";', "core must not import engine"],
     [
       "src/engine/daemon.ts",
       'import type { Metrics } from "../http/metrics.js";',
@@ -154,7 +154,7 @@ describe("import direction", () => {
   it.each([
     ["src/core/plan.ts", 'import { parse } from "yaml";\nimport { a } from "./desired.js";'],
     [
-      "src/engine/reconcile.ts",
+      "src/engine/cycle.ts",
       'import type { Clock } from "../ports.js";\nimport { b } from "../core/plan.js";',
     ],
     [

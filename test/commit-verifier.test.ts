@@ -5,7 +5,7 @@ import { createCommitVerifier } from "../src/adapters/commit-verifier.js";
 import { createGitSource } from "../src/adapters/git-source.js";
 import { KasmGitopsError } from "../src/core/errors.js";
 import type { TrustVerdict, VerifyMode } from "../src/core/revision/trust.js";
-import { checkTrust } from "../src/engine/reconcile.js";
+import { checkTrust } from "../src/engine/snapshot.js";
 import { stateDir } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo, tempDir } from "./helpers/git-repos.js";
 import {

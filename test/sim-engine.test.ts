@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDockerAgent } from "../src/adapters/docker-agent.js";
 import { createDeps } from "../src/app.js";
 import { secretPolicy } from "../src/core/manifest/secret-policy.js";
-import { executeOnFleet, loadSnapshot, planSnapshot } from "../src/engine/reconcile.js";
+import { runCycle } from "../src/engine/cycle.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { type RegistryProxy, startRegistryProxy } from "../src/lab/registry-proxy.js";
 import { type SimEngine, startSimEngine } from "../src/lab/sim-engine.js";
@@ -66,13 +66,13 @@ async function scenario(engineHost: string, socket: string): Promise<Phase[]> {
   });
   const phases: Phase[] = [];
   const cycle = async (name: string) => {
-    const { plan, fleet } = await planSnapshot(await loadSnapshot(deps), deps, {
+    const { plan, results } = await runCycle(deps, {
       refresh: "all",
       diskUsage: true,
       // As the daemon: the first cycle rebuilds the new ledger from the agent, so the third one may prune.
       record: true,
+      execute: {},
     });
-    const results = await executeOnFleet(plan, fleet, deps, {});
     expect(results.filter((r) => r.status !== "ok")).toEqual([]);
     phases.push({ name, calls: recorder.take().sort(), actions: plan.actions.map((a) => a.type) });
   };

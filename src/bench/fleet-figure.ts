@@ -9,8 +9,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { Plan, PullAction } from "../core/plan/types.js";
+import { executeOnFleet, runCycle } from "../engine/cycle.js";
 import type { ActionResult, ExecutorEvent } from "../engine/executor.js";
-import { executeOnFleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import { loadSnapshot } from "../engine/snapshot.js";
 import { uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import type { Lab } from "../lab/lab.js";
 import { pushRandomImage } from "../lab/push-image.js";
@@ -140,7 +141,7 @@ async function measureFleet(lab: Lab, sizes: FleetSizes): Promise<FleetRun> {
     const deps = benchDeps(bench, { ...process.env, [PASSWORD_ENV]: CREDENTIALS.password });
     const snapshot = await loadSnapshot(deps);
     const planned = await phase(fleet, lab.registries.plain.pid, () =>
-      planSnapshot(snapshot, deps, { refresh: "all" }),
+      runCycle(deps, { snapshot, refresh: "all" }),
     );
     const { plan, fleet: connected } = planned.value;
     const pulls = plan.actions.filter((a): a is PullAction => a.type === "pull");
@@ -178,8 +179,7 @@ async function measureFleet(lab: Lab, sizes: FleetSizes): Promise<FleetRun> {
     const handoff = handoffMs(starts, dones, sizes.limit);
     const pullMs = median(applied.value.map((r) => r.durationMs));
     const refreshed = await phase(fleet, lab.registries.plain.pid, async () => {
-      const cycle = await planSnapshot(snapshot, deps, { refresh: "all", diskUsage: true });
-      await executeOnFleet(cycle.plan, cycle.fleet, deps, {});
+      const cycle = await runCycle(deps, { snapshot, refresh: "all", diskUsage: true, execute: {} });
       return cycle.plan;
     });
     const memory = memoryOf(process.pid);

@@ -9,7 +9,7 @@ import Docker from "dockerode";
 import { dockerConnection } from "../adapters/docker-host.js";
 import { createDeps } from "../app.js";
 import { secretPolicy } from "../core/manifest/secret-policy.js";
-import type { ReconcileDeps } from "../engine/reconcile.js";
+import type { ReconcileDeps } from "../engine/cycle.js";
 import { type AgentDef, fleetYaml, type RegistryDef, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import { createTestRepo, type TestRepo } from "../lab/git-repo.js";
 import { defaultLabDir, type Lab, startLab } from "../lab/lab.js";

@@ -14,8 +14,8 @@ import { createFileLedger, ledgerPath, parseLedgerLine } from "../adapters/ledge
 import { createDeps } from "../app.js";
 import { secretPolicy } from "../core/manifest/secret-policy.js";
 import type { Plan, RemoveAction } from "../core/plan/types.js";
+import { executeOnFleet, runCycle } from "../engine/cycle.js";
 import { mapLimit } from "../engine/observe.js";
-import { executeOnFleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
 import { fleetYaml, uniqueRepo } from "../lab/fleet-yaml.js";
 import { git } from "../lab/git-repo.js";
 import type { Lab } from "../lab/lab.js";
@@ -46,7 +46,7 @@ async function planTip(bench: BenchRepo, refresh: false | "all", record = false)
     stateDir: bench.stateDir,
     env: process.env,
   });
-  const { plan, fleet: connected } = await planSnapshot(await loadSnapshot(deps), deps, { refresh, record });
+  const { plan, fleet: connected } = await runCycle(deps, { refresh, record });
   /** Runs `actions` of the plan (all by default); throws if any failed; resolves with the wall time. */
   const run = async (actions = plan.actions) => {
     const started = performance.now();

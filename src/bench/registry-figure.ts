@@ -9,8 +9,9 @@
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createDeps } from "../app.js";
 import { secretPolicy } from "../core/manifest/secret-policy.js";
+import { runCycle } from "../engine/cycle.js";
 import { mapLimit } from "../engine/observe.js";
-import { loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import { loadSnapshot } from "../engine/snapshot.js";
 import { uniqueRepo } from "../lab/fleet-yaml.js";
 import type { Lab } from "../lab/lab.js";
 import { pushRandomImage } from "../lab/push-image.js";
@@ -109,7 +110,7 @@ export async function benchRegistry(lab: Lab, sizes: RegistrySizes): Promise<Fig
     const snapshot = await loadSnapshot(deps);
     const refresh = async (refreshDeps: ReturnType<typeof newDeps>) => {
       proxy.reset();
-      const { plan } = await planSnapshot(snapshot, refreshDeps, { refresh: "all" });
+      const { plan } = await runCycle(refreshDeps, { snapshot, refresh: "all" });
       if (plan.actions.length > 0)
         throw new Error(`an unchanged fleet was planned with ${plan.actions.length} action(s)`);
       return proxy.stats();

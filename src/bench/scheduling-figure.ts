@@ -7,8 +7,10 @@ import { performance } from "node:perf_hooks";
 import { systemClock } from "../adapters/clock.js";
 import { createFileLedger } from "../adapters/ledger-file.js";
 import type { Plan, PullAction } from "../core/plan/types.js";
+import { runCycle } from "../engine/cycle.js";
 import { executePlan } from "../engine/executor.js";
-import { type Fleet, loadSnapshot, planSnapshot } from "../engine/reconcile.js";
+import type { Fleet } from "../engine/fleet.js";
+import { loadSnapshot } from "../engine/snapshot.js";
 import { uniqueRepo, type WorkspaceDef } from "../lab/fleet-yaml.js";
 import type { Lab } from "../lab/lab.js";
 import { pushRandomImage } from "../lab/push-image.js";
@@ -68,7 +70,7 @@ export async function benchScheduling(lab: Lab, sizes: SchedulingSizes): Promise
   try {
     const deps = benchDeps(bench);
     const snapshot = await loadSnapshot(deps);
-    const { plan, fleet } = await planSnapshot(snapshot, deps, { refresh: false });
+    const { plan, fleet } = await runCycle(deps, { snapshot, refresh: false });
     const pulls = plan.actions.filter((a): a is PullAction => a.type === "pull");
     const isSingle = (a: PullAction) => a.workspaces.some((w) => w.startsWith("single-"));
     const run = (actions: PullAction[]) => execute({ ...plan, actions }, fleet, bench.stateDir, sizes.limit);

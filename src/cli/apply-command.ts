@@ -6,10 +6,10 @@ import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
 import type { Plan } from "../core/plan/types.js";
 import { describeUnknown } from "../core/plan/unknown.js";
-import { connectFleet, executeOnFleet, planSnapshot, recordFromAgents } from "../engine/reconcile.js";
+import { type ExecuteHooks, type PlannedCycle, runCycle } from "../engine/cycle.js";
 import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
-import { kasmStaleReasons, parsePlanFile, staleReasons } from "../engine/stale.js";
+import { parsePlanFile } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
 import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
@@ -54,52 +54,31 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
   const signal = io.stopSignal;
-  let plan: Awaited<ReturnType<typeof planSnapshot>>["plan"];
-  let fleet: Awaited<ReturnType<typeof connectFleet>>;
-  if (planFile && saved) {
-    plan = saved;
-    // Kasm records the saved plan changes must still be as it saw them: compared with a plan made now,
-    // whose fleet (registry clients that already hold their tokens) then serves the checks and the apply.
-    const now =
-      plan.kasm || snapshot.set.kasmServer
-        ? await planSnapshot(snapshot, deps, {
-            refresh: "all",
-            onlyAgents: flags.agents,
-            ...(signal ? { signal } : {}),
-          })
-        : undefined;
-    fleet = now?.fleet ?? (await connectFleet(snapshot.set, deps, flags.agents));
-    const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
-    if (now) reasons.push(...kasmStaleReasons(plan, now.plan));
-    if (reasons.length > 0) {
-      throw new KasmGitopsError(
-        "stale-plan",
-        `the saved plan ${planFile} is stale; run plan again:\n  ${reasons.join("\n  ")}`,
-      );
-    }
-    await recordFromAgents(snapshot, fleet, deps, signal);
-  } else {
-    ({ plan, fleet } = await planSnapshot(snapshot, deps, {
-      refresh: "all",
-      onlyAgents: flags.agents,
-      record: true,
-      ...(signal ? { signal } : {}),
-    }));
-  }
   // JSON lines only when asked; a CI log (no terminal) gets one plain line per event.
   const json = Boolean(args.values.json);
-  if (json) {
-    const { actions: _, ...overview } = plan;
-    io.stdout(`${JSON.stringify({ time: new Date().toISOString(), event: "plan", ...overview })}\n`);
-  } else {
-    io.stdout(renderPlan(plan, { color: useColor(io) }));
-  }
-  const live = !json && io.isTTY ? terminalProgress(io) : undefined;
-  const onEvent = json ? jsonLines(io) : (live?.onEvent ?? eventLines((line) => io.stdout(line)));
+  let live: ReturnType<typeof terminalProgress> | undefined;
+  let onEvent: ExecuteHooks["onEvent"];
+  /** The plan as it will be carried out, printed before any action starts; live progress starts below it. */
+  const preview = ({ plan }: PlannedCycle) => {
+    if (json) {
+      const { actions: _, ...overview } = plan;
+      io.stdout(`${JSON.stringify({ time: new Date().toISOString(), event: "plan", ...overview })}\n`);
+    } else {
+      io.stdout(renderPlan(plan, { color: useColor(io) }));
+    }
+    live = !json && io.isTTY ? terminalProgress(io) : undefined;
+    onEvent = json ? jsonLines(io) : (live?.onEvent ?? eventLines((line) => io.stdout(line)));
+  };
+  // A saved plan is carried out exactly, unless stale; else one fresh reconcile that records what it learns.
   // SIGTERM/SIGINT drains: no new pull starts, in-flight pulls finish (a second signal kills the process).
-  const results = await executeOnFleet(plan, fleet, deps, {
-    ...(signal ? { drain: signal } : {}),
-    onEvent,
+  const { plan, results } = await runCycle(deps, {
+    snapshot,
+    refresh: "all",
+    onlyAgents: flags.agents,
+    ...(planFile && saved ? { saved: { plan: saved, file: planFile } } : { record: true }),
+    ...(signal ? { signal } : {}),
+    onPlanned: preview,
+    execute: { ...(signal ? { drain: signal } : {}), onEvent: (event) => onEvent?.(event) },
   }).finally(() => live?.close());
   const failed = results.filter(countsAsFailure).length;
   // Converged only when every action succeeded, nothing was left unchecked (an unknown is not good)

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
-import { planSnapshot } from "../engine/reconcile.js";
+import { runCycle } from "../engine/cycle.js";
 import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { repoFlags } from "./flags.js";
@@ -17,7 +17,8 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   await warnUncommitted(flags, io);
   const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
-  const { plan: planned } = await planSnapshot(snapshot, deps, {
+  const { plan: planned } = await runCycle(deps, {
+    snapshot,
     refresh: args.values["no-refresh"] ? false : "all",
     onlyAgents: flags.agents,
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),

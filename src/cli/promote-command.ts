@@ -8,7 +8,7 @@ import {
 import { KasmGitopsError } from "../core/errors.js";
 import { editPromotion, verifyPromotion } from "../engine/authoring/promote-check.js";
 import { checkGitState, commitPromotion } from "../engine/authoring/promote-commit.js";
-import { acceptManifests } from "../engine/reconcile.js";
+import { acceptManifests } from "../engine/snapshot.js";
 import { GLOBAL_OPTIONS, REPO_OPTIONS, SECRET_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { logFlags, secretPolicyFlag, stateDirFlag } from "./flags.js";

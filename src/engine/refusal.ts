@@ -13,6 +13,8 @@ export type Refusal = {
   notification?: string;
   /** The one-line error for `/status` and the cycle record. */
   error: string;
+  /** What was wrong, without the revision (`/status` lastError says which revision). */
+  detail: string;
 };
 
 /** Turns a failed fetch, validation or signature check into a refusal: what, which revision, what stays in force. */
@@ -29,6 +31,7 @@ export function describeRefusal(error: unknown, inForce: string): Refusal {
       log: { fields: { revision, problems: errors }, message: `revision refused; ${inForce}` },
       notification: `revision ${revision.slice(0, 12)} was refused (${errors.length} error(s)); the last good revision stays in force. First: ${problems[0] ?? described}`,
       error: `revision ${revision} refused: ${described}`,
+      detail: described,
     };
   }
   if (hasCode(error, "untrusted-revision")) {
@@ -44,6 +47,7 @@ export function describeRefusal(error: unknown, inForce: string): Refusal {
       },
       notification: `revision ${revision.slice(0, 12)} was refused: not signed by a trusted key (${reason}); ${inForce}. ${described}`,
       error: `revision ${revision} refused: ${described}`,
+      detail: described,
     };
   }
   return {
@@ -51,5 +55,6 @@ export function describeRefusal(error: unknown, inForce: string): Refusal {
     problems: [],
     log: { fields: { err: described }, message: `could not fetch the manifests; ${inForce}` },
     error: `could not fetch the manifests: ${described}`,
+    detail: described,
   };
 }

@@ -3,8 +3,9 @@ import { parseImageReference } from "../core/image/reference.js";
 import { actionSubject } from "../core/plan/render.js";
 import type { Action, Plan } from "../core/plan/types.js";
 import type { Clock } from "../ports.js";
+import type { Fleet } from "./fleet.js";
 import { resolveDigests } from "./observe.js";
-import type { Fleet, Snapshot } from "./reconcile.js";
+import type { Snapshot } from "./snapshot.js";
 
 /** The digest each tag reference must still have for a saved plan to mean what it meant. */
 function expectations(plan: Plan): Map<string, string | undefined> {

@@ -9,8 +9,9 @@ import type { ManifestFile } from "../../core/manifest/load.js";
 import type { ManifestSet } from "../../core/manifest/types.js";
 import { selects } from "../../core/plan/desired.js";
 import { notVerifiedMessage, verifiedOn } from "../../core/plan/promotion.js";
+import type { ReconcileDeps } from "../cycle.js";
 import { observeAgents, resolveDigests } from "../observe.js";
-import { acceptManifests, type ReconcileDeps } from "../reconcile.js";
+import { acceptManifests } from "../snapshot.js";
 
 export type PromoteDeps = Pick<ReconcileDeps, "agentFor" | "registryFor" | "ledger" | "clock" | "retry">;
 

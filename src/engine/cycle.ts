@@ -1,34 +1,25 @@
-import { randomBytes } from "node:crypto";
-import { describeError, hasCode, KasmGitopsError } from "../core/errors.js";
-import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerprint.js";
-import { parseImageReference } from "../core/image/reference.js";
-import type { KasmServerConfig } from "../core/kasm/plan.js";
+/**
+ * One cycle of reconciliation, the same for `plan`, `apply`, `run` and the bench: load the revision (or take
+ * the one given), observe agents, registries and Kasm, plan, and carry the plan out. `runCycle` is the entry;
+ * its parts are exported for callers that time or narrow one step (the bench).
+ */
+import { KasmGitopsError } from "../core/errors.js";
 import type { KasmObservation } from "../core/kasm/types.js";
 import type { ManifestFile } from "../core/manifest/load.js";
 import type { SecretPolicy } from "../core/manifest/secret-policy.js";
-import {
-  type AgentManifest,
-  DEFAULTS,
-  type KasmServerManifest,
-  type ManifestSet,
-  type Problem,
-  type RegistryManifest,
-} from "../core/manifest/types.js";
-import { checkManifestFiles } from "../core/manifest/validate.js";
+import type { AgentManifest, KasmServerManifest, RegistryManifest } from "../core/manifest/types.js";
 import { planDecisions } from "../core/plan/decisions.js";
 import { type DesiredState, desiredState, type RefreshScope, refsToCheck } from "../core/plan/desired.js";
 import { nextDepartures, rebuildEntries } from "../core/plan/ledger-history.js";
-import { type AgentObservation, buildPlan, type PlanInput } from "../core/plan/plan.js";
+import { type AgentObservation, buildPlan } from "../core/plan/plan.js";
 import { promotionRefs } from "../core/plan/promotion.js";
 import { pruningAgents } from "../core/plan/prune.js";
 import type { KasmAction, Plan } from "../core/plan/types.js";
 import type { RetryPolicy } from "../core/retry.js";
-import { type TrustVerdict, untrustedMessage } from "../core/revision/trust.js";
 import type {
   Clock,
   DebugLogger,
   DockerAgent,
-  GitRevision,
   GitSource,
   KasmApi,
   KasmWrittenStore,
@@ -37,10 +28,17 @@ import type {
   RevisionVerifier,
 } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
-import { afterWrites, kasmServerConfig, observeKasm, registryInfo } from "./kasm-sync.js";
+import { connectFleet, type Fleet } from "./fleet.js";
+import { fingerprinter, kasmInput } from "./kasm-input.js";
+import { afterWrites, registryInfo } from "./kasm-sync.js";
 import { observeAgents, resolveDigests } from "./observe.js";
+import { loadSnapshot, type Snapshot } from "./snapshot.js";
+import { kasmStaleReasons, staleReasons } from "./stale.js";
 
-/** The side effects a reconcile needs, injected from src/app.ts. */
+export type { Fleet } from "./fleet.js";
+export type { Snapshot } from "./snapshot.js";
+
+/** The ports a cycle needs (plan, apply, run and the bench alike), injected from src/app.ts. */
 export type ReconcileDeps = {
   git: GitSource;
   /** With --verify-commits: a revision is used only when its tip commit is signed by a trusted key. */
@@ -63,177 +61,6 @@ export type ReconcileDeps = {
   /** The deadline for one whole registry refresh (`--registry-timeout`). */
   registryTimeoutMs?: number;
 };
-
-/** A revision read and validated: what the fleet should look like, and the files it came from. */
-export type Snapshot = {
-  revision: GitRevision;
-  set: ManifestSet;
-  problems: Problem[];
-  files: ManifestFile[];
-  /** With --verify-commits: the fingerprint of the trusted key that signed the tip. */
-  signedBy?: string;
-};
-
-/** The agents and registries of a snapshot, connected. */
-export type Fleet = {
-  agents: Map<string, DockerAgent>;
-  limits: Map<string, number>;
-  registries: Map<string, RegistryAccess>;
-  /** The registry that serves an image, by its host (docs/manifests.md: an image's host is its Registry's). */
-  accessForImage: (image: string) => RegistryAccess | undefined;
-  accessForHost: (host: string) => RegistryAccess | undefined;
-  /** The set it was connected for. */
-  set: ManifestSet;
-  /** The KasmServer's API, or why it could not be reached. */
-  kasm?: { config: KasmServerConfig; api?: KasmApi; error?: string; reason?: "kasm-config" };
-};
-
-/** Reads and validates a set of manifest files; an invalid set is refused whole with every problem. */
-export function acceptManifests(
-  files: ManifestFile[],
-  where: string,
-  revision?: string,
-  secrets?: SecretPolicy,
-): Pick<Snapshot, "set" | "problems"> {
-  const { set, problems } = checkManifestFiles(
-    files,
-    secrets ? { secrets: { policy: secrets, severity: "error" } } : {},
-  );
-  const errors = problems.filter((p) => p.severity === "error");
-  if (errors.length > 0) {
-    throw new KasmGitopsError("invalid-manifest", `${errors.length} error(s) in the manifests at ${where}`, {
-      problems,
-      ...(revision ? { revision } : {}),
-    });
-  }
-  return { set, problems };
-}
-
-/** Refuses a revision whose tip commit is not signed by a trusted key, naming the commit, key and reason. */
-export async function checkTrust(revision: GitRevision, verifier: RevisionVerifier, signal?: AbortSignal) {
-  let verdict: TrustVerdict;
-  try {
-    verdict = await verifier.verify(revision, signal);
-  } catch (error) {
-    // A key file that became unreadable since startup: the revision cannot be checked, so it is not used.
-    if (!(error instanceof KasmGitopsError && error.code === "invalid-trust-file")) throw error;
-    verdict = { trusted: false, reason: "cannot-check", detail: error.message };
-  }
-  if (verdict.trusted) return verdict;
-  throw new KasmGitopsError(
-    "untrusted-revision",
-    untrustedMessage(revision.revision, revision.branch, verdict),
-    {
-      revision: revision.revision,
-      reason: verdict.reason,
-      ...(verdict.key ? { key: verdict.key } : {}),
-      ...(verdict.signer ? { signer: verdict.signer } : {}),
-    },
-  );
-}
-
-/** Fetches the branch, checks its signature when asked to, and validates its manifests. */
-export async function loadSnapshot(deps: ReconcileDeps, signal?: AbortSignal): Promise<Snapshot> {
-  const revision = await deps.git.sync(signal);
-  const trusted = deps.verifier ? await checkTrust(revision, deps.verifier, signal) : undefined;
-  const files = await deps.readManifests(revision.manifestDir, revision.checkoutDir);
-  const where = `${revision.branch}@${revision.revision.slice(0, 12)}`;
-  return {
-    revision,
-    files,
-    ...acceptManifests(files, where, revision.revision, deps.secrets),
-    ...(trusted ? { signedBy: trusted.key } : {}),
-  };
-}
-
-/** Connects to every Registry and (selected) Agent of the set. */
-export async function connectFleet(
-  set: ManifestSet,
-  deps: ReconcileDeps,
-  onlyAgents?: string[],
-): Promise<Fleet> {
-  const defaultLimit = set.settings?.spec.maxConcurrentPulls ?? DEFAULTS.maxConcurrentPulls;
-  const agents = new Map<string, DockerAgent>();
-  const limits = new Map<string, number>();
-  for (const manifest of set.agents) {
-    if (onlyAgents?.length && !onlyAgents.includes(manifest.metadata.name)) continue;
-    agents.set(manifest.metadata.name, await deps.agentFor(manifest));
-    limits.set(manifest.metadata.name, manifest.spec.maxConcurrentPulls ?? defaultLimit);
-  }
-  const registries = new Map<string, RegistryAccess>();
-  const byHost = new Map<string, RegistryAccess>();
-  for (const manifest of set.registries) {
-    const access = await deps.registryFor(manifest);
-    registries.set(manifest.metadata.name, access);
-    if (!byHost.has(manifest.spec.host)) byHost.set(manifest.spec.host, access);
-  }
-  let kasm: Fleet["kasm"];
-  if (set.kasmServer && deps.kasmFor) {
-    const config = kasmServerConfig(set.kasmServer);
-    try {
-      kasm = { config, api: await deps.kasmFor(set.kasmServer) };
-    } catch (error) {
-      // A secret that does not resolve is the operator's to fix, not Kasm being down.
-      const configError = hasCode(error, "secret-unresolved", "secret-not-allowed", "usage");
-      kasm = {
-        config,
-        error: configError
-          ? `KasmServer "${set.kasmServer.metadata.name}" cannot be used as configured: ${describeError(error)}`
-          : describeError(error),
-        ...(configError ? { reason: "kasm-config" as const } : {}),
-      };
-    }
-  }
-  return {
-    agents,
-    limits,
-    registries,
-    accessForImage: (image) => byHost.get(parseImageReference(image).registry),
-    accessForHost: (host) => byHost.get(host),
-    set,
-    ...(kasm ? { kasm } : {}),
-  };
-}
-
-/** Observes Kasm for a plan: its records and the groups Git names now or named before. */
-async function kasmInput(
-  fleet: Fleet,
-  deps: ReconcileDeps,
-  signal?: AbortSignal,
-): Promise<PlanInput["kasm"]> {
-  const kasm = fleet.kasm;
-  if (!kasm) return undefined;
-  const written = (await deps.kasmWritten?.read()) ?? { records: {}, groups: [] };
-  const { observed, groupsRead } = kasm.api
-    ? await observeKasm(kasm.api, signal)
-    : {
-        observed: {
-          reachable: false as const,
-          error: kasm.error ?? "no Kasm API",
-          ...(kasm.reason ? { reason: kasm.reason } : {}),
-        },
-        groupsRead: [],
-      };
-  return {
-    server: kasm.config,
-    observed,
-    groupsRead,
-    registries: registryInfo(
-      fleet.set,
-      (name) => fleet.registries.get(name)?.credentials,
-      await fingerprinter(deps),
-    ),
-    applied: new Map(Object.entries(written.records)),
-  };
-}
-
-/** The state dir's keyed credential fingerprints; without a state store, a key of this process only. */
-async function fingerprinter(deps: ReconcileDeps): Promise<CredentialsFingerprint> {
-  if (deps.kasmWritten) return deps.kasmWritten.fingerprinter();
-  processKey ??= keyedFingerprint(randomBytes(32));
-  return processKey;
-}
-let processKey: CredentialsFingerprint | undefined;
 
 /** `false`: no digest checks (interval cycles, --no-refresh); else which tags to re-check. */
 export type PlanOptions = {
@@ -407,4 +234,83 @@ export async function executeOnFleet(
     if (JSON.stringify(after) !== JSON.stringify(before)) await deps.kasmWritten.write(after);
   }
   return results;
+}
+
+/** The executor's hooks for a cycle that carries its plan out. */
+export type ExecuteHooks = Pick<ExecutorDeps, "signal" | "drain" | "onEvent">;
+
+export type CycleOptions = PlanOptions & {
+  /** The revision to reconcile (the daemon's revision in force); absent: the branch is fetched and validated now. */
+  snapshot?: Snapshot;
+  /**
+   * `apply PLANFILE`: carry out exactly this plan instead of a fresh one, refused as `stale-plan` when the
+   * registries, agents or Kasm moved since it was made.
+   */
+  saved?: { plan: Plan; file: string };
+  /** Stop after planning (false, the default), or carry the plan out with these hooks. */
+  execute?: false | ExecuteHooks;
+  /** Told the plan before its actions run (the daemon's status, apply's preview). */
+  onPlanned?: (cycle: PlannedCycle) => void | Promise<void>;
+};
+
+export type CycleOutcome = PlannedCycle & {
+  snapshot: Snapshot;
+  /** Each action's outcome; empty when the cycle only planned. */
+  results: ActionResult[];
+};
+
+/** load → observe → plan → execute: the one way a plan is made and carried out. */
+export async function runCycle(
+  deps: ReconcileDeps,
+  options: CycleOptions = { refresh: "all" },
+): Promise<CycleOutcome> {
+  const { snapshot: given, saved, execute, onPlanned, ...planOptions } = options;
+  const snapshot = given ?? (await loadSnapshot(deps, options.signal));
+  const planned = saved
+    ? await savedCycle(snapshot, deps, saved, planOptions)
+    : await planSnapshot(snapshot, deps, planOptions);
+  await onPlanned?.(planned);
+  const results = execute ? await executeOnFleet(planned.plan, planned.fleet, deps, execute) : [];
+  return { ...planned, snapshot, results };
+}
+
+/**
+ * A saved plan, checked against the world now: its digests and agents, and Kasm's records compared with a
+ * plan made now (whose fleet, holding its registry tokens already, then serves the checks and the apply).
+ * What a plan made with `record` would write is written from a fresh look at the agents.
+ */
+async function savedCycle(
+  snapshot: Snapshot,
+  deps: ReconcileDeps,
+  saved: { plan: Plan; file: string },
+  options: PlanOptions,
+): Promise<PlannedCycle> {
+  const { plan, file } = saved;
+  const { signal, onlyAgents } = options;
+  const now =
+    plan.kasm || snapshot.set.kasmServer
+      ? await planSnapshot(snapshot, deps, {
+          refresh: "all",
+          ...(onlyAgents ? { onlyAgents } : {}),
+          ...(signal ? { signal } : {}),
+        })
+      : undefined;
+  const fleet = now?.fleet ?? (await connectFleet(snapshot.set, deps, onlyAgents));
+  const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
+  if (now) reasons.push(...kasmStaleReasons(plan, now.plan));
+  if (reasons.length > 0) {
+    throw new KasmGitopsError(
+      "stale-plan",
+      `the saved plan ${file} is stale; run plan again:\n  ${reasons.join("\n  ")}`,
+    );
+  }
+  await recordFromAgents(snapshot, fleet, deps, signal);
+  const desired = desiredState(snapshot.set, onlyAgents);
+  return {
+    plan,
+    desired,
+    observations: now?.observations ?? [],
+    fleet,
+    ...(now?.kasm ? { kasm: now.kasm } : {}),
+  };
 }

@@ -1,0 +1,364 @@
+/**
+ * A daemon cycle as plain data, and the one place that turns it into status, metrics, logs and
+ * notifications. The daemon's loop only runs cycles and hands their reports here, so what an operator sees
+ * is unit-tested with fake ports and a fake clock.
+ */
+import type { KasmObservation } from "../core/kasm/types.js";
+import type { ManifestSet } from "../core/manifest/types.js";
+import { driftEvent, type NotificationEventKind } from "../core/notification.js";
+import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotions.js";
+import type { AgentObservation } from "../core/plan/plan.js";
+import { actionSubject } from "../core/plan/render.js";
+import type { Plan, UnknownKind } from "../core/plan/types.js";
+import type { Clock, CycleResult, Metrics } from "../ports.js";
+import {
+  agentStatuses,
+  degradedReasons,
+  type FailedAction,
+  failedActions,
+  failedSummary,
+  kasmSummary,
+} from "./cycle-health.js";
+import { type DaemonLogger, logBlocked } from "./cycle-log.js";
+import type { ActionResult } from "./executor.js";
+import type { Notifier } from "./notifier.js";
+import type { RevisionOutcome } from "./revision-in-force.js";
+import { rolloutEvents } from "./rollout-events.js";
+import { agentCounts, type CycleTrigger, type DaemonStatus, type StatusEvent } from "./status.js";
+
+/** A cycle's plan and what it was made from, reported before its actions run. */
+export type PlannedReport = {
+  id: string;
+  set: ManifestSet;
+  plan: Plan;
+  observations: AgentObservation[];
+  /** Kasm as the plan saw it (absent without a KasmServer, or with --agent). */
+  kasm?: KasmObservation;
+  /** Which tags the plan re-checked. */
+  refresh: "none" | "all" | string[];
+};
+
+/** A whole cycle, once it ended. */
+export type CycleReport = {
+  id: string;
+  startedAt: Date;
+  finishedAt: Date;
+  revision?: RevisionOutcome;
+  planned?: PlannedReport;
+  /** Each action's outcome (empty when the plan had none). */
+  results: ActionResult[];
+  /** Agents' image bytes read again after this cycle's pulls or removals changed them. */
+  imageBytes: Record<string, number>;
+  /** The cycle itself failed (not an action): the error. */
+  error?: string;
+};
+
+/** The ports a report is published to. */
+export type ReportPorts = {
+  update(event: StatusEvent): void;
+  status(): DaemonStatus;
+  metrics: Metrics;
+  logger: DaemonLogger;
+  notifier?: Notifier;
+  clock: Clock;
+};
+
+export type Reporter = ReturnType<typeof createReporter>;
+
+/** Turns reports into what the daemon shows, remembering what was already said so it is said once. */
+export function createReporter(ports: ReportPorts, options: { branch: string; onlyAgents?: string[] }) {
+  const { update, metrics, logger } = ports;
+  /** Blocked promotions already counted, so the metric counts each once, not once per cycle. */
+  const blockedSeen = new Set<string>();
+  /** The refusal (reason and revision) last logged, so a tip refused every interval is logged once. */
+  let refusedLogged: string | undefined;
+  /** The revision whose unknown `--agent` names were last logged (once per revision). */
+  let missingLogged: string | undefined;
+  const notify = (event: NotificationEventKind, revision: string, message: string, details?: object) =>
+    ports.notifier?.emit({
+      event,
+      revision,
+      branch: options.branch,
+      time: ports.clock.now().toISOString(),
+      message,
+      ...(details ? { details: details as Record<string, unknown> } : {}),
+    });
+
+  /** `--agent` names the revision lacks: a reconciler that manages nothing must not look converged. */
+  function missingAgents(id: string, set: ManifestSet, revision: string): string | undefined {
+    const known = set.agents.map((a) => a.metadata.name);
+    const missing = (options.onlyAgents ?? []).filter((name) => !known.includes(name));
+    if (missing.length === 0) return undefined;
+    const message = `agent ${missing.join(", ")} (--agent / KASM_GITOPS_AGENT) is not defined in revision ${revision.slice(0, 12)} (agents: ${known.join(", ") || "none"}): nothing is reconciled there`;
+    if (missingLogged !== revision) {
+      missingLogged = revision;
+      logger.warn({ cycle: id, revision, agents: missing, known }, message);
+    }
+    return message;
+  }
+
+  /** The --agent names missing from the plan last reported, said when it was planned. */
+  let absentFor: { id: string; message?: string } | undefined;
+
+  /** Held Kasm changes and --agent names the revision lacks: standing reasons, whatever the actions do. */
+  function standing(p: PlannedReport) {
+    const kasmSeen = kasmSummary(p.set, p.plan, p.kasm);
+    const held = kasmSeen?.pending ?? 0;
+    const absent = absentFor?.id === p.id ? absentFor.message : undefined;
+    return {
+      kasmSeen,
+      ...(held > 0 ? { kasm: `${held} Kasm change(s) held` } : {}),
+      ...(absent ? { missingAgents: absent } : {}),
+    };
+  }
+
+  return {
+    started(id: string, trigger: CycleTrigger) {
+      update({ type: "cycle-started", id, trigger, at: ports.clock.now() });
+    },
+
+    /** Which revision is in force: applied, restored, or the tip refused (said once, then counted). */
+    revision(id: string, outcome: RevisionOutcome) {
+      const { snapshot, refusal } = outcome;
+      if (outcome.fresh && snapshot) {
+        const revision = snapshot.revision.revision;
+        update({ type: "revision-applied", revision });
+        metrics.setAppliedRevision(revision);
+        refusedLogged = undefined;
+        if (outcome.changed) logger.info({ cycle: id, revision }, "new revision in force");
+      }
+      if (outcome.unsignedSaved) {
+        logger.warn(
+          { cycle: id, revision: outcome.unsignedSaved },
+          "not using the last good revision from the state dir: it was saved without --verify-commits",
+        );
+      }
+      if (outcome.restored) {
+        logger.warn(
+          { cycle: id, revision: outcome.restored },
+          "using the last good revision from the state dir",
+        );
+        update({ type: "revision-restored", revision: outcome.restored });
+        metrics.setAppliedRevision(outcome.restored);
+      }
+      if (refusal?.reason) {
+        const { reason, revision } = refusal;
+        update({
+          type: "revision-refused",
+          revision,
+          reason,
+          error: refusal.detail,
+          problems: refusal.problems,
+          at: ports.clock.now(),
+        });
+        // Refused again every interval until the branch moves: logged and notified once, then counted
+        // (`refusal.count` in /status, kasm_gitops_cycles_total{result=REASON}).
+        const key = `${reason} ${revision}`;
+        if (key !== refusedLogged) {
+          refusedLogged = key;
+          if (refusal.notification) notify("revision-refused", revision, refusal.notification);
+          logger.error({ cycle: id, ...refusal.log.fields }, refusal.log.message);
+        }
+      } else if (refusal) {
+        logger.error({ cycle: id, ...refusal.log.fields }, refusal.log.message);
+      }
+      if (outcome.unsaved) logger.error({ cycle: id, err: outcome.unsaved.err }, outcome.unsaved.message);
+    },
+
+    /** The plan, before its actions run: agents and Kasm as observed, what is blocked (counted once). */
+    planned(p: PlannedReport) {
+      const { id, plan } = p;
+      const revision = plan.revision;
+      const absent = missingAgents(id, p.set, revision);
+      absentFor = { id, ...(absent ? { message: absent } : {}) };
+      for (const blocked of plan.blocked) {
+        // Held Kasm changes are logged below, with the Kasm state.
+        if (blocked.type !== "pull" && blocked.type !== "promote") continue;
+        const agent = blocked.type === "pull" ? blocked.agent : undefined;
+        const key = `${revision} ${blocked.type} ${agent ?? ""} ${blocked.image} ${blocked.targetDigest}`;
+        if (blockedSeen.has(key)) continue;
+        blockedSeen.add(key);
+        // The promotions metric counts promotions; a held moving-tag pull is logged once per agent.
+        if (blocked.type === "promote") metrics.promotionFinished("blocked");
+        logBlocked(logger, id, revision, blocked);
+      }
+      for (const o of p.observations) {
+        if (o.reachable && o.imageBytes !== undefined) metrics.setAgentImageBytes(o.agent, o.imageBytes);
+      }
+      update({ type: "agents-observed", agents: agentStatuses(p.observations, plan) });
+      const counts = agentCounts(ports.status());
+      metrics.setAgents(counts.reachable, counts.total);
+      const kasmSeen = kasmSummary(p.set, plan, p.kasm);
+      if (kasmSeen) metrics.setKasmRecords(kasmSeen.managed, kasmSeen.drift);
+      update({
+        type: "kasm-observed",
+        ...(kasmSeen ? { kasm: kasmSeen } : {}),
+        ...(p.kasm && !p.kasm.reachable ? { error: p.kasm.error } : {}),
+        at: ports.clock.now(),
+      });
+      if (p.kasm && !p.kasm.reachable)
+        logger.error({ cycle: id, err: p.kasm.error }, "Kasm could not be read");
+      for (const b of plan.blocked) {
+        if (b.type.startsWith("kasm-")) logger.warn({ cycle: id, ...b }, "Kasm change held");
+      }
+      // Prune held on an agent the ledger does not cover: said once, as the cycle rebuilds the ledger there.
+      for (const w of plan.warnings) {
+        if (w.code === "prune-held") logger.warn({ cycle: id, agent: w.agent, code: w.code }, w.message);
+      }
+      logger.info({ cycle: id, revision, refresh: p.refresh, ...plan.summary }, "planned");
+    },
+
+    /** The cycle's end: agents after the actions, rollout and drift notifications, the result and health. */
+    finished(report: CycleReport) {
+      const { id, planned, results } = report;
+      const outcome = planned ? { ...standing(planned), failed: failedActions(results) } : undefined;
+      if (planned && planned.plan.actions.length > 0) afterActions(report, planned, outcome?.kasmSeen);
+      let result: CycleResult = "ok";
+      let error: string | undefined;
+      const refusal = report.revision?.refusal;
+      if (refusal) {
+        result = refusal.reason ?? "failed";
+        error = refusal.error;
+      }
+      const unsaved = report.revision?.unsaved?.message;
+      if (unsaved && result === "ok") {
+        result = "failed";
+        error = unsaved;
+      }
+      if (outcome && (outcome.failed.length > 0 || outcome.kasm) && result === "ok") {
+        result = "failed";
+        error = [failedSummary(outcome.failed), outcome.kasm ?? ""].filter(Boolean).join("; ");
+      }
+      if (report.error) {
+        result = "failed";
+        error = report.error;
+        logger.error({ cycle: id, err: report.error }, "cycle failed");
+      }
+      /** The revision in force (the tip's, or the last good one beside a refused tip) reconciled cleanly. */
+      const inForce =
+        !report.error && outcome !== undefined && !unsaved && outcome.failed.length === 0 && !outcome.kasm;
+      const failed = report.error ? [] : (outcome?.failed ?? []);
+      update({
+        type: "cycle-finished",
+        id,
+        result,
+        ...(error ? { error } : {}),
+        ...(failed.length > 0 ? { failed } : {}),
+        ...(inForce ? { inForce } : {}),
+        at: report.finishedAt,
+      });
+      metrics.cycleFinished(result, report.finishedAt.getTime() - report.startedAt.getTime());
+      const refused = report.error ?? refusal?.error;
+      health(id, report.error ? undefined : planned, outcome, refused);
+    },
+  };
+
+  /** Agents and Kasm as the actions left them; rollout events and the drift notification. */
+  function afterActions(
+    report: CycleReport,
+    planned: PlannedReport,
+    kasmSeen: ReturnType<typeof kasmSummary>,
+  ) {
+    const { results } = report;
+    const revision = planned.plan.revision;
+    const unread = new Set(planned.plan.unknown.filter((u) => u.kind === "agent").map((u) => u.name));
+    for (const o of planned.observations) {
+      if (!o.reachable) continue;
+      const failed = results.filter(
+        (r) => r.status !== "ok" && r.action.type === "pull" && r.action.agent === o.agent,
+      );
+      update({
+        type: "agent-updated",
+        agent: o.agent,
+        status: { pending: failed.length, converged: failed.length === 0 && !unread.has(o.agent) },
+      });
+      const bytes = report.imageBytes[o.agent];
+      if (bytes === undefined) continue;
+      update({ type: "agent-updated", agent: o.agent, status: { imageBytes: bytes } });
+      metrics.setAgentImageBytes(o.agent, bytes);
+    }
+    if (kasmSeen) {
+      const failed = results.filter((r) => r.status !== "ok" && r.action.type.startsWith("kasm-"));
+      const error = failed[0]?.error?.message;
+      update({
+        type: "kasm-observed",
+        kasm: { ...kasmSeen, pending: kasmSeen.pending + failed.length },
+        ...(error
+          ? { error: `${failed[0]!.action.type} ${actionSubject(failed[0]!.action)}: ${error}` }
+          : {}),
+        at: ports.clock.now(),
+      });
+    }
+    const at = ports.clock.now();
+    for (const event of rolloutEvents({ revision, branch: options.branch, at }, results))
+      ports.notifier?.emit(event);
+    const repaired = results
+      .filter((r) => r.status === "ok" && r.action.type === "kasm-update" && r.action.reason === "drift")
+      .map((r) => (r.action as { workspace: string }).workspace);
+    if (repaired.length > 0) {
+      const message = `Kasm records edited outside Git put back: ${repaired.join(", ")}`;
+      const details = { workspaces: repaired };
+      ports.notifier?.emit(driftEvent({ revision, branch: options.branch, at, message, details }));
+    }
+  }
+
+  /** Converged or degraded, with reasons: status, gauge, and a notification on each change. */
+  function health(
+    id: string,
+    planned: PlannedReport | undefined,
+    outcome: { failed: FailedAction[]; kasm?: string; missingAgents?: string } | undefined,
+    refusal: string | undefined,
+  ) {
+    const unknown = planned?.plan.unknown ?? [];
+    const reasons = degradedReasons({
+      ...(refusal ? { refused: refusal } : {}),
+      ...(!planned && !refusal ? { refused: "no valid revision to reconcile" } : {}),
+      ...(outcome?.missingAgents ? { missingAgents: outcome.missingAgents } : {}),
+      failed: planned ? (outcome?.failed ?? []) : [],
+      blocked: planned ? blockedReasons(planned.plan, planned.set) : [],
+      unknown,
+    });
+    // Held Kasm changes are known not to be converged (a Kasm read that failed is already in `unknown`).
+    if (planned && outcome?.kasm) reasons.push(outcome.kasm);
+    const before = ports.status().state;
+    update({ type: "health", reasons, unknown });
+    const byKind: Partial<Record<UnknownKind, number>> = {};
+    for (const u of unknown) byKind[u.kind] = (byKind[u.kind] ?? 0) + 1;
+    metrics.setConverged(reasons.length === 0, byKind);
+    const status = ports.status();
+    const revision = status.lastGoodRevision ?? status.revision ?? "unknown";
+    if (reasons.length > 0 && before !== "degraded") {
+      logger.warn({ cycle: id, reasons }, "degraded");
+      notify("degraded", revision, `degraded: ${reasons.join("; ")}`, { reasons, unknown });
+    } else if (reasons.length === 0 && before === "degraded") {
+      logger.info({ cycle: id }, "recovered: converged again");
+      notify(
+        "recovered",
+        revision,
+        "recovered: every agent and registry check verified, the fleet is converged",
+      );
+    }
+  }
+}
+
+/** The references to ask the registry about again next cycle, even when it does not refresh. */
+export function recheckAfter(
+  planned: PlannedReport | undefined,
+  results: readonly ActionResult[],
+): Set<string> {
+  const recheck = new Set<string>();
+  if (!planned) return recheck;
+  const { plan, set } = planned;
+  for (const u of plan.unknown) if (u.image) recheck.add(u.image);
+  // An unverified promotion is asked again on the next cycle (a cycle without a refresh would not plan
+  // it): one waiting for this cycle's pulls then goes ahead, and one still blocked stays a reason.
+  const { waiting, blocking } = blockedPromotions(plan, set);
+  for (const p of [...waiting, ...blocking]) recheck.add(p.source).add(p.image);
+  // A failed pull or promotion is re-checked next cycle, even when that cycle does not refresh.
+  for (const r of results) {
+    if (r.status === "ok" || (r.action.type !== "pull" && r.action.type !== "promote")) continue;
+    recheck.add(r.action.image);
+    if (r.action.type === "promote") recheck.add(r.action.source);
+  }
+  return recheck;
+}
