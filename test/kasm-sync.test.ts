@@ -131,6 +131,45 @@ describe("Kasm records from Git", () => {
     expect(record("chrome")).toMatchObject({ cores: 2, description: "Chrome" });
   });
 
+  it("owns the record fields the manifest names, puts them back, and leaves the others as Kasm has them", async () => {
+    const f = await fleet();
+    const kasm = {
+      resolution: { width: 1280, height: 720 },
+      sessionTimeLimit: "2h",
+      restrictNetworks: ["kasm-lab"],
+      cpuAllocationMethod: "Quotas",
+    };
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"), { kasm })]) }, "fields");
+    expect((await apply(f)).code).toBe(0);
+    expect(record("chrome")).toMatchObject({
+      x_res: 1280,
+      y_res: 720,
+      session_time_limit: 7200,
+      restrict_to_network: true,
+      restrict_network_names: ["kasm-lab"],
+      cpu_allocation_method: "Quotas",
+      gpu_count: 0,
+    });
+    const ui = createKasmClient({
+      url: kit.kasm.url,
+      apiKey: kit.kasm.apiKey,
+      apiKeySecret: kit.kasm.apiKeySecret,
+    });
+    // Edited in the UI: one field Git names, two it does not.
+    await ui.updateImage(record("chrome")!.image_id, {
+      xRes: 1920,
+      gpuCount: 1,
+      persistentProfilePath: "/p",
+    });
+    const drift = (await plan(f)).actions.find((a): a is KasmUpdateAction => a.type === "kasm-update")!;
+    expect(drift).toMatchObject({ reason: "drift", changes: [{ field: "xRes", from: 1920, to: 1280 }] });
+    expect((await apply(f)).code).toBe(0);
+    expect(record("chrome")).toMatchObject({ x_res: 1280, gpu_count: 1, persistent_profile_path: "/p" });
+    kit.kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes()).toEqual([]);
+  });
+
   it("refuses a saved plan whose Kasm record was edited again since, and writes nothing", async () => {
     const f = await fleet();
     await f.repo.commit(

@@ -51,6 +51,7 @@ export function decodeImportRecord(
     };
   }
   const record: ImportRecord = {
+    ...decoded,
     imageId: decoded.imageId,
     name: decoded.name,
     friendlyName: decoded.friendlyName,
@@ -70,8 +71,8 @@ export function decodeImportRecord(
     notes: decoded.notes,
     ...(invalidConfigs.length > 0 ? { invalidConfigs } : {}),
     ...(typeof wire[P.imageType] === "string" ? { imageType: wire[P.imageType] as string } : {}),
-    zoneId: wire[P.restrictToZone] === true ? (text(wire[P.zoneName]) ?? text(wire[P.zoneId])) : null,
-    serverId: text(wire[P.serverId]),
+    restrictedZone: wire[P.restrictToZone] === true ? (text(wire[P.zoneName]) ?? text(wire[P.zoneId])) : null,
+    restrictedServer: text(wire[P.serverId]),
   };
   return { record };
 }

@@ -12,12 +12,14 @@ import {
   type KasmMembership,
   type KasmRecord,
   managedBy,
+  NULLABLE_TEXT,
   type UnreadableRecord,
 } from "../core/kasm/types.js";
 import type { JsonObject } from "../core/manifest/types.js";
 import type { KasmImageCreate, KasmImageFields } from "../ports.js";
 import {
   AVAILABLE_KEY,
+  EMPTY_CLEARS_KEYS,
   FIELD_KEYS,
   GROUP_KEYS,
   GROUP_ROW_KEYS,
@@ -43,6 +45,7 @@ export function encodeFields(fields: KasmImageFields): WireRecord {
     if (value !== undefined) wire[key] = toWriteForm(key, value);
   }
   if (fields.dockerToken !== undefined) wire[TOKEN_KEY] = fields.dockerToken ?? "";
+  for (const key of EMPTY_CLEARS_KEYS) if (wire[key] === null) wire[key] = "";
   return wire;
 }
 
@@ -109,6 +112,21 @@ export function decodeImage(raw: unknown, fn: string): KasmRecord {
     dockerTokenSet: read.nullableString(TOKEN_KEY) !== null,
     notes: read.string(k.notes),
     available: read.boolean(AVAILABLE_KEY),
+    xRes: read.number(k.xRes),
+    yRes: read.number(k.yRes),
+    gpuCount: read.number(k.gpuCount),
+    persistentProfilePath: read.nullableString(k.persistentProfilePath),
+    sessionTimeLimit: read.nullableNumber(k.sessionTimeLimit),
+    launchConfig: read.config(k.launchConfig),
+    restrictToNetwork: read.boolean(k.restrictToNetwork),
+    restrictNetworkNames: read.strings(k.restrictNetworkNames),
+    allowNetworkSelection: read.boolean(k.allowNetworkSelection),
+    cpuAllocationMethod: read.string(k.cpuAllocationMethod),
+    restrictToZone: read.boolean(k.restrictToZone),
+    zoneId: read.nullableString(k.zoneId),
+    restrictToServer: read.boolean(k.restrictToServer),
+    serverId: read.nullableString(k.serverId),
+    hash: read.nullableString(k.hash),
   };
 }
 
@@ -191,6 +209,14 @@ function reader(record: WireRecord, fn: string, what: string) {
     if (typeof value !== "string") throw wrong(key, "a string");
     return value;
   };
+  /** A number (Kasm may keep one as numeric text); null for null, absent or empty. */
+  const number = (key: string): number | null => {
+    const value = record[key];
+    if (value === undefined || value === null || value === "") return null;
+    const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    if (typeof parsed !== "number" || !Number.isFinite(parsed)) throw wrong(key, "a number");
+    return parsed;
+  };
   return {
     string,
     id: (key: string): string => {
@@ -202,12 +228,14 @@ function reader(record: WireRecord, fn: string, what: string) {
       const value = record[key];
       return value === undefined || value === null || value === "" ? null : string(key);
     },
-    number: (key: string): number => {
+    number: (key: string): number => number(key) ?? 0,
+    nullableNumber: (key: string): number | null => number(key),
+    strings: (key: string): string[] => {
       const value = record[key];
-      if (value === undefined || value === null) return 0;
-      const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-      if (typeof number !== "number" || !Number.isFinite(number)) throw wrong(key, "a number");
-      return number;
+      if (value === undefined || value === null) return [];
+      if (!Array.isArray(value) || !value.every((c) => typeof c === "string"))
+        throw wrong(key, "a list of strings");
+      return value;
     },
     boolean: (key: string): boolean => {
       const value = record[key];
@@ -263,8 +291,5 @@ export function fieldsNotTaken(sent: KasmImageFields, answer: KasmRecord): strin
   return missed;
 }
 
-/** Empty and null registry fields mean the same to Kasm. */
 const emptyAsNull = (name: FieldName, value: unknown) =>
-  (name === "dockerRegistry" || name === "dockerUser") && (value === "" || value === undefined)
-    ? null
-    : value;
+  NULLABLE_TEXT.has(name) && (value === "" || value === undefined) ? null : value;

@@ -17,6 +17,7 @@ export type KasmFacts = {
     rejectedWriteKeys: string[];
     jsonStringKeys: string[];
     newlineJoinedKeys: string[];
+    numberKeys: string[];
     ignoredValues: Record<string, unknown[]>;
     resetWhenAbsent: Record<string, unknown>;
     maskedToken: string;
