@@ -502,3 +502,71 @@ describe("the daemon keeps the records in line", () => {
     }
   });
 });
+
+describe("rings are where Kasm launches", () => {
+  const mapped = (ring2: string) => ({
+    a1: { labels: { ring: "testing" }, kasm: { server: "host-a1", zone: "testing" } },
+    a2: { labels: { ring: ring2 }, kasm: { server: "host-a2", zone: "testing" } },
+  });
+  const seedAgents = () =>
+    kit.kasm.seed({
+      zones: [{ zone_name: "testing" }],
+      servers: [
+        { hostname: "host-a1", zone_name: "testing" },
+        { hostname: "host-a2", zone_name: "testing" },
+      ],
+    });
+
+  it("a workspace on exactly one zone's agents is restricted to that zone, and each agent shows what Kasm sees", async () => {
+    seedAgents();
+    const f = await fleet();
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"))], { agents: mapped("testing") }) },
+      "zone",
+    );
+    expect((await apply(f)).code).toBe(0);
+    const zone = kit.kasm.state().zones.find((z) => z.zone_name === "testing")!;
+    expect(record("chrome")).toMatchObject({
+      restrict_to_zone: true,
+      zone_id: zone.zone_id,
+      restrict_to_server: false,
+    });
+    const before = await plan(f);
+    expect(before.actions).toEqual([]);
+    expect(before.kasm?.agents).toMatchObject([
+      { agent: "a1", server: "host-a1", zone: "testing", seen: [], unseen: [f.image("v1")] },
+      { agent: "a2", server: "host-a2", zone: "testing", seen: [], unseen: [f.image("v1")] },
+    ]);
+    // The Kasm agent reports the image: Kasm can now launch the record there.
+    kit.kasm.seed({
+      servers: [
+        { hostname: "host-a1", zone_name: "testing", docker_images: { x: { tags: [f.image("v1")] } } },
+      ],
+    });
+    expect((await plan(f)).kasm?.agents?.[0]).toMatchObject({ seen: [f.image("v1")], unseen: [] });
+    kit.kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes()).toEqual([]);
+  });
+
+  it("the switch waits for an agent Kasm may launch on outside the selector, and holds for a Kasm agent Git does not name", async () => {
+    seedAgents();
+    const f = await fleet();
+    const ws = chrome(f.image("v1"), { kasm: { placement: "any" } });
+    await f.repo.commit({ "manifests/a.yaml": yaml([ws], { agents: mapped("production") }) }, "any");
+    const held = await plan(f);
+    expect(held.blocked).toMatchObject([
+      { type: "kasm-create", workspace: "chrome", reason: "image-not-on-agents", agents: ["a2"] },
+    ]);
+    expect(held.warnings.map((w) => w.code)).not.toContain("kasm-placement");
+    kit.kasm.seed({ servers: [{ hostname: "host-x", zone_name: "default" }] });
+    const stranger = await plan(f);
+    expect(stranger.blocked).toMatchObject([
+      { type: "kasm-create", reason: "kasm-agent-not-in-git", agents: ["host-x"] },
+    ]);
+    expect(stranger.blocked[0]!.message).toContain("no Agent in Git names");
+    const result = await apply(f);
+    expect(result.code).toBe(1);
+    expect(records()).toEqual([]);
+  });
+});

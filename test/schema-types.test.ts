@@ -88,7 +88,6 @@ const TYPE_KEYS = {
     allowNetworkSelection: true,
     cpuAllocationMethod: true,
     placement: true,
-    pinDigest: true,
   } satisfies Record<keyof KasmWorkspaceSpec, true>),
   kasmServer: keys({
     url: true,
@@ -207,7 +206,6 @@ const SAMPLES = {
         allowNetworkSelection: false,
         cpuAllocationMethod: "Quotas",
         placement: "any",
-        pinDigest: true,
       },
     },
   } satisfies Omit<WorkspaceManifest, "source">,

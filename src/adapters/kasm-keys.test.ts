@@ -9,6 +9,8 @@ import {
   MASKED_TOKEN,
   NEWLINE_LIST_KEYS,
   NUMBER_KEYS,
+  SERVER_KEYS,
+  ZONE_KEYS,
 } from "./kasm-keys.js";
 
 /** The client's key lists agree with the facts of Kasm 1.15 that the stand-in's tests check too. */
@@ -47,5 +49,17 @@ describe("Kasm's key lists, against the facts of Kasm 1.15", () => {
       ]),
     );
     expect(planned).toEqual(ignoredOwned);
+  });
+});
+
+describe("Kasm's agent and zone keys, against the facts of Kasm 1.15", () => {
+  it.each(Object.entries(SERVER_KEYS).filter(([name]) => name !== "imageTags"))(
+    "reads an agent's %s as %s, a key get_servers lists",
+    (_name, key) => {
+      expect(KASM_FACTS.servers.keys).toContain(key);
+    },
+  );
+  it("reads a zone by its id and name", () => {
+    expect(Object.values(ZONE_KEYS).sort()).toEqual([...KASM_FACTS.servers.zoneKeys].sort());
   });
 });

@@ -130,8 +130,25 @@ export const PLACEMENT_KEYS = {
 export const GROUP_KEYS = { id: "group_id", name: "name", description: "description", isSystem: "is_system" };
 export const GROUP_ROW_KEYS = { id: "group_image_id", groupId: "group_id", imageId: "image_id" };
 
+/** The keys of a get_servers entry and of a get_zones entry (Kasm's agents and zones). */
+export const SERVER_KEYS = {
+  id: "server_id",
+  type: "server_type",
+  hostname: "hostname",
+  enabled: "enabled",
+  status: "operational_status",
+  zoneId: "zone_id",
+  zoneName: "zone_name",
+  images: "docker_images",
+  imageTags: "tags",
+  lastReported: "last_reported",
+} as const;
+export const ZONE_KEYS = { id: "zone_id", name: "zone_name" } as const;
+
 /** Where each answer keeps what it returns. */
 export const ANSWER_KEYS = {
+  get_servers: "servers",
+  get_zones: "zones",
   get_images: "images",
   create_image: "image",
   update_image: "image",

@@ -9,6 +9,8 @@ import {
   decodeGroupImage,
   decodeImage,
   decodeImages,
+  decodeServer,
+  decodeZone,
   encodeFields,
   fieldsNotTaken,
   foreignKeys,
@@ -293,5 +295,48 @@ describe("decodeImages", () => {
     expect(records.map((r) => r.imageId)).toEqual(["ffff"]);
     expect(unreadable).toHaveLength(1);
     expect(unreadable[0]).toEqual({ ...expected, problem: expect.stringContaining("get_images") });
+  });
+});
+
+describe("decodeServer and decodeZone: Kasm's agents as get_servers and get_zones list them", () => {
+  const SERVER = {
+    server_id: "s1",
+    server_type: "host",
+    hostname: "agent-1",
+    enabled: true,
+    operational_status: "running",
+    zone_id: "z1",
+    zone_name: "default",
+    docker_images: { "sha256:a": { tags: ["kasmweb/chrome:1.15.0", "x:1"] }, "sha256:b": { tags: [] } },
+    docker_info: {},
+    last_reported: "2026-01-01T00:00:00Z",
+    cores: 4,
+  };
+  it("reads the agent and every tag it reported", () => {
+    expect(decodeServer(SERVER, "get_servers")).toEqual({
+      serverId: "s1",
+      hostname: "agent-1",
+      serverType: "host",
+      enabled: true,
+      operationalStatus: "running",
+      zoneId: "z1",
+      zoneName: "default",
+      imageTags: ["kasmweb/chrome:1.15.0", "x:1"],
+      lastReported: "2026-01-01T00:00:00Z",
+    });
+    expect(decodeZone({ zone_id: "z1", zone_name: "default", extra: 1 }, "get_zones")).toEqual({
+      zoneId: "z1",
+      zoneName: "default",
+    });
+  });
+  it.each([
+    ["no reports yet", { docker_images: null, last_reported: null }, { imageTags: [], lastReported: null }],
+  ])("%s", (_name, patch, expected) => {
+    expect(decodeServer({ ...SERVER, ...patch }, "get_servers")).toMatchObject(expected);
+  });
+  it("refuses docker_images that is not a mapping, naming the server", () => {
+    expect(() => decodeServer({ ...SERVER, docker_images: [] }, "get_servers")).toThrow(
+      /server s1: docker_images/,
+    );
   });
 });

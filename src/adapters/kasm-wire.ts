@@ -4,6 +4,7 @@
  * categories newline-joined, memory in bytes), so the client holds no format knowledge of its own.
  */
 import { KasmGitopsError } from "../core/errors.js";
+import type { KasmServerReport, KasmZone } from "../core/kasm/agents.js";
 import { canonicalJson } from "../core/kasm/desired.js";
 import { namesRegistry } from "../core/kasm/registry-form.js";
 import {
@@ -30,7 +31,9 @@ import {
   JSON_TEXT_KEYS,
   NEWLINE_LIST_KEYS,
   NUMBER_KEYS,
+  SERVER_KEYS,
   TOKEN_KEY,
+  ZONE_KEYS,
 } from "./kasm-keys.js";
 
 export type WireRecord = Record<string, unknown>;
@@ -167,6 +170,39 @@ export function decodeGroup(raw: unknown, fn: string): KasmGroup {
     description: read.string(GROUP_KEYS.description),
     isSystem: read.boolean(GROUP_KEYS.isSystem),
   };
+}
+
+/** A get_servers entry: an agent with the image tags it last reported (docker_images: {<id>: {tags}}). */
+export function decodeServer(raw: unknown, fn: string): KasmServerReport {
+  const record = asObject(raw, fn, "a server");
+  const K = SERVER_KEYS;
+  const read = reader(record, fn, `server ${String(record[K.id] ?? "(no server_id)")}`);
+  const images = record[K.images];
+  const tags: string[] = [];
+  if (images !== null && images !== undefined) {
+    if (typeof images !== "object" || Array.isArray(images))
+      throw malformed(fn, `server ${String(record[K.id])}: ${K.images} is not an object`);
+    for (const image of Object.values(images as Record<string, unknown>)) {
+      const listed = image !== null && typeof image === "object" ? (image as WireRecord)[K.imageTags] : [];
+      if (Array.isArray(listed)) tags.push(...listed.filter((t): t is string => typeof t === "string"));
+    }
+  }
+  return {
+    serverId: read.id(K.id),
+    hostname: read.string(K.hostname),
+    serverType: read.string(K.type),
+    enabled: read.boolean(K.enabled),
+    operationalStatus: read.string(K.status),
+    zoneId: read.nullableString(K.zoneId),
+    zoneName: read.nullableString(K.zoneName),
+    imageTags: tags,
+    lastReported: read.nullableString(K.lastReported),
+  };
+}
+
+export function decodeZone(raw: unknown, fn: string): KasmZone {
+  const read = reader(asObject(raw, fn, "a zone"), fn, "a zone");
+  return { zoneId: read.id(ZONE_KEYS.id), zoneName: read.string(ZONE_KEYS.name) };
 }
 
 export function decodeGroupImage(raw: unknown, fn: string): KasmMembership {

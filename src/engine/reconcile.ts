@@ -37,7 +37,7 @@ import type {
   RevisionVerifier,
 } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
-import { afterWrites, kasmServerConfig, observeKasm, registryInfo } from "./kasm-sync.js";
+import { afterWrites, kasmServerConfig, observeKasm, readsKasmAgents, registryInfo } from "./kasm-sync.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 
 /** The side effects a reconcile needs, injected from src/app.ts. */
@@ -205,7 +205,7 @@ async function kasmInput(
   if (!kasm) return undefined;
   const written = (await deps.kasmWritten?.read()) ?? { records: {}, groups: [] };
   const { observed, groupsRead } = kasm.api
-    ? await observeKasm(kasm.api, signal)
+    ? await observeKasm(kasm.api, signal, { agents: readsKasmAgents(fleet.set) })
     : {
         observed: {
           reachable: false as const,

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 
 export type KasmFacts = {
+  servers: { keys: string[]; agentType: string; zoneKeys: string[] };
   auth: Record<string, { status: number; error_message: string }> & {
     bodyKeys: string[];
     headerKeys: string[];

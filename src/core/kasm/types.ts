@@ -4,6 +4,7 @@
  */
 
 import type { JsonObject, KasmPulls, KasmRemoved } from "../manifest/types.js";
+import type { KasmAgentsObservation } from "./agents.js";
 
 export type { KasmPulls, KasmRemoved };
 
@@ -29,7 +30,7 @@ export type KasmOptionalFields = {
   zoneId: string | null;
   restrictToServer: boolean;
   serverId: string | null;
-  /** The digest Kasm requires an agent's RepoDigests to carry (`pinDigest`). */
+  /** The digest Kasm requires an agent's RepoDigests to carry (read and kept; Git does not set it yet). */
   hash: string | null;
 };
 
@@ -113,6 +114,8 @@ export type KasmObservation =
       memberships: KasmMembership[];
       /** Records Kasm returned that could not be decoded (absent = none). */
       unreadable?: UnreadableRecord[];
+      /** Kasm's agents and zones, read when an Agent names its Kasm agent (absent: not read). */
+      agents?: KasmAgentsObservation;
     }
   | {
       reachable: false;

@@ -86,8 +86,6 @@ export type KasmWorkspaceSpec = {
   cpuAllocationMethod?: KasmCpuAllocation;
   /** `auto`: restrict the record to the zone or agent the selector names; `any`: accept any agent, quietly. */
   placement?: KasmPlacementMode;
-  /** Write the verified digest into the record's hash. */
-  pinDigest?: boolean;
 };
 
 /** How Kasm enforces a session's cores. */
