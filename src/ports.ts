@@ -7,6 +7,7 @@ import type { CredentialsFingerprint } from "./core/fingerprint.js";
 import type { LocalImage } from "./core/image/local.js";
 import type { ImageReference } from "./core/image/reference.js";
 import type { ImportRecord } from "./core/import/records.js";
+import type { KasmServerReport, KasmZone } from "./core/kasm/agents.js";
 import type { AppliedRecord } from "./core/kasm/desired.js";
 import type {
   KasmGroup,
@@ -274,6 +275,10 @@ export interface KasmApi {
   addImageToGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
   /** Removes every row of the pair; true when rows were removed. */
   removeImageFromGroup(groupId: string, imageId: string, signal?: AbortSignal): Promise<boolean>;
+  /** Kasm's servers (agents are those of type host) with the images each last reported; needs AGENTS_VIEW. */
+  listServers(signal?: AbortSignal): Promise<KasmServerReport[]>;
+  /** Kasm's deployment zones; needs ZONES_VIEW. */
+  listZones(signal?: AbortSignal): Promise<KasmZone[]>;
 }
 
 /** What kasm-gitops last wrote to Kasm, kept in the state dir: never a secret, only fingerprints. */

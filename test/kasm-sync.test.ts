@@ -131,6 +131,45 @@ describe("Kasm records from Git", () => {
     expect(record("chrome")).toMatchObject({ cores: 2, description: "Chrome" });
   });
 
+  it("owns the record fields the manifest names, puts them back, and leaves the others as Kasm has them", async () => {
+    const f = await fleet();
+    const kasm = {
+      resolution: { width: 1280, height: 720 },
+      sessionTimeLimit: "2h",
+      restrictNetworks: ["kasm-lab"],
+      cpuAllocationMethod: "Quotas",
+    };
+    await f.repo.commit({ "manifests/a.yaml": yaml([chrome(f.image("v1"), { kasm })]) }, "fields");
+    expect((await apply(f)).code).toBe(0);
+    expect(record("chrome")).toMatchObject({
+      x_res: 1280,
+      y_res: 720,
+      session_time_limit: 7200,
+      restrict_to_network: true,
+      restrict_network_names: ["kasm-lab"],
+      cpu_allocation_method: "Quotas",
+      gpu_count: 0,
+    });
+    const ui = createKasmClient({
+      url: kit.kasm.url,
+      apiKey: kit.kasm.apiKey,
+      apiKeySecret: kit.kasm.apiKeySecret,
+    });
+    // Edited in the UI: one field Git names, two it does not.
+    await ui.updateImage(record("chrome")!.image_id, {
+      xRes: 1920,
+      gpuCount: 1,
+      persistentProfilePath: "/p",
+    });
+    const drift = (await plan(f)).actions.find((a): a is KasmUpdateAction => a.type === "kasm-update")!;
+    expect(drift).toMatchObject({ reason: "drift", changes: [{ field: "xRes", from: 1920, to: 1280 }] });
+    expect((await apply(f)).code).toBe(0);
+    expect(record("chrome")).toMatchObject({ x_res: 1280, gpu_count: 1, persistent_profile_path: "/p" });
+    kit.kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes()).toEqual([]);
+  });
+
   it("refuses a saved plan whose Kasm record was edited again since, and writes nothing", async () => {
     const f = await fleet();
     await f.repo.commit(
@@ -461,5 +500,73 @@ describe("the daemon keeps the records in line", () => {
       await running.stop();
       await receiver.close();
     }
+  });
+});
+
+describe("rings are where Kasm launches", () => {
+  const mapped = (ring2: string) => ({
+    a1: { labels: { ring: "testing" }, kasm: { server: "host-a1", zone: "testing" } },
+    a2: { labels: { ring: ring2 }, kasm: { server: "host-a2", zone: "testing" } },
+  });
+  const seedAgents = () =>
+    kit.kasm.seed({
+      zones: [{ zone_name: "testing" }],
+      servers: [
+        { hostname: "host-a1", zone_name: "testing" },
+        { hostname: "host-a2", zone_name: "testing" },
+      ],
+    });
+
+  it("a workspace on exactly one zone's agents is restricted to that zone, and each agent shows what Kasm sees", async () => {
+    seedAgents();
+    const f = await fleet();
+    await f.repo.commit(
+      { "manifests/a.yaml": yaml([chrome(f.image("v1"))], { agents: mapped("testing") }) },
+      "zone",
+    );
+    expect((await apply(f)).code).toBe(0);
+    const zone = kit.kasm.state().zones.find((z) => z.zone_name === "testing")!;
+    expect(record("chrome")).toMatchObject({
+      restrict_to_zone: true,
+      zone_id: zone.zone_id,
+      restrict_to_server: false,
+    });
+    const before = await plan(f);
+    expect(before.actions).toEqual([]);
+    expect(before.kasm?.agents).toMatchObject([
+      { agent: "a1", server: "host-a1", zone: "testing", seen: [], unseen: [f.image("v1")] },
+      { agent: "a2", server: "host-a2", zone: "testing", seen: [], unseen: [f.image("v1")] },
+    ]);
+    // The Kasm agent reports the image: Kasm can now launch the record there.
+    kit.kasm.seed({
+      servers: [
+        { hostname: "host-a1", zone_name: "testing", docker_images: { x: { tags: [f.image("v1")] } } },
+      ],
+    });
+    expect((await plan(f)).kasm?.agents?.[0]).toMatchObject({ seen: [f.image("v1")], unseen: [] });
+    kit.kasm.clearCalls();
+    expect((await apply(f)).code).toBe(0);
+    expect(writes()).toEqual([]);
+  });
+
+  it("the switch waits for an agent Kasm may launch on outside the selector, and holds for a Kasm agent Git does not name", async () => {
+    seedAgents();
+    const f = await fleet();
+    const ws = chrome(f.image("v1"), { kasm: { placement: "any" } });
+    await f.repo.commit({ "manifests/a.yaml": yaml([ws], { agents: mapped("production") }) }, "any");
+    const held = await plan(f);
+    expect(held.blocked).toMatchObject([
+      { type: "kasm-create", workspace: "chrome", reason: "image-not-on-agents", agents: ["a2"] },
+    ]);
+    expect(held.warnings.map((w) => w.code)).not.toContain("kasm-placement");
+    kit.kasm.seed({ servers: [{ hostname: "host-x", zone_name: "default" }] });
+    const stranger = await plan(f);
+    expect(stranger.blocked).toMatchObject([
+      { type: "kasm-create", reason: "kasm-agent-not-in-git", agents: ["host-x"] },
+    ]);
+    expect(stranger.blocked[0]!.message).toContain("no Agent in Git names");
+    const result = await apply(f);
+    expect(result.code).toBe(1);
+    expect(records()).toEqual([]);
   });
 });

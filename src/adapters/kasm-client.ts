@@ -7,6 +7,7 @@
 import { request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { KasmGitopsError } from "../core/errors.js";
+import type { KasmServerReport, KasmZone } from "../core/kasm/agents.js";
 import type { KasmGroup, KasmImageList, KasmMembership, KasmRecord } from "../core/kasm/types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../core/retry.js";
 import type {
@@ -34,6 +35,8 @@ import {
   decodeGroupImage,
   decodeImage,
   decodeImages,
+  decodeServer,
+  decodeZone,
   fieldsNotTaken,
   listIn,
   objectIn,
@@ -63,7 +66,14 @@ export type KasmCallInfo = { fn: string; status: number; durationMs: number };
 export const KASM_TIMEOUT_MS = 30_000;
 const MAX_ANSWER_BYTES = 32 << 20;
 /** Calls whose repeat changes nothing more: safe to retry after a lost answer. */
-const IDEMPOTENT = new Set(["get_images", "get_groups", "get_images_group", "update_image"]);
+const IDEMPOTENT = new Set([
+  "get_images",
+  "get_groups",
+  "get_images_group",
+  "get_servers",
+  "get_zones",
+  "update_image",
+]);
 
 class KasmClient implements KasmApi {
   readonly url: string;
@@ -109,6 +119,18 @@ class KasmClient implements KasmApi {
     return listIn(body, ANSWER_KEYS.get_images_group, "get_images_group").map((raw) =>
       decodeGroupImage(raw, "get_images_group"),
     );
+  }
+
+  async listServers(signal?: AbortSignal): Promise<KasmServerReport[]> {
+    const body = await this.call("get_servers", {}, signal);
+    return listIn(body, ANSWER_KEYS.get_servers, "get_servers").map((raw) =>
+      decodeServer(raw, "get_servers"),
+    );
+  }
+
+  async listZones(signal?: AbortSignal): Promise<KasmZone[]> {
+    const body = await this.call("get_zones", {}, signal);
+    return listIn(body, ANSWER_KEYS.get_zones, "get_zones").map((raw) => decodeZone(raw, "get_zones"));
   }
 
   async createImage(record: KasmImageCreate, signal?: AbortSignal): Promise<KasmRecord> {

@@ -9,6 +9,8 @@ import {
   MASKED_TOKEN,
   NEWLINE_LIST_KEYS,
   NUMBER_KEYS,
+  SERVER_KEYS,
+  ZONE_KEYS,
 } from "./kasm-keys.js";
 
 /** The client's key lists agree with the facts of Kasm 1.15 that the stand-in's tests check too. */
@@ -31,7 +33,7 @@ describe("Kasm's key lists, against the facts of Kasm 1.15", () => {
   it("encodes as Kasm wants: JSON text, newline-joined lists, numbers", () => {
     expect([...JSON_TEXT_KEYS].sort()).toEqual([...facts.jsonStringKeys].sort());
     expect([...NEWLINE_LIST_KEYS]).toEqual(facts.newlineJoinedKeys);
-    expect([...NUMBER_KEYS].sort()).toEqual(["cores", "memory"]);
+    expect([...NUMBER_KEYS].sort()).toEqual([...facts.numberKeys].sort());
     expect(MASKED_TOKEN).toBe(facts.maskedToken);
   });
 
@@ -47,5 +49,17 @@ describe("Kasm's key lists, against the facts of Kasm 1.15", () => {
       ]),
     );
     expect(planned).toEqual(ignoredOwned);
+  });
+});
+
+describe("Kasm's agent and zone keys, against the facts of Kasm 1.15", () => {
+  it.each(Object.entries(SERVER_KEYS).filter(([name]) => name !== "imageTags"))(
+    "reads an agent's %s as %s, a key get_servers lists",
+    (_name, key) => {
+      expect(KASM_FACTS.servers.keys).toContain(key);
+    },
+  );
+  it("reads a zone by its id and name", () => {
+    expect(Object.values(ZONE_KEYS).sort()).toEqual([...KASM_FACTS.servers.zoneKeys].sort());
   });
 });

@@ -69,7 +69,10 @@ export const JSON_TEXT_KEYS: ReadonlySet<ImageWriteKey> = new Set([
 export const NEWLINE_LIST_KEYS: ReadonlySet<ImageWriteKey> = new Set(["categories"]);
 
 /** Keys Kasm converts to numbers: anything else there is an HTML 500. */
-export const NUMBER_KEYS: ReadonlySet<ImageWriteKey> = new Set(["cores", "memory"]);
+export const NUMBER_KEYS: ReadonlySet<ImageWriteKey> = new Set(["cores", "memory", "x_res", "y_res"]);
+
+/** Keys where Kasm keeps the stored value when given null, and stores null for an empty string. */
+export const EMPTY_CLEARS_KEYS: ReadonlySet<ImageWriteKey> = new Set(["session_time_limit"]);
 
 /** The record's id, which a write names and a read always carries. */
 export const IMAGE_ID = "image_id" satisfies ImageWriteKey;
@@ -97,6 +100,21 @@ export const FIELD_KEYS = {
   dockerRegistry: "docker_registry",
   dockerUser: "docker_user",
   notes: "notes",
+  xRes: "x_res",
+  yRes: "y_res",
+  gpuCount: "gpu_count",
+  persistentProfilePath: "persistent_profile_path",
+  sessionTimeLimit: "session_time_limit",
+  launchConfig: "launch_config",
+  restrictToNetwork: "restrict_to_network",
+  restrictNetworkNames: "restrict_network_names",
+  allowNetworkSelection: "allow_network_selection",
+  cpuAllocationMethod: "cpu_allocation_method",
+  restrictToZone: "restrict_to_zone",
+  zoneId: "zone_id",
+  restrictToServer: "restrict_to_server",
+  serverId: "server_id",
+  hash: "hash",
 } as const satisfies Record<keyof KasmOwnedFields, ImageWriteKey>;
 
 /** What import reads of a record beyond the fields kasm-gitops owns: its kind, and where Kasm runs it. */
@@ -112,8 +130,25 @@ export const PLACEMENT_KEYS = {
 export const GROUP_KEYS = { id: "group_id", name: "name", description: "description", isSystem: "is_system" };
 export const GROUP_ROW_KEYS = { id: "group_image_id", groupId: "group_id", imageId: "image_id" };
 
+/** The keys of a get_servers entry and of a get_zones entry (Kasm's agents and zones). */
+export const SERVER_KEYS = {
+  id: "server_id",
+  type: "server_type",
+  hostname: "hostname",
+  enabled: "enabled",
+  status: "operational_status",
+  zoneId: "zone_id",
+  zoneName: "zone_name",
+  images: "docker_images",
+  imageTags: "tags",
+  lastReported: "last_reported",
+} as const;
+export const ZONE_KEYS = { id: "zone_id", name: "zone_name" } as const;
+
 /** Where each answer keeps what it returns. */
 export const ANSWER_KEYS = {
+  get_servers: "servers",
+  get_zones: "zones",
   get_images: "images",
   create_image: "image",
   update_image: "image",

@@ -60,14 +60,14 @@ describe("decodeImages in import mode", () => {
       { docker_token: "**********", docker_user: "ci" },
       { dockerTokenSet: true, dockerUser: "ci" },
     ],
-    ["a zone restriction", { restrict_to_zone: true, zone_id: "z1" }, { zoneId: "z1" }],
+    ["a zone restriction", { restrict_to_zone: true, zone_id: "z1" }, { restrictedZone: "z1" }],
     [
       "a zone named by Kasm",
       { restrict_to_zone: true, zone_id: "z1", zone_name: "eu-west" },
-      { zoneId: "eu-west" },
+      { restrictedZone: "eu-west" },
     ],
-    ["a zone id without the restriction", { zone_id: "z1" }, { zoneId: null }],
-    ["a server", { server_id: "s1", image_type: "Server" }, { serverId: "s1", imageType: "Server" }],
+    ["a zone id without the restriction", { zone_id: "z1" }, { restrictedZone: null }],
+    ["a server", { server_id: "s1", image_type: "Server" }, { restrictedServer: "s1", imageType: "Server" }],
   ])("%s", (_, over, expected) => {
     const decoded = decodeImportRecord(wire(over));
     expect(decoded.record).toMatchObject(expected);

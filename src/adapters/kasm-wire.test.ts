@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { KASM_FACTS, kasmReadRecord } from "../../test/helpers/kasm-facts.js";
 import { KasmGitopsError } from "../core/errors.js";
+import { KASM_RECORD_DEFAULTS } from "../core/kasm/record-fields.js";
 import type { KasmImageFields } from "../ports.js";
 import {
   createPayload,
@@ -8,6 +9,8 @@ import {
   decodeGroupImage,
   decodeImage,
   decodeImages,
+  decodeServer,
+  decodeZone,
   encodeFields,
   fieldsNotTaken,
   foreignKeys,
@@ -68,6 +71,20 @@ describe("encodeFields", () => {
       { dockerRegistry: null, dockerUser: null },
       { docker_registry: null, docker_user: null },
     ],
+    ["resolution in pixels", { xRes: 1280, yRes: 720 }, { x_res: 1280, y_res: 720 }],
+    [
+      "no session limit as an empty string (null keeps Kasm's)",
+      { sessionTimeLimit: null },
+      { session_time_limit: "" },
+    ],
+    ["a session limit in seconds", { sessionTimeLimit: 7200 }, { session_time_limit: 7200 }],
+    ["the launch form as a JSON string", { launchConfig: { a: 1 } }, { launch_config: '{"a":1}' }],
+    [
+      "networks as a list",
+      { restrictToNetwork: true, restrictNetworkNames: ["lab"] },
+      { restrict_to_network: true, restrict_network_names: ["lab"] },
+    ],
+    ["no profile path as null", { persistentProfilePath: null }, { persistent_profile_path: null }],
     ["nothing for nothing", {}, {}],
   ])("%s", (_name, fields, wire) => {
     expect(encodeFields(fields)).toEqual(wire);
@@ -149,6 +166,17 @@ describe("fieldsNotTaken: a write is done only when Kasm's answer shows it", () 
     ["a token set", { dockerToken: "t0ken" }, []],
     ["a token Kasm still holds", { dockerToken: null }, ["dockerToken"]],
     ["configs compared as data", { runConfig: { hostname: "kasm" } }, []],
+    [
+      "a profile and a limit as Kasm shows them",
+      { sessionTimeLimit: 7200, persistentProfilePath: "/profiles/{username}" },
+      [],
+    ],
+    [
+      "a profile and a limit Kasm kept",
+      { sessionTimeLimit: null, persistentProfilePath: null },
+      ["persistentProfilePath", "sessionTimeLimit"],
+    ],
+    ["a resolution Kasm did not take", { xRes: 1 }, ["xRes"]],
   ])("%s", (_name, sentFields, missed) => {
     expect(fieldsNotTaken(sentFields, answer)).toEqual(missed);
   });
@@ -175,6 +203,16 @@ describe("decodeImage", () => {
       dockerTokenSet: true,
       notes: "managed-by: kasm-gitops/chrome",
       available: true,
+      ...KASM_RECORD_DEFAULTS,
+      restrictNetworkNames: [],
+      xRes: 1920,
+      yRes: 0,
+      cpuAllocationMethod: "",
+      restrictToZone: false,
+      zoneId: null,
+      restrictToServer: false,
+      serverId: null,
+      hash: null,
     });
   });
 
@@ -186,6 +224,15 @@ describe("decodeImage", () => {
     ["no token", { docker_token: null }, { dockerTokenSet: false }],
     ["null notes", { notes: null }, { notes: "" }],
     ["cores as a numeric string", { cores: "1.5" }, { cores: 1.5 }],
+    ["a session limit", { session_time_limit: 7200 }, { sessionTimeLimit: 7200 }],
+    ["a session limit kept as text", { session_time_limit: "600" }, { sessionTimeLimit: 600 }],
+    ["no profile path", { persistent_profile_path: "" }, { persistentProfilePath: null }],
+    [
+      "a network restriction",
+      { restrict_to_network: true, restrict_network_names: ["lab"] },
+      { restrictToNetwork: true, restrictNetworkNames: ["lab"] },
+    ],
+    ["a pinned digest", { hash: "sha256:ab" }, { hash: "sha256:ab" }],
   ])("%s", (_name, patch, expected) => {
     expect(decodeImage({ ...READ, ...patch }, "get_images")).toMatchObject(expected);
   });
@@ -248,5 +295,48 @@ describe("decodeImages", () => {
     expect(records.map((r) => r.imageId)).toEqual(["ffff"]);
     expect(unreadable).toHaveLength(1);
     expect(unreadable[0]).toEqual({ ...expected, problem: expect.stringContaining("get_images") });
+  });
+});
+
+describe("decodeServer and decodeZone: Kasm's agents as get_servers and get_zones list them", () => {
+  const SERVER = {
+    server_id: "s1",
+    server_type: "host",
+    hostname: "agent-1",
+    enabled: true,
+    operational_status: "running",
+    zone_id: "z1",
+    zone_name: "default",
+    docker_images: { "sha256:a": { tags: ["kasmweb/chrome:1.15.0", "x:1"] }, "sha256:b": { tags: [] } },
+    docker_info: {},
+    last_reported: "2026-01-01T00:00:00Z",
+    cores: 4,
+  };
+  it("reads the agent and every tag it reported", () => {
+    expect(decodeServer(SERVER, "get_servers")).toEqual({
+      serverId: "s1",
+      hostname: "agent-1",
+      serverType: "host",
+      enabled: true,
+      operationalStatus: "running",
+      zoneId: "z1",
+      zoneName: "default",
+      imageTags: ["kasmweb/chrome:1.15.0", "x:1"],
+      lastReported: "2026-01-01T00:00:00Z",
+    });
+    expect(decodeZone({ zone_id: "z1", zone_name: "default", extra: 1 }, "get_zones")).toEqual({
+      zoneId: "z1",
+      zoneName: "default",
+    });
+  });
+  it.each([
+    ["no reports yet", { docker_images: null, last_reported: null }, { imageTags: [], lastReported: null }],
+  ])("%s", (_name, patch, expected) => {
+    expect(decodeServer({ ...SERVER, ...patch }, "get_servers")).toMatchObject(expected);
+  });
+  it("refuses docker_images that is not a mapping, naming the server", () => {
+    expect(() => decodeServer({ ...SERVER, docker_images: [] }, "get_servers")).toThrow(
+      /server s1: docker_images/,
+    );
   });
 });

@@ -5,6 +5,7 @@
  */
 import { KasmGitopsError } from "../core/errors.js";
 import type { ImportConfigField, ImportRecord } from "../core/import/records.js";
+import type { KasmServerReport, KasmZone } from "../core/kasm/agents.js";
 import { canonicalJson } from "../core/kasm/desired.js";
 import { namesRegistry } from "../core/kasm/registry-form.js";
 import {
@@ -13,12 +14,14 @@ import {
   type KasmMembership,
   type KasmRecord,
   managedBy,
+  NULLABLE_TEXT,
   type UnreadableRecord,
 } from "../core/kasm/types.js";
 import type { JsonObject } from "../core/manifest/types.js";
 import type { KasmImageCreate, KasmImageFields } from "../ports.js";
 import {
   AVAILABLE_KEY,
+  EMPTY_CLEARS_KEYS,
   FIELD_KEYS,
   GROUP_KEYS,
   GROUP_ROW_KEYS,
@@ -30,7 +33,9 @@ import {
   NEWLINE_LIST_KEYS,
   NUMBER_KEYS,
   PLACEMENT_KEYS,
+  SERVER_KEYS,
   TOKEN_KEY,
+  ZONE_KEYS,
 } from "./kasm-keys.js";
 
 export type WireRecord = Record<string, unknown>;
@@ -45,6 +50,7 @@ export function encodeFields(fields: KasmImageFields): WireRecord {
     if (value !== undefined) wire[key] = toWriteForm(key, value);
   }
   if (fields.dockerToken !== undefined) wire[TOKEN_KEY] = fields.dockerToken ?? "";
+  for (const key of EMPTY_CLEARS_KEYS) if (wire[key] === null) wire[key] = "";
   return wire;
 }
 
@@ -137,6 +143,21 @@ function decodeRecord(raw: unknown, fn: string, mode: DecodeMode): KasmRecord | 
     dockerTokenSet: read.nullableString(TOKEN_KEY) !== null,
     notes: read.string(k.notes),
     available: read.boolean(AVAILABLE_KEY),
+    xRes: read.number(k.xRes),
+    yRes: read.number(k.yRes),
+    gpuCount: read.number(k.gpuCount),
+    persistentProfilePath: read.nullableString(k.persistentProfilePath),
+    sessionTimeLimit: read.nullableNumber(k.sessionTimeLimit),
+    launchConfig: read.config(k.launchConfig),
+    restrictToNetwork: read.boolean(k.restrictToNetwork),
+    restrictNetworkNames: read.strings(k.restrictNetworkNames),
+    allowNetworkSelection: read.boolean(k.allowNetworkSelection),
+    cpuAllocationMethod: read.string(k.cpuAllocationMethod),
+    restrictToZone: read.boolean(k.restrictToZone),
+    zoneId: read.nullableString(k.zoneId),
+    restrictToServer: read.boolean(k.restrictToServer),
+    serverId: read.nullableString(k.serverId),
+    hash: read.nullableString(k.hash),
   };
   if (mode === "sync") return decoded;
   const P = PLACEMENT_KEYS;
@@ -145,8 +166,9 @@ function decodeRecord(raw: unknown, fn: string, mode: DecodeMode): KasmRecord | 
     ...decoded,
     ...(invalidConfigs.length > 0 ? { invalidConfigs } : {}),
     ...(typeof record[P.imageType] === "string" ? { imageType: record[P.imageType] as string } : {}),
-    zoneId: record[P.restrictToZone] === true ? (text(record[P.zoneName]) ?? text(record[P.zoneId])) : null,
-    serverId: text(record[P.serverId]),
+    restrictedZone:
+      record[P.restrictToZone] === true ? (text(record[P.zoneName]) ?? text(record[P.zoneId])) : null,
+    restrictedServer: text(record[P.serverId]),
   };
 }
 
@@ -208,6 +230,39 @@ export function decodeGroup(raw: unknown, fn: string): KasmGroup {
   };
 }
 
+/** A get_servers entry: an agent with the image tags it last reported (docker_images: {<id>: {tags}}). */
+export function decodeServer(raw: unknown, fn: string): KasmServerReport {
+  const record = asObject(raw, fn, "a server");
+  const K = SERVER_KEYS;
+  const read = reader(record, fn, `server ${String(record[K.id] ?? "(no server_id)")}`);
+  const images = record[K.images];
+  const tags: string[] = [];
+  if (images !== null && images !== undefined) {
+    if (typeof images !== "object" || Array.isArray(images))
+      throw malformed(fn, `server ${String(record[K.id])}: ${K.images} is not an object`);
+    for (const image of Object.values(images as Record<string, unknown>)) {
+      const listed = image !== null && typeof image === "object" ? (image as WireRecord)[K.imageTags] : [];
+      if (Array.isArray(listed)) tags.push(...listed.filter((t): t is string => typeof t === "string"));
+    }
+  }
+  return {
+    serverId: read.id(K.id),
+    hostname: read.string(K.hostname),
+    serverType: read.string(K.type),
+    enabled: read.boolean(K.enabled),
+    operationalStatus: read.string(K.status),
+    zoneId: read.nullableString(K.zoneId),
+    zoneName: read.nullableString(K.zoneName),
+    imageTags: tags,
+    lastReported: read.nullableString(K.lastReported),
+  };
+}
+
+export function decodeZone(raw: unknown, fn: string): KasmZone {
+  const read = reader(asObject(raw, fn, "a zone"), fn, "a zone");
+  return { zoneId: read.id(ZONE_KEYS.id), zoneName: read.string(ZONE_KEYS.name) };
+}
+
 export function decodeGroupImage(raw: unknown, fn: string): KasmMembership {
   const read = reader(asObject(raw, fn, "a group image row"), fn, "a group image row");
   return {
@@ -248,6 +303,14 @@ function reader(record: WireRecord, fn: string, what: string) {
     if (typeof value !== "string") throw wrong(key, "a string");
     return value;
   };
+  /** A number (Kasm may keep one as numeric text); null for null, absent or empty. */
+  const number = (key: string): number | null => {
+    const value = record[key];
+    if (value === undefined || value === null || value === "") return null;
+    const parsed = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    if (typeof parsed !== "number" || !Number.isFinite(parsed)) throw wrong(key, "a number");
+    return parsed;
+  };
   return {
     string,
     id: (key: string): string => {
@@ -259,12 +322,14 @@ function reader(record: WireRecord, fn: string, what: string) {
       const value = record[key];
       return value === undefined || value === null || value === "" ? null : string(key);
     },
-    number: (key: string): number => {
+    number: (key: string): number => number(key) ?? 0,
+    nullableNumber: (key: string): number | null => number(key),
+    strings: (key: string): string[] => {
       const value = record[key];
-      if (value === undefined || value === null) return 0;
-      const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-      if (typeof number !== "number" || !Number.isFinite(number)) throw wrong(key, "a number");
-      return number;
+      if (value === undefined || value === null) return [];
+      if (!Array.isArray(value) || !value.every((c) => typeof c === "string"))
+        throw wrong(key, "a list of strings");
+      return value;
     },
     boolean: (key: string): boolean => {
       const value = record[key];
@@ -320,8 +385,5 @@ export function fieldsNotTaken(sent: KasmImageFields, answer: KasmRecord): strin
   return missed;
 }
 
-/** Empty and null registry fields mean the same to Kasm. */
 const emptyAsNull = (name: FieldName, value: unknown) =>
-  (name === "dockerRegistry" || name === "dockerUser") && (value === "" || value === undefined)
-    ? null
-    : value;
+  NULLABLE_TEXT.has(name) && (value === "" || value === undefined) ? null : value;

@@ -212,6 +212,16 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
   ],
   ["invalid-quantity", "error", "A workspace's `spec.kasm.memory` is not a memory quantity."],
   ["duplicate-image-id", "error", "Two workspaces adopt the same Kasm image record (`spec.kasm.imageId`)."],
+  [
+    "invalid-duration",
+    "error",
+    "A workspace's `spec.kasm.sessionTimeLimit` is not a whole number of seconds (Kasm keeps seconds).",
+  ],
+  [
+    "invalid-value",
+    "error",
+    "A workspace's `spec.kasm.persistentProfilePath` is an `s3://` path without a trailing `/`, which Kasm would add (drift every cycle).",
+  ],
 ];
 
 /** The kind a schema file describes (`properties.kind.const`), if any. */

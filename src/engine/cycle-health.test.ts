@@ -138,4 +138,15 @@ describe("kasmSummary", () => {
       kasmSummary(set, plan, { reachable: true, records: [], groups: [], memberships: [] })?.kept,
     ).toEqual(kept);
   });
+  it("shows per agent which images Kasm sees, as the plan found them", () => {
+    const agents = [
+      { agent: "a1", server: "host-a1", zone: "testing", reportAgeMs: 5, seen: ["x:1"], unseen: [] },
+    ];
+    const plan = planOf({ kasm: { url: "https://kasm.test", agents } });
+    const observed = { reachable: true as const, records: [], groups: [], memberships: [] };
+    expect(kasmSummary(set, plan, observed)?.agents).toEqual(agents);
+    expect(
+      kasmSummary(set, planOf({ kasm: { url: "https://kasm.test" } }), observed)?.agents,
+    ).toBeUndefined();
+  });
 });

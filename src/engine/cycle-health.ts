@@ -112,5 +112,6 @@ export function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservat
     drift,
     pending,
     ...(kept.length > 0 ? { kept } : {}),
+    ...(plan.kasm.agents ? { agents: plan.kasm.agents } : {}),
   };
 }

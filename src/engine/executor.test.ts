@@ -230,6 +230,8 @@ describe("executePlan: Kasm actions", () => {
       readImages: async () => ({ records: [], unreadable: [] }),
       listGroups: async () => [],
       listGroupImages: async () => [],
+      listServers: async () => [],
+      listZones: async () => [],
       createImage: async (r: { name: string }) => {
         await step(`create ${r.name}`);
         return { imageId: "new-id" } as never;

@@ -4,7 +4,7 @@ import { type CredentialsFingerprint, keyedFingerprint } from "../core/fingerpri
 import type { PlanInput } from "../core/plan/plan.js";
 import type { ReconcileDeps } from "./cycle.js";
 import type { Fleet } from "./fleet.js";
-import { observeKasm, registryInfo } from "./kasm-sync.js";
+import { observeKasm, readsKasmAgents, registryInfo } from "./kasm-sync.js";
 
 /** Observes Kasm for a plan: its records and the groups Git names now or named before. */
 export async function kasmInput(
@@ -16,7 +16,7 @@ export async function kasmInput(
   if (!kasm) return undefined;
   const written = (await deps.kasmWritten?.read()) ?? { records: {}, groups: [] };
   const { observed, groupsRead } = kasm.api
-    ? await observeKasm(kasm.api, signal)
+    ? await observeKasm(kasm.api, signal, { agents: readsKasmAgents(fleet.set) })
     : {
         observed: {
           reachable: false as const,

@@ -1,6 +1,7 @@
 /** The shell around the Kasm planner: observe Kasm, carry out `kasm-*` actions, remember what was written. */
 import { describeError, KasmGitopsError } from "../core/errors.js";
 import type { CredentialsFingerprint } from "../core/fingerprint.js";
+import type { KasmAgentsObservation } from "../core/kasm/agents.js";
 import { desiredRecord, fieldsHash, type RegistryAuthInfo, TOKEN } from "../core/kasm/desired.js";
 import type { KasmServerConfig } from "../core/kasm/plan.js";
 import type { KasmObservation } from "../core/kasm/types.js";
@@ -46,18 +47,52 @@ export function registryInfo(
 export async function observeKasm(
   api: KasmApi,
   signal?: AbortSignal,
+  options: KasmObserveOptions = {},
 ): Promise<{ observed: KasmObservation; groupsRead: string[] }> {
   try {
-    const [images, groups] = await Promise.all([api.readImages(signal), api.listGroups(signal)]);
+    const [images, groups, agents] = await Promise.all([
+      api.readImages(signal),
+      api.listGroups(signal),
+      options.agents ? observeAgents(api, options.now ?? (() => new Date()), signal) : undefined,
+    ]);
     const read = groups.map((g) => g.groupId);
     const rows = await mapLimit(read, 4, (id) => api.listGroupImages(id, signal));
     const { records, unreadable } = images;
-    const observed = { reachable: true as const, records, groups, memberships: rows.flat() };
+    const observed = {
+      reachable: true as const,
+      records,
+      groups,
+      memberships: rows.flat(),
+      ...(agents ? { agents } : {}),
+    };
     return { observed: unreadable.length > 0 ? { ...observed, unreadable } : observed, groupsRead: read };
   } catch (error) {
     return { observed: { reachable: false, error: describeError(error) }, groupsRead: [] };
   }
 }
+
+/** `agents`: also read Kasm's agents and zones (when an Agent names its Kasm agent); `now` dates that read. */
+export type KasmObserveOptions = { agents?: boolean; now?: () => Date };
+
+/**
+ * Kasm's agents and zones, and when they were read (report ages are counted from then). A failure here is
+ * kept apart from the records: a key that may view images but not agents still syncs records.
+ */
+async function observeAgents(
+  api: KasmApi,
+  now: () => Date,
+  signal?: AbortSignal,
+): Promise<KasmAgentsObservation> {
+  try {
+    const [servers, zones] = await Promise.all([api.listServers(signal), api.listZones(signal)]);
+    return { servers, zones, readAt: now().toISOString() };
+  } catch (error) {
+    return { error: describeError(error) };
+  }
+}
+
+/** Whether any Agent names its Kasm agent, so Kasm's agents and zones are read with the records. */
+export const readsKasmAgents = (set: ManifestSet) => set.agents.some((a) => a.spec.kasm !== undefined);
 
 /** What a Kasm action needs at apply time that a plan never carries: the API and the registry tokens. */
 export type KasmExecution = {

@@ -1,4 +1,4 @@
-import type { UnknownCause } from "../core/plan/types.js";
+import type { KasmAgentView, UnknownCause } from "../core/plan/types.js";
 import type { CycleResult, RefusalReason } from "../ports.js";
 import type { FailedAction } from "./cycle-health.js";
 
@@ -26,6 +26,8 @@ export type KasmStatus = {
   pending: number;
   /** Differences Kasm will not let a write fix (a value it ignores), with where in its UI to fix them. */
   kept?: { workspace: string; message: string }[];
+  /** Per Agent naming its Kasm agent: the images Git wants there that Kasm sees (and launches on) or not. */
+  agents?: KasmAgentView[];
   lastError?: { at: string; message: string };
 };
 

@@ -14,6 +14,8 @@ export type AgentDef = {
   maxConcurrentPulls?: number;
   enabled?: boolean;
   prune?: { mode?: string; keepPrevious?: number };
+  /** The Kasm agent this host runs (spec.kasm). */
+  kasm?: { server?: string; zone?: string };
 };
 export type WorkspaceDef = {
   name: string;
@@ -59,7 +61,7 @@ export function fleetYaml(parts: {
   }
   for (const a of parts.agents) {
     const labels = JSON.stringify(a.labels ?? {});
-    const extra = `${a.maxConcurrentPulls ? `\n  maxConcurrentPulls: ${a.maxConcurrentPulls}` : ""}${a.enabled === false ? "\n  enabled: false" : ""}${a.prune ? `\n  prune: ${JSON.stringify(a.prune)}` : ""}`;
+    const extra = `${a.maxConcurrentPulls ? `\n  maxConcurrentPulls: ${a.maxConcurrentPulls}` : ""}${a.enabled === false ? "\n  enabled: false" : ""}${a.prune ? `\n  prune: ${JSON.stringify(a.prune)}` : ""}${a.kasm ? `\n  kasm: ${JSON.stringify(a.kasm)}` : ""}`;
     docs.push(
       `apiVersion: kasm-gitops/v1\nkind: Agent\nmetadata: {name: ${a.name}, labels: ${labels}}\nspec:\n  docker: {host: "${a.host}"}${extra}`,
     );

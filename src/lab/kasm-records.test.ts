@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MASKED_TOKEN, READ_KEYS, WRITE_KEYS } from "./kasm-image-fields.js";
 import {
   ALL_USERS,
+  applySeed,
   handleCall,
   hexId,
   initialState,
@@ -40,6 +41,7 @@ const FACTS = JSON.parse(
     defaultGroup: string;
   };
   groups: { groupImageKeys: string[]; removeUnknown: string; addUnknownStatus: number };
+  servers: { keys: string[]; agentType: string; zoneKeys: string[] };
 };
 const F = FACTS.image;
 
@@ -451,5 +453,44 @@ describe("upgradeState", () => {
     });
     expect(state.settings.add_images_to_default_group).toBe(true);
     expect(state.zones.map((z) => z.zone_name)).toEqual(["default"]);
+  });
+});
+
+describe("Kasm's agents and zones", () => {
+  const unique: KasmDeps = { newId: hexId, now: () => new Date("2026-01-02T03:04:05Z") };
+  const seeded = () =>
+    applySeed(
+      world(),
+      {
+        zones: [{ zone_name: "testing" }],
+        servers: [
+          { hostname: "t1", zone_name: "testing", docker_images: { a: { tags: ["x:1"] } } },
+          { hostname: "d1" },
+        ],
+      },
+      unique,
+    );
+
+  it("get_servers lists each agent with exactly Kasm's keys and its zone's name; get_zones the zones", () => {
+    const servers = bodyOf(call(seeded(), "get_servers", {}).reply).servers as Record<string, unknown>[];
+    for (const s of servers) expect(Object.keys(s).sort()).toEqual([...FACTS.servers.keys].sort());
+    expect(servers.map((s) => [s.hostname, s.zone_name, s.server_type])).toEqual([
+      ["t1", "testing", FACTS.servers.agentType],
+      ["d1", "default", FACTS.servers.agentType],
+    ]);
+    const zones = bodyOf(call(seeded(), "get_zones", {}).reply).zones as Record<string, unknown>[];
+    expect(zones.map((z) => Object.keys(z).sort())).toEqual(
+      zones.map(() => [...FACTS.servers.zoneKeys].sort()),
+    );
+    expect(zones.map((z) => z.zone_name)).toEqual(["default", "testing"]);
+  });
+
+  it("a seed with a known hostname replaces what that agent reports, keeping its id", () => {
+    const before = seeded();
+    const after = applySeed(before, { servers: [{ hostname: "t1", zone_name: "testing" }] }, unique);
+    expect(after.servers.find((s) => s.hostname === "t1")).toMatchObject({
+      server_id: before.servers[0]!.server_id,
+      docker_images: {},
+    });
   });
 });

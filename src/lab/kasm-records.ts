@@ -25,6 +25,27 @@ export type KasmGroup = {
 };
 export type KasmGroupImage = { group_image_id: string; group_id: string; image_id: string };
 export type KasmZone = { zone_id: string; zone_name: string };
+/** A Kasm agent (a server of type host) as get_servers lists it, with the images it last reported. */
+export type KasmServerRow = {
+  server_id: string;
+  server_type: string;
+  hostname: string;
+  enabled: boolean;
+  operational_status: string;
+  zone_id: string | null;
+  docker_images: Record<string, { tags: string[] }>;
+  docker_info: Record<string, unknown>;
+  last_reported: string | null;
+  cores: number;
+  memory: number;
+  gpus: number;
+  agent_version: string;
+};
+/** A seeded agent: by hostname (a seed with the same hostname replaces it), its zone by name. */
+export type KasmServerSeed = Partial<Omit<KasmServerRow, "zone_id">> & {
+  hostname: string;
+  zone_name?: string;
+};
 
 /** Kasm's global settings the stand-in models. */
 export type KasmSettings = {
@@ -38,6 +59,8 @@ export type KasmState = {
   groups: KasmGroup[];
   groupImages: KasmGroupImage[];
   zones: KasmZone[];
+  /** Kasm's agents and what each last reported. */
+  servers: KasmServerRow[];
   /** Running sessions per image id; delete_image is refused while one is above 0. */
   sessions: Record<string, number>;
   settings: KasmSettings;
@@ -59,6 +82,8 @@ export const KASM_FUNCTIONS = [
   "get_images_group",
   "add_images_group",
   "remove_images_group",
+  "get_servers",
+  "get_zones",
 ] as const;
 export type KasmFunction = (typeof KASM_FUNCTIONS)[number];
 export const KASM_WRITE_FUNCTIONS: readonly KasmFunction[] = [
@@ -78,6 +103,7 @@ export type KasmSeed = {
   images?: (Partial<StoredImage> & { name?: string | null; sessions?: number })[];
   groupImages?: { image_id: string; group_id?: string; group_name?: string }[];
   zones?: { zone_id?: string; zone_name: string }[];
+  servers?: KasmServerSeed[];
 };
 
 /** A random dashless lower-case hex id, like Python's uuid4().hex. */
@@ -96,6 +122,7 @@ export function initialState(
     groups: [],
     groupImages: [],
     zones: [{ zone_id: deps.newId(), zone_name: "default" }],
+    servers: [],
     sessions: {},
     settings: { ...settings },
   };
@@ -115,6 +142,27 @@ export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): K
   for (const zone of seed.zones ?? []) {
     if (state.zones.some((z) => z.zone_name === zone.zone_name)) continue;
     state.zones.push({ zone_id: zone.zone_id ?? deps.newId(), zone_name: zone.zone_name });
+  }
+  for (const { zone_name, ...server } of seed.servers ?? []) {
+    const zone = state.zones.find((z) => z.zone_name === (zone_name ?? "default"));
+    if (!zone) throw new Error(`seed: no zone ${zone_name} for server ${server.hostname}`);
+    const old = state.servers.find((s) => s.hostname === server.hostname);
+    state.servers = state.servers.filter((s) => s !== old);
+    state.servers.push({
+      server_id: old?.server_id ?? deps.newId(),
+      server_type: "host",
+      enabled: true,
+      operational_status: "running",
+      docker_images: {},
+      docker_info: {},
+      last_reported: deps.now().toISOString(),
+      cores: 4,
+      memory: 8_000_000_000,
+      gpus: 0,
+      agent_version: "1.15.0",
+      ...server,
+      zone_id: zone.zone_id,
+    });
   }
   for (const group of seed.groups ?? []) {
     if (state.groups.some((g) => g.name === group.name)) continue;
@@ -147,6 +195,7 @@ export function upgradeState(saved: KasmState, deps: KasmDeps): KasmState {
   state.zones ??= [{ zone_id: deps.newId(), zone_name: "default" }];
   state.settings = { ...KASM_DEFAULT_SETTINGS, ...state.settings };
   state.sessions ??= {};
+  state.servers ??= [];
   return state;
 }
 
@@ -228,6 +277,14 @@ type Handler = (state: KasmState, request: Record<string, unknown>, deps: KasmDe
 const FUNCTIONS: Record<KasmFunction, Handler> = {
   get_images: (state) => json(200, { images: state.images.map((i) => listedImage(i, context(state))) }),
   get_groups: (state) => json(200, { groups: structuredClone(state.groups) }),
+  get_servers: (state) =>
+    json(200, {
+      servers: state.servers.map((s) => ({
+        ...structuredClone(s),
+        zone_name: state.zones.find((z) => z.zone_id === s.zone_id)?.zone_name ?? null,
+      })),
+    }),
+  get_zones: (state) => json(200, { zones: structuredClone(state.zones) }),
   create_image: (state, request, deps) => writeImage(state, request, deps, "create"),
   update_image: (state, request, deps) => writeImage(state, request, deps, "update"),
   delete_image: (state, request) => {

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 
 export type KasmFacts = {
+  servers: { keys: string[]; agentType: string; zoneKeys: string[] };
   auth: Record<string, { status: number; error_message: string }> & {
     bodyKeys: string[];
     headerKeys: string[];
@@ -17,6 +18,7 @@ export type KasmFacts = {
     rejectedWriteKeys: string[];
     jsonStringKeys: string[];
     newlineJoinedKeys: string[];
+    numberKeys: string[];
     ignoredValues: Record<string, unknown[]>;
     resetWhenAbsent: Record<string, unknown>;
     maskedToken: string;

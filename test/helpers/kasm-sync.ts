@@ -49,6 +49,11 @@ export type Options = {
   auth?: boolean;
   /** The KasmServer's call deadline, e.g. `2s`. */
   timeout?: string;
+  /** Each agent's labels and Kasm agent (spec.kasm), by agent name (default: ring testing, no Kasm agent). */
+  agents?: Record<
+    "a1" | "a2",
+    { labels?: Record<string, string>; kasm?: { server?: string; zone?: string } }
+  >;
 };
 /** A two-agent fleet whose workspaces are records of the stand-in. */
 export function yaml(workspaces: WorkspaceDef[], options: Options = {}): string {
@@ -71,8 +76,8 @@ export function yaml(workspaces: WorkspaceDef[], options: Options = {}): string 
       },
     ],
     agents: [
-      { name: "a1", host: e1.host, labels: { ring: "testing" } },
-      { name: "a2", host: e2.host, labels: { ring: "testing" } },
+      { name: "a1", host: e1.host, labels: { ring: "testing" }, ...options.agents?.a1 },
+      { name: "a2", host: e2.host, labels: { ring: "testing" }, ...options.agents?.a2 },
     ],
     workspaces,
     kasm: {

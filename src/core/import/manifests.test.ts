@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { corp, ID, record } from "../../../test/helpers/import-records.js";
+import { desiredRecord, recordChanges } from "../kasm/desired.js";
 import { checkManifestFiles } from "../manifest/validate.js";
 import { buildImport, type ImportInput, wrap } from "./manifests.js";
 
@@ -201,6 +202,62 @@ spec:
   it("names the CA file in the KasmServer when import was given one", () => {
     const server = buildImport({ ...input, caFile: "/etc/kasm-ca.pem" }).files[0]!.text;
     expect(server).toContain("  tls:\n    ca: { file: /etc/kasm-ca.pem }\n");
+  });
+});
+
+describe("a round trip through import loses no field of a record", () => {
+  const full = record({
+    description: "d",
+    categories: ["Dev"],
+    xRes: 1920,
+    yRes: 1080,
+    gpuCount: 1,
+    persistentProfilePath: "s3://bucket/{username}/",
+    sessionTimeLimit: 5400,
+    launchConfig: { fields: [{ name: "x" }] },
+    restrictToNetwork: true,
+    restrictNetworkNames: ["lab"],
+    allowNetworkSelection: true,
+    cpuAllocationMethod: "Shares",
+  });
+
+  it("writes every field that differs from Kasm's defaults, and the first apply changes only the notes", () => {
+    const out = buildImport({
+      url: "https://kasm.example.com",
+      records: [full],
+      groups: [],
+      memberships: [],
+    });
+    const file = out.files.find((f) => f.path === "workspaces/chrome.yaml")!;
+    expect(file.text).toContain(
+      [
+        "    resolution:",
+        "      width: 1920",
+        "      height: 1080",
+        "    gpus: 1",
+        "    persistentProfilePath: s3://bucket/{username}/",
+        "    sessionTimeLimit: 1h30m",
+      ].join("\n"),
+    );
+    const { set, problems } = checkManifestFiles(
+      out.files.filter((f) => f.path.endsWith(".yaml")).map((f) => ({ file: f.path, text: f.text })),
+    );
+    expect(problems).toEqual([]);
+    const desired = desiredRecord(set.workspaces[0]!, "kasm-gitops", new Map());
+    expect(recordChanges(full, desired, undefined, true).changes.map((c) => c.field)).toEqual(["notes"]);
+  });
+
+  it("writes none of them for a record at Kasm's defaults", () => {
+    const plain = record({ xRes: 800, yRes: 600, gpuCount: 0, cpuAllocationMethod: "Inherit" });
+    const out = buildImport({
+      url: "https://kasm.example.com",
+      records: [plain],
+      groups: [],
+      memberships: [],
+    });
+    const text = out.files.find((f) => f.path === "workspaces/chrome.yaml")!.text;
+    for (const key of ["resolution", "gpus", "sessionTimeLimit", "restrictNetworks", "cpuAllocationMethod"])
+      expect(text).not.toContain(key);
   });
 });
 

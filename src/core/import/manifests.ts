@@ -3,6 +3,7 @@
  * with yaml's Document API so comments sit where they belong and the output is stable, byte for byte.
  */
 import { Document, type Pair, type YAMLMap } from "yaml";
+import { manifestFields } from "../kasm/record-fields.js";
 import { formatMemoryQuantity } from "../manifest/quantity.js";
 import { API_VERSION } from "../manifest/types.js";
 import { KASM_KEY_ENV, KASM_SECRET_ENV } from "./names.js";
@@ -97,6 +98,7 @@ export function workspaceFile(w: ImportedWorkspace): ImportFile {
     runConfig: r.runConfig,
     execConfig: r.execConfig,
     volumeMappings: r.volumeMappings,
+    ...manifestFields(r).kasm,
   };
   const spec = {
     friendlyName: r.friendlyName,

@@ -243,7 +243,11 @@ describe("modelImport: which records are held back, and why", () => {
   });
 
   it("notes a zone or server restriction without holding the record", () => {
-    const [w] = modelImport([record({ zoneId: "eu-west", serverId: "s1" })], [], []).workspaces;
+    const [w] = modelImport(
+      [record({ restrictedZone: "eu-west", restrictedServer: "s1" })],
+      [],
+      [],
+    ).workspaces;
     expect(w!.held).toEqual([]);
     expect(w!.notes.join("\n")).toMatch(/only in zone eu-west.*\n.*only on server s1/);
   });

@@ -4,6 +4,7 @@
  * apply changes nothing but the managed-by marker, so a record Git would change is held back.
  */
 import { parseImageReference } from "../image/reference.js";
+import { manifestFields } from "../kasm/record-fields.js";
 import { namesRegistry, registryHost } from "../kasm/registry-form.js";
 import type { KasmRecord } from "../kasm/types.js";
 import { compareText, type KasmPulls, type KasmRemoved } from "../manifest/types.js";
@@ -17,9 +18,9 @@ export type ImportRecord = KasmRecord & {
   invalidConfigs?: { field: ImportConfigField; text: string }[];
   /** Kasm's image_type; only `Container` records are Docker images. */
   imageType?: string;
-  /** Kasm runs sessions of this record only in this zone / on this server. */
-  zoneId?: string | null;
-  serverId?: string | null;
+  /** Kasm runs sessions of this record only in this zone (its name) / on this server. */
+  restrictedZone?: string | null;
+  restrictedServer?: string | null;
 };
 
 export type ImportGroup = { groupId: string; name: string };
@@ -134,16 +135,17 @@ const safeHost = (name: string) => {
 /** Notes that change nothing on apply but that an operator should know. */
 function recordNotes(record: ImportRecord): string[] {
   const notes: string[] = [];
-  if (record.zoneId)
+  if (record.restrictedZone)
     notes.push(
-      `Kasm runs this workspace only in zone ${record.zoneId}; kasm-gitops pulls its image on every agent the workspace selects: add spec.agents.matchLabels naming that zone's agents`,
+      `Kasm runs this workspace only in zone ${record.restrictedZone}; kasm-gitops pulls its image on every agent the workspace selects: add spec.agents.matchLabels naming that zone's agents`,
     );
-  if (record.serverId)
+  if (record.restrictedServer)
     notes.push(
-      `Kasm runs this workspace only on server ${record.serverId}; kasm-gitops pulls its image on every agent the workspace selects: add spec.agents.matchLabels naming that agent`,
+      `Kasm runs this workspace only on server ${record.restrictedServer}; kasm-gitops pulls its image on every agent the workspace selects: add spec.agents.matchLabels naming that agent`,
     );
   if (record.cores <= 0)
     notes.push("Kasm's cores is not above 0: left to Kasm (spec.kasm.cores not written)");
+  notes.push(...manifestFields(record).notes);
   if (record.memory <= 0 || !Number.isSafeInteger(record.memory))
     notes.push(
       "Kasm's memory is not a whole number of bytes above 0: left to Kasm (spec.kasm.memory not written)",

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { parseMemoryQuantity } from "../manifest/quantity.js";
 import type { WorkspaceManifest } from "../manifest/types.js";
+import { optionalFields } from "./record-fields.js";
 import { namesRegistry } from "./registry-form.js";
 import {
   KASM_DEFAULTS,
@@ -10,6 +11,8 @@ import {
   type KasmPulls,
   type KasmRecord,
   managedBy,
+  NULLABLE_TEXT,
+  OPTIONAL_FIELDS,
   withMarker,
 } from "./types.js";
 
@@ -63,6 +66,7 @@ export function desiredRecord(
     dockerRegistry: registry?.host ?? null,
     dockerUser: registry?.username ?? null,
     notes: withMarker(null, name),
+    ...optionalFields(kasm),
   };
   return {
     workspace: name,
@@ -85,9 +89,8 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
-/** Empty and null registry fields mean the same to Kasm. */
 const normal = (field: keyof KasmOwnedFields, value: unknown) =>
-  (field === "dockerRegistry" || field === "dockerUser") && value === "" ? null : value;
+  NULLABLE_TEXT.has(field) && (value === "" || value === undefined) ? null : value;
 
 /** Whether a record's field holds what Git wants; Kasm's forms of a registry (`https://index.docker.io/v1/`) name their host. */
 function holds(field: keyof KasmOwnedFields, from: unknown, to: unknown): boolean {
@@ -115,6 +118,7 @@ const COMPARED: (keyof KasmOwnedFields)[] = [
   "volumeMappings",
   "dockerRegistry",
   "dockerUser",
+  ...OPTIONAL_FIELDS,
 ];
 
 /** Placeholders that say what happens to the token without ever showing it. */
@@ -148,9 +152,10 @@ export function recordChanges(
   const changes: KasmChange[] = [];
   const kept: KasmChange[] = [];
   for (const field of COMPARED) {
-    if (desired.unowned.has(field)) continue;
-    const from = record[field];
     const to = desired.fields[field];
+    // A field the manifest does not name is Kasm's: never compared, never written.
+    if (desired.unowned.has(field) || to === undefined) continue;
+    const from = record[field];
     if (holds(field, from, to)) continue;
     (ignoredByKasm(field, to) ? kept : changes).push({ field, from: normal(field, from), to });
   }

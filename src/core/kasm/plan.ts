@@ -10,11 +10,13 @@ import { selects } from "../plan/desired.js";
 import type {
   BlockedKasm,
   KasmAction,
+  KasmAgentView,
   KasmGroupAction,
   PlanWarning,
   PullAction,
   UnknownCause,
 } from "../plan/types.js";
+import type { KasmServerReport } from "./agents.js";
 import {
   type AppliedRecord,
   type DesiredRecord,
@@ -24,6 +26,7 @@ import {
   type RegistryAuthInfo,
   recordChanges,
 } from "./desired.js";
+import { agentViews, type LaunchContext, launchAgents, launchContext, placeRecord } from "./launch.js";
 import {
   KASM_UI_FIELD,
   type KasmObservation,
@@ -58,12 +61,16 @@ export type KasmPlan = {
   warnings: PlanWarning[];
   /** A Kasm read that failed: a `kasm` cause, which makes the whole plan incomplete. */
   unknown: UnknownCause[];
+  /** Per Agent naming its Kasm agent: the images Git wants there that Kasm sees, and those it does not. */
+  agents?: KasmAgentView[];
 };
 
 /** The group Kasm may put a new record in on its own. */
 export const AUTO_JOIN_GROUP = "All Users";
 
-type Gate = { after: number[] } | { blocked: { agents: string[]; message: string } };
+type Gate =
+  | { after: number[] }
+  | { blocked: { agents: string[]; message: string }; reason?: "kasm-agent-not-in-git" };
 
 const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
 
@@ -73,9 +80,28 @@ const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
  * `after`, also when an older digest of the tag is there: users get the digest the registry names).
  * With no such agent the switch is held too: an unknown state is never taken for a good one.
  */
-function gate(w: WorkspaceManifest, input: KasmPlanInput, pulls: ReadonlyMap<string, number>): Gate {
+function gate(
+  w: WorkspaceManifest,
+  input: KasmPlanInput,
+  pulls: ReadonlyMap<string, number>,
+  launch?: { servers: readonly KasmServerReport[]; all: readonly KasmServerReport[] },
+): Gate {
   const ref = parseImageReference(w.spec.image);
   const serving = input.agents.filter((a) => a.spec.enabled !== false && selects(w, a));
+  if (launch) {
+    // Kasm launches on every agent of the record's zone (or its server) holding the image, selected or not.
+    const kasm = launchAgents(launch.servers, input.agents, launch.all);
+    if (kasm.strangers.length > 0)
+      return {
+        blocked: {
+          agents: kasm.strangers,
+          message: `Kasm may launch workspace "${w.metadata.name}" on ${kasm.strangers.join(", ")}, which no Agent in Git names (spec.kasm.server), so nothing is known to hold ${ref.canonical} there; users keep the current image`,
+        },
+        reason: "kasm-agent-not-in-git",
+      };
+    for (const agent of kasm.agents)
+      if (agent.spec.enabled !== false && !serving.includes(agent)) serving.push(agent);
+  }
   const reachable = serving.filter((a) => input.indexes.has(a.metadata.name));
   if (reachable.length === 0) {
     const names = serving.map((a) => a.metadata.name);
@@ -131,6 +157,8 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     return { actions, blocked, warnings, unknown };
   }
   const unknown: UnknownCause[] = [];
+  const serverName = input.server.name ?? input.server.url;
+  const ctx: LaunchContext | undefined = launchContext(observed, input.agents, serverName, warnings, unknown);
   const unreadable = unreadableByOwner(observed.unreadable ?? [], warnings);
   const offset = input.planned.length;
   // The plan's pulls by agent and image, so each switch finds its pulls in constant time.
@@ -158,7 +186,6 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
   const workspaces = [...input.workspaces].sort((a, b) => compareText(a.metadata.name, b.metadata.name));
   const names = new Set(workspaces.map((w) => w.metadata.name));
 
-  const serverName = input.server.name ?? input.server.url;
   const unreadableCause = (workspace: string, problem: string): UnknownCause => ({
     kind: "kasm",
     name: serverName,
@@ -176,10 +203,18 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     }
     const found = pick(desired, marked.get(desired.workspace) ?? [], byId, warnings);
     if (found === "conflict") continue;
+    const placed = placeRecord(w, input.agents, ctx, found?.record, warnings);
+    // Placement follows the agents Git names; the drift check still hashes what the manifest says.
+    const wanted = { ...desired, fields: { ...desired.fields, ...placed.fields } };
     const switchGate = (creating: boolean, changes: KasmChange[]): Gate => {
       const switching = creating || changes.some((c) => c.field === "name");
       if (!switching || input.server.pulls !== "kasm-gitops" || !desired.fields.enabled) return { after: [] };
-      return gate(w, input, pulls);
+      return gate(
+        w,
+        input,
+        pulls,
+        placed.launch && ctx ? { servers: placed.launch, all: ctx.servers } : undefined,
+      );
     };
     const image = parseImageReference(w.spec.image).canonical;
     if (!found && unreadable.anonymous) {
@@ -210,7 +245,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
           workspace: desired.workspace,
           image,
           ...g.blocked,
-          reason: "image-not-on-agents",
+          reason: g.reason ?? "image-not-on-agents",
         });
         continue;
       }
@@ -218,7 +253,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         type: "kasm-create",
         workspace: desired.workspace,
         after: g.after,
-        record: desired.fields,
+        record: wanted.fields,
         ...(desired.token ? { tokenFrom: desired.token.registry } : {}),
       });
       planGroups(desired, undefined, create);
@@ -226,7 +261,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     }
     const { record, adopt } = found;
     const applied = input.applied.get(desired.workspace);
-    const diff = recordChanges(record, desired, applied, adopt);
+    const diff = recordChanges(record, wanted, applied, adopt);
     for (const kept of diff.kept) warnings.push(keptWarning(desired.workspace, record.imageId, kept));
     let changes = diff.changes;
     const g = switchGate(false, changes);
@@ -237,7 +272,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         workspace: desired.workspace,
         image,
         ...g.blocked,
-        reason: "image-not-on-agents",
+        reason: g.reason ?? "image-not-on-agents",
       });
       changes = changes.filter((c) => c.field !== "name");
     } else after = g.after;
@@ -275,7 +310,8 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       else if (record.enabled) push({ type: "kasm-disable", workspace: owner, imageId: record.imageId });
     }
   }
-  return { actions, blocked, warnings, unknown };
+  const agents = ctx ? agentViews(workspaces, input.agents, ctx) : undefined;
+  return { actions, blocked, warnings, unknown, ...(agents ? { agents } : {}) };
 
   /** Group pairs that differ; for a record being created, after its create (and out of the auto-joined group). */
   function planGroups(desired: DesiredRecord, imageId: string | undefined, create: number | undefined) {

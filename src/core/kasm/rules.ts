@@ -32,6 +32,7 @@ export function checkKasm(items: readonly Identified[]): void {
           `spec.kasm.memory ${JSON.stringify(memory)} is not a memory quantity: expected ${QUANTITY_HINT}`,
         ),
       );
+    checkRecordFields(item);
     const imageId = text(item, "/spec/kasm/imageId");
     if (imageId === undefined) continue;
     const first = adopted.get(imageId);
@@ -45,6 +46,29 @@ export function checkKasm(items: readonly Identified[]): void {
       );
     else adopted.set(imageId, item);
   }
+}
+
+/** Values Kasm would store differently from what Git says, which would be drift every cycle. */
+function checkRecordFields(item: Identified): void {
+  const limit = text(item, "/spec/kasm/sessionTimeLimit");
+  const ms = limit === undefined ? undefined : parseDuration(limit);
+  if (limit !== undefined && (ms === undefined || ms % 1000 !== 0))
+    item.ref.add(
+      error(
+        "/spec/kasm/sessionTimeLimit",
+        "invalid-duration",
+        `spec.kasm.sessionTimeLimit ${JSON.stringify(limit)} is not a whole number of seconds: write a duration such as 2h, 90m or 45s (Kasm keeps seconds), or 0s for no limit`,
+      ),
+    );
+  const profile = text(item, "/spec/kasm/persistentProfilePath");
+  if (profile?.startsWith("s3://") && !profile.endsWith("/"))
+    item.ref.add(
+      error(
+        "/spec/kasm/persistentProfilePath",
+        "invalid-value",
+        `spec.kasm.persistentProfilePath ${JSON.stringify(profile)} is an s3:// path without a trailing /: Kasm adds one when it stores it, so write ${JSON.stringify(`${profile}/`)}`,
+      ),
+    );
 }
 
 /** A call deadline under a second would time out a healthy Kasm. */

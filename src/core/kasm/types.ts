@@ -4,11 +4,57 @@
  */
 
 import type { JsonObject, KasmPulls, KasmRemoved } from "../manifest/types.js";
+import type { KasmAgentsObservation } from "./agents.js";
 
 export type { KasmPulls, KasmRemoved };
 
+/**
+ * Record fields Git owns only when the manifest names them (absent: kept as Kasm has it, never compared),
+ * one per Kasm key so each is written, read back and compared on its own.
+ */
+export type KasmOptionalFields = {
+  xRes: number;
+  yRes: number;
+  gpuCount: number;
+  /** null: no persistent profile. */
+  persistentProfilePath: string | null;
+  /** Seconds; null: no limit. */
+  sessionTimeLimit: number | null;
+  launchConfig: JsonObject;
+  restrictToNetwork: boolean;
+  restrictNetworkNames: string[];
+  allowNetworkSelection: boolean;
+  cpuAllocationMethod: string;
+  /** Placement: where Kasm may launch the record (from the agents the workspace selects). */
+  restrictToZone: boolean;
+  zoneId: string | null;
+  restrictToServer: boolean;
+  serverId: string | null;
+  /** The digest Kasm requires an agent's RepoDigests to carry (read and kept; Git does not set it yet). */
+  hash: string | null;
+};
+
+/** The optional fields in a fixed order: how changes are listed. */
+export const OPTIONAL_FIELDS: readonly (keyof KasmOptionalFields)[] = [
+  "xRes",
+  "yRes",
+  "gpuCount",
+  "persistentProfilePath",
+  "sessionTimeLimit",
+  "launchConfig",
+  "restrictToNetwork",
+  "restrictNetworkNames",
+  "allowNetworkSelection",
+  "cpuAllocationMethod",
+  "restrictToZone",
+  "zoneId",
+  "restrictToServer",
+  "serverId",
+  "hash",
+];
+
 /** The fields kasm-gitops owns on a record; every other field is kept as Kasm has it. */
-export type KasmOwnedFields = {
+export type KasmOwnedFields = Partial<KasmOptionalFields> & {
   /** The image as written in the manifest. */
   name: string;
   friendlyName: string;
@@ -29,7 +75,10 @@ export type KasmOwnedFields = {
   notes: string | null;
 };
 
-/** A record as read from Kasm; the stored registry token is never read back, only whether one is set. */
+/**
+ * A record as read from Kasm; the stored registry token is never read back, only whether one is set. The
+ * optional fields are always decoded from Kasm's answer (records built by hand may leave them out).
+ */
 export type KasmRecord = KasmOwnedFields & {
   imageId: string;
   dockerTokenSet: boolean;
@@ -65,6 +114,8 @@ export type KasmObservation =
       memberships: KasmMembership[];
       /** Records Kasm returned that could not be decoded (absent = none). */
       unreadable?: UnreadableRecord[];
+      /** Kasm's agents and zones, read when an Agent names its Kasm agent (absent: not read). */
+      agents?: KasmAgentsObservation;
     }
   | {
       reachable: false;
@@ -72,6 +123,16 @@ export type KasmObservation =
       /** `kasm-config`: Kasm was not asked, since the KasmServer cannot be used as configured (a secret). */
       reason?: "kasm-config";
     };
+
+/** Fields where an empty text and null mean the same to Kasm. */
+export const NULLABLE_TEXT: ReadonlySet<keyof KasmOwnedFields> = new Set([
+  "dockerRegistry",
+  "dockerUser",
+  "persistentProfilePath",
+  "zoneId",
+  "serverId",
+  "hash",
+]);
 
 /** The prefix of the notes line that marks a record as managed. */
 export const MARKER_PREFIX = "managed-by: kasm-gitops/";
@@ -101,6 +162,10 @@ export function withMarker(notes: string | null, workspace: string): string {
  * cannot clear the stored one, and 0 cores or memory keeps the stored number. Writing one never takes.
  */
 export const KASM_IGNORES: Partial<Record<keyof KasmOwnedFields, unknown>> = {
+  xRes: 0,
+  yRes: 0,
+  cpuAllocationMethod: "",
+  zoneId: "",
   name: "",
   friendlyName: "",
   description: "",

@@ -35,7 +35,11 @@ export type AgentSpec = {
   maxConcurrentPulls?: number;
   enabled?: boolean;
   prune?: PruneSpec;
+  kasm?: AgentKasmSpec;
 };
+
+/** The Kasm agent a Docker host runs: its hostname or server_id as get_servers lists it, and its zone's name. */
+export type AgentKasmSpec = { server?: string; zone?: string };
 
 /** Which images are removed from an agent; see core/plan/prune.ts. */
 export type PruneMode = "off" | "dangling" | "unused";
@@ -70,7 +74,23 @@ export type KasmWorkspaceSpec = {
   runConfig?: JsonObject;
   execConfig?: JsonObject;
   volumeMappings?: JsonObject;
+  resolution?: { width: number; height: number };
+  gpus?: number;
+  persistentProfilePath?: string;
+  /** A duration (`2h`); `0s` for no limit. */
+  sessionTimeLimit?: string;
+  launchConfig?: JsonObject;
+  /** Docker networks a session may join; `[]` for no restriction. */
+  restrictNetworks?: string[];
+  allowNetworkSelection?: boolean;
+  cpuAllocationMethod?: KasmCpuAllocation;
+  /** `auto`: restrict the record to the zone or agent the selector names; `any`: accept any agent, quietly. */
+  placement?: KasmPlacementMode;
 };
+
+/** How Kasm enforces a session's cores. */
+export type KasmCpuAllocation = "Inherit" | "Quotas" | "Shares";
+export type KasmPlacementMode = "auto" | "any";
 
 /** Who pulls workspace images once Kasm records are managed. */
 export type KasmPulls = "kasm-gitops" | "kasm";

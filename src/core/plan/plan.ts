@@ -5,7 +5,15 @@ import { type DesiredImage, type DesiredState, movingTagRefs } from "./desired.j
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
 import { type DigestResult, planPromotions } from "./promotion.js";
 import { type PruneContext, type PruneRecord, planAgentRemovals } from "./prune.js";
-import type { Action, BlockedPull, Plan, PlanWarning, PullAction, UnknownCause } from "./types.js";
+import type {
+  Action,
+  BlockedPull,
+  KasmAgentView,
+  Plan,
+  PlanWarning,
+  PullAction,
+  UnknownCause,
+} from "./types.js";
 import { agentUnknowns, registryUnknowns } from "./unknown.js";
 
 /** What the shell saw on one agent. */
@@ -148,6 +156,7 @@ export function buildPlan(input: PlanInput): Plan {
   const unknown = [...agentUnknowns(input.observations), ...unlisted, ...checks];
   const blocked: Plan["blocked"] = [...promotions.blocked, ...heldBack];
   let kasmCount: number | undefined;
+  let kasmAgents: KasmAgentView[] | undefined;
   if (input.kasm) {
     const planned = new Set(input.desired.agents.map((a) => a.agent));
     const kasm = planKasm({
@@ -163,6 +172,7 @@ export function buildPlan(input: PlanInput): Plan {
     // A failed Kasm read is one more unknown cause: the same incompleteness as an unreachable agent.
     unknown.push(...kasm.unknown);
     kasmCount = kasm.actions.length;
+    kasmAgents = kasm.agents;
   }
   // Removals come last: after the Kasm switches, so no record still names an image being removed.
   actions.push(...removals);
@@ -184,6 +194,8 @@ export function buildPlan(input: PlanInput): Plan {
       incomplete: unknown.length > 0,
       ...(kasmCount !== undefined ? { kasm: kasmCount } : {}),
     },
-    ...(input.kasm ? { kasm: { url: input.kasm.server.url } } : {}),
+    ...(input.kasm
+      ? { kasm: { url: input.kasm.server.url, ...(kasmAgents ? { agents: kasmAgents } : {}) } }
+      : {}),
   };
 }

@@ -89,7 +89,7 @@ export type RemoveAction = {
 export type Action = PullAction | PromoteAction | KasmAction | RemoveAction;
 
 export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
-export type KasmBlockedReason = "unknown-group" | "image-not-on-agents";
+export type KasmBlockedReason = "unknown-group" | "image-not-on-agents" | "kasm-agent-not-in-git";
 export type BlockedReason = PromotionBlockedReason | "moving-tag-untested" | KasmBlockedReason;
 /** A promotion that may not happen yet, and why. */
 export type BlockedPromotion = PromoteAction & { reason: PromotionBlockedReason; message: string };
@@ -118,7 +118,9 @@ export type WarningCode =
   | "kasm-not-synced"
   | "kasm-record-conflict"
   | "kasm-field-kept"
-  | "kasm-record-unreadable";
+  | "kasm-record-unreadable"
+  | "kasm-agent-unknown"
+  | "kasm-placement";
 
 export type PlanWarning = {
   code: WarningCode;
@@ -168,6 +170,20 @@ export type Plan = {
   warnings: PlanWarning[];
   unknown: UnknownCause[];
   summary: PlanSummary;
-  /** The Kasm web app the `kasm-*` actions are for. */
-  kasm?: { url: string };
+  /** The Kasm web app the `kasm-*` actions are for; `agents` when Agents name their Kasm agents. */
+  kasm?: { url: string; agents?: KasmAgentView[] };
+};
+
+/** An Agent as Kasm sees it: its Kasm agent, how old Kasm's report is, and which wanted images it reports. */
+export type KasmAgentView = {
+  agent: string;
+  /** The Kasm agent's hostname; absent when Kasm does not list the one the Agent names. */
+  server?: string;
+  zone?: string;
+  /** Milliseconds since the Kasm agent last reported its images; null when it never did. */
+  reportAgeMs?: number | null;
+  /** The images Git wants on this agent that Kasm sees there (it launches only on agents reporting them). */
+  seen: string[];
+  /** The images Git wants on this agent that Kasm does not see there yet. */
+  unseen: string[];
 };
