@@ -6,6 +6,7 @@ import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotio
 import type { RefreshScope } from "../core/plan/desired.js";
 import { actionSubject } from "../core/plan/render.js";
 import type { Plan, UnknownKind } from "../core/plan/types.js";
+import { fleetView } from "../core/status/fleet-view.js";
 import type { CycleResult, DockerAgent, Metrics, RevisionStore } from "../ports.js";
 import {
   agentStatuses,
@@ -91,7 +92,11 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       ...(options.refreshCron ? { refreshCron: options.refreshCron } : {}),
     },
     (trigger, schedule) => daemon.request(trigger, schedule),
-    (schedule) => deps.logger.info(schedule, "schedule"),
+    (schedule) => {
+      deps.logger.info(schedule, "schedule");
+      // Status page: the schedule in force.
+      update({ type: "schedule", schedule });
+    },
   );
   const drain = new AbortController();
   const hard = new AbortController();
@@ -334,7 +339,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     refresh: false | RefreshScope,
   ): Promise<Reconciled> {
     const revision = snapshot.revision.revision;
-    const { plan, observations, fleet, kasm } = await planSnapshot(snapshot, deps, {
+    const { plan, desired, observations, fleet, kasm } = await planSnapshot(snapshot, deps, {
       refresh,
       diskUsage: true,
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
@@ -365,6 +370,11 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       if (o.reachable && o.imageBytes !== undefined) deps.metrics.setAgentImageBytes(o.agent, o.imageBytes);
     }
     update({ type: "agents-observed", agents });
+    // Status page: the matrix, promotions and Kasm records as this plan draws them.
+    update({
+      type: "fleet-planned",
+      fleet: fleetView({ set: snapshot.set, desired, plan, observations, at: deps.clock.now() }),
+    });
     const counts = agentCounts(status);
     deps.metrics.setAgents(counts.reachable, counts.total);
     const kasmSeen = kasmSummary(snapshot.set, plan, kasm);
@@ -394,10 +404,15 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     };
     const blockedBy = blockedReasons(plan, snapshot.set);
     if (plan.actions.length === 0) return { plan, failed: [], blocked: blockedBy, ...standing };
+    const logEvent = cycleEventLogger(deps.logger, deps.metrics, id, revision);
     const results = await executeOnFleet(plan, fleet, deps, {
       signal: hard.signal,
       drain: drain.signal,
-      onEvent: cycleEventLogger(deps.logger, deps.metrics, id, revision),
+      onEvent: (event) => {
+        logEvent(event);
+        // Status page: pulls starting and progressing, actions done.
+        update({ type: "executor", event, at: deps.clock.now() });
+      },
     });
     for (const [agent, entry] of Object.entries(agents)) {
       const failed = results.filter(
