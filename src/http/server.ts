@@ -95,6 +95,8 @@ function pageRoutes(
     "/events": { GET: (req, res) => events(req, res) },
     [PAGE_SCRIPT]: { GET: (_, res) => sendPage(res, STATUS_PAGE_JS, "text/javascript; charset=utf-8") },
     [PAGE_STYLE]: { GET: (_, res) => sendPage(res, STATUS_PAGE_CSS, "text/css; charset=utf-8") },
+    // Browsers ask for it on every page; an answer without content keeps their consoles free of 404s.
+    "/favicon.ico": { GET: (_, res) => void res.writeHead(204, { "cache-control": "max-age=86400" }).end() },
   };
 }
 

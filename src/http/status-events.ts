@@ -44,11 +44,12 @@ export function createEventStream(page: () => StatusView, now: () => Date, inter
     let quiet = 0;
     const tick = () => {
       const status = page();
+      quiet += intervalMs;
       if (status !== sent) {
         sent = status;
         quiet = 0;
         res.write(message(status));
-      } else if ((quiet += intervalMs) >= HEARTBEAT_MS) {
+      } else if (quiet >= HEARTBEAT_MS) {
         quiet = 0;
         res.write(": still here\n\n");
       }

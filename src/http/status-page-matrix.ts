@@ -7,7 +7,7 @@ import { type Html, html } from "./html.js";
 export const CELL_LABELS: Record<CellState | "not-selected", { symbol: string; word: string }> = {
   failed: { symbol: "✖", word: "failed" },
   unknown: { symbol: "?", word: "unknown" },
-  blocked: { symbol: "⏸", word: "blocked" },
+  blocked: { symbol: "⊘", word: "blocked" },
   pulling: { symbol: "↓", word: "pulling" },
   pending: { symbol: "◷", word: "pending" },
   held: { symbol: "✔", word: "held" },
@@ -76,7 +76,7 @@ function agentHeader(
 export function renderMatrix(fleet: FleetView, agents: StatusView["agents"]): Html {
   const head = fleet.workspaces.map(
     (w) =>
-      html`<th scope="col" title="${[w.name, w.friendlyName ?? "", w.image, w.enabled ? "" : "disabled"].filter(Boolean).join("\n")}">${w.name}${
+      html`<th scope="col" data-workspace="${w.name}" title="${[w.name, w.friendlyName ?? "", w.image, w.enabled ? "" : "disabled"].filter(Boolean).join("\n")}">${w.name}${
         w.friendlyName !== undefined ? html`<small>${w.friendlyName}</small>` : ""
       }</th>`,
   );
@@ -85,10 +85,10 @@ export function renderMatrix(fleet: FleetView, agents: StatusView["agents"]): Ht
     const cells = fleet.workspaces.map((w) => {
       const cell = row[w.name];
       if (!cell)
-        return html`<td class="s-not-selected" title="${`${agent.name} × ${w.name}: not selected`}">·</td>`;
-      return html`<td class="s-${cell.state}" title="${cellTitle(agent.name, w.name, cell)}">${cellText(cell)}</td>`;
+        return html`<td class="s-not-selected" data-workspace="${w.name}" title="${`${agent.name} × ${w.name}: not selected`}">·</td>`;
+      return html`<td class="s-${cell.state}" data-workspace="${w.name}" title="${cellTitle(agent.name, w.name, cell)}">${cellText(cell)}</td>`;
     });
-    return html`<tr>${agentHeader(agent, agents[agent.name])}${cells}</tr>`;
+    return html`<tr data-agent="${agent.name}">${agentHeader(agent, agents[agent.name])}${cells}</tr>`;
   });
   const counts = cellCounts(fleet).map(
     ({ state, count }) =>

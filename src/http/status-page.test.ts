@@ -89,7 +89,7 @@ describe("the status page", () => {
       "pull registry.example.com/kasm/ws-000:1.0 on agent-000 failed: manifest unknown",
       `<code title="${"a".repeat(40)}">aaaaaaaaaaaa</code>`,
       'next <time datetime="2026-11-27T11:00:00.000Z">',
-      "⏸ blocked",
+      "⊘ blocked",
       "repaired</td><td>cores",
       "3000.0 MB",
       "event 49",
@@ -105,11 +105,11 @@ describe("the status page", () => {
     s.fleet!.cells["agent-000"] = { "ws-000": cell };
     const main = renderStatusMain(s, NOW).text;
     expect(main).toContain(
-      '<td class="s-failed" title="agent-000 × ws-000: failed\nr/app:1\nmanifest unknown">✖ failed</td>',
+      '<td class="s-failed" data-workspace="ws-000" title="agent-000 × ws-000: failed\nr/app:1\nmanifest unknown">✖ failed</td>',
     );
     s.fleet!.cells["agent-000"] = {};
     expect(renderStatusMain(s, NOW).text).toContain(
-      '<td class="s-not-selected" title="agent-000 × ws-000: not selected">·</td>',
+      '<td class="s-not-selected" data-workspace="ws-000" title="agent-000 × ws-000: not selected">·</td>',
     );
   });
 

@@ -93,7 +93,7 @@ ${running ? html`<dt>Running</dt><dd><code>${running.id}</code> (${running.trigg
 function promotionsSection(status: StatusView): Html | "" {
   const promotions = status.fleet?.promotions ?? [];
   if (promotions.length === 0) return "";
-  const symbol = { done: "✔", pending: "◷", waiting: "◷", blocked: "⏸", failed: "✖", unknown: "?" };
+  const symbol = { done: "✔", pending: "◷", waiting: "◷", blocked: "⊘", failed: "✖", unknown: "?" };
   const rows = promotions.map(
     (p) =>
       html`<tr class="p-${p.state}"><th scope="row">${p.workspace}</th><td>${p.from}</td><td>${p.movingTags.join(", ")}</td><td>${symbol[p.state]} ${p.state}</td><td><code title="${p.digest ?? ""}">${shortDigest(p.digest)}</code></td><td>${p.message ?? ""}</td></tr>`,
