@@ -76,7 +76,7 @@ function agentHeader(
 export function renderMatrix(fleet: FleetView, agents: StatusView["agents"]): Html {
   const head = fleet.workspaces.map(
     (w) =>
-      html`<th scope="col" data-workspace="${w.name}" title="${[w.name, w.friendlyName ?? "", w.image, w.enabled ? "" : "disabled"].filter(Boolean).join("\n")}">${w.name}${
+      html`<th scope="col" data-workspace="${w.name}" title="${[w.name, w.friendlyName ?? "", w.image, w.enabled ? "" : "disabled"].filter(Boolean).join("\n")}">${w.name}${w.enabled ? "" : html` <span class="tag">disabled</span>`}${
         w.friendlyName !== undefined ? html`<small>${w.friendlyName}</small>` : ""
       }</th>`,
   );
