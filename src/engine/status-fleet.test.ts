@@ -214,6 +214,32 @@ describe("the status page's fleet in the reducer", () => {
     expect(run(...events).events.map((e) => e.message)).toEqual(messages);
   });
 
+  it("counts a line that comes again instead of repeating it, and moves it to the end", () => {
+    const failed = done(result(pull, "failed", "404"));
+    const feed = run(failed, done(result({ ...pull, agent: "a2" }, "ok")), failed).events;
+    expect(feed.map((e) => [e.message, e.count])).toEqual([
+      ["pull r.test/app:1.0 on a2 done (dddddddddddd)", undefined],
+      ["pull r.test/app:1.0 on a1 failed: 404", 2],
+    ]);
+  });
+
+  it.each<[string, Partial<Extract<StatusEvent, { type: "cycle-finished" }>>, string[]]>([
+    [
+      "a cycle failed by its actions: their own lines say it",
+      { result: "failed", error: "1 action(s) failed", failed: [{ type: "pull", error: "404" }] },
+      [],
+    ],
+    [
+      "a cycle failed otherwise: said",
+      { result: "failed", error: "the state dir is read-only" },
+      ["cycle failed: the state dir is read-only"],
+    ],
+    ["a refused revision: its refusal says it", { result: "invalid-revision", error: "bad" }, []],
+  ])("feed: %s", (_, fields, messages) => {
+    const finished: StatusEvent = { type: "cycle-finished", id: "c1", result: "ok", at: T, ...fields };
+    expect(run(finished).events.map((e) => e.message)).toEqual(messages);
+  });
+
   it(`keeps the last ${FEED_LENGTH} feed entries`, () => {
     const events = Array.from({ length: FEED_LENGTH + 7 }, (_, i) =>
       done(result({ ...pull, agent: `a${i}` }, "ok")),

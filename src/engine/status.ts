@@ -236,13 +236,14 @@ function feedLines(before: DaemonStatus, after: DaemonStatus, event: StatusEvent
         ? [{ at: event.at.toISOString(), level: "error", message: `Kasm: ${event.error}` }]
         : [];
     case "cycle-finished":
-      return event.result === "ok" || event.error === undefined
+      // Failed actions and refusals have lines of their own; this says what else failed a cycle.
+      return event.result !== "failed" || event.error === undefined || (event.failed?.length ?? 0) > 0
         ? []
         : [
             {
               at: event.at.toISOString(),
               level: "error",
-              message: `cycle ${event.id} ${event.result}: ${event.error}`,
+              message: `cycle failed: ${event.error}`,
             },
           ];
     case "health": {

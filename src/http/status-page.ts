@@ -142,7 +142,7 @@ function eventsSection(status: StatusView): Html {
     .reverse()
     .map(
       (e) =>
-        html`<li class="e-${e.level}">${time(e.at)} <span class="sym">${symbol[e.level]}</span> ${e.message}</li>`,
+        html`<li class="e-${e.level}">${time(e.at)} <span class="sym">${symbol[e.level]}</span> ${e.message}${e.count ? ` (×${e.count})` : ""}</li>`,
     );
   return html`<section id="events"><h2>Recent events</h2>${items.length > 0 ? html`<ol>${items}</ol>` : html`<p>None yet.</p>`}</section>`;
 }

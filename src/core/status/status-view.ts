@@ -5,8 +5,11 @@
 import type { UnknownCause } from "../plan/types.js";
 import type { FleetView } from "./fleet-view.js";
 
-/** One line of the page's recent events, newest last in the status (the page shows newest first). */
-export type FeedEntry = { at: string; level: "info" | "warn" | "error"; message: string };
+/**
+ * One line of the page's recent events, newest last in the status (the page shows newest first). `count`:
+ * how many times the same line came (a pull failing every cycle is one line, moved to the end).
+ */
+export type FeedEntry = { at: string; level: "info" | "warn" | "error"; message: string; count?: number };
 
 /** How many feed entries `/status` keeps. */
 export const FEED_LENGTH = 50;
@@ -67,8 +70,13 @@ export type StatusView = {
   schedule?: ScheduleView;
 };
 
-/** Appends to the feed, keeping the last FEED_LENGTH entries; never mutates the old list. */
+/** Appends to the feed, a repeated line counted instead of added again; keeps the last FEED_LENGTH entries. */
 export function appendFeed(feed: readonly FeedEntry[] | undefined, ...entries: FeedEntry[]): FeedEntry[] {
-  const all = [...(feed ?? []), ...entries];
+  let all = [...(feed ?? [])];
+  for (const entry of entries) {
+    const same = all.find((e) => e.message === entry.message && e.level === entry.level);
+    if (same) all = all.filter((e) => e !== same);
+    all.push(same ? { ...entry, count: (same.count ?? 1) + 1 } : entry);
+  }
   return all.length > FEED_LENGTH ? all.slice(all.length - FEED_LENGTH) : all;
 }
