@@ -134,7 +134,10 @@ describe("npm run bench: each part in its own process", () => {
   });
 
   it.each([
-    [["--only", "nope"], "--only nope: use one of core, registry, scheduling, daemon, kasm, prune, fleet"],
+    [
+      ["--only", "nope"],
+      "--only nope: use one of core, registry, scheduling, daemon, kasm, prune, fleet, page",
+    ],
     [["--part", "core"], "--part core: use one of core.validate, core.plan, registry,"],
   ])("%j is refused with exit 2, naming the choices", async (args, message) => {
     const { code, stderr } = await bench(args);

@@ -287,15 +287,15 @@ describe("kasm-gitops run at start", () => {
         () => output,
       );
       const serving = logLines(output).find((l) => l.msg.startsWith("serving"))!;
-      expect(serving.msg).toBe("serving /healthz, /readyz, /metrics, /status");
-      expect(serving.paths).toEqual(["/healthz", "/readyz", "/metrics", "/status"]);
+      expect(serving.msg).toBe("serving /, /events, /healthz, /readyz, /metrics, /status");
+      expect(serving.paths).toEqual(["/", "/events", "/healthz", "/readyz", "/metrics", "/status"]);
     } finally {
       child.kill("SIGKILL");
     }
     const daemon = await startDaemon(args.slice(0, -2));
     try {
       expect(logLines(daemon.logs()).find((l) => l.msg.startsWith("serving"))?.msg).toBe(
-        "serving /healthz, /readyz, /metrics, /status, /hooks/git",
+        "serving /, /events, /healthz, /readyz, /metrics, /status, /hooks/git",
       );
     } finally {
       await daemon.stop("SIGKILL");

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics } from "../src/http/metrics.js";
 import { type PushInfo, type StatusServer, startStatusServer } from "../src/http/server.js";
+import { sampleStatus } from "../src/http/status-sample.js";
 
 const SECRET = "webhook-secret-for-tests";
 const sign = (body: string, secret = SECRET) =>
@@ -223,5 +224,94 @@ describe("status server on a real socket", () => {
         metrics,
       }),
     ).rejects.toMatchObject({ code: "listen-failed", message: expect.stringContaining("EADDRINUSE") });
+  });
+});
+
+describe("status page routes on a real socket", () => {
+  const TOKEN = "status-token-for-tests";
+  let status = sampleStatus(2, 3);
+  let server: StatusServer;
+  let open: StatusServer;
+  const bearer = { authorization: `Bearer ${TOKEN}` };
+
+  beforeAll(async () => {
+    const common = { listen: "127.0.0.1:0", ready: () => true, metrics: createMetrics() };
+    server = await startStatusServer({ ...common, status: () => status, page: () => status, token: TOKEN });
+    open = await startStatusServer({ ...common, status: () => status, page: () => status });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await open?.close();
+  });
+
+  it.each([
+    ["/", 401],
+    ["/status", 401],
+    ["/events", 401],
+    ["/?token=nope", 401],
+    ["/healthz", 200],
+    ["/readyz", 200],
+    ["/metrics", 200],
+    ["/status-page.js", 200],
+    ["/status-page.css", 200],
+    ["/favicon.ico", 204],
+  ])("GET %s without the token: %i", async (path, code) => {
+    const response = await fetch(`${server.url}${path}`);
+    expect(response.status).toBe(code);
+    if (code === 401) expect(response.headers.get("www-authenticate")).toBe('Bearer realm="kasm-gitops"');
+    await response.body?.cancel();
+  });
+
+  it("serves the page with the token (bearer or query), under a CSP that allows only its own script", async () => {
+    for (const [path, headers] of [
+      ["/", bearer],
+      [`/?token=${TOKEN}`, {}],
+    ] as const) {
+      const response = await fetch(`${server.url}${path}`, { headers });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(response.headers.get("content-security-policy")).toMatch(
+        /default-src 'none'; script-src 'self';/,
+      );
+      expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+      const body = await response.text();
+      expect(body).toContain('<main id="status" data-state="degraded"');
+      expect(body).not.toContain(TOKEN);
+    }
+    const script = await fetch(`${server.url}/status-page.js`);
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await script.text()).toContain('new EventSource("/events"');
+  });
+
+  it("streams the page's <main> now and again when the status changes", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${open.url}/events`, { signal: controller.signal });
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const reader = response.body!.getReader();
+    let text = "";
+    const readUntil = async (count: number) => {
+      while ((text.match(/^event: page$/gm) ?? []).length < count)
+        text += new TextDecoder().decode((await reader.read()).value);
+    };
+    await readUntil(1);
+    expect(text).toMatch(/^retry: 3000\n\nevent: page\ndata: <main id="status"/);
+    status = { ...status, reasons: ["something new"] };
+    await readUntil(2);
+    expect(text.slice(text.lastIndexOf("event: page"))).toContain("<li>something new</li>");
+    controller.abort();
+  });
+
+  it("answers 404 on / when no page is served", async () => {
+    const bare = await startStatusServer({
+      listen: "127.0.0.1:0",
+      status: () => ({}),
+      ready: () => true,
+      metrics: createMetrics(),
+    });
+    try {
+      expect((await fetch(`${bare.url}/`)).status).toBe(404);
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -17,6 +17,7 @@ export const FIGURE_PARTS = {
   kasm: ["kasm"],
   prune: ["prune"],
   fleet: ["fleet", "fleet.slow"],
+  page: ["page"],
 } as const;
 export type Figure = keyof typeof FIGURE_PARTS;
 export type Part = (typeof FIGURE_PARTS)[Figure][number];

@@ -20,6 +20,7 @@ import {
 } from "./isolate.js";
 import { benchKasm, KASM_DEFAULTS } from "./kasm-figure.js";
 import { openLab } from "./lab-fleet.js";
+import { benchPage, PAGE_DEFAULTS } from "./page-figure.js";
 import { benchPrune, PRUNE_DEFAULTS } from "./prune-figure.js";
 import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
@@ -52,6 +53,8 @@ const FLAGS = {
   "fleet-limit": { type: "string", help: "fleet: maxConcurrentPulls", default: FLEET_DEFAULTS.limit },
   "fleet-delay": { type: "string", help: "fleet: ms each blob GET waits", default: FLEET_DEFAULTS.delayMs },
   "fleet-slow-delay": { type: "string", help: "fleet: the slower apply's ms per blob GET", default: FLEET_SLOW_DELAY_MS },
+  "page-agents": { type: "string", help: "page: agents in the status page's matrix", default: PAGE_DEFAULTS.agents },
+  "page-workspaces": { type: "string", help: "page: workspaces in the matrix", default: PAGE_DEFAULTS.workspaces },
   part: { type: "string", value: "PART", help: `measure one part in this process and print its JSON report: ${PARTS.join(", ")}` },
   help: { type: "boolean", help: "show this help" },
 } as const;
@@ -85,6 +88,13 @@ async function runPart(part: Part, values: Values, log: (line: string) => void):
       runs: count(values, "runs"),
     };
     return part === "core.validate" ? validateFigure(sizes) : planFigure(sizes);
+  }
+  if (part === "page") {
+    return benchPage({
+      agents: count(values, "page-agents"),
+      workspaces: count(values, "page-workspaces"),
+      runs: count(values, "runs"),
+    });
   }
   const lab = await openLab(log);
   if (part === "registry") {

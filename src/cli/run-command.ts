@@ -99,9 +99,12 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   let server: StatusServer | undefined;
   if (args.values.listen) {
     const secret = await webhookSecret(args.values["webhook-secret-file"], io.env);
+    const token = (args.values["status-token"] as string | undefined) || undefined;
     server = await startStatusServer({
       listen: args.values.listen as string,
       status: daemon.status,
+      page: daemon.status,
+      ...(token ? { token } : {}),
       ready: () => daemon.status().ready,
       metrics,
       logger,
@@ -110,8 +113,19 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
         : {}),
     });
     // /hooks/git answers 404 without a secret, so it is announced only when it is served.
-    const paths = ["/healthz", "/readyz", "/metrics", "/status", ...(secret ? ["/hooks/git"] : [])];
-    logger.info({ url: server.url, paths }, `serving ${paths.join(", ")}`);
+    const paths = [
+      "/",
+      "/events",
+      "/healthz",
+      "/readyz",
+      "/metrics",
+      "/status",
+      ...(secret ? ["/hooks/git"] : []),
+    ];
+    logger.info(
+      { url: server.url, paths, statusToken: token !== undefined },
+      `serving ${paths.join(", ")}${token ? " (/, /status and /events need the status token)" : ""}`,
+    );
   }
   logger.info({ repo: redact(flags.repo), branch: flags.branch }, "kasm-gitops started");
   daemon.start();
@@ -150,7 +164,13 @@ export const runEntry: Command = {
     listen: {
       type: "string",
       value: "HOST:PORT",
-      description: "serve /healthz, /readyz, /metrics, /status, /hooks/git",
+      description: "serve the status page /, /healthz, /readyz, /metrics, /status, /hooks/git",
+    },
+    "status-token": {
+      type: "string",
+      value: "TOKEN",
+      description:
+        "require this token (bearer or ?token=) on /, /status and /events; prefer KASM_GITOPS_STATUS_TOKEN",
     },
     "webhook-secret-file": {
       type: "string",

@@ -7,9 +7,11 @@ import type { KasmObservation } from "../core/kasm/types.js";
 import type { ManifestSet } from "../core/manifest/types.js";
 import { driftEvent, type NotificationEventKind } from "../core/notification.js";
 import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotions.js";
+import type { DesiredState } from "../core/plan/desired.js";
 import type { AgentObservation } from "../core/plan/plan.js";
 import { actionSubject } from "../core/plan/render.js";
 import type { Plan, UnknownKind } from "../core/plan/types.js";
+import { fleetView } from "../core/status/fleet-view.js";
 import type { Clock, CycleResult, Metrics } from "../ports.js";
 import {
   agentStatuses,
@@ -19,8 +21,8 @@ import {
   failedSummary,
   kasmSummary,
 } from "./cycle-health.js";
-import { type DaemonLogger, logBlocked } from "./cycle-log.js";
-import type { ActionResult } from "./executor.js";
+import { cycleEventLogger, type DaemonLogger, logBlocked } from "./cycle-log.js";
+import type { ActionResult, ExecutorEvent } from "./executor.js";
 import type { Notifier } from "./notifier.js";
 import type { RevisionOutcome } from "./revision-in-force.js";
 import { rolloutEvents } from "./rollout-events.js";
@@ -30,6 +32,7 @@ import { agentCounts, type CycleTrigger, type DaemonStatus, type StatusEvent } f
 export type PlannedReport = {
   id: string;
   set: ManifestSet;
+  desired: DesiredState;
   plan: Plan;
   observations: AgentObservation[];
   /** Kasm as the plan saw it (absent without a KasmServer, or with --agent). */
@@ -113,6 +116,15 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
   }
 
   return {
+    /** The executor's events: logged and counted, and moving the status page's cells as pulls progress. */
+    progress(id: string, revision: string): (event: ExecutorEvent) => void {
+      const log = cycleEventLogger(logger, metrics, id, revision);
+      return (event) => {
+        log(event);
+        update({ type: "executor", event, at: ports.clock.now() });
+      };
+    },
+
     started(id: string, trigger: CycleTrigger) {
       update({ type: "cycle-started", id, trigger, at: ports.clock.now() });
     },
@@ -186,6 +198,12 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
         if (o.reachable && o.imageBytes !== undefined) metrics.setAgentImageBytes(o.agent, o.imageBytes);
       }
       update({ type: "agents-observed", agents: agentStatuses(p.observations, plan) });
+      // The status page's matrix, promotions and Kasm records, as this plan draws them.
+      const { set, desired, observations } = p;
+      update({
+        type: "fleet-planned",
+        fleet: fleetView({ set, desired, plan, observations, at: ports.clock.now() }),
+      });
       const counts = agentCounts(ports.status());
       metrics.setAgents(counts.reachable, counts.total);
       const kasmSeen = kasmSummary(p.set, plan, p.kasm);

@@ -10,7 +10,7 @@ import type { NotificationEvent } from "../core/notification.js";
 import type { RefreshScope } from "../core/plan/desired.js";
 import type { Metrics, RevisionStore } from "../ports.js";
 import { type ReconcileDeps, runCycle } from "./cycle.js";
-import { cycleEventLogger, type DaemonLogger } from "./cycle-log.js";
+import type { DaemonLogger } from "./cycle-log.js";
 import { type CycleReport, createReporter, type PlannedReport, recheckAfter } from "./cycle-report.js";
 import type { Notifier } from "./notifier.js";
 import { createRevisionInForce } from "./revision-in-force.js";
@@ -69,22 +69,26 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
   let stopping = false;
   /** References whose last check failed (or whose action failed): asked again on the next cycle. */
   let recheck = new Set<string>();
+  const update = (event: StatusEvent) => {
+    status = reduceStatus(status, event);
+  };
   const timers = createTimers(
     {
       ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
       ...(options.refreshCron ? { refreshCron: options.refreshCron } : {}),
     },
     (trigger, schedule) => daemon.request(trigger, schedule),
-    (schedule) => deps.logger.info(schedule, "schedule"),
+    (schedule) => {
+      deps.logger.info(schedule, "schedule");
+      update({ type: "schedule", schedule });
+    },
   );
   const drain = new AbortController();
   const hard = new AbortController();
   const revisions = createRevisionInForce(deps);
   const reporter = createReporter(
     {
-      update: (event: StatusEvent) => {
-        status = reduceStatus(status, event);
-      },
+      update,
       status: () => status,
       metrics: deps.metrics,
       logger: deps.logger,
@@ -140,10 +144,11 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       signal: hard.signal,
       recheck,
       record: true,
-      onPlanned: ({ plan, observations, kasm }) => {
+      onPlanned: ({ plan, desired, observations, kasm }) => {
         const planned: PlannedReport = {
           id: report.id,
           set: snapshot.set,
+          desired,
           plan,
           observations,
           ...(kasm ? { kasm } : {}),
@@ -156,7 +161,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       execute: {
         signal: hard.signal,
         drain: drain.signal,
-        onEvent: cycleEventLogger(deps.logger, deps.metrics, report.id, snapshot.revision.revision),
+        onEvent: reporter.progress(report.id, snapshot.revision.revision),
       },
     });
     report.results = results;

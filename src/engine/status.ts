@@ -1,6 +1,10 @@
 import type { KasmAgentView, UnknownCause } from "../core/plan/types.js";
+import type { FleetView } from "../core/status/fleet-view.js";
+import { appendFeed, type FeedEntry, type PruneView, type ScheduleView } from "../core/status/status-view.js";
 import type { CycleResult, RefusalReason } from "../ports.js";
 import type { FailedAction } from "./cycle-health.js";
+import type { ExecutorEvent } from "./executor.js";
+import { applyExecutorEvent, mergePlanned } from "./status-fleet.js";
 
 /** What started a cycle, so `/status` tells a webhook-triggered run from a scheduled one. */
 export type CycleTrigger = "start" | "interval" | "refresh" | "webhook";
@@ -80,6 +84,14 @@ export type DaemonStatus = {
   reasons: string[];
   /** What the last plan could not verify (registry checks, agents, Kasm). */
   unknown: UnknownCause[];
+  /** The status page's matrix of agents × workspaces, promotions and Kasm records, from the last plan on. */
+  fleet?: FleetView;
+  /** Each agent's removals in the last cycle that pruned there. */
+  prune?: Record<string, PruneView>;
+  /** The last 50 things that happened, oldest first. */
+  events: FeedEntry[];
+  /** The schedule in force. */
+  schedule?: ScheduleView;
 };
 
 /** What the daemon loop reports; `at` comes from its clock, so the reducer stays pure. */
@@ -111,16 +123,27 @@ export type StatusEvent =
       inForce?: boolean;
       at: Date;
     }
-  | { type: "health"; reasons: string[]; unknown: UnknownCause[] };
+  | { type: "health"; reasons: string[]; unknown: UnknownCause[] }
+  /** What a cycle planned, as the status page draws it (core/status/fleet-view.ts). */
+  | { type: "fleet-planned"; fleet: FleetView }
+  /** What the executor reports while it works: pulls starting and progressing, actions done. */
+  | { type: "executor"; event: ExecutorEvent; at: Date }
+  | { type: "schedule"; schedule: ScheduleView };
 
 export function initialStatus(branch: string): DaemonStatus {
-  return { branch, agents: {}, ready: false, state: "starting", reasons: [], unknown: [] };
+  return { branch, agents: {}, ready: false, state: "starting", reasons: [], unknown: [], events: [] };
 }
 
 const UNKNOWN_AGENT: AgentStatus = { reachable: false, converged: false, pending: 0 };
 
 /** Applies one event; returns a new snapshot and never mutates the old one (it may be being served). */
 export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonStatus {
+  const next = reduceFields(status, event);
+  const lines = feedLines(status, next, event);
+  return lines.length > 0 ? { ...next, events: appendFeed(next.events, ...lines) } : next;
+}
+
+function reduceFields(status: DaemonStatus, event: StatusEvent): DaemonStatus {
   switch (event.type) {
     case "cycle-started":
       return {
@@ -180,6 +203,61 @@ export function reduceStatus(status: DaemonStatus, event: StatusEvent): DaemonSt
         reasons: [...event.reasons],
         unknown: structuredClone(event.unknown),
       };
+    case "fleet-planned":
+      return { ...status, fleet: mergePlanned(status.fleet, event.fleet) };
+    case "executor":
+      return applyExecutorEvent(status, event.event, event.at);
+    case "schedule":
+      return { ...status, schedule: structuredClone(event.schedule) };
+  }
+}
+
+/** The feed lines an event adds: revisions, refusals, agents lost and back, failed cycles, health changes. */
+function feedLines(before: DaemonStatus, after: DaemonStatus, event: StatusEvent): FeedEntry[] {
+  const at = after.running?.startedAt ?? after.lastCycle?.finishedAt ?? new Date(0).toISOString();
+  switch (event.type) {
+    case "revision-applied":
+      return before.lastGoodRevision === event.revision
+        ? []
+        : [{ at, level: "info", message: `revision ${event.revision.slice(0, 12)} in force` }];
+    case "revision-refused":
+      return after.refusal?.count === 1
+        ? [{ at: event.at.toISOString(), level: "error", message: after.lastError!.message }]
+        : [];
+    case "agents-observed":
+      return Object.entries(after.agents).flatMap(([name, a]): FeedEntry[] => {
+        const was = before.agents[name];
+        if (!a.reachable && (was?.reachable ?? true))
+          return [{ at, level: "error", message: `agent ${name} unreachable: ${a.error ?? "no answer"}` }];
+        if (a.reachable && was && !was.reachable)
+          return [{ at, level: "info", message: `agent ${name} reachable again` }];
+        return [];
+      });
+    case "kasm-observed":
+      return event.error
+        ? [{ at: event.at.toISOString(), level: "error", message: `Kasm: ${event.error}` }]
+        : [];
+    case "cycle-finished":
+      // Failed actions and refusals have lines of their own; this says what else failed a cycle.
+      return event.result !== "failed" || event.error === undefined || (event.failed?.length ?? 0) > 0
+        ? []
+        : [
+            {
+              at: event.at.toISOString(),
+              level: "error",
+              message: `cycle failed: ${event.error}`,
+            },
+          ];
+    case "health": {
+      const finished = after.lastCycle?.finishedAt ?? at;
+      if (after.state === "degraded" && before.state !== "degraded")
+        return [{ at: finished, level: "warn", message: `degraded: ${after.reasons.join("; ")}` }];
+      if (after.state === "converged" && before.state !== "converged")
+        return [{ at: finished, level: "info", message: "converged: every agent and check verified" }];
+      return [];
+    }
+    default:
+      return [];
   }
 }
 

@@ -3,9 +3,14 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { describeError, KasmGitopsError } from "../core/errors.js";
+import type { StatusView } from "../core/status/status-view.js";
 import type { Metrics } from "../ports.js";
 import { type ClientErrorTally, createClientErrorTally } from "./client-errors.js";
 import { parseListen } from "./listen.js";
+import { offeredToken, tokenMatches } from "./status-auth.js";
+import { createEventStream } from "./status-events.js";
+import { PAGE_SCRIPT, PAGE_STYLE, renderStatusPage } from "./status-page.js";
+import { STATUS_PAGE_CSS, STATUS_PAGE_JS } from "./status-page-assets.js";
 import { verifyWebhook, type WebhookSource } from "./webhook.js";
 
 /** Push payloads are a few KB (GitHub lists at most 20 commits); a larger body is refused, not buffered. */
@@ -24,6 +29,12 @@ export type StatusServerOptions = {
   /** `/readyz` answers 200 once this is true (a revision in force was reconciled without a failure). */
   ready: () => boolean;
   metrics: Metrics;
+  /** The status page's data: with it `GET /` and `GET /events` are served (the daemon's status). */
+  page?: () => StatusView;
+  /** Required (bearer or `?token=`) on `/`, `/status` and `/events` when set; the probes and metrics stay open. */
+  token?: string;
+  /** The page's clock (tests fix it). */
+  now?: () => Date;
   /** Without it `POST /hooks/git` is 404; `branch` unset = any branch. */
   webhook?: { secret: string; onPush: (info: PushInfo) => void; branch?: string };
   logger?: HttpLogger;
@@ -45,6 +56,52 @@ function send(res: ServerResponse, status: number, body: string, contentType = "
 
 const sendJson = (res: ServerResponse, status: number, value: unknown) =>
   send(res, status, `${JSON.stringify(value, null, 2)}\n`, "application/json; charset=utf-8");
+
+/** The page runs only its own script and style, sends no referrer (a `?token=` stays in the URL bar) and is never framed. */
+const PAGE_HEADERS = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+function sendPage(res: ServerResponse, body: string, contentType: string) {
+  res.writeHead(200, { "content-type": contentType, "cache-control": "no-store", ...PAGE_HEADERS });
+  res.end(body);
+}
+
+/** Answers 401 and returns false unless the request carries the token (when one is set). */
+function authorized(req: IncomingMessage, res: ServerResponse, token: string | undefined): boolean {
+  if (token === undefined || tokenMatches(token, offeredToken(req.headers, req.url))) return true;
+  res.setHeader("www-authenticate", 'Bearer realm="kasm-gitops"');
+  send(
+    res,
+    401,
+    "unauthorized: this daemon requires its status token (Authorization: Bearer TOKEN, or ?token=TOKEN)\n",
+  );
+  return false;
+}
+
+/** `/`, `/events` and the page's own script and stylesheet. */
+function pageRoutes(
+  options: StatusServerOptions,
+  page: () => StatusView,
+): Record<string, Record<string, Handler>> {
+  const now = options.now ?? (() => new Date());
+  const events = createEventStream(page, now);
+  return {
+    "/": { GET: (_, res) => sendPage(res, renderStatusPage(page(), now()), "text/html; charset=utf-8") },
+    "/events": { GET: (req, res) => events(req, res) },
+    [PAGE_SCRIPT]: { GET: (_, res) => sendPage(res, STATUS_PAGE_JS, "text/javascript; charset=utf-8") },
+    [PAGE_STYLE]: { GET: (_, res) => sendPage(res, STATUS_PAGE_CSS, "text/css; charset=utf-8") },
+    // Browsers ask for it on every page; an answer without content keeps their consoles free of 404s.
+    "/favicon.ico": { GET: (_, res) => void res.writeHead(204, { "cache-control": "max-age=86400" }).end() },
+  };
+}
+
+/** The paths whose answers carry the fleet's state: behind the token when one is set. */
+const TOKEN_PATHS = new Set(["/", "/status", "/events"]);
 
 /** Reads the body up to `limit`; undefined after answering 413 when the client sends more, or when it went away. */
 function readBody(
@@ -132,6 +189,7 @@ function routes(
       },
     },
     "/status": { GET: (_, res) => sendJson(res, 200, options.status()) },
+    ...(options.page ? pageRoutes(options, options.page) : {}),
   };
   if (options.webhook) table["/hooks/git"] = { POST: webhookHandler(options.webhook, logger, clientErrors) };
   return table;
@@ -170,6 +228,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         res.setHeader("allow", Object.keys(methods).join(", "));
         return send(res, 405, "method not allowed\n");
       }
+      if (TOKEN_PATHS.has(path) && !authorized(req, res, options.token)) return;
       await handler(req, res);
     } catch (error) {
       logger.error({ path, err: describeError(error) }, "status server request failed");
