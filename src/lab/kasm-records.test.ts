@@ -464,7 +464,12 @@ describe("Kasm's agents and zones", () => {
       {
         zones: [{ zone_name: "testing" }],
         servers: [
-          { hostname: "t1", zone_name: "testing", docker_images: { a: { tags: ["x:1"] } } },
+          {
+            hostname: "t1",
+            zone_name: "testing",
+            docker_images: { a: { tags: ["x:1"] } },
+            engine: "unix:///lab/engine-1/docker.sock",
+          },
           { hostname: "d1" },
         ],
       },
@@ -483,6 +488,12 @@ describe("Kasm's agents and zones", () => {
       zones.map(() => [...FACTS.servers.zoneKeys].sort()),
     );
     expect(zones.map((z) => z.zone_name)).toEqual(["default", "testing"]);
+  });
+
+  it("keeps a seeded agent's lab engine out of every answer, by server id", () => {
+    const state = seeded();
+    expect(state.engines).toEqual({ [state.servers[0]!.server_id]: "unix:///lab/engine-1/docker.sock" });
+    expect(JSON.stringify(call(state, "get_servers", {}).reply)).not.toContain("engine-1");
   });
 
   it("a seed with a known hostname replaces what that agent reports, keeping its id", () => {

@@ -41,10 +41,15 @@ export type KasmServerRow = {
   gpus: number;
   agent_version: string;
 };
-/** A seeded agent: by hostname (a seed with the same hostname replaces it), its zone by name. */
+/**
+ * A seeded agent: by hostname (a seed with the same hostname replaces it), its zone by name. `engine`
+ * (lab only, never in an answer): the Docker endpoint of the lab engine standing in for this agent, where
+ * its image reports come from and its sessions' containers run.
+ */
 export type KasmServerSeed = Partial<Omit<KasmServerRow, "zone_id">> & {
   hostname: string;
   zone_name?: string;
+  engine?: string;
 };
 
 /** Kasm's global settings the stand-in models. */
@@ -61,6 +66,8 @@ export type KasmState = {
   zones: KasmZone[];
   /** Kasm's agents and what each last reported. */
   servers: KasmServerRow[];
+  /** Lab only: server_id → the Docker endpoint of the lab engine standing in for that agent. */
+  engines: Record<string, string>;
   /** Running sessions per image id; delete_image is refused while one is above 0. */
   sessions: Record<string, number>;
   settings: KasmSettings;
@@ -123,6 +130,7 @@ export function initialState(
     groupImages: [],
     zones: [{ zone_id: deps.newId(), zone_name: "default" }],
     servers: [],
+    engines: {},
     sessions: {},
     settings: { ...settings },
   };
@@ -143,13 +151,15 @@ export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): K
     if (state.zones.some((z) => z.zone_name === zone.zone_name)) continue;
     state.zones.push({ zone_id: zone.zone_id ?? deps.newId(), zone_name: zone.zone_name });
   }
-  for (const { zone_name, ...server } of seed.servers ?? []) {
+  for (const { zone_name, engine, ...server } of seed.servers ?? []) {
     const zone = state.zones.find((z) => z.zone_name === (zone_name ?? "default"));
     if (!zone) throw new Error(`seed: no zone ${zone_name} for server ${server.hostname}`);
     const old = state.servers.find((s) => s.hostname === server.hostname);
     state.servers = state.servers.filter((s) => s !== old);
+    const serverId = server.server_id ?? old?.server_id ?? deps.newId();
+    if (engine) state.engines[serverId] = engine;
     state.servers.push({
-      server_id: old?.server_id ?? deps.newId(),
+      server_id: serverId,
       server_type: "host",
       enabled: true,
       operational_status: "running",
@@ -196,6 +206,7 @@ export function upgradeState(saved: KasmState, deps: KasmDeps): KasmState {
   state.settings = { ...KASM_DEFAULT_SETTINGS, ...state.settings };
   state.sessions ??= {};
   state.servers ??= [];
+  state.engines ??= {};
   return state;
 }
 
