@@ -3,7 +3,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "./adapters/clock.js";
 import { createCommitVerifier } from "./adapters/commit-verifier.js";
-import { createDockerAgent } from "./adapters/docker-agent.js";
 import type { GitAuthOptions } from "./adapters/git-auth.js";
 import { createGitSource } from "./adapters/git-source.js";
 import { createKasmClient, type KasmCallInfo, type KasmClientOptions } from "./adapters/kasm-client.js";
@@ -110,6 +109,9 @@ export function createDeps(options: AppOptions): ReconcileDeps {
         pem(tls?.cert, env, secrets),
         pem(tls?.key, env, secrets),
       ]);
+      // Loaded on first use: dockerode and its transports take a fifth of a second to load, which
+      // validate, promote, import and --help never need.
+      const { createDockerAgent } = await import("./adapters/docker-agent.js");
       const agent = createDockerAgent({
         name: manifest.metadata.name,
         host: manifest.spec.docker.host,
