@@ -16,6 +16,7 @@ import { sendNotification } from "./adapters/notify-http.js";
 import { createRegistryClient } from "./adapters/registry-client.js";
 import type { RegistryRequestInfo } from "./adapters/registry-http.js";
 import { resolveCredentials, resolveSecret } from "./adapters/secrets.js";
+import { createSmokeFile } from "./adapters/smoke-file.js";
 import type { StateWarning } from "./adapters/state-file.js";
 import { parseDuration } from "./core/duration.js";
 import { keyedFingerprint } from "./core/fingerprint.js";
@@ -152,6 +153,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
     kasmFor: (manifest) =>
       createKasmApi(manifest, env, secrets, options.onKasmCall ? { onCall: options.onKasmCall } : {}),
     kasmWritten: createKasmWrittenFile(options.stateDir),
+    smoke: createSmokeFile(options.stateDir),
   };
 }
 

@@ -9,6 +9,7 @@ import type { ImageReference } from "./core/image/reference.js";
 import type { ImportRecord } from "./core/import/records.js";
 import type { KasmServerReport, KasmZone } from "./core/kasm/agents.js";
 import type { AppliedRecord } from "./core/kasm/desired.js";
+import type { KasmSessionState, SmokeState } from "./core/kasm/smoke.js";
 import type {
   KasmGroup,
   KasmImageList,
@@ -279,6 +280,16 @@ export interface KasmApi {
   listServers(signal?: AbortSignal): Promise<KasmServerReport[]>;
   /** Kasm's deployment zones; needs ZONES_VIEW. */
   listZones(signal?: AbortSignal): Promise<KasmZone[]>;
+  /** The user_id of a Kasm username (get_user); a `kasm-refused` error when Kasm has no such user. */
+  findUserId(username: string, signal?: AbortSignal): Promise<string>;
+  /** Starts a session of a record as `userId` (request_kasm; the key needs USER and USERS_AUTH_SESSION): its kasm_id. */
+  requestSession(imageId: string, userId: string, signal?: AbortSignal): Promise<string>;
+  /** Where a session is: not running yet (Kasm's "currently <status>"), or reported with its agent and container. */
+  sessionState(kasmId: string, userId: string, signal?: AbortSignal): Promise<KasmSessionState>;
+  /** Destroys a session of `userId` (destroy_kasm); done only when Kasm answers `{}`. */
+  destroySession(kasmId: string, userId: string, signal?: AbortSignal): Promise<void>;
+  /** Every session Kasm has (get_kasms): their ids and owners. */
+  listSessions(signal?: AbortSignal): Promise<{ kasmId: string; userId: string }[]>;
 }
 
 /** What kasm-gitops last wrote to Kasm, kept in the state dir: never a secret, only fingerprints. */
@@ -294,6 +305,12 @@ export interface KasmWrittenStore {
   write(written: KasmWritten): Promise<void>;
   /** Fingerprints under a random key kept in the state dir (created on first use), never a bare hash of a secret. */
   fingerprinter(): Promise<CredentialsFingerprint>;
+}
+
+/** Smoke results by digest, and the sessions started and not yet seen destroyed, in the state dir. */
+export interface SmokeStore {
+  read(): Promise<SmokeState>;
+  write(state: SmokeState): Promise<void>;
 }
 
 /** Sends one notification body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */

@@ -66,6 +66,7 @@ const TYPE_KEYS = {
     enabled: true,
     refresh: true,
     promotion: true,
+    smoke: true,
     kasm: true,
   } satisfies Record<keyof WorkspaceSpec, true>),
   workspaceKasm: keys({
@@ -97,6 +98,7 @@ const TYPE_KEYS = {
     pulls: true,
     removed: true,
     timeout: true,
+    smoke: true,
   } satisfies Record<keyof KasmServerSpec, true>),
   kasmServerTls: keys({ ca: true } satisfies Record<keyof NonNullable<KasmServerSpec["tls"]>, true>),
   workspaceAgents: keys({ matchLabels: true } satisfies Record<

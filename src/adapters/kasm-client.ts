@@ -28,7 +28,8 @@ import {
   kasmSkippedError,
   scrubSecrets,
 } from "./kasm-errors.js";
-import { ANSWER_KEYS, IMAGE_ID, targetGroup, targetImage } from "./kasm-keys.js";
+import { ANSWER_KEYS, IMAGE_ID, SESSION_FUNCTIONS, targetGroup, targetImage } from "./kasm-keys.js";
+import { sessionCalls } from "./kasm-session-calls.js";
 import {
   createPayload,
   decodeGroup,
@@ -73,6 +74,9 @@ const IDEMPOTENT = new Set([
   "get_servers",
   "get_zones",
   "update_image",
+  SESSION_FUNCTIONS.findUser,
+  SESSION_FUNCTIONS.status,
+  SESSION_FUNCTIONS.list,
 ]);
 
 class KasmClient implements KasmApi {
@@ -82,6 +86,12 @@ class KasmClient implements KasmApi {
   private readonly secrets: string[];
   /** The timeout of this client's first unanswered call: a hung Kasm costs one timeout, not one per call. */
   private hung: KasmGitopsError | undefined;
+  private readonly sessions = sessionCalls((fn, payload, signal) => this.call(fn, payload, signal));
+  readonly findUserId = this.sessions.findUserId;
+  readonly requestSession = this.sessions.requestSession;
+  readonly sessionState = this.sessions.sessionState;
+  readonly destroySession = this.sessions.destroySession;
+  readonly listSessions = this.sessions.listSessions;
 
   constructor(private readonly options: KasmClientOptions) {
     this.url = options.url;

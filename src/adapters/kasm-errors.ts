@@ -4,6 +4,14 @@
  * permission); callers switch on the codes and retry only what is transient.
  */
 import { type ErrorCode, type ErrorContexts, KasmGitopsError } from "../core/errors.js";
+import { SESSION_FUNCTIONS, SESSION_PERMISSIONS } from "./kasm-keys.js";
+
+/** Calls acting as the smoke user: a 401 there names the permissions sessions need. */
+const SESSION_CALLS: ReadonlySet<string> = new Set([
+  SESSION_FUNCTIONS.request,
+  SESSION_FUNCTIONS.status,
+  SESSION_FUNCTIONS.destroy,
+]);
 
 /** What a call was about; every Kasm error carries it as context (never the key or secret). */
 export type KasmCallContext = {
@@ -67,6 +75,11 @@ export function classifyKasmAnswer(ctx: KasmCallContext, answer: KasmAnswer): Ka
       return fail("kasm-refused", `${where} was refused: ${said ?? String(body.error_message)}`);
     return { ok: true, body };
   }
+  if (status === 401 && SESSION_CALLS.has(ctx.fn))
+    return fail(
+      "kasm-unauthorized",
+      `${where}: unauthorized (HTTP 401): the API key lacks a permission smoke tests need${saidPart}: grant it ${SESSION_PERMISSIONS.join(" and ")} (to start, watch and destroy a session as the smoke user) in Kasm's admin UI (Settings → Developers → API Keys), or reference another key in spec.apiKey and spec.apiKeySecret of ${label(ctx)}`,
+    );
   if (status === 401)
     return fail(
       "kasm-unauthorized",

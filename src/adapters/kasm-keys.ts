@@ -156,6 +156,32 @@ export const ANSWER_KEYS = {
   get_images_group: "images",
 } as const;
 
+/** The session calls (smoke tests) and the keys of their bodies and answers. */
+export const SESSION_FUNCTIONS = {
+  findUser: "get_user",
+  request: "request_kasm",
+  status: "get_kasm_status",
+  destroy: "destroy_kasm",
+  list: "get_kasms",
+} as const;
+export const SESSION_KEYS = {
+  targetUser: "target_user",
+  user: "user",
+  username: "username",
+  userId: "user_id",
+  imageId: "image_id",
+  kasmId: "kasm_id",
+  kasm: "kasm",
+  kasms: "kasms",
+  serverId: "server_id",
+  containerId: "container_id",
+  status: "operational_status",
+} as const;
+/** The permissions a key needs to start, watch and destroy a session as another user. */
+export const SESSION_PERMISSIONS = ["USER", "USERS_AUTH_SESSION"] as const;
+/** What get_kasm_status says until a session runs: `This session is currently <status>.` */
+export const NOT_RUNNING_PATTERN = /^This session is currently (\w+)\.$/;
+
 /** The bodies of the calls that name a record or a group. */
 export const targetImage = (imageId: string) => ({ target_image: { [IMAGE_ID]: imageId } });
 export const targetGroup = (groupId: string) => ({ target_group: { [GROUP_KEYS.id]: groupId } });

@@ -222,6 +222,12 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
     "error",
     "A workspace's `spec.kasm.persistentProfilePath` is an `s3://` path without a trailing `/`, which Kasm would add (drift every cycle).",
   ],
+  [
+    "smoke-without-user",
+    "error",
+    "A workspace asks for a smoke test (`spec.smoke`) but no KasmServer names the Kasm user it runs as (`spec.smoke.user`).",
+  ],
+  ["invalid-duration", "error", "A workspace's `spec.smoke.timeout` is shorter than 1s."],
 ];
 
 /** The kind a schema file describes (`properties.kind.const`), if any. */

@@ -26,6 +26,7 @@ import type {
   Ledger,
   LedgerState,
   RevisionVerifier,
+  SmokeStore,
 } from "../ports.js";
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { connectFleet, type Fleet } from "./fleet.js";
@@ -54,6 +55,8 @@ export type ReconcileDeps = {
   kasmFor?: (manifest: KasmServerManifest) => Promise<KasmApi>;
   /** What was last written to Kasm (state dir). */
   kasmWritten?: KasmWrittenStore;
+  /** Smoke results and the smoke sessions not yet seen destroyed (state dir). */
+  smoke?: SmokeStore;
   /** References this policy refuses make a revision invalid, before any secret is read. */
   secrets?: SecretPolicy;
   /** Where the planner's decisions go at debug level. */

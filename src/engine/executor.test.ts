@@ -4,6 +4,11 @@ import type { Plan, PullAction } from "../core/plan/types.js";
 import type { Clock, DockerAgent, LedgerEntry, RegistryClient } from "../ports.js";
 import { type ExecutorEvent, executePlan } from "./executor.js";
 
+/** A session call the executor never makes. */
+const unused = async (): Promise<never> => {
+  throw new Error("the executor makes no session calls");
+};
+
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const H = "reg.test:5000";
 
@@ -232,6 +237,11 @@ describe("executePlan: Kasm actions", () => {
       listGroupImages: async () => [],
       listServers: async () => [],
       listZones: async () => [],
+      findUserId: unused,
+      requestSession: unused,
+      sessionState: unused,
+      destroySession: unused,
+      listSessions: unused,
       createImage: async (r: { name: string }) => {
         await step(`create ${r.name}`);
         return { imageId: "new-id" } as never;

@@ -29,6 +29,8 @@ export type WorkspaceDef = {
   groups?: string[];
   /** The Workspace `kasm` block, written as a flow mapping. */
   kasm?: Record<string, unknown>;
+  /** The Workspace's smoke test: `true` or `{timeout, hold}`. */
+  smoke?: true | { timeout?: string; hold?: string };
 };
 /** A KasmServer whose key and secret come from these environment variables. */
 export type KasmServerDef = {
@@ -39,6 +41,8 @@ export type KasmServerDef = {
   removed?: "disable" | "delete" | "keep";
   /** The deadline of one API call, e.g. `2s`. */
   timeout?: string;
+  /** The Kasm user smoke sessions run as. */
+  smokeUser?: string;
 };
 export type RegistryDef = { name: string; host: string; auth?: { username: string; passwordEnv: string } };
 
@@ -81,6 +85,7 @@ export function fleetYaml(parts: {
     if (w.enabled === false) lines.push("  enabled: false");
     if (w.groups) lines.push(`  groups: ${JSON.stringify(w.groups)}`);
     if (w.kasm) lines.push(`  kasm: ${JSON.stringify(w.kasm)}`);
+    if (w.smoke) lines.push(`  smoke: ${JSON.stringify(w.smoke)}`);
     if (w.promotion)
       lines.push(
         `  promotion: {from: ${w.promotion.from}, movingTags: ${JSON.stringify(w.promotion.movingTags)}}`,
@@ -99,6 +104,7 @@ export function fleetYaml(parts: {
       k.pulls && `pulls: ${k.pulls}`,
       k.removed && `removed: ${k.removed}`,
       k.timeout && `timeout: ${k.timeout}`,
+      k.smokeUser && `smoke: {user: ${JSON.stringify(k.smokeUser)}}`,
     ]
       .filter(Boolean)
       .map((line) => `\n  ${line}`)

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { html, json, type KasmHeaders, type KasmReply, type KasmSeed } from "./kasm-records.js";
+import type { KasmPermission } from "./kasm-sessions.js";
 import type { KasmFault, KasmStandIn } from "./kasm-stand-in.js";
 
 /** A reply to send, or `lost`: the call was carried out and the connection is dropped unanswered. */
@@ -80,6 +81,20 @@ function labRoute(request: string, raw: string, admin: KasmControls): KasmReply 
       }
       admin.setAddImagesToDefaultGroup(body.add_images_to_default_group);
       return json(200, { ...admin.state().settings });
+    }
+    case "POST /permissions": {
+      const list = body.permissions;
+      if (list !== null && !(Array.isArray(list) && list.every((p) => typeof p === "string"))) {
+        return json(400, { error: "send {permissions: string[] | null}" });
+      }
+      admin.setPermissions(list === null ? undefined : (list as KasmPermission[]));
+      return json(200, {});
+    }
+    case "POST /hold": {
+      if (typeof body.image_id !== "string")
+        return json(400, { error: "send {image_id: string, held?: boolean}" });
+      admin.holdSessions(body.image_id, body.held !== false);
+      return json(200, {});
     }
     case "POST /faults":
       admin.addFault(body as KasmFault);

@@ -15,6 +15,19 @@ import {
   type WriteFailure,
   writeFields,
 } from "./kasm-image-fields.js";
+import {
+  type DigestsOf,
+  destroyKasm,
+  getKasmStatus,
+  getKasms,
+  getUser,
+  type KasmPermission,
+  type KasmSession,
+  type KasmUser,
+  requestKasm,
+  SESSION_NEEDS,
+  type SessionReply,
+} from "./kasm-sessions.js";
 
 export type KasmGroup = {
   group_id: string;
@@ -68,13 +81,26 @@ export type KasmState = {
   servers: KasmServerRow[];
   /** Lab only: server_id → the Docker endpoint of the lab engine standing in for that agent. */
   engines: Record<string, string>;
-  /** Running sessions per image id; delete_image is refused while one is above 0. */
+  /** Running sessions per image id set by hand (a count); delete_image is refused while one is above 0. */
   sessions: Record<string, number>;
+  /** Kasm's users (the smoke user among them) and their sessions (kasm-sessions.ts). */
+  users: KasmUser[];
+  kasms: KasmSession[];
+  /** Lab only: image ids whose sessions stay starting (the agent never reports their containers). */
+  held: string[];
   settings: KasmSettings;
 };
 
-export type KasmAuth = { apiKey: string; apiKeySecret: string; expired: boolean; readOnly?: boolean };
-export type KasmDeps = { newId(): string; now(): Date };
+export type KasmAuth = {
+  apiKey: string;
+  apiKeySecret: string;
+  expired: boolean;
+  readOnly?: boolean;
+  /** The permissions the key holds for the session functions (absent: every one). */
+  permissions?: readonly KasmPermission[];
+};
+/** `digestsOf`: what each agent's lab engine holds of an image, learned before a request_kasm. */
+export type KasmDeps = { newId(): string; now(): Date; digestsOf?: DigestsOf };
 
 export type KasmReply =
   | { status: number; type: "json"; body: Record<string, unknown> }
@@ -91,6 +117,11 @@ export const KASM_FUNCTIONS = [
   "remove_images_group",
   "get_servers",
   "get_zones",
+  "get_user",
+  "request_kasm",
+  "get_kasm_status",
+  "destroy_kasm",
+  "get_kasms",
 ] as const;
 export type KasmFunction = (typeof KASM_FUNCTIONS)[number];
 export const KASM_WRITE_FUNCTIONS: readonly KasmFunction[] = [
@@ -111,6 +142,8 @@ export type KasmSeed = {
   groupImages?: { image_id: string; group_id?: string; group_name?: string }[];
   zones?: { zone_id?: string; zone_name: string }[];
   servers?: KasmServerSeed[];
+  /** Kasm users by username (a seed with a known username keeps that user). */
+  users?: { username: string; user_id?: string }[];
 };
 
 /** A random dashless lower-case hex id, like Python's uuid4().hex. */
@@ -132,6 +165,9 @@ export function initialState(
     servers: [],
     engines: {},
     sessions: {},
+    users: [],
+    kasms: [],
+    held: [],
     settings: { ...settings },
   };
   for (const [name, priority] of [
@@ -174,6 +210,10 @@ export function applySeed(current: KasmState, seed: KasmSeed, deps: KasmDeps): K
       zone_id: zone.zone_id,
     });
   }
+  for (const user of seed.users ?? []) {
+    if (state.users.some((u) => u.username === user.username)) continue;
+    state.users.push({ user_id: user.user_id ?? deps.newId(), username: user.username });
+  }
   for (const group of seed.groups ?? []) {
     if (state.groups.some((g) => g.name === group.name)) continue;
     // Kasm keeps group names and priorities unique; a seeded group without one takes the next free number.
@@ -207,6 +247,9 @@ export function upgradeState(saved: KasmState, deps: KasmDeps): KasmState {
   state.sessions ??= {};
   state.servers ??= [];
   state.engines ??= {};
+  state.users ??= [];
+  state.kasms ??= [];
+  state.held ??= [];
   return state;
 }
 
@@ -260,6 +303,9 @@ function authenticate(
   }
   if (auth.expired) return json(401, { error_message: "Access has expired" });
   if (auth.readOnly && KASM_WRITE_FUNCTIONS.includes(fn)) return json(401, { error_message: "Unauthorized" });
+  const needs = SESSION_NEEDS[fn] ?? [];
+  if (auth.permissions && needs.some((p) => !auth.permissions!.includes(p)))
+    return json(401, { error_message: "Unauthorized" });
   return undefined;
 }
 
@@ -296,6 +342,11 @@ const FUNCTIONS: Record<KasmFunction, Handler> = {
       })),
     }),
   get_zones: (state) => json(200, { zones: structuredClone(state.zones) }),
+  get_user: (state, request) => sessionReply(getUser(state, request)),
+  request_kasm: (state, request, deps) => sessionReply(requestKasm(state, request, deps)),
+  get_kasm_status: (state, request, deps) => sessionReply(getKasmStatus(state, request, deps)),
+  destroy_kasm: (state, request) => sessionReply(destroyKasm(state, request)),
+  get_kasms: (state) => sessionReply(getKasms(state)),
   create_image: (state, request, deps) => writeImage(state, request, deps, "create"),
   update_image: (state, request, deps) => writeImage(state, request, deps, "update"),
   delete_image: (state, request) => {
@@ -305,7 +356,8 @@ const FUNCTIONS: Record<KasmFunction, Handler> = {
     }
     const found = state.images.find((i) => i.image_id === target.image_id);
     if (!found) return failure(`Image(${String(target.image_id)}) Does not Exist`);
-    const sessions = state.sessions[found.image_id] ?? 0;
+    const sessions =
+      (state.sessions[found.image_id] ?? 0) + state.kasms.filter((k) => k.image_id === found.image_id).length;
     if (sessions > 0) {
       return failure(
         `Image (${found.friendly_name ?? "None"}): ID (${found.image_id}) currently has (${sessions}) associated Kasm(s) and cannot be deleted`,
@@ -364,6 +416,9 @@ const FUNCTIONS: Record<KasmFunction, Handler> = {
     return json(200, {});
   },
 };
+
+const sessionReply = (reply: SessionReply): KasmReply =>
+  "error" in reply ? failure(reply.error) : json(200, reply.ok);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);

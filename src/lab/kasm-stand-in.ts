@@ -3,6 +3,7 @@
  * machine in kasm-records.ts, a call log, and loopback-only `/__lab/` admin endpoints so a test driving
  * the CLI in another process can seed, count calls and flip sessions or key expiry.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -23,6 +24,8 @@ import {
   type KasmState,
   upgradeState,
 } from "./kasm-records.js";
+import { startSessionRunner } from "./kasm-session-runner.js";
+import type { KasmPermission } from "./kasm-sessions.js";
 
 export type { KasmSeed, KasmSettings, KasmState } from "./kasm-records.js";
 
@@ -49,6 +52,8 @@ export type KasmStandInOptions = {
   addImagesToDefaultGroup?: boolean;
   /** Keeps keys and records in this JSON file across restarts (the lab's detached server uses it). */
   stateFile?: string;
+  /** The session permissions the key holds (default: every one). */
+  permissions?: KasmPermission[];
 };
 
 export type KasmStandIn = {
@@ -70,6 +75,10 @@ export type KasmStandIn = {
   setReadOnly(readOnly: boolean): void;
   /** Kasm's `add_images_to_default_group` setting from now on (reset restores the start option). */
   setAddImagesToDefaultGroup(on: boolean): void;
+  /** The session permissions the key holds from now on; undefined: every one. */
+  setPermissions(permissions: KasmPermission[] | undefined): void;
+  /** Sessions of the image stay starting (a session stuck in starting) while held. */
+  holdSessions(imageId: string, held: boolean): void;
   /** Makes the next matching calls slow, fail (502/503/504…) or lose their answer. */
   addFault(fault: KasmFault): void;
   clearFaults(): void;
@@ -83,6 +92,7 @@ type Persisted = {
   apiKeySecret: string;
   expired: boolean;
   readOnly: boolean;
+  permissions?: KasmPermission[];
   state: KasmState;
 };
 
@@ -109,6 +119,9 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     apiKeySecret: options.apiKeySecret ?? saved.apiKeySecret ?? hexId(),
     expired: saved.expired ?? false,
     readOnly: saved.readOnly ?? false,
+    ...(options.permissions || saved.permissions
+      ? { permissions: options.permissions ?? saved.permissions }
+      : {}),
     state: saved.state ? upgradeState(saved.state, deps) : fresh(),
   };
   const log: KasmCall[] = [];
@@ -118,6 +131,16 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     renameSync(`${options.stateFile}.tmp`, options.stateFile);
   };
   persist();
+  const runner = startSessionRunner(
+    () => current.state,
+    (edit) => {
+      const next = structuredClone(current.state);
+      edit(next);
+      current.state = next;
+      persist();
+    },
+    createHash("sha256").update(current.apiKey).digest("hex").slice(0, 12),
+  );
 
   const faults: (KasmFault & { count: number })[] = [];
   const takeFault = (fn: string) => {
@@ -142,7 +165,7 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
       log.push({ fn, status: reply.status, at: new Date().toISOString(), body: withoutKeys(body ?? null) });
       return reply;
     }
-    const result = handleCall(current.state, current, fn, body, deps, headers);
+    const result = handleCall(current.state, current, fn, body, await sessionDeps(fn, body), headers);
     if (result.state !== current.state) {
       current.state = result.state;
       persist();
@@ -155,6 +178,15 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     };
     log.push(fault?.lose ? { ...call, lost: true } : call);
     return fault?.lose ? { type: "lost" } : result.reply;
+  };
+
+  /** A request_kasm of a record with a hash is placed by what the agents' engines really hold of it. */
+  const sessionDeps = async (fn: string, body: unknown): Promise<KasmDeps> => {
+    const imageId = (body as { image_id?: unknown } | null)?.image_id;
+    const image =
+      fn === "request_kasm" ? current.state.images.find((i) => i.image_id === imageId) : undefined;
+    if (!image?.hash || !image.name) return deps;
+    return { ...deps, digestsOf: await runner.digestsOf(current.state, image.name) };
   };
 
   const handle: KasmControls = {
@@ -189,6 +221,16 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
       };
       persist();
     },
+    setPermissions: (permissions) => {
+      if (permissions) current.permissions = permissions;
+      else delete current.permissions;
+      persist();
+    },
+    holdSessions: (imageId, held) => {
+      current.state = structuredClone(current.state);
+      current.state.held = current.state.held.filter((id) => id !== imageId).concat(held ? [imageId] : []);
+      persist();
+    },
     addFault: (fault) => {
       faults.push({ ...fault, count: fault.count ?? 1 });
     },
@@ -200,6 +242,8 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
       current.state = fresh();
       current.expired = false;
       current.readOnly = false;
+      if (options.permissions) current.permissions = options.permissions;
+      else delete current.permissions;
       persist();
     },
   };
@@ -225,11 +269,13 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     apiKey: current.apiKey,
     apiKeySecret: current.apiKeySecret,
     ...handle,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await runner.close();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

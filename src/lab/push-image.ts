@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { digestOf } from "../adapters/registry-manifest.js";
+import { type LabProgram, labExecutable } from "./lab-binary.js";
 
 /** Media types of the OCI image format the lab pushes. */
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -33,13 +34,13 @@ export const sha256 = (data: Buffer | string): string =>
   digestOf(typeof data === "string" ? Buffer.from(data) : data);
 
 /** A one-file ustar archive: enough for a valid image layer without shelling out to tar. */
-export function tarOneFile(name: string, content: Buffer, mtime = 0): Buffer {
+export function tarOneFile(name: string, content: Buffer, mtime = 0, mode = 0o644): Buffer {
   const header = Buffer.alloc(512, 0);
   const field = (offset: number, length: number, value: string) =>
     header.write(value, offset, length, "ascii");
   const octal = (value: number, length: number) => value.toString(8).padStart(length - 1, "0");
   field(0, 100, name);
-  field(100, 8, octal(0o644, 8));
+  field(100, 8, octal(mode, 8));
   field(108, 8, octal(0, 8));
   field(116, 8, octal(0, 8));
   field(124, 12, octal(content.length, 12));
@@ -108,16 +109,25 @@ export async function putManifest(target: PushTarget, reference: string, mediaTy
   return response.headers.get("docker-content-digest") ?? sha256(body);
 }
 
-async function pushPlatformImage(target: PushTarget, platform: Platform, marker: string) {
+/** The lab image's one program, run as its entrypoint (linux/amd64 only). */
+const PROGRAM_PATH = "kasm-gitops-lab";
+
+async function pushPlatformImage(target: PushTarget, platform: Platform, marker: string, run?: LabProgram) {
   const file = Buffer.from(`kasm-gitops lab image ${target.repository}:${target.tag} ${marker}\n`);
-  const tar = tarOneFile("kasm-gitops-lab.txt", file);
+  // A runnable image carries a program whose bytes end with the marker, so each push is still a new digest.
+  const tar = run
+    ? tarOneFile(PROGRAM_PATH, Buffer.concat([labExecutable(run), Buffer.from(marker)]), 0, 0o755)
+    : tarOneFile("kasm-gitops-lab.txt", file);
   const layer = gzipSync(tar);
   const config = Buffer.from(
     JSON.stringify({
       architecture: platform.architecture,
       os: platform.os,
       ...(platform.variant ? { variant: platform.variant } : {}),
-      config: { Labels: { "org.kasm-gitops.lab": marker } },
+      config: {
+        Labels: { "org.kasm-gitops.lab": marker },
+        ...(run ? { Entrypoint: [`/${PROGRAM_PATH}`] } : {}),
+      },
       rootfs: { type: "layers", diff_ids: [sha256(tar)] },
     }),
   );
@@ -136,17 +146,19 @@ async function pushPlatformImage(target: PushTarget, platform: Platform, marker:
 
 /**
  * Pushes an image with random content under `target.tag`, so a second push of the same tag moves it
- * to a new digest. One platform gives an OCI manifest; several give an OCI index over them.
+ * to a new digest. One platform gives an OCI manifest; several give an OCI index over them. With `run`, the
+ * image's entrypoint is a tiny program that keeps running (`stays`) or exits at once (`exits`).
  */
 export async function pushRandomImage(
   target: PushTarget,
   platforms: Platform[] = [{ os: "linux", architecture: "amd64" }],
+  run?: LabProgram,
 ): Promise<PushedImage> {
   const marker = randomBytes(16).toString("hex");
   const host = new URL(target.url).host;
   const reference = `${host}/${target.repository}:${target.tag}`;
   if (platforms.length === 1) {
-    const { manifest, size } = await pushPlatformImage(target, platforms[0]!, marker);
+    const { manifest, size } = await pushPlatformImage(target, platforms[0]!, marker, run);
     const digest = await putManifest(target, target.tag, OCI_MANIFEST, manifest);
     return {
       reference,
@@ -160,7 +172,7 @@ export async function pushRandomImage(
   const entries = [];
   let size = 0;
   for (const platform of platforms) {
-    const pushed = await pushPlatformImage(target, platform, marker);
+    const pushed = await pushPlatformImage(target, platform, marker, run);
     const digest = await putManifest(target, sha256(pushed.manifest), OCI_MANIFEST, pushed.manifest);
     manifests.push({ platform, digest });
     entries.push({ mediaType: OCI_MANIFEST, digest, size: pushed.manifest.length, platform });

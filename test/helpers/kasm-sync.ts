@@ -49,6 +49,8 @@ export type Options = {
   auth?: boolean;
   /** The KasmServer's call deadline, e.g. `2s`. */
   timeout?: string;
+  /** The KasmServer's smoke user. */
+  smokeUser?: string;
   /** Each agent's labels and Kasm agent (spec.kasm), by agent name (default: ring testing, no Kasm agent). */
   agents?: Record<
     "a1" | "a2",
@@ -87,6 +89,7 @@ export function yaml(workspaces: WorkspaceDef[], options: Options = {}): string 
       ...(options.pulls ? { pulls: options.pulls } : {}),
       ...(options.removed ? { removed: options.removed } : {}),
       ...(options.timeout ? { timeout: options.timeout } : {}),
+      ...(options.smokeUser ? { smokeUser: options.smokeUser } : {}),
     },
   });
 }

@@ -33,6 +33,7 @@ export function checkKasm(items: readonly Identified[]): void {
         ),
       );
     checkRecordFields(item);
+    checkSmoke(item, items);
     const imageId = text(item, "/spec/kasm/imageId");
     if (imageId === undefined) continue;
     const first = adopted.get(imageId);
@@ -67,6 +68,30 @@ function checkRecordFields(item: Identified): void {
         "/spec/kasm/persistentProfilePath",
         "invalid-value",
         `spec.kasm.persistentProfilePath ${JSON.stringify(profile)} is an s3:// path without a trailing /: Kasm adds one when it stores it, so write ${JSON.stringify(`${profile}/`)}`,
+      ),
+    );
+}
+
+/** A smoke test needs a Kasm user to run as, and durations a session can meet. */
+function checkSmoke(item: Identified, items: readonly Identified[]): void {
+  if (field(item, "/spec/smoke") === undefined) return;
+  const server = items.find((i) => i.kind === "KasmServer");
+  if (!server || field(server, "/spec/smoke/user") === undefined)
+    item.ref.add(
+      error(
+        "/spec/smoke",
+        "smoke-without-user",
+        `Workspace "${item.name}" asks for a smoke test, but ${server ? `KasmServer "${server.name}" names no smoke user: add spec.smoke: {user: <Kasm username>} at ${server.ref.where("/spec")}` : "no KasmServer is defined: smoke tests run in Kasm, so add a KasmServer with spec.smoke: {user: <Kasm username>}"}`,
+      ),
+    );
+  const timeout = text(item, "/spec/smoke/timeout");
+  const ms = timeout === undefined ? undefined : parseDuration(timeout);
+  if (ms !== undefined && ms < 1000)
+    item.ref.add(
+      error(
+        "/spec/smoke/timeout",
+        "invalid-duration",
+        `spec.smoke.timeout must be at least 1s, got ${timeout}`,
       ),
     );
 }

@@ -56,8 +56,13 @@ export type WorkspaceSpec = {
   /** `default` | `never` | a cron expression. */
   refresh?: string;
   promotion?: { from: string; movingTags?: string[] };
+  /** A smoke test in Kasm of each new digest (`true`: the defaults); see core/kasm/smoke.ts. */
+  smoke?: true | WorkspaceSmokeSpec;
   kasm?: KasmWorkspaceSpec;
 };
+
+/** Durations: how long a session may take to run, and how long it is held running. */
+export type WorkspaceSmokeSpec = { timeout?: string; hold?: string };
 
 /** A JSON object Kasm keeps as a JSON-encoded string (run_config, exec_config, volume_mappings). */
 export type JsonObject = Record<string, unknown>;
@@ -106,6 +111,8 @@ export type KasmServerSpec = {
   removed?: KasmRemoved;
   /** Deadline of one API call, a duration (default 30s). */
   timeout?: string;
+  /** The Kasm user smoke sessions run as. */
+  smoke?: { user: string };
 };
 
 export type SettingsSpec = {
@@ -212,6 +219,7 @@ export type ProblemCode =
   | "schema-violation"
   | "secret-not-allowed"
   | "selector-matches-nothing"
+  | "smoke-without-user"
   | "tab-indent"
   | "tls-on-unix-socket"
   | "too-long"

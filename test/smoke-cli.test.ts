@@ -1,0 +1,166 @@
+/**
+ * `kasm-gitops smoke WORKSPACE` against the stand-in, whose sessions are real containers on the lab's
+ * engines: a good image passes, one whose container exits fails with what Kasm reported, a session stuck in
+ * starting times out, a kill during the hold leaves a session the next run destroys first, and a key without
+ * USERS_AUTH_SESSION is a clear error. No session is left in the stand-in after any of them. One fleet,
+ * applied once, serves every test.
+ */
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { startKasmStandIn } from "../src/lab/kasm-stand-in.js";
+import { waitFor } from "../src/lab/processes.js";
+import { pushRandomImage } from "../src/lab/push-image.js";
+import { startRegistryProxy } from "../src/lab/registry-proxy.js";
+import { BIN, inRepo, repoArgs } from "./helpers/cli.js";
+import { stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
+import { apply, env, kit, yaml } from "./helpers/kasm-sync.js";
+
+const f = {} as { repo: TestRepo; state: string; images: Record<"stays" | "exits", string> };
+const workspace = (name: string, image: string, smoke: { timeout: string; hold: string }) => ({
+  name,
+  image,
+  registry: "corp",
+  labels: { ring: "testing" },
+  groups: ["qa"],
+  smoke,
+});
+
+beforeAll(async () => {
+  const lab = inject("lab");
+  kit.proxy = await startRegistryProxy({ upstream: lab.registries.plain.url });
+  kit.kasm = await startKasmStandIn({ seed: { groups: [{ name: "qa" }], users: [{ username: "smoke" }] } });
+  const images = {} as Record<"stays" | "exits", string>;
+  for (const program of ["stays", "exits"] as const) {
+    const repository = uniqueRepo(`smoke-${program}`);
+    await pushRandomImage({ url: kit.proxy.url, repository, tag: "v1" }, undefined, program);
+    images[program] = `${kit.proxy.host}/${repository}:v1`;
+  }
+  Object.assign(f, { repo: await createTestRepo(), state: await stateDir(), images });
+  const manifests = yaml(
+    [
+      workspace("chrome", images.stays, { timeout: "20s", hold: "2s" }),
+      workspace("broken", images.exits, { timeout: "20s", hold: "2s" }),
+      workspace("long", images.stays, { timeout: "20s", hold: "60s" }),
+      workspace("stuck", images.stays, { timeout: "3s", hold: "1s" }),
+    ],
+    { smokeUser: "smoke" },
+  );
+  await f.repo.commit({ "manifests/a.yaml": manifests }, "four workspaces with smoke tests");
+  expect((await apply(f as never)).code).toBe(0);
+  // Kasm's agents report what the lab engines now hold; each runs its sessions there.
+  kit.kasm.seed({
+    servers: lab.engines.slice(0, 2).map((e, i) => ({
+      hostname: `a${i + 1}`,
+      engine: e.host,
+      docker_images: { x: { tags: [images.stays, images.exits] } },
+    })),
+  });
+});
+afterAll(async () => {
+  await kit.kasm?.close();
+  await kit.proxy?.close();
+});
+afterEach(() => {
+  // No session outlives its test.
+  expect(kit.kasm.state().kasms).toEqual([]);
+  kit.kasm.clearCalls();
+});
+
+const smoke = (name: string) => inRepo("smoke", f.repo.bare, f.state, [name, "--json"], { env: env() });
+const kept = async () =>
+  JSON.parse(await readFile(join(f.state, "smoke.json"), "utf8")) as {
+    results: Record<string, { result: string; message: string; server?: string; digest: string }>;
+    pending: { kasmId: string }[];
+  };
+
+describe("kasm-gitops smoke", () => {
+  it("a good image: the session runs on an agent for the hold, is destroyed, and the pass is kept by digest", async () => {
+    const run = await smoke("chrome");
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({
+      result: "pass",
+      workspace: "chrome",
+      message: expect.stringMatching(/^ran for 2s/),
+    });
+    expect(result.digest).toMatch(/^sha256:/);
+    expect(kit.kasm.state().servers.map((s) => s.server_id)).toContain(result.server);
+    const state = await kept();
+    expect(state.results[`chrome@${result.digest}`]).toMatchObject({ result: "pass" });
+    expect(state.pending).toEqual([]);
+    const calls = kit.kasm.calls().map((c) => c.fn);
+    expect(calls.filter((fn) => fn === "request_kasm")).toHaveLength(1);
+    expect(calls.at(-1)).toBe("destroy_kasm");
+  });
+
+  it("an image whose container exits: fail, naming what Kasm reported, and the session destroyed", async () => {
+    const run = await smoke("broken");
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      result: "fail",
+      message: "the session stopped before it ran (Kasm reports it stopped)",
+    });
+  });
+
+  it("a session stuck in starting times out and is destroyed", async () => {
+    const stuck = kit.kasm.state().images.find((i) => i.notes?.includes("kasm-gitops/stuck"))!.image_id;
+    kit.kasm.holdSessions(stuck, true);
+    const run = await smoke("stuck");
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).message).toBe(
+      'no running session within 3s: Kasm still says "This session is currently starting."',
+    );
+  });
+
+  it("no agent holding the image: fail with Kasm's No resources", async () => {
+    const servers = kit.kasm.state().servers;
+    kit.kasm.seed({ servers: servers.map((s) => ({ hostname: s.hostname, docker_images: {} })) });
+    try {
+      const run = await smoke("chrome");
+      expect(run.code).toBe(1);
+      expect(JSON.parse(run.stdout).message).toMatch(
+        /^Kasm did not start a session: No resources are available to create the requested Kasm/,
+      );
+    } finally {
+      kit.kasm.seed({ servers: servers.map(({ zone_id: _z, ...s }) => s) });
+    }
+  });
+
+  it("a kill during the hold leaves a session; the next run destroys it first", async () => {
+    const child = spawn(process.execPath, [BIN, ...repoArgs("smoke", f.repo.bare, f.state, ["long"])], {
+      env: { ...process.env, ...env() },
+      stdio: "ignore",
+    });
+    await waitFor(
+      "the smoke session running",
+      async () => kit.kasm.state().kasms.some((k) => k.operational_status === "running"),
+      30_000,
+    );
+    const left = kit.kasm.state().kasms[0]!.kasm_id;
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    expect((await kept()).pending).toEqual([expect.objectContaining({ kasmId: left })]);
+    const run = await smoke("chrome");
+    expect(run.stderr).toContain(`destroyed 1 session(s) an earlier run left: ${left}`);
+    expect(run.code).toBe(0);
+    expect((await kept()).pending).toEqual([]);
+  });
+
+  it("a key without USERS_AUTH_SESSION: a clear error naming the permissions, no session, no verdict", async () => {
+    const before = await kept();
+    kit.kasm.setPermissions(["USER", "USERS_VIEW", "SESSIONS_VIEW"]);
+    try {
+      const run = await smoke("chrome");
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /request_kasm: unauthorized \(HTTP 401\): the API key lacks a permission smoke tests need.*grant it USER and USERS_AUTH_SESSION/,
+      );
+      expect(await kept()).toEqual(before);
+    } finally {
+      kit.kasm.setPermissions(undefined);
+    }
+  });
+});
