@@ -222,6 +222,16 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
     "error",
     "A workspace's `spec.kasm.persistentProfilePath` is an `s3://` path without a trailing `/`, which Kasm would add (drift every cycle).",
   ],
+  [
+    "kasm-server-missing",
+    "warning",
+    "A workspace sets `spec.kasm.pinDigest` but the repo has no KasmServer, so no record is written to pin.",
+  ],
+  [
+    "kasm-placement",
+    "warning",
+    "With a KasmServer and Agents naming their Kasm agents (`spec.kasm`), a workspace's agents are neither one agent nor exactly the Agents of one zone (`spec.kasm.zone`), so Kasm may launch its record on other agents; at its `spec.agents.matchLabels` (its `spec.image` without one). Quiet with `spec.kasm.placement: any`; `plan` says the same from Kasm's own list of agents.",
+  ],
 ];
 
 /** The kind a schema file describes (`properties.kind.const`), if any. */

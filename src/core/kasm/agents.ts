@@ -107,7 +107,7 @@ export function placementFor(
   if (unnamed.length > 0)
     return {
       placement: { kind: "any" },
-      mismatch: `Agent(s) ${unnamed.join(", ")} name no Kasm agent Kasm has (spec.kasm.server), so the record cannot be restricted to them`,
+      mismatch: unnamedMismatch(unnamed),
     };
   const ids = new Set(servers.map((s) => s!.serverId));
   if (ids.size === 1) {
@@ -121,9 +121,21 @@ export function placementFor(
   }
   return {
     placement: { kind: "any" },
-    mismatch: `its agents (${selected.map((a) => a.metadata.name).join(", ") || "none"}) are not all the agents of one Kasm zone, nor one agent`,
+    mismatch: zoneMismatch(selected.map((a) => a.metadata.name)),
   };
 }
+
+/** Why a record cannot be restricted to agents that name no Kasm agent (shared by validate and plan). */
+export const unnamedMismatch = (agents: readonly string[]) =>
+  `Agent(s) ${agents.join(", ")} name no Kasm agent Kasm has (spec.kasm.server), so the record cannot be restricted to them`;
+
+/** Why a record cannot be restricted to a selector's agents (shared by validate and plan). */
+export const zoneMismatch = (agents: readonly string[]) =>
+  `its agents (${agents.join(", ") || "none"}) are not all the agents of one Kasm zone, nor one agent`;
+
+/** The `kasm-placement` warning's text, the same in `validate` and `plan`. */
+export const placementWarningText = (workspace: string, mismatch: string) =>
+  `workspace "${workspace}": ${mismatch}, so its record is not restricted and Kasm may launch it on any agent holding the image (write kasm.placement: any to accept that quietly)`;
 
 /** The Kasm agents that may launch a record placed so: the ones the switch must wait for. */
 export function launchSet(placement: Placement, servers: readonly KasmServerReport[]): KasmServerReport[] {

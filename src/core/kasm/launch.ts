@@ -12,6 +12,7 @@ import {
   launchSet,
   type Placement,
   placementFor,
+  placementWarningText,
   type ReportedImages,
   reportedImages,
   sees,
@@ -83,7 +84,7 @@ export function placeRecord(
     warnings.push({
       code: "kasm-placement",
       workspace: w.metadata.name,
-      message: `workspace "${w.metadata.name}": ${found.mismatch}, so its record is not restricted and Kasm may launch it on any agent holding the image (write kasm.placement: any to accept that quietly)`,
+      message: placementWarningText(w.metadata.name, found.mismatch),
     });
   const p = found.placement;
   const fields: Partial<KasmOptionalFields> =
