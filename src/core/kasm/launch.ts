@@ -78,7 +78,7 @@ export function placeRecord(
 ): { fields: Partial<KasmOptionalFields>; launch?: KasmServerReport[] } {
   if (!ctx) return { fields: {} };
   const any = w.spec.kasm?.placement === "any";
-  const found = any ? undefined : placementFor(w, agents, ctx);
+  const found = any ? undefined : placementFor(w, agents, ctx, currentPlacement(record).kind);
   if (!found) return { fields: {}, launch: launchSet(currentPlacement(record), ctx.servers) };
   if (found.mismatch)
     warnings.push({
