@@ -130,6 +130,8 @@ export interface KasmImportSource {
   readImportImages(signal?: AbortSignal): Promise<ImportImages>;
   listGroups(signal?: AbortSignal): Promise<{ groupId: string; name: string }[]>;
   listGroupImages(groupId: string, signal?: AbortSignal): Promise<{ groupId: string; imageId: string }[]>;
+  listServers(signal?: AbortSignal): Promise<KasmServerReport[]>;
+  listZones(signal?: AbortSignal): Promise<KasmZone[]>;
 }
 
 /**

@@ -243,12 +243,7 @@ spec:
       agents: engines.map((e, i) => ({ name: `agent-${i + 1}`, host: e.host })),
       workspaces: [],
     });
-    const repo = await createTestRepo();
-    await rm(join(repo.work, "manifests", "a.yaml"));
-    await repo.commit(
-      Object.fromEntries(Object.entries(files).map(([path, text]) => [`manifests/${path}`, text])),
-      "kasm-gitops import",
-    );
+    const repo = await commitImport(files);
     const state = await stateDir();
     const env = {
       KASM_SECRET_KASM_API_KEY: kasm.apiKey,
@@ -575,12 +570,7 @@ describe("kasm-gitops import of a typical install", () => {
     expect(files["README.md"]).toContain("## Who pulls: `pulls: kasm`, and moving to `pulls: kasm-gitops`");
 
     // The operator commits the import as it is: no agents yet (Kasm's agents pull, pulls: kasm).
-    const repo = await createTestRepo();
-    await rm(join(repo.work, "manifests", "a.yaml"));
-    await repo.commit(
-      Object.fromEntries(Object.entries(files).map(([path, text]) => [`manifests/${path}`, text])),
-      "kasm-gitops import",
-    );
+    const repo = await commitImport(files);
     const state = await stateDir();
     const env = { ...keyEnv, [passwordEnv(auth.host)]: auth.password };
     const before = typical.state();
@@ -624,6 +614,156 @@ describe("kasm-gitops import of a typical install", () => {
         expect(text).not.toContain(secret);
   });
 });
+
+describe("kasm-gitops import with Kasm's agents in view", () => {
+  const ID = {
+    full: "a9e00000000000000000000000000f01",
+    eu: "a9e00000000000000000000000000e01",
+    pinned: "a9e00000000000000000000000000b01",
+    zone: "a9e000000000000000000000000020e1",
+    serverB: "a9e000000000000000000000000005b1",
+  };
+  let withAgents: KasmStandIn;
+  beforeAll(async () => {
+    withAgents = await startKasmStandIn({
+      seed: {
+        zones: [{ zone_id: ID.zone, zone_name: "eu" }],
+        servers: [
+          { hostname: "kasm-a.example.com", zone_name: "eu" },
+          { server_id: ID.serverB, hostname: "kasm-b.example.com", zone_name: "default" },
+        ],
+        images: [
+          // Every writable field set, each away from Kasm's default for a new record.
+          {
+            image_id: ID.full,
+            friendly_name: "Full Record",
+            name: "kasmweb/chrome:1.16.0",
+            description: "every field",
+            image_src: "img/thumbnails/chrome.png",
+            categories: ["Browser", "Dev"],
+            cores: 3,
+            memory: 3_000_000_000,
+            hidden: true,
+            run_config: { hostname: "full" },
+            exec_config: { first_launch: { cmd: "echo hi" } },
+            volume_mappings: { "/mnt/share": { bind: "/share", mode: "ro" } },
+            x_res: 1920,
+            y_res: 1080,
+            gpu_count: 1,
+            persistent_profile_path: "/profiles/{username}",
+            session_time_limit: 7200,
+            launch_config: { fields: [{ name: "url" }] },
+            restrict_to_network: true,
+            restrict_network_names: ["kasm-lab"],
+            allow_network_selection: true,
+            cpu_allocation_method: "Quotas",
+            notes: "owner: it",
+          },
+          {
+            image_id: ID.eu,
+            friendly_name: "EU App",
+            name: "kasmweb/firefox:1.16.0",
+            restrict_to_zone: true,
+            zone_id: ID.zone,
+          },
+          {
+            image_id: ID.pinned,
+            friendly_name: "On B",
+            name: "kasmweb/terminal:1.16.0",
+            restrict_to_server: true,
+            server_id: ID.serverB,
+          },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await withAgents?.close();
+  });
+
+  it("writes one Agent per Kasm agent and selectors for restricted records; filled in and applied, the next plan has No changes.", async () => {
+    const keyEnv = {
+      KASM_SECRET_KASM_API_KEY: withAgents.apiKey,
+      KASM_SECRET_KASM_API_KEY_SECRET: withAgents.apiKeySecret,
+    };
+    const dir = join(await tempDir("import-agents"), "out");
+    const run = (to: string) =>
+      kasmGitops(["import", "--kasm-url", withAgents.url, "--out", to], { env: { ...noKeys, ...keyEnv } });
+    const result = await run(dir);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Kasm's agents: 2 Agents in ${dir}/agents.yaml`);
+    const files = await filesUnder(dir);
+    expect(files["agents.yaml"]).toContain("  kasm:\n    server: kasm-a.example.com\n    zone: eu\n");
+    expect(files["agents.yaml"]).toContain("  labels:\n    kasm-zone: default\n    kasm-server: kasm-b\n");
+    expect(files["workspaces/eu-app.yaml"]).toContain("matchLabels: { kasm-zone: eu }");
+    expect(files["workspaces/on-b.yaml"]).toContain("matchLabels: { kasm-server: kasm-b }");
+    expect(files["workspaces/full-record.yaml"]).toContain(`    resolution:
+      width: 1920
+      height: 1080
+    gpus: 1
+    persistentProfilePath: /profiles/{username}
+    sessionTimeLimit: 2h
+    launchConfig:
+      fields:
+        - name: url
+    restrictNetworks:
+      - kasm-lab
+    allowNetworkSelection: true
+    cpuAllocationMethod: Quotas
+    placement: any
+`);
+    const validated = await kasmGitops(["validate", "--strict", dir]);
+    expect(validated.stdout + validated.stderr).toBe("5 files valid\n");
+
+    // The operator fills in the one thing left, each Agent's Docker address, and commits.
+    let n = 0;
+    files["agents.yaml"] = files["agents.yaml"]!.replace(
+      /host: tcp:\/\/set-this-docker-host\.invalid:2376/g,
+      () => `host: "${engines[n++]!.host}"`,
+    );
+    const repo = await commitImport(files);
+    const state = await stateDir();
+    const before = withAgents.state();
+    withAgents.clearCalls();
+    const applied = await inRepo("apply", repo.bare, state, [], { env: keyEnv });
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    // Only the marker is new on each record: every field, the placements included, is as Kasm had it.
+    const after = withAgents.state();
+    for (const old of before.images) {
+      const { notes, ...rest } = after.images.find((i) => i.image_id === old.image_id)!;
+      const { notes: oldNotes, ...oldRest } = old;
+      expect(rest).toEqual(oldRest);
+      expect(notes).toMatch(/(^|\n)managed-by: kasm-gitops\/[a-z-]+$/);
+    }
+    withAgents.clearCalls();
+    const again = await inRepo("plan", repo.bare, state, ["--detailed-exitcode"], { env: keyEnv });
+    expect(again.stderr).toBe("");
+    expect(again.stdout).toContain("No changes.");
+    expect(again.code).toBe(0);
+    expect(withAgents.writes()).toEqual([]);
+
+    // A key Kasm does not let view its agents keeps the template, and says why.
+    withAgents.addFault({ fn: "get_servers", status: 401 });
+    const refused = await run(join(await tempDir("import-agents-401"), "out"));
+    expect(refused.code).toBe(0);
+    expect(refused.stdout).toContain(
+      "Kasm's agents: not visible to this API key (get_servers answered HTTP 401)",
+    );
+  });
+});
+
+/** A manifest repo whose only commit is the imported files, as an operator commits them. */
+async function commitImport(files: Record<string, string>) {
+  const repo = await createTestRepo();
+  await rm(join(repo.work, "manifests", "a.yaml"));
+  await repo.commit(
+    Object.fromEntries(Object.entries(files).map(([path, text]) => [`manifests/${path}`, text])),
+    "kasm-gitops import",
+  );
+  return repo;
+}
 
 /** Pushes an image of the deployment to its lab registry (once) and pulls it on an engine. */
 const pushed = new Set<string>();

@@ -89,6 +89,7 @@ const TYPE_KEYS = {
     allowNetworkSelection: true,
     cpuAllocationMethod: true,
     placement: true,
+    pinDigest: true,
   } satisfies Record<keyof KasmWorkspaceSpec, true>),
   kasmServer: keys({
     url: true,
@@ -208,6 +209,7 @@ const SAMPLES = {
         allowNetworkSelection: false,
         cpuAllocationMethod: "Quotas",
         placement: "any",
+        pinDigest: true,
       },
     },
   } satisfies Omit<WorkspaceManifest, "source">,

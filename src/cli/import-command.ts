@@ -154,6 +154,14 @@ export async function importCommand(
     io.stdout("Not imported (Kasm answered them in a form import cannot read):\n");
     for (const u of unreadable) io.stdout(`  ${u.imageId}: ${u.reason}\n`);
   }
+  if (model.agents)
+    io.stdout(
+      `Kasm's agents: ${counted(model.agents.length, "Agent", "Agents")} in ${shown("agents.yaml")}, each waiting for its Docker address.\n`,
+    );
+  else if (model.agentsUnread)
+    io.stdout(
+      `Kasm's agents: not visible to this API key (${model.agentsUnread}), so ${shown("agents.yaml")} is a template.\n`,
+    );
   io.stdout(`Left to fill in: see ${shown("README.md")}.\n`);
   if (existing.length > 0) {
     io.stderr(

@@ -228,6 +228,16 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
     "A workspace asks for a smoke test (`spec.smoke`) but no KasmServer names the Kasm user it runs as (`spec.smoke.user`).",
   ],
   ["invalid-duration", "error", "A workspace's `spec.smoke.timeout` is shorter than 1s."],
+  [
+    "kasm-server-missing",
+    "warning",
+    "A workspace sets `spec.kasm.pinDigest` but the repo has no KasmServer, so no record is written to pin.",
+  ],
+  [
+    "kasm-placement",
+    "warning",
+    "With a KasmServer and Agents naming their Kasm agents (`spec.kasm`), a workspace's agents are neither one agent nor exactly the Agents of one zone (`spec.kasm.zone`), so Kasm may launch its record on other agents; at its `spec.agents.matchLabels` (its `spec.image` without one). Quiet with `spec.kasm.placement: any`; `plan` says the same from Kasm's own list of agents.",
+  ],
 ];
 
 /** The kind a schema file describes (`properties.kind.const`), if any. */

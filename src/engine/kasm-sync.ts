@@ -159,7 +159,8 @@ export async function runKasmAction(
 
 /**
  * What to remember after a cycle's Kasm writes: the hash of Git's fields for every record written, the
- * fingerprint of a token written (dropped when cleared), and every group Git names (read from now on).
+ * fingerprint of a token written (dropped when cleared), the digest a pinned record carries, and every group
+ * Git names (read from now on).
  */
 export function afterWrites(
   written: KasmWritten,
@@ -182,6 +183,10 @@ export function afterWrites(
     if ((action.tokenFrom || (action.type === "kasm-update" && action.keepsToken)) && desired.token)
       entry.token = desired.token.fingerprint;
     else if (tokenChange?.to === TOKEN.none) delete entry.token;
+    // The digest pinned, so the next plan tells a registry move (changed) from an edit in Kasm (drift).
+    const hash =
+      action.type === "kasm-create" ? action.record.hash : action.changes.find((c) => c.field === "hash")?.to;
+    if (typeof hash === "string") entry.hash = hash;
     records[action.workspace] = entry;
   }
   const groups = new Set([...written.groups, ...set.workspaces.flatMap((w) => w.spec.groups ?? [])]);

@@ -3,7 +3,7 @@
  * the containers a test says use them, with Docker's own answers for lookups, listings and removals, so a
  * benchmark's later observations of a simulated agent read like a real engine's. No I/O here.
  */
-import { DOCKER_HUB, type ImageReference, parseImageReference } from "../core/image/reference.js";
+import { familiarReference, type ImageReference, parseImageReference } from "../core/image/reference.js";
 
 export type SimImage = {
   /** `sha256:` + the config blob's digest hex, as Docker reports image ids. */
@@ -37,13 +37,7 @@ export type SimAnswer = { status: number; body: unknown };
 export const ZERO_TIME = -62135596800;
 
 /** Docker's familiar form: `ubuntu:22.04` for Docker Hub's library, the full name anywhere else. */
-export function familiar(ref: ImageReference, suffix: "tag" | "digest"): string {
-  const name =
-    ref.registry === DOCKER_HUB
-      ? ref.repository.replace(/^library\//, "")
-      : `${ref.registry}/${ref.repository}`;
-  return suffix === "tag" ? `${name}:${ref.tag ?? "latest"}` : `${name}@${ref.digest}`;
-}
+export const familiar = familiarReference;
 
 const shortId = (id: string) => id.replace(/^sha256:/, "").slice(0, 12);
 const noSuchImage = (name: string): SimAnswer => ({

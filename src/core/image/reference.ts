@@ -172,3 +172,12 @@ function parseUncached(input: string): ImageReference {
 export function tagReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}:${ref.tag ?? "latest"}`;
 }
+
+/** Docker's familiar form of a reference (`ubuntu:22.04` for Docker Hub's library, the full name anywhere else). */
+export function familiarReference(ref: ImageReference, suffix: "tag" | "digest"): string {
+  const name =
+    ref.registry === DOCKER_HUB
+      ? ref.repository.replace(/^library\//, "")
+      : `${ref.registry}/${ref.repository}`;
+  return suffix === "tag" ? `${name}:${ref.tag ?? "latest"}` : `${name}@${ref.digest}`;
+}

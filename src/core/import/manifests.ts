@@ -6,6 +6,8 @@ import { Document, type Pair, type YAMLMap } from "yaml";
 import { manifestFields } from "../kasm/record-fields.js";
 import { formatMemoryQuantity } from "../manifest/quantity.js";
 import { API_VERSION } from "../manifest/types.js";
+import type { ImportAgentsRead } from "./agents.js";
+import { agentsFile } from "./agents-file.js";
 import { KASM_KEY_ENV, KASM_SECRET_ENV } from "./names.js";
 import { importReadme } from "./readme.js";
 import {
@@ -30,6 +32,8 @@ export type ImportInput = {
   memberships: readonly ImportMembership[];
   /** Records Kasm answered in a form that cannot be read at all, with why. */
   unreadable?: readonly { imageId: string; reason: string }[];
+  /** Kasm's agents and zones, or why the key could not read them (absent: not asked). */
+  agents?: ImportAgentsRead;
 };
 
 export type ImportOutput = { files: ImportFile[]; model: ImportModel };
@@ -99,11 +103,13 @@ export function workspaceFile(w: ImportedWorkspace): ImportFile {
     execConfig: r.execConfig,
     volumeMappings: r.volumeMappings,
     ...manifestFields(r).kasm,
+    ...(w.placementAny ? { placement: "any" } : {}),
   };
   const spec = {
     friendlyName: r.friendlyName,
     image: r.name,
     ...(w.registry ? { registry: w.registry.name } : {}),
+    ...(w.selector ? { agents: { matchLabels: w.selector } } : {}),
     groups: w.groups,
     enabled: r.enabled,
     kasm,
@@ -111,6 +117,14 @@ export function workspaceFile(w: ImportedWorkspace): ImportFile {
   const doc = new Document({ apiVersion: API_VERSION, kind: "Workspace", metadata: { name: w.name }, spec });
   const specMap = mapAt(doc, "spec");
   comment(specMap, "kasm", "Kasm's record: Git owns these fields; kasm.imageId adopts the existing record.");
+  if (w.selector) {
+    flow(mapAt(specMap, "agents"), "matchLabels");
+    comment(
+      specMap,
+      "agents",
+      "The Agents Kasm restricts this record to: kasm-gitops keeps it restricted to them.",
+    );
+  }
   if (!r.enabled)
     comment(specMap, "enabled", "Disabled in Kasm: kept disabled, and its image is not pulled.");
   const head = [
@@ -212,8 +226,8 @@ export function kasmServerFile(
   return { path: "kasm-server.yaml", text: render(doc) };
 }
 
-/** The Agent template: commented out, since import cannot see Kasm's agents' Docker addresses. */
-export function agentTemplateFile(): ImportFile {
+/** The Agent template: commented out, since import could not see Kasm's agents (`why`, when it was refused). */
+export function agentTemplateFile(why?: string): ImportFile {
   const doc = new Document({
     apiVersion: API_VERSION,
     kind: "Agent",
@@ -221,7 +235,7 @@ export function agentTemplateFile(): ImportFile {
     spec: { docker: { host: "unix:///var/run/docker.sock" }, maxConcurrentPulls: 2 },
   });
   const intro = wrap(
-    "Agents are the Docker hosts of your Kasm agents; kasm-gitops makes sure each holds the images of the workspaces it serves. Import cannot see them: copy the document below once per agent, set its Docker address (tcp://host:2376 with tls: {ca, cert, key} for a remote engine), and uncomment it.\nThe imported workspaces have no spec.agents selector, so every agent serves every workspace; add labels here and spec.agents.matchLabels to a workspace to narrow that.",
+    `Agents are the Docker hosts of your Kasm agents; kasm-gitops makes sure each holds the images of the workspaces it serves. Import ${why ? `could not see them (${why})` : "cannot see them"}: copy the document below once per agent, set its Docker address (tcp://host:2376 with tls: {ca, cert, key} for a remote engine), and uncomment it.\nThe imported workspaces have no spec.agents selector, so every agent serves every workspace; add labels here and spec.agents.matchLabels to a workspace to narrow that.`,
   );
   return {
     path: "agents.yaml",
@@ -231,10 +245,10 @@ export function agentTemplateFile(): ImportFile {
 
 /** Everything import writes for a deployment, README included; pure, so the same Kasm gives the same bytes. */
 export function buildImport(input: ImportInput): ImportOutput {
-  const model = modelImport(input.records, input.groups, input.memberships);
+  const model = modelImport(input.records, input.groups, input.memberships, input.agents);
   const files: ImportFile[] = [
     kasmServerFile(input.url, model, input.caFile),
-    agentTemplateFile(),
+    model.agents ? agentsFile(model.agents) : agentTemplateFile(model.agentsUnread),
     ...model.registries.map(registryFile),
     ...model.workspaces.map(workspaceFile),
   ];

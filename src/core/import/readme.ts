@@ -50,7 +50,9 @@ export function importReadme(
       `${step++}. Set ${code(r.passwordEnv!)} to the password or token of ${code(r.host)}${r.username ? ` for user ${code(r.username)}` : ""} (Registry ${code(r.name)}); Kasm shows it masked, so it was not copied. The first apply keeps the token Kasm holds and records a fingerprint of this secret; only a later change of the secret writes it to the records.`,
     );
   lines.push(
-    `${step++}. Describe your agents (Kasm's Docker hosts) in ${code("agents.yaml")}: the template there is commented out.`,
+    model.agents
+      ? `${step++}. Set the Docker address of each Agent in ${code("agents.yaml")} (${code("spec.docker.host")}, a placeholder now): import wrote one per Kasm agent (${model.agents.length}), naming its Kasm agent and zone (${code("spec.kasm")}) and labelled with the zone; a workspace Kasm restricts to a zone or an agent selects those Agents, the others say ${code("kasm.placement: any")} (Kasm may launch them on any agent).`
+      : `${step++}. Describe your agents (Kasm's Docker hosts) in ${code("agents.yaml")}: the template there is commented out${model.agentsUnread ? `, since Kasm did not let this API key view its agents (${model.agentsUnread}); with a key that may view agents, import writes one Agent per Kasm agent` : ""}.`,
     `${step++}. Review the configs (${code("runConfig")}, ${code("execConfig")}, ${code("volumeMappings")}) before you commit: Kasm keeps whatever was typed there, and Git is no place for a password.`,
     `${step++}. Check the repo with ${code("kasm-gitops validate .")}, commit it, then run ${code("kasm-gitops plan")}: the first apply only adds the ${code("managed-by: kasm-gitops/<workspace>")} line to each adopted record's notes; the plan after it says ${code("No changes.")}`,
   );

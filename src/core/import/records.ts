@@ -8,6 +8,13 @@ import { manifestFields } from "../kasm/record-fields.js";
 import { namesRegistry, registryHost } from "../kasm/registry-form.js";
 import type { KasmRecord } from "../kasm/types.js";
 import { compareText, type KasmPulls, type KasmRemoved } from "../manifest/types.js";
+import {
+  type ImportAgentsRead,
+  type ImportedAgent,
+  importAgents,
+  placementSelector,
+  restrictedServers,
+} from "./agents.js";
 import { dnsLabel, secretEnvName, uniqueNames } from "./names.js";
 
 export type ImportConfigField = "runConfig" | "execConfig" | "volumeMappings";
@@ -46,6 +53,10 @@ export type ImportedWorkspace = {
   notes: string[];
   /** Kasm's notes already mark the record as kasm-gitops's. */
   marked?: boolean;
+  /** With Kasm's agents imported: the selector of the Agents Kasm restricts the record to. */
+  selector?: Record<string, string>;
+  /** With Kasm's agents imported: the record is not restricted (or cannot be as Kasm has it), so Git leaves it. */
+  placementAny?: boolean;
 };
 
 export type ImportModel = {
@@ -53,6 +64,9 @@ export type ImportModel = {
   registries: ImportedRegistry[];
   pulls: KasmPulls;
   removed: KasmRemoved;
+  /** One Agent per Kasm agent, when the key may view them; else `agentsUnread` says why. */
+  agents?: ImportedAgent[];
+  agentsUnread?: string;
 };
 
 /** Why an image name cannot be a Workspace's image, or undefined when it can. */
@@ -133,13 +147,13 @@ const safeHost = (name: string) => {
 };
 
 /** Notes that change nothing on apply but that an operator should know. */
-function recordNotes(record: ImportRecord): string[] {
+function recordNotes(record: ImportRecord, agentsRead: boolean): string[] {
   const notes: string[] = [];
-  if (record.restrictedZone)
+  if (record.restrictedZone && !agentsRead)
     notes.push(
       `Kasm runs this workspace only in zone ${record.restrictedZone}; kasm-gitops pulls its image on every agent the workspace selects: add spec.agents.matchLabels naming that zone's agents`,
     );
-  if (record.restrictedServer)
+  if (record.restrictedServer && !agentsRead)
     notes.push(
       `Kasm runs this workspace only on server ${record.restrictedServer}; kasm-gitops pulls its image on every agent the workspace selects: add spec.agents.matchLabels naming that agent`,
     );
@@ -193,7 +207,12 @@ export function modelImport(
   records: readonly ImportRecord[],
   groups: readonly ImportGroup[],
   memberships: readonly ImportMembership[],
+  agentsRead?: ImportAgentsRead,
 ): ImportModel {
+  const seen = agentsRead && "servers" in agentsRead ? agentsRead : undefined;
+  const listed = seen ? importAgents(seen.servers, restrictedServers(records)) : [];
+  // No Kasm agent listed: nothing to write but the template.
+  const agents = listed.length > 0 ? listed : undefined;
   const sorted = [...records].sort(
     (a, b) => compareText(a.friendlyName, b.friendlyName) || compareText(a.imageId, b.imageId),
   );
@@ -223,6 +242,19 @@ export function modelImport(
     const registry =
       candidate && namesRegistry(record.dockerRegistry, safeHost(record.name)) ? candidate : undefined;
     const member = memberships.filter((m) => m.imageId === record.imageId && groupName.has(m.groupId));
+    // With Kasm's agents: the selector of the Agents Kasm restricts the record to; else (not restricted, or
+    // restricted as no selector can say) `placement: any`, so the first apply leaves its placement alone.
+    const placed = agents && seen ? placementSelector(record, agents, seen.zones) : undefined;
+    const placement =
+      placed && "matchLabels" in placed
+        ? { selector: placed.matchLabels }
+        : agents
+          ? { placementAny: true }
+          : {};
+    const unplaced =
+      placed && "note" in placed
+        ? [`${placed.note}: written with kasm.placement: any, so Kasm keeps its placement as it is`]
+        : [];
     return {
       name: names[i]!,
       record,
@@ -230,7 +262,8 @@ export function modelImport(
       groups: [...new Set(member.map((m) => groupName.get(m.groupId)!))].sort(compareText),
       held: [...heldReasons(record, registry), ...markerProblem(marks[i], names[i]!)],
       ...(marks[i] ? { marked: true } : {}),
-      notes: recordNotes(record),
+      notes: [...recordNotes(record, agents !== undefined), ...unplaced],
+      ...placement,
     };
   });
   const used = new Set(workspaces.filter((w) => w.held.length === 0).flatMap((w) => w.registry?.host ?? []));
@@ -241,6 +274,8 @@ export function modelImport(
     removed: workspaces.some((w) => w.marked && w.held.length > 0) ? "keep" : "disable",
     // Records that carry a registry are pulled by Kasm's agents today: keep it so.
     pulls: used.size > 0 ? "kasm" : "kasm-gitops",
+    ...(agents ? { agents } : {}),
+    ...(agentsRead && "unreadable" in agentsRead ? { agentsUnread: agentsRead.unreadable } : {}),
   };
 }
 

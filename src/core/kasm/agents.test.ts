@@ -63,6 +63,21 @@ describe("placementFor: the restriction the selected agents call for", () => {
     expect(found.mismatch !== undefined).toBe(warned);
   });
 
+  it.each([
+    ["the zone, for a record restricted to neither", "any", "zone solo"],
+    ["the zone, for a record restricted to it", "zone", "zone solo"],
+    ["the server, for a record restricted to it", "server", "server s1"],
+  ] as const)("one agent alone in its zone: %s", (_name, current, expected) => {
+    const solo = {
+      servers: [...servers, server("s1", "solo")],
+      zones: [...zones, { zoneId: "z-solo", zoneName: "solo" }],
+    };
+    const p = placementFor(ws({ ring: "solo" }), [mapped("s", "solo", "s1")], solo, current)!.placement;
+    expect(
+      p.kind === "zone" ? `zone ${p.zoneName}` : p.kind === "server" ? `server ${p.hostname}` : "any",
+    ).toBe(expected);
+  });
+
   it("a selected Agent Kasm does not list: no restriction, and says which", () => {
     const found = placementFor(ws({ ring: "testing" }), [...AGENTS, mapped("a6", "testing", "gone")], {
       servers,

@@ -91,14 +91,17 @@ export type Placement =
   | { kind: "any" };
 
 /**
- * The placement that matches the agents a workspace selects: one agent is its server; agents that are exactly
- * one zone's Kasm agents are that zone; anything else is `any`, with `mismatch` saying why (Kasm may launch the
- * record elsewhere). Undefined when no Agent in Git names its Kasm agent: nothing is known, nothing is owned.
+ * The placement that matches the agents a workspace selects: agents that are exactly one zone's Kasm agents
+ * are that zone; one agent is its server (one agent alone in its zone fits both: the record keeps the form
+ * it has, `current`, and is restricted to the zone when it has neither); anything else is `any`, with
+ * `mismatch` saying why (Kasm may launch the record elsewhere). Undefined when no Agent in Git names its
+ * Kasm agent: nothing is known, nothing is owned.
  */
 export function placementFor(
   w: WorkspaceManifest,
   agents: readonly AgentManifest[],
   observed: { servers: readonly KasmServerReport[]; zones: readonly KasmZone[] },
+  current: Placement["kind"] = "any",
 ): { placement: Placement; mismatch?: string } | undefined {
   if (!agents.some((a) => a.spec.kasm)) return undefined;
   const selected = agents.filter((a) => selects(w, a));
@@ -107,23 +110,35 @@ export function placementFor(
   if (unnamed.length > 0)
     return {
       placement: { kind: "any" },
-      mismatch: `Agent(s) ${unnamed.join(", ")} name no Kasm agent Kasm has (spec.kasm.server), so the record cannot be restricted to them`,
+      mismatch: unnamedMismatch(unnamed),
     };
   const ids = new Set(servers.map((s) => s!.serverId));
-  if (ids.size === 1) {
-    const s = servers[0]!;
-    return { placement: { kind: "server", serverId: s.serverId, hostname: s.hostname } };
-  }
+  const one = ids.size === 1 ? servers[0]! : undefined;
+  if (one && current === "server")
+    return { placement: { kind: "server", serverId: one.serverId, hostname: one.hostname } };
   for (const zone of [...observed.zones].sort((a, b) => compareText(a.zoneName, b.zoneName))) {
     const members = observed.servers.filter((s) => s.serverType === "host" && s.zoneId === zone.zoneId);
     if (members.length === ids.size && members.every((s) => ids.has(s.serverId)))
       return { placement: { kind: "zone", zoneId: zone.zoneId, zoneName: zone.zoneName } };
   }
+  if (one) return { placement: { kind: "server", serverId: one.serverId, hostname: one.hostname } };
   return {
     placement: { kind: "any" },
-    mismatch: `its agents (${selected.map((a) => a.metadata.name).join(", ") || "none"}) are not all the agents of one Kasm zone, nor one agent`,
+    mismatch: zoneMismatch(selected.map((a) => a.metadata.name)),
   };
 }
+
+/** Why a record cannot be restricted to agents that name no Kasm agent (shared by validate and plan). */
+export const unnamedMismatch = (agents: readonly string[]) =>
+  `Agent(s) ${agents.join(", ")} name no Kasm agent Kasm has (spec.kasm.server), so the record cannot be restricted to them`;
+
+/** Why a record cannot be restricted to a selector's agents (shared by validate and plan). */
+export const zoneMismatch = (agents: readonly string[]) =>
+  `its agents (${agents.join(", ") || "none"}) are not all the agents of one Kasm zone, nor one agent`;
+
+/** The `kasm-placement` warning's text, the same in `validate` and `plan`. */
+export const placementWarningText = (workspace: string, mismatch: string) =>
+  `workspace "${workspace}": ${mismatch}, so its record is not restricted and Kasm may launch it on any agent holding the image (write kasm.placement: any to accept that quietly)`;
 
 /** The Kasm agents that may launch a record placed so: the ones the switch must wait for. */
 export function launchSet(placement: Placement, servers: readonly KasmServerReport[]): KasmServerReport[] {

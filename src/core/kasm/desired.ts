@@ -19,8 +19,11 @@ import {
 /** A Registry as a record needs it: its host, and (with auth) the user and a fingerprint of the credentials. */
 export type RegistryAuthInfo = { host: string; username?: string; fingerprint?: string };
 
-/** What kasm-gitops last wrote for a workspace: a hash of the owned fields from Git, the token's fingerprint. */
-export type AppliedRecord = { fields?: string; token?: string };
+/**
+ * What kasm-gitops last wrote for a workspace: a hash of the owned fields from Git, the token's fingerprint,
+ * and the pinned digest (`hash`), so a pin moved with the registry is told apart from one edited in Kasm.
+ */
+export type AppliedRecord = { fields?: string; token?: string; hash?: string };
 
 /** One field of a record that differs: secrets are never in `from`/`to`. */
 export type KasmChange = { field: keyof KasmOwnedFields | "dockerToken"; from: unknown; to: unknown };

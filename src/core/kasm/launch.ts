@@ -12,6 +12,7 @@ import {
   launchSet,
   type Placement,
   placementFor,
+  placementWarningText,
   type ReportedImages,
   reportedImages,
   sees,
@@ -77,13 +78,13 @@ export function placeRecord(
 ): { fields: Partial<KasmOptionalFields>; launch?: KasmServerReport[] } {
   if (!ctx) return { fields: {} };
   const any = w.spec.kasm?.placement === "any";
-  const found = any ? undefined : placementFor(w, agents, ctx);
+  const found = any ? undefined : placementFor(w, agents, ctx, currentPlacement(record).kind);
   if (!found) return { fields: {}, launch: launchSet(currentPlacement(record), ctx.servers) };
   if (found.mismatch)
     warnings.push({
       code: "kasm-placement",
       workspace: w.metadata.name,
-      message: `workspace "${w.metadata.name}": ${found.mismatch}, so its record is not restricted and Kasm may launch it on any agent holding the image (write kasm.placement: any to accept that quietly)`,
+      message: placementWarningText(w.metadata.name, found.mismatch),
     });
   const p = found.placement;
   const fields: Partial<KasmOptionalFields> =

@@ -27,6 +27,7 @@ import {
   recordChanges,
 } from "./desired.js";
 import { agentViews, type LaunchContext, launchAgents, launchContext, placeRecord } from "./launch.js";
+import { pinnedHash } from "./pin.js";
 import {
   KASM_UI_FIELD,
   type KasmObservation,
@@ -53,6 +54,8 @@ export type KasmPlanInput = {
   applied: ReadonlyMap<string, AppliedRecord>;
   /** The plan's actions so far: `after` links point at its pulls. */
   planned: readonly { type: string }[];
+  /** The digest each tag (canonical) has this cycle, as the registry named it or a promotion moves it to. */
+  expected?: ReadonlyMap<string, string>;
 };
 
 export type KasmPlan = {
@@ -70,7 +73,10 @@ export const AUTO_JOIN_GROUP = "All Users";
 
 type Gate =
   | { after: number[] }
-  | { blocked: { agents: string[]; message: string }; reason?: "kasm-agent-not-in-git" };
+  | { blocked: { agents: string[]; message: string }; reason?: "kasm-agent-not-in-git" | "digest-unknown" };
+
+/** The fields whose change points users at another image: written only once the agents hold it. */
+const SWITCH_FIELDS: ReadonlySet<string> = new Set(["name", "hash"]);
 
 const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
 
@@ -78,13 +84,15 @@ const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
  * Zero-downtime switch (`pulls: kasm-gitops`): the record may point at the image once every enabled,
  * reachable agent the workspace selects holds it, after the pulls of it this plan makes there (linked by
  * `after`, also when an older digest of the tag is there: users get the digest the registry names).
- * With no such agent the switch is held too: an unknown state is never taken for a good one.
+ * A pinned record (`digest`) needs that very digest there. With no such agent the switch is held too: an
+ * unknown state is never taken for a good one.
  */
 function gate(
   w: WorkspaceManifest,
   input: KasmPlanInput,
   pulls: ReadonlyMap<string, number>,
   launch?: { servers: readonly KasmServerReport[]; all: readonly KasmServerReport[] },
+  digest?: string,
 ): Gate {
   const ref = parseImageReference(w.spec.image);
   const serving = input.agents.filter((a) => a.spec.enabled !== false && selects(w, a));
@@ -123,13 +131,14 @@ function gate(
       continue;
     }
     const index = input.indexes.get(name)!;
-    if (!(ref.digest ? index.digestsFor(ref).length > 0 : index.taggedImage(ref))) missing.push(name);
+    const holds = ref.digest ? index.digestsFor(ref).length > 0 : index.taggedImage(ref) !== undefined;
+    if (!holds || (digest !== undefined && !index.digestsFor(ref).includes(digest))) missing.push(name);
   }
   if (missing.length > 0) {
     return {
       blocked: {
         agents: missing,
-        message: `${ref.canonical} is not on ${missing.join(", ")} and no pull of it is planned there (a workspace without a registry is never pulled); users keep the current image`,
+        message: `${digest ? `${ref.canonical} at ${digest}` : ref.canonical} is not on ${missing.join(", ")} and no pull of it is planned there (a workspace without a registry is never pulled); users keep the current image`,
       },
     };
   }
@@ -204,16 +213,27 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     const found = pick(desired, marked.get(desired.workspace) ?? [], byId, warnings);
     if (found === "conflict") continue;
     const placed = placeRecord(w, input.agents, ctx, found?.record, warnings);
-    // Placement follows the agents Git names; the drift check still hashes what the manifest says.
-    const wanted = { ...desired, fields: { ...desired.fields, ...placed.fields } };
+    const pin = w.spec.kasm?.pinDigest ? pinFor(w, input) : undefined;
+    const pinned = pin && "hash" in pin ? { hash: pin.hash } : {};
+    // Placement and the pinned digest follow Kasm's agents and the registry; the drift check hashes the manifest.
+    const wanted = { ...desired, fields: { ...desired.fields, ...placed.fields, ...pinned } };
     const switchGate = (creating: boolean, changes: KasmChange[]): Gate => {
-      const switching = creating || changes.some((c) => c.field === "name");
+      const switching = creating || changes.some((c) => SWITCH_FIELDS.has(c.field));
+      if (switching && pin && "unknown" in pin)
+        return {
+          blocked: {
+            agents: [],
+            message: `workspace "${w.metadata.name}" pins its digest (kasm.pinDigest), but there is ${pin.unknown}, so its record is not switched; users keep the current image`,
+          },
+          reason: "digest-unknown",
+        };
       if (!switching || input.server.pulls !== "kasm-gitops" || !desired.fields.enabled) return { after: [] };
       return gate(
         w,
         input,
         pulls,
         placed.launch && ctx ? { servers: placed.launch, all: ctx.servers } : undefined,
+        pin && "digest" in pin ? pin.digest : undefined,
       );
     };
     const image = parseImageReference(w.spec.image).canonical;
@@ -274,12 +294,14 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         ...g.blocked,
         reason: g.reason ?? "image-not-on-agents",
       });
-      changes = changes.filter((c) => c.field !== "name");
+      changes = changes.filter((c) => !SWITCH_FIELDS.has(c.field));
     } else after = g.after;
     if (changes.length > 0) {
       // Drift: Git and the credentials are what kasm-gitops last wrote, so Kasm was edited.
       const credentialsMoved = desired.token !== undefined && applied?.token !== desired.token.fingerprint;
-      const drift = !adopt && !credentialsMoved && applied?.fields === fieldsHash(desired);
+      // A pinned digest unlike the one last written moved with the registry; like it, Kasm was edited.
+      const digestMoved = changes.some((c) => c.field === "hash" && c.to !== applied?.hash);
+      const drift = !adopt && !credentialsMoved && !digestMoved && applied?.fields === fieldsHash(desired);
       push({
         type: "kasm-update",
         workspace: desired.workspace,
@@ -348,6 +370,12 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       push({ type: "kasm-group-remove", group: groupName.get(id)!, groupId: id, ...base } as KasmGroupAction);
     }
   }
+}
+
+/** The hash a pinned workspace's record carries, from its image, the registry, or what its agents hold. */
+function pinFor(w: WorkspaceManifest, input: KasmPlanInput) {
+  const serving = input.agents.filter((a) => a.spec.enabled !== false && selects(w, a));
+  return pinnedHash(parseImageReference(w.spec.image), input.expected, serving, input.indexes);
 }
 
 /** A difference Kasm will not let a write fix: said once per plan, with where a person fixes it. */

@@ -2,11 +2,13 @@
 import { parseDuration } from "../duration.js";
 import { parseMemoryQuantity, QUANTITY_HINT } from "../manifest/quantity.js";
 import { error, field, type Identified, text } from "../manifest/rule-context.js";
+import { checkPlacement } from "./placement-rules.js";
 
 /** Checks every KasmServer and every Workspace's `kasm` block, across documents. */
 export function checkKasm(items: readonly Identified[]): void {
   let server: Identified | undefined;
   const adopted = new Map<string, Identified>();
+  const pins: Identified[] = [];
   for (const item of items) {
     if (item.kind === "KasmServer") {
       if (server)
@@ -34,6 +36,7 @@ export function checkKasm(items: readonly Identified[]): void {
       );
     checkRecordFields(item);
     checkSmoke(item, items);
+    if (field(item, "/spec/kasm/pinDigest") === true) pins.push(item);
     const imageId = text(item, "/spec/kasm/imageId");
     if (imageId === undefined) continue;
     const first = adopted.get(imageId);
@@ -47,6 +50,18 @@ export function checkKasm(items: readonly Identified[]): void {
       );
     else adopted.set(imageId, item);
   }
+  checkPlacement(items, server !== undefined);
+  // Without a KasmServer no record is written, so a pin would protect nothing: say so where it is asked for.
+  if (!server)
+    for (const item of pins)
+      item.ref.add({
+        ...error(
+          "/spec/kasm/pinDigest",
+          "kasm-server-missing",
+          "spec.kasm.pinDigest has no effect: this repo has no KasmServer, so kasm-gitops writes no Kasm record to pin (add a KasmServer, or remove pinDigest)",
+        ),
+        severity: "warning",
+      });
 }
 
 /** Values Kasm would store differently from what Git says, which would be drift every cycle. */

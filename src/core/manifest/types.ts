@@ -91,6 +91,8 @@ export type KasmWorkspaceSpec = {
   cpuAllocationMethod?: KasmCpuAllocation;
   /** `auto`: restrict the record to the zone or agent the selector names; `any`: accept any agent, quietly. */
   placement?: KasmPlacementMode;
+  /** Write the verified digest into the record's `hash`, so Kasm launches only on agents holding it. */
+  pinDigest?: boolean;
 };
 
 /** How Kasm enforces a session's cores. */
@@ -203,6 +205,8 @@ export type ProblemCode =
   | "invalid-secret-ref"
   | "invalid-url"
   | "invalid-value"
+  | "kasm-placement"
+  | "kasm-server-missing"
   | "literal-secret"
   | "missing-property"
   | "moving-tag-is-image-tag"

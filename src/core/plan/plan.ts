@@ -165,6 +165,7 @@ export function buildPlan(input: PlanInput): Plan {
       agents: input.set.agents.filter((a) => planned.has(a.metadata.name)),
       indexes,
       planned: actions,
+      expected,
     });
     actions.push(...kasm.actions);
     blocked.push(...kasm.blocked);

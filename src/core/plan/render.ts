@@ -61,7 +61,8 @@ function renderKasm(plan: Plan, paint: (style: Style, text: string) => string): 
   const minus = paint("red", "-");
   for (const a of actions) {
     if (a.type === "kasm-create") {
-      lines.push(`  ${plus} ${a.workspace}  new record for ${a.record.name}${afterNote(a.after)}`);
+      const pin = a.record.hash ? ` pinned to ${a.record.hash}` : "";
+      lines.push(`  ${plus} ${a.workspace}  new record for ${a.record.name}${pin}${afterNote(a.after)}`);
     } else if (a.type === "kasm-update") {
       const what = a.adopt ? "adopt" : a.reason;
       lines.push(

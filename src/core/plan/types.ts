@@ -89,7 +89,11 @@ export type RemoveAction = {
 export type Action = PullAction | PromoteAction | KasmAction | RemoveAction;
 
 export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
-export type KasmBlockedReason = "unknown-group" | "image-not-on-agents" | "kasm-agent-not-in-git";
+export type KasmBlockedReason =
+  | "unknown-group"
+  | "image-not-on-agents"
+  | "kasm-agent-not-in-git"
+  | "digest-unknown";
 export type BlockedReason = PromotionBlockedReason | "moving-tag-untested" | KasmBlockedReason;
 /** A promotion that may not happen yet, and why. */
 export type BlockedPromotion = PromoteAction & { reason: PromotionBlockedReason; message: string };
