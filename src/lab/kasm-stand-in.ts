@@ -23,6 +23,7 @@ import {
   type KasmState,
   upgradeState,
 } from "./kasm-records.js";
+import { startAgentReports } from "./kasm-reports.js";
 
 export type { KasmSeed, KasmSettings, KasmState } from "./kasm-records.js";
 
@@ -49,6 +50,8 @@ export type KasmStandInOptions = {
   addImagesToDefaultGroup?: boolean;
   /** Keeps keys and records in this JSON file across restarts (the lab's detached server uses it). */
   stateFile?: string;
+  /** How often agents seeded with a lab `engine` report that engine's images (default 1000 ms). */
+  reportIntervalMs?: number;
 };
 
 export type KasmStandIn = {
@@ -72,7 +75,16 @@ export type KasmStandIn = {
   setAddImagesToDefaultGroup(on: boolean): void;
   /** Makes the next matching calls slow, fail (502/503/504…) or lose their answer. */
   addFault(fault: KasmFault): void;
+  /** No more injected faults, and every agent's reports thawed. */
   clearFaults(): void;
+  /** Freezes (or thaws) the reports of the agent with this hostname: its last_reported ages from now. */
+  freezeReports(hostname: string, frozen?: boolean): void;
+  /** Engine-backed agents report every `ms` from now on. */
+  setReportInterval(ms: number): void;
+  /** The report period and the agents whose reports are frozen. */
+  reports(): { intervalMs: number; frozen: string[] };
+  /** One round of agent reports now. */
+  refreshReports(): Promise<void>;
   /** Back to the two system groups and the start options' seed, no faults; the call log is kept. */
   reset(): void;
   close(): Promise<void>;
@@ -112,6 +124,16 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     state: saved.state ? upgradeState(saved.state, deps) : fresh(),
   };
   const log: KasmCall[] = [];
+  // Not persisted: a report is refreshed within a period, and a restart reports again.
+  const agentReports = startAgentReports(
+    {
+      get: () => current.state,
+      set: (next) => {
+        current.state = next;
+      },
+    },
+    options.reportIntervalMs,
+  );
   const persist = () => {
     if (!options.stateFile) return;
     writeFileSync(`${options.stateFile}.tmp`, JSON.stringify(current, null, 2));
@@ -194,9 +216,15 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     },
     clearFaults: () => {
       faults.length = 0;
+      for (const hostname of agentReports.frozen()) agentReports.freeze(hostname, false);
     },
+    freezeReports: (hostname, frozen = true) => agentReports.freeze(hostname, frozen),
+    setReportInterval: (ms) => agentReports.setInterval(ms),
+    reports: () => ({ intervalMs: agentReports.intervalMs(), frozen: agentReports.frozen() }),
+    refreshReports: () => agentReports.refresh(),
     reset: () => {
       faults.length = 0;
+      for (const hostname of agentReports.frozen()) agentReports.freeze(hostname, false);
       current.state = fresh();
       current.expired = false;
       current.readOnly = false;
@@ -227,6 +255,7 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     ...handle,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        agentReports.close();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -11,12 +11,13 @@ import type {
   BlockedKasm,
   KasmAction,
   KasmAgentView,
+  KasmBlockedReason,
   KasmGroupAction,
   PlanWarning,
   PullAction,
   UnknownCause,
 } from "../plan/types.js";
-import type { KasmServerReport } from "./agents.js";
+import { type KasmServerReport, serverOf } from "./agents.js";
 import {
   type AppliedRecord,
   type DesiredRecord,
@@ -27,6 +28,7 @@ import {
   recordChanges,
 } from "./desired.js";
 import { agentViews, type LaunchContext, launchAgents, launchContext, placeRecord } from "./launch.js";
+import { type ReportInput, reportGate } from "./reports.js";
 import {
   KASM_UI_FIELD,
   type KasmObservation,
@@ -53,6 +55,11 @@ export type KasmPlanInput = {
   applied: ReadonlyMap<string, AppliedRecord>;
   /** The plan's actions so far: `after` links point at its pulls. */
   planned: readonly { type: string }[];
+  /**
+   * `--kasm-only`: no agent is observed; each switch waits for Kasm's own reports of every agent that may
+   * launch the record (the image's tag at the digest the registry gives, reported within the bound).
+   */
+  reports?: ReportInput;
 };
 
 export type KasmPlan = {
@@ -70,7 +77,7 @@ export const AUTO_JOIN_GROUP = "All Users";
 
 type Gate =
   | { after: number[] }
-  | { blocked: { agents: string[]; message: string }; reason?: "kasm-agent-not-in-git" };
+  | { blocked: { agents: string[]; message: string }; reason?: KasmBlockedReason };
 
 const pullKey = (agent: string, image: string) => `${agent}\u0000${image}`;
 
@@ -158,7 +165,14 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
   }
   const unknown: UnknownCause[] = [];
   const serverName = input.server.name ?? input.server.url;
-  const ctx: LaunchContext | undefined = launchContext(observed, input.agents, serverName, warnings, unknown);
+  const ctx: LaunchContext | undefined = launchContext(
+    observed,
+    input.agents,
+    serverName,
+    warnings,
+    unknown,
+    input.reports !== undefined,
+  );
   const unreadable = unreadableByOwner(observed.unreadable ?? [], warnings);
   const offset = input.planned.length;
   // The plan's pulls by agent and image, so each switch finds its pulls in constant time.
@@ -209,6 +223,20 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     const switchGate = (creating: boolean, changes: KasmChange[]): Gate => {
       const switching = creating || changes.some((c) => c.field === "name");
       if (!switching || input.server.pulls !== "kasm-gitops" || !desired.fields.enabled) return { after: [] };
+      if (input.reports) {
+        const name = (s: KasmServerReport) =>
+          input.agents.find((a) => serverOf(a, ctx?.servers ?? [])?.serverId === s.serverId)?.metadata.name ??
+          s.hostname;
+        const verdict = reportGate(
+          w.metadata.name,
+          w.spec.image,
+          placed.launch,
+          ctx?.reports ?? [],
+          input.reports,
+          name,
+        );
+        return "ok" in verdict ? { after: [] } : verdict;
+      }
       return gate(
         w,
         input,
