@@ -152,7 +152,7 @@ export async function planSnapshot(
   if (fleet.kasm && !kasm) {
     plan.warnings.push({
       code: "kasm-not-synced",
-      message: `Kasm records are not synced by a reconciler limited with --agent: run one reconciler without --agent for ${fleet.kasm.config.url}`,
+      message: `Kasm records are not synced by a reconciler limited with --agent (a puller): run one --kasm-only syncer (or one reconciler without --agent) for ${fleet.kasm.config.url}`,
     });
   }
   return { plan, desired, observations: observed, fleet, ...(kasm ? { kasm: kasm.observed } : {}) };

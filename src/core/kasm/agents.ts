@@ -36,6 +36,8 @@ export type ReportedImages = {
   hostname: string;
   zoneName: string | null;
   tags: ReadonlySet<string>;
+  /** The tags exactly as the agent reported them: Kasm matches a record's name against these as written. */
+  reportedTags: ReadonlySet<string>;
   /** Repo digests in canonical form (`docker.io/library/ubuntu@sha256:…`). */
   digests: ReadonlySet<string>;
   reportAgeMs: number | null;
@@ -53,6 +55,7 @@ export function reportedImages(servers: readonly KasmServerReport[], readAt: str
         hostname: s.hostname,
         zoneName: s.zoneName,
         tags: new Set(s.imageTags.flatMap(canonical)),
+        reportedTags: new Set(s.imageTags),
         digests: new Set(s.imageDigests.flatMap(canonical)),
         reportAgeMs: Number.isFinite(at) && Number.isFinite(now) ? Math.max(0, now - at) : null,
       };

@@ -24,7 +24,20 @@ const MAX = 60_000;
 describe("reportState: what one agent's report proves about an image at a digest", () => {
   it.each<[string, Partial<KasmServerReport> | undefined, string, string, ReportState]>([
     ["the tag at the digest, reported a second ago", {}, "reg:5000/app:1", D1, "holds"],
-    ["the same in Docker's short spelling", { imageTags: ["reg:5000/app:1"] }, "reg:5000/app:1", D1, "holds"],
+    [
+      "the tag in another spelling than the record's name (Kasm compares as written)",
+      { imageTags: ["ubuntu:22.04"], imageDigests: [`ubuntu@${D1}`] },
+      "docker.io/library/ubuntu:22.04",
+      D1,
+      "lacks-tag",
+    ],
+    [
+      "Docker's short spelling, as the record writes it; the digest in any spelling",
+      { imageTags: ["ubuntu:22.04"], imageDigests: [`docker.io/library/ubuntu@${D1}`] },
+      "ubuntu:22.04",
+      D1,
+      "holds",
+    ],
     ["the tag at another digest", {}, "reg:5000/app:1", D2, "lacks-digest"],
     ["the tag without any repo digest", { imageDigests: [] }, "reg:5000/app:1", D1, "lacks-digest"],
     ["another tag of the repository", {}, "reg:5000/app:2", D1, "lacks-tag"],

@@ -29,8 +29,8 @@ export function reportState(
   if (!report || report.reportAgeMs === null) return "missing";
   if (report.reportAgeMs > maxAgeMs) return "stale";
   const ref = parseImageReference(image);
-  const tag = ref.digest ? undefined : ref.canonical;
-  if (tag && !report.tags.has(tag)) return "lacks-tag";
+  // Kasm launches where an agent's reported tags hold the record's name as written (no normalising).
+  if (!ref.digest && !report.reportedTags.has(image)) return "lacks-tag";
   return report.digests.has(`${ref.registry}/${ref.repository}@${digest}`) ? "holds" : "lacks-digest";
 }
 
