@@ -19,7 +19,7 @@ import type {
 } from "./core/kasm/types.js";
 import type { ManifestFile } from "./core/manifest/load.js";
 import type { Departure, HistoryEntry } from "./core/plan/ledger-history.js";
-import type { UnknownKind } from "./core/plan/types.js";
+import type { KasmBlockedReason, UnknownKind } from "./core/plan/types.js";
 import type { TrustVerdict, VerifyMode } from "./core/revision/trust.js";
 
 /** A resolved secret-bearing credential; never logged. */
@@ -207,7 +207,8 @@ export type Metrics = {
   /** `status`: ok, failed, or skipped (held after a failed pull, or stopping). */
   kasmActionFinished(type: string, status: "ok" | "failed" | "skipped"): void;
   /** Managed Kasm records, and those edited in Kasm found by the last plan. */
-  setKasmRecords(managed: number, drift: number): void;
+  /** `held`: the Kasm changes the plan held, by reason. */
+  setKasmRecords(managed: number, drift: number, held?: Partial<Record<KasmBlockedReason, number>>): void;
   /** A prune removal finished; `bytes` is what an ok removal freed (Docker's image size). */
   removalFinished(agent: string, result: RemovalResult, bytes: number): void;
   /** The agent's image bytes on disk, as Docker's disk usage reports them. */

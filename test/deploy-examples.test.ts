@@ -11,10 +11,12 @@ const dockerfile = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8
 const STATE_DIR = /KASM_GITOPS_STATE_DIR=(\S+)/.exec(dockerfile)?.[1];
 
 type Service = {
+  command?: string[];
   environment: Record<string, string>;
   volumes: (string | { type: string; source: string; target: string })[];
-  deploy?: { mode?: string };
+  deploy?: { mode?: string; replicas?: number; update_config?: { order?: string } };
   ports: unknown[];
+  secrets?: { source: string }[];
 };
 
 describe("deployment examples", () => {
@@ -30,7 +32,8 @@ describe("deployment examples", () => {
         },
       },
     );
-    const service = (parse(stdout) as { services: Record<string, Service> }).services.reconciler!;
+    const services = (parse(stdout) as { services: Record<string, Service> }).services;
+    const service = services.reconciler!;
     expect(service.deploy?.mode).toBe("global");
     expect(service.environment.KASM_GITOPS_AGENT).toBe("{{.Node.Hostname}}");
     expect(service.volumes).toEqual([
@@ -38,6 +41,21 @@ describe("deployment examples", () => {
       { type: "volume", source: "state", target: STATE_DIR },
     ]);
     expect(stdout).toContain("user: 10001:998");
+    // The Kasm syncer: one replica, replaced stop-first, no Docker socket, the Kasm key pair as Swarm secrets.
+    const syncer = services.syncer!;
+    expect(syncer.command).toEqual(["run", "--kasm-only"]);
+    expect(syncer.deploy).toMatchObject({
+      mode: "replicated",
+      replicas: 1,
+      update_config: { order: "stop-first" },
+    });
+    expect(syncer.volumes).toEqual([{ type: "volume", source: "syncer-state", target: STATE_DIR }]);
+    expect(syncer.secrets?.map((x) => x.source).sort()).toEqual([
+      "corp-registry-token",
+      "kasm-api-key",
+      "kasm-api-key-secret",
+    ]);
+    expect(syncer.environment.KASM_GITOPS_AGENT).toBeUndefined();
   });
 
   it("the compose file mounts the socket and the state dir, and .env.example lists every required variable", () => {

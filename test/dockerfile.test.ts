@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { uniqueRepo } from "../src/lab/fleet-yaml.js";
+import { type KasmStandIn, startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { LAB_USER } from "../src/lab/lab.js";
 import { freePort, waitFor } from "../src/lab/processes.js";
 import { type PushedImage, pushRandomImage } from "../src/lab/push-image.js";
@@ -192,8 +193,12 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
   const labFile = fileURLToPath(new URL("fixtures/swarm-stack.lab.yml", import.meta.url));
   const stack = `kg${randomBytes(3).toString("hex")}`;
   const service = `${stack}_reconciler`;
+  const syncerService = `${stack}_syncer`;
   const { plain, auth } = lab.registries;
   let node: SwarmNode | undefined;
+  /** The Kasm the syncer writes to; its one agent is the swarm node, reporting what that engine holds. */
+  let kasm: KasmStandIn | undefined;
+  let syncerUrl = "";
   let gitServer: Awaited<ReturnType<typeof serveGitHttp>> | undefined;
   let appReference = "";
   let workspace: PushedImage | undefined;
@@ -232,8 +237,13 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
     ]);
     for (const step of steps) if (step.status === "rejected") throw step.reason;
     const repo = (steps[0] as PromiseFulfilledResult<TestRepo>).value;
+    kasm = await startKasmStandIn({
+      seed: { servers: [{ hostname: node!.hostname, engine: node!.engine.host }] },
+    });
+    // Its reports are frozen (nothing reported yet) until the puller has pulled: the syncer must hold till then.
+    kasm.freezeReports(node!.hostname);
     await repo.commit(
-      { "manifests/a.yaml": swarmFleet(node!.hostname, auth.host, workspace!.reference) },
+      { "manifests/a.yaml": swarmFleet(node!.hostname, auth.host, workspace!.reference, kasm.url) },
       "fleet",
     );
     gitServer = await serveGitHttp(dirname(repo.bare), [""]);
@@ -245,6 +255,11 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
       Name: "kasm-gitops-webhook",
       Data: Buffer.from(randomBytes(32).toString("hex")).toString("base64"),
     });
+    for (const [name, value] of [
+      ["kasm-api-key", kasm.apiKey],
+      ["kasm-api-key-secret", kasm.apiKeySecret],
+    ] as const)
+      await node!.docker.createSecret({ Name: name, Data: Buffer.from(value).toString("base64") });
   }, 180_000);
 
   afterAll(async () => {
@@ -253,6 +268,7 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
       const active = swarm && (await swarm.docker.info()).Swarm?.LocalNodeState === "active";
       if (active && (await swarm.docker.listServices()).length > 0) await swarm.removeStack(stack);
     } finally {
+      await kasm?.close();
       await gitServer?.close();
       await docker
         .getImage(appReference)
@@ -265,13 +281,16 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
 
   it("deploys with `docker stack deploy`: one global task, on the labelled node, from the registry's image", async () => {
     const port = await freePort();
+    const syncerPort = await freePort();
     statusUrl = `http://127.0.0.1:${port}`;
+    syncerUrl = `http://127.0.0.1:${syncerPort}`;
     await node!.cli(["stack", "deploy", "-c", stackFile, "-c", labFile, stack], {
       KASM_GITOPS_IMAGE: appReference,
       KASM_GITOPS_REPO: `${gitServer!.url}/origin.git`,
       DOCKER_GID: String(statSync(node!.engine.socket).gid),
       LAB_DOCKER_SOCKET: node!.engine.socket,
       LAB_STATUS_PORT: String(port),
+      LAB_SYNCER_PORT: String(syncerPort),
     });
     const spec = (await node!.docker.getService(service).inspect()).Spec;
     expect(spec.Mode).toEqual({ Global: {} });
@@ -307,11 +326,45 @@ describe("Swarm stack: examples/deploy/swarm-stack.yml deployed on a single-node
     expect(images.flatMap((i) => i.RepoDigests ?? [])).toContain(`${repository}@${workspace!.digest}`);
   });
 
+  it("runs one Kasm syncer without Docker, which switches the record only after the node's puller has pulled", async () => {
+    const spec = (await node!.docker.getService(syncerService).inspect()).Spec;
+    expect(spec.Mode).toEqual({ Replicated: { Replicas: 1 } });
+    expect(spec.UpdateConfig?.Order).toBe("stop-first");
+    expect(JSON.stringify(spec.TaskTemplate.ContainerSpec.Mounts)).not.toContain("docker.sock");
+    await timed("syncer running", () => runningTask(node!, syncerService));
+    // The puller has pulled (the test above), but Kasm's report of the node still lists nothing: held, no record.
+    type Held = { kasm?: { held?: { workspace: string; reason: string }[] } };
+    const held = async () =>
+      fetch(`${syncerUrl}/status`).then(
+        async (r) => ((await r.json()) as Held).kasm?.held ?? [],
+        () => [],
+      );
+    await timed("syncer holds", () =>
+      waitFor("the syncer to hold the switch", async () => (await held()).length > 0, 60_000).catch(
+        async (error: Error) => {
+          throw new Error(`${error.message}\n${await taskLogs(node!, stack)}`);
+        },
+      ),
+    );
+    expect(await held()).toEqual([
+      expect.objectContaining({ workspace: "swarm-app", reason: "image-not-on-agents" }),
+    ]);
+    expect(kasm!.writes()).toEqual([]);
+    // The node's Kasm agent reports what its engine holds: the syncer creates the record at the pulled image.
+    kasm!.freezeReports(node!.hostname, false);
+    await timed("syncer switches", () =>
+      waitFor("the record", async () => kasm!.state().images.length > 0, 60_000),
+    );
+    expect(kasm!.state().images.map((i) => i.name)).toEqual([workspace!.reference]);
+    expect(kasm!.writes().filter((c) => c.fn === "create_image")).toHaveLength(1);
+  });
+
   it("removes the stack and leaves the swarm, leaving no container, volume or network of its own", async () => {
     await timed("stack rm", () => node!.removeStack(stack));
     expect(await node!.docker.listServices()).toEqual([]);
     // Swarm keeps a stack's named volumes (the reconciler's state outlives it); the test removes its own.
     await node!.docker.getVolume(`${stack}_state`).remove();
+    await node!.docker.getVolume(`${stack}_syncer-state`).remove();
     await node!.docker.swarmLeave({ force: true });
     expect((await node!.docker.info()).Swarm.LocalNodeState).toBe("inactive");
     expect(await node!.docker.listContainers({ all: true })).toEqual([]);
@@ -358,8 +411,11 @@ async function taskLogs(node: SwarmNode, stack: string): Promise<string> {
   return parts.join("\n").slice(-4000);
 }
 
-/** The manifest repo a Swarm node's reconciler follows: its Agent named after the node, on the mounted socket. */
-function swarmFleet(hostname: string, registryHost: string, image: string): string {
+/**
+ * The manifest repo the stack follows: the node's Agent named after the node, on the mounted socket, naming the
+ * node's Kasm agent; the KasmServer's key pair read from the Swarm secrets.
+ */
+function swarmFleet(hostname: string, registryHost: string, image: string, kasmUrl: string): string {
   return `apiVersion: kasm-gitops/v1
 kind: Registry
 metadata: {name: corp}
@@ -375,6 +431,15 @@ kind: Agent
 metadata: {name: ${hostname}}
 spec:
   docker: {host: unix:///var/run/docker.sock}
+  kasm: {server: ${hostname}}
+---
+apiVersion: kasm-gitops/v1
+kind: KasmServer
+metadata: {name: kasm}
+spec:
+  url: "${kasmUrl}"
+  apiKey: {file: /run/secrets/kasm-api-key}
+  apiKeySecret: {file: /run/secrets/kasm-api-key-secret}
 ---
 apiVersion: kasm-gitops/v1
 kind: Workspace

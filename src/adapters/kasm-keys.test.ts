@@ -53,12 +53,16 @@ describe("Kasm's key lists, against the facts of Kasm 1.15", () => {
 });
 
 describe("Kasm's agent and zone keys, against the facts of Kasm 1.15", () => {
-  it.each(Object.entries(SERVER_KEYS).filter(([name]) => name !== "imageTags"))(
+  it.each(Object.entries(SERVER_KEYS).filter(([name]) => !name.startsWith("image")))(
     "reads an agent's %s as %s, a key get_servers lists",
     (_name, key) => {
       expect(KASM_FACTS.servers.keys).toContain(key);
     },
   );
+  it("reads a reported image's tags and repo digests by the keys of an agent's docker_images entry", () => {
+    const { tagsKey, digestsKey } = KASM_FACTS.servers.reportedImage;
+    expect([SERVER_KEYS.imageTags, SERVER_KEYS.imageDigests]).toEqual([tagsKey, digestsKey]);
+  });
   it("reads a zone by its id and name", () => {
     expect(Object.values(ZONE_KEYS).sort()).toEqual([...KASM_FACTS.servers.zoneKeys].sort());
   });

@@ -141,6 +141,7 @@ export const SERVER_KEYS = {
   zoneName: "zone_name",
   images: "docker_images",
   imageTags: "tags",
+  imageDigests: "RepoDigests",
   lastReported: "last_reported",
 } as const;
 export const ZONE_KEYS = { id: "zone_id", name: "zone_name" } as const;

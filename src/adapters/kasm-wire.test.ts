@@ -307,7 +307,13 @@ describe("decodeServer and decodeZone: Kasm's agents as get_servers and get_zone
     operational_status: "running",
     zone_id: "z1",
     zone_name: "default",
-    docker_images: { "sha256:a": { tags: ["kasmweb/chrome:1.15.0", "x:1"] }, "sha256:b": { tags: [] } },
+    docker_images: {
+      "sha256:a": {
+        tags: ["kasmweb/chrome:1.15.0", "x:1"],
+        RepoDigests: [`kasmweb/chrome@sha256:${"1".repeat(64)}`],
+      },
+      "sha256:b": { tags: [] },
+    },
     docker_info: {},
     last_reported: "2026-01-01T00:00:00Z",
     cores: 4,
@@ -322,6 +328,7 @@ describe("decodeServer and decodeZone: Kasm's agents as get_servers and get_zone
       zoneId: "z1",
       zoneName: "default",
       imageTags: ["kasmweb/chrome:1.15.0", "x:1"],
+      imageDigests: [`kasmweb/chrome@sha256:${"1".repeat(64)}`],
       lastReported: "2026-01-01T00:00:00Z",
     });
     expect(decodeZone({ zone_id: "z1", zone_name: "default", extra: 1 }, "get_zones")).toEqual({
@@ -330,7 +337,16 @@ describe("decodeServer and decodeZone: Kasm's agents as get_servers and get_zone
     });
   });
   it.each([
-    ["no reports yet", { docker_images: null, last_reported: null }, { imageTags: [], lastReported: null }],
+    [
+      "no reports yet",
+      { docker_images: null, last_reported: null },
+      { imageTags: [], imageDigests: [], lastReported: null },
+    ],
+    [
+      "an entry without repo digests proves no digest",
+      { docker_images: { "sha256:a": { tags: ["x:1"], RepoDigests: "x@sha256:1" } } },
+      { imageTags: ["x:1"], imageDigests: [] },
+    ],
   ])("%s", (_name, patch, expected) => {
     expect(decodeServer({ ...SERVER, ...patch }, "get_servers")).toMatchObject(expected);
   });

@@ -237,12 +237,18 @@ export function decodeServer(raw: unknown, fn: string): KasmServerReport {
   const read = reader(record, fn, `server ${String(record[K.id] ?? "(no server_id)")}`);
   const images = record[K.images];
   const tags: string[] = [];
+  const digests: string[] = [];
+  const strings = (image: unknown, key: string) => {
+    const listed = image !== null && typeof image === "object" ? (image as WireRecord)[key] : [];
+    return Array.isArray(listed) ? listed.filter((t): t is string => typeof t === "string") : [];
+  };
   if (images !== null && images !== undefined) {
     if (typeof images !== "object" || Array.isArray(images))
       throw malformed(fn, `server ${String(record[K.id])}: ${K.images} is not an object`);
     for (const image of Object.values(images as Record<string, unknown>)) {
-      const listed = image !== null && typeof image === "object" ? (image as WireRecord)[K.imageTags] : [];
-      if (Array.isArray(listed)) tags.push(...listed.filter((t): t is string => typeof t === "string"));
+      tags.push(...strings(image, K.imageTags));
+      // An entry without repo digests proves no digest: the syncer then holds its switch.
+      digests.push(...strings(image, K.imageDigests));
     }
   }
   return {
@@ -254,6 +260,7 @@ export function decodeServer(raw: unknown, fn: string): KasmServerReport {
     zoneId: read.nullableString(K.zoneId),
     zoneName: read.nullableString(K.zoneName),
     imageTags: tags,
+    imageDigests: digests,
     lastReported: read.nullableString(K.lastReported),
   };
 }

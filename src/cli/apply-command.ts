@@ -11,10 +11,10 @@ import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
-import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { eventLines } from "./event-lines.js";
-import { repoFlags } from "./flags.js";
+import { cycleScope, repoFlags } from "./flags.js";
 import { useColor } from "./io.js";
 import { applySummary, jsonLines, pruneTotals, terminalProgress } from "./progress.js";
 import { checkTrustedKeys, cliLogger, depsFor, loadOrReport, locked, warnUncommitted } from "./session.js";
@@ -74,7 +74,7 @@ export async function applyCommand({ args, io }: CommandContext): Promise<number
   const { plan, results } = await runCycle(deps, {
     snapshot,
     refresh: "all",
-    onlyAgents: flags.agents,
+    ...cycleScope(flags),
     ...(planFile && saved ? { saved: { plan: saved, file: planFile } } : { record: true }),
     ...(signal ? { signal } : {}),
     onPlanned: preview,
@@ -134,6 +134,7 @@ export const applyEntry: Command = {
   usage: "kasm-gitops apply [PLANFILE] --repo URL|PATH",
   options: {
     ...REPO_OPTIONS,
+    ...KASM_ONLY_OPTIONS,
     ...TRUST_OPTIONS,
     json: { type: "boolean", description: "one JSON object per event line" },
     notify: { type: "boolean", description: "send the repo's Notifications for this apply" },

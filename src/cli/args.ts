@@ -37,6 +37,20 @@ export const SECRET_OPTIONS: OptionTable = {
   },
 };
 
+/** Flags of plan, apply and run that make the reconciler the Kasm syncer of a distributed deployment. */
+export const KASM_ONLY_OPTIONS: OptionTable = {
+  "kasm-only": {
+    type: "boolean",
+    description:
+      "sync Kasm records and groups only, from Kasm's agent reports: no Docker connection, no pulls",
+  },
+  "kasm-report-max-age": {
+    type: "string",
+    value: "DURATION",
+    description: "with --kasm-only: an agent report older than this is unknown (default: 5m)",
+  },
+};
+
 /** Flags every command that reads a manifest repo understands (docs/operations.md). */
 export const REPO_OPTIONS: OptionTable = {
   repo: { type: "string", value: "URL|PATH", description: "Git URL or local checkout holding the manifests" },

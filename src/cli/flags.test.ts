@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KasmGitopsError } from "../core/errors.js";
-import { durationFlag, logFlags, trustFlags } from "./flags.js";
+import { durationFlag, kasmOnlyFlags, logFlags, trustFlags } from "./flags.js";
 import type { CliIo } from "./io.js";
 
 const io: CliIo = { stdout: () => {}, stderr: () => {}, env: {}, cwd: "/work", isTTY: false };
@@ -43,6 +43,24 @@ describe("trustFlags", () => {
     expect(error).toBeInstanceOf(KasmGitopsError);
     expect(error).toMatchObject({ code: "usage" });
     expect((error as Error).message).toContain(message);
+  });
+});
+
+describe("kasmOnlyFlags: the Kasm syncer's flags", () => {
+  const parsed = (values: Record<string, string | boolean | string[]>) => ({ values, positionals: [] });
+  it.each<[string, Record<string, string | boolean | string[]>, ReturnType<typeof kasmOnlyFlags>]>([
+    ["not asked", {}, undefined],
+    ["--kasm-only, the default bound", { "kasm-only": true }, {}],
+    ["with a bound", { "kasm-only": true, "kasm-report-max-age": "90s" }, { reportMaxAgeMs: 90_000 }],
+  ])("%s", (_name, values, expected) => {
+    expect(kasmOnlyFlags(parsed(values))).toEqual(expected);
+  });
+  it.each<[Record<string, string | boolean | string[]>, RegExp]>([
+    [{ "kasm-only": true, agent: ["a1"] }, /--kasm-only and --agent exclude each other/],
+    [{ "kasm-report-max-age": "1m" }, /--kasm-report-max-age is for --kasm-only/],
+    [{ "kasm-only": true, "kasm-report-max-age": "soon" }, /--kasm-report-max-age soon is not a duration/],
+  ])("refuses %j as a usage error", (values, message) => {
+    expect(() => kasmOnlyFlags(parsed(values))).toThrow(message);
   });
 });
 

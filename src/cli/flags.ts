@@ -25,7 +25,36 @@ export type RepoFlags = {
   registryTimeoutMs?: number;
   /** --verify-commits with its key file; absent: revisions are used unsigned. */
   verifyCommits?: { mode: VerifyMode; file: string };
+  /** `--kasm-only`: the Kasm syncer (no Docker connection), with its bound on an agent report's age. */
+  kasmOnly?: { reportMaxAgeMs?: number };
 };
+
+/** What a cycle is limited to: some agents (`--agent`, a puller), or Kasm alone (`--kasm-only`, the syncer). */
+export function cycleScope(flags: RepoFlags): {
+  onlyAgents: string[];
+  kasmOnly?: boolean;
+  reportMaxAgeMs?: number;
+} {
+  if (!flags.kasmOnly) return { onlyAgents: flags.agents };
+  const { reportMaxAgeMs } = flags.kasmOnly;
+  return { onlyAgents: [], kasmOnly: true, ...(reportMaxAgeMs ? { reportMaxAgeMs } : {}) };
+}
+
+/** `--kasm-only` and `--kasm-report-max-age`; a syncer limited to agents is a contradiction, refused. */
+export function kasmOnlyFlags(args: ParsedArgs): RepoFlags["kasmOnly"] {
+  const maxAge = durationFlag("kasm-report-max-age", args.values["kasm-report-max-age"]);
+  if (!args.values["kasm-only"]) {
+    if (maxAge !== undefined)
+      throw new KasmGitopsError("usage", "--kasm-report-max-age is for --kasm-only (the Kasm syncer)");
+    return undefined;
+  }
+  if (((args.values.agent as string[] | undefined) ?? []).length > 0)
+    throw new KasmGitopsError(
+      "usage",
+      "--kasm-only and --agent exclude each other: a puller (--agent) writes nothing to Kasm, the syncer (--kasm-only) pulls nothing",
+    );
+  return maxAge === undefined ? {} : { reportMaxAgeMs: maxAge };
+}
 
 /** `--secret-dir` (relative to the working folder) and `--secret-env`, or the defaults. */
 export function secretPolicyFlag(args: ParsedArgs, io: CliIo): SecretPolicy {
@@ -77,6 +106,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
   const repo = args.values.repo as string | undefined;
   if (!repo) throw new KasmGitopsError("usage", "--repo URL|PATH is required (or KASM_GITOPS_REPO)");
   const verifyCommits = trustFlags(args, io);
+  const kasmOnly = kasmOnlyFlags(args);
   const looksLocal = !/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) && !/^[^/]+@[^/]+:/.test(repo);
   return {
     repo: looksLocal ? resolve(io.cwd, repo) : repo,
@@ -99,6 +129,7 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
         : {}),
     },
     ...(verifyCommits ? { verifyCommits } : {}),
+    ...(kasmOnly ? { kasmOnly } : {}),
   };
 }
 

@@ -3,9 +3,9 @@ import { resolve } from "node:path";
 import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
 import { runCycle } from "../engine/cycle.js";
-import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
-import { repoFlags } from "./flags.js";
+import { cycleScope, repoFlags } from "./flags.js";
 import { useColor } from "./io.js";
 import { checkTrustedKeys, depsFor, loadOrReport, locked, planSource, warnUncommitted } from "./session.js";
 
@@ -20,7 +20,7 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   const { plan: planned } = await runCycle(deps, {
     snapshot,
     refresh: args.values["no-refresh"] ? false : "all",
-    onlyAgents: flags.agents,
+    ...cycleScope(flags),
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),
   });
   const plan = { ...planned, source: planSource(flags) };
@@ -58,6 +58,7 @@ export const planEntry: Command = {
   usage: "kasm-gitops plan --repo URL|PATH [--branch NAME]",
   options: {
     ...REPO_OPTIONS,
+    ...KASM_ONLY_OPTIONS,
     ...TRUST_OPTIONS,
     json: { type: "boolean", description: "print the plan object as JSON" },
     out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },

@@ -8,7 +8,7 @@ import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot } from "../engine/snapshot.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import { GLOBAL_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { durationFlag, type RepoFlags, repoFlags } from "./flags.js";
 import type { CliIo } from "./io.js";
@@ -93,6 +93,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       ...(intervalMs ? { intervalMs } : {}),
       ...(refreshCron ? { refreshCron } : {}),
       ...(flags.agents.length ? { onlyAgents: flags.agents } : {}),
+      ...(flags.kasmOnly ? { kasmOnly: flags.kasmOnly } : {}),
       graceMs,
     },
   );
@@ -127,7 +128,14 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       `serving ${paths.join(", ")}${token ? " (/, /status and /events need the status token)" : ""}`,
     );
   }
-  logger.info({ repo: redact(flags.repo), branch: flags.branch }, "kasm-gitops started");
+  logger.info(
+    {
+      repo: redact(flags.repo),
+      branch: flags.branch,
+      role: flags.kasmOnly ? "kasm-syncer" : flags.agents.length ? "puller" : "reconciler",
+    },
+    "kasm-gitops started",
+  );
   daemon.start();
   await new Promise<void>((resolve) => {
     if (!io.stopSignal || io.stopSignal.aborted) return resolve();
@@ -150,6 +158,7 @@ export const runEntry: Command = {
   usage: "kasm-gitops run --repo URL|PATH [--listen HOST:PORT]",
   options: {
     ...REPO_OPTIONS,
+    ...KASM_ONLY_OPTIONS,
     ...TRUST_OPTIONS,
     interval: {
       type: "string",

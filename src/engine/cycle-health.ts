@@ -1,7 +1,7 @@
 import { type KasmObservation, managedBy } from "../core/kasm/types.js";
 import type { ManifestSet } from "../core/manifest/types.js";
 import type { AgentObservation } from "../core/plan/plan.js";
-import type { Plan, UnknownCause } from "../core/plan/types.js";
+import type { BlockedKasm, Plan, UnknownCause } from "../core/plan/types.js";
 import { actionFields } from "./cycle-log.js";
 import type { ActionResult } from "./executor.js";
 import { countsAsFailure } from "./remove-images.js";
@@ -101,7 +101,9 @@ export function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservat
     ? observed.records.filter((r) => names.has(managedBy(r.notes) ?? "")).length
     : 0;
   const drift = plan.actions.filter((a) => a.type === "kasm-update" && a.reason === "drift").length;
-  const pending = plan.blocked.filter((b) => b.type.startsWith("kasm-")).length;
+  const heldKasm = plan.blocked.filter((b): b is BlockedKasm => b.type.startsWith("kasm-"));
+  const pending = heldKasm.length;
+  const held = heldKasm.map((b) => ({ workspace: b.workspace, reason: b.reason, message: b.message }));
   const kept = plan.warnings
     .filter((w) => w.code === "kasm-field-kept")
     .map((w) => ({ workspace: w.workspace ?? "", message: w.message }));
@@ -111,6 +113,7 @@ export function kasmSummary(set: ManifestSet, plan: Plan, observed: KasmObservat
     managed,
     drift,
     pending,
+    ...(held.length > 0 ? { held } : {}),
     ...(kept.length > 0 ? { kept } : {}),
     ...(plan.kasm.agents ? { agents: plan.kasm.agents } : {}),
   };

@@ -10,7 +10,7 @@ import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotio
 import type { DesiredState } from "../core/plan/desired.js";
 import type { AgentObservation } from "../core/plan/plan.js";
 import { actionSubject } from "../core/plan/render.js";
-import type { Plan, UnknownKind } from "../core/plan/types.js";
+import type { KasmBlockedReason, Plan, UnknownKind } from "../core/plan/types.js";
 import { fleetView } from "../core/status/fleet-view.js";
 import type { Clock, CycleResult, Metrics } from "../ports.js";
 import {
@@ -110,7 +110,7 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     const absent = absentFor?.id === p.id ? absentFor.message : undefined;
     return {
       kasmSeen,
-      ...(held > 0 ? { kasm: `${held} Kasm change(s) held` } : {}),
+      ...(held > 0 ? { kasm: heldReason(held, kasmSeen?.held ?? []) } : {}),
       ...(absent ? { missingAgents: absent } : {}),
     };
   }
@@ -207,7 +207,11 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
       const counts = agentCounts(ports.status());
       metrics.setAgents(counts.reachable, counts.total);
       const kasmSeen = kasmSummary(p.set, plan, p.kasm);
-      if (kasmSeen) metrics.setKasmRecords(kasmSeen.managed, kasmSeen.drift);
+      if (kasmSeen) {
+        const held: Partial<Record<KasmBlockedReason, number>> = {};
+        for (const h of kasmSeen.held ?? []) held[h.reason] = (held[h.reason] ?? 0) + 1;
+        metrics.setKasmRecords(kasmSeen.managed, kasmSeen.drift, held);
+      }
       update({
         type: "kasm-observed",
         ...(kasmSeen ? { kasm: kasmSeen } : {}),
@@ -357,6 +361,14 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
       );
     }
   }
+}
+
+/** `2 Kasm change(s) held (kasm-report-stale: chrome; image-not-on-agents: firefox)`: each reason named. */
+function heldReason(count: number, held: readonly { workspace: string; reason: string }[]): string {
+  const by = new Map<string, string[]>();
+  for (const h of held) by.set(h.reason, [...(by.get(h.reason) ?? []), h.workspace]);
+  const parts = [...by].map(([reason, workspaces]) => `${reason}: ${workspaces.join(", ")}`);
+  return `${count} Kasm change(s) held${parts.length > 0 ? ` (${parts.join("; ")})` : ""}`;
 }
 
 /** The references to ask the registry about again next cycle, even when it does not refresh. */

@@ -31,6 +31,7 @@ import type {
 import { type ActionResult, type ExecutorDeps, executePlan, type RegistryAccess } from "./executor.js";
 import { connectFleet, type Fleet } from "./fleet.js";
 import { fingerprinter, kasmInput } from "./kasm-input.js";
+import { planKasmOnly } from "./kasm-only.js";
 import { afterWrites, registryInfo } from "./kasm-sync.js";
 import { observeAgents, resolveDigests } from "./observe.js";
 import { loadSnapshot, type Snapshot } from "./snapshot.js";
@@ -76,6 +77,10 @@ export type PlanOptions = {
   recheck?: ReadonlySet<string>;
   /** apply and run: record in the ledger what this plan learned (a rebuild from agents, departed workspaces). */
   record?: boolean;
+  /** `--kasm-only`: sync Kasm alone, from its agent reports; no Docker connection (engine/kasm-only.ts). */
+  kasmOnly?: boolean;
+  /** With `kasmOnly`: how old an agent's report may be before it is unknown (default 5 minutes). */
+  reportMaxAgeMs?: number;
 };
 export type PlannedCycle = {
   plan: Plan;
@@ -92,6 +97,7 @@ export async function planSnapshot(
   deps: ReconcileDeps,
   options: PlanOptions,
 ): Promise<PlannedCycle> {
+  if (options.kasmOnly) return planKasmOnly(snapshot, deps, options);
   const fleet = await connectFleet(snapshot.set, deps, options.onlyAgents);
   const desired = desiredState(snapshot.set, options.onlyAgents);
   // With --agent (one reconciler per node), only those agents are observed; promotion verification
@@ -149,7 +155,7 @@ export async function planSnapshot(
   if (fleet.kasm && !kasm) {
     plan.warnings.push({
       code: "kasm-not-synced",
-      message: `Kasm records are not synced by a reconciler limited with --agent: run one reconciler without --agent for ${fleet.kasm.config.url}`,
+      message: `Kasm records are not synced by a reconciler limited with --agent (a puller): run one --kasm-only syncer (or one reconciler without --agent) for ${fleet.kasm.config.url}`,
     });
   }
   return { plan, desired, observations: observed, fleet, ...(kasm ? { kasm: kasm.observed } : {}) };
@@ -289,16 +295,18 @@ async function savedCycle(
   options: PlanOptions,
 ): Promise<PlannedCycle> {
   const { plan, file } = saved;
-  const { signal, onlyAgents } = options;
+  const { signal, onlyAgents, kasmOnly, reportMaxAgeMs } = options;
   const now =
     plan.kasm || snapshot.set.kasmServer
       ? await planSnapshot(snapshot, deps, {
           refresh: "all",
           ...(onlyAgents ? { onlyAgents } : {}),
           ...(signal ? { signal } : {}),
+          ...(kasmOnly ? { kasmOnly, ...(reportMaxAgeMs ? { reportMaxAgeMs } : {}) } : {}),
         })
       : undefined;
-  const fleet = now?.fleet ?? (await connectFleet(snapshot.set, deps, onlyAgents));
+  const fleet =
+    now?.fleet ?? (await connectFleet(snapshot.set, deps, onlyAgents, kasmOnly ? { agents: false } : {}));
   const reasons = await staleReasons(plan, snapshot, fleet, deps.clock, signal);
   if (now) reasons.push(...kasmStaleReasons(plan, now.plan));
   if (reasons.length > 0) {
@@ -307,8 +315,8 @@ async function savedCycle(
       `the saved plan ${file} is stale; run plan again:\n  ${reasons.join("\n  ")}`,
     );
   }
-  await recordFromAgents(snapshot, fleet, deps, signal);
-  const desired = desiredState(snapshot.set, onlyAgents);
+  if (!kasmOnly) await recordFromAgents(snapshot, fleet, deps, signal);
+  const desired = kasmOnly ? { agents: [], warnings: [] } : desiredState(snapshot.set, onlyAgents);
   return {
     plan,
     desired,

@@ -39,6 +39,8 @@ export type DaemonOptions = {
   intervalMs?: number;
   refreshCron?: string;
   onlyAgents?: string[];
+  /** `--kasm-only`: the Kasm syncer, deciding switches from Kasm's agent reports (no Docker connection). */
+  kasmOnly?: { reportMaxAgeMs?: number };
   /** How long in-flight pulls may finish after a stop before they are aborted. */
   graceMs: number;
 };
@@ -141,6 +143,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       refresh,
       diskUsage: true,
       ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
+      ...(options.kasmOnly ? { kasmOnly: true, ...options.kasmOnly } : {}),
       signal: hard.signal,
       recheck,
       record: true,

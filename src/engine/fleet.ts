@@ -27,11 +27,13 @@ export async function connectFleet(
   set: ManifestSet,
   deps: ReconcileDeps,
   onlyAgents?: string[],
+  /** `agents: false` (`--kasm-only`): no Docker connection is made at all. */
+  options: { agents?: boolean } = {},
 ): Promise<Fleet> {
   const defaultLimit = set.settings?.spec.maxConcurrentPulls ?? DEFAULTS.maxConcurrentPulls;
   const agents = new Map<string, DockerAgent>();
   const limits = new Map<string, number>();
-  for (const manifest of set.agents) {
+  for (const manifest of options.agents === false ? [] : set.agents) {
     if (onlyAgents?.length && !onlyAgents.includes(manifest.metadata.name)) continue;
     agents.set(manifest.metadata.name, await deps.agentFor(manifest));
     limits.set(manifest.metadata.name, manifest.spec.maxConcurrentPulls ?? defaultLimit);

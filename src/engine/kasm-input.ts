@@ -11,12 +11,16 @@ export async function kasmInput(
   fleet: Fleet,
   deps: ReconcileDeps,
   signal?: AbortSignal,
+  /** `agents: true` (`--kasm-only`): read Kasm's agents whether or not an Agent names one. */
+  options: { agents?: boolean } = {},
 ): Promise<PlanInput["kasm"]> {
   const kasm = fleet.kasm;
   if (!kasm) return undefined;
   const written = (await deps.kasmWritten?.read()) ?? { records: {}, groups: [] };
   const { observed, groupsRead } = kasm.api
-    ? await observeKasm(kasm.api, signal, { agents: readsKasmAgents(fleet.set) })
+    ? await observeKasm(kasm.api, signal, {
+        agents: options.agents === true || readsKasmAgents(fleet.set),
+      })
     : {
         observed: {
           reachable: false as const,

@@ -4,7 +4,7 @@ import type { CredentialsFingerprint } from "../core/fingerprint.js";
 import type { KasmAgentsObservation } from "../core/kasm/agents.js";
 import { desiredRecord, fieldsHash, type RegistryAuthInfo, TOKEN } from "../core/kasm/desired.js";
 import type { KasmServerConfig } from "../core/kasm/plan.js";
-import type { KasmObservation } from "../core/kasm/types.js";
+import { type KasmObservation, managedBy } from "../core/kasm/types.js";
 import { DEFAULTS, type KasmServerManifest, type ManifestSet } from "../core/manifest/types.js";
 import type { KasmAction } from "../core/plan/types.js";
 import type { Credentials, KasmApi, KasmImageFields, KasmWritten } from "../ports.js";
@@ -120,6 +120,9 @@ export async function runKasmAction(
 ): Promise<string | undefined> {
   switch (action.type) {
     case "kasm-create": {
+      // Another syncer (one started by mistake) may have created it since the plan: never create it twice.
+      const existing = await recordByMarker(exec.api, action.workspace, signal);
+      if (existing) return existing;
       const fields = {
         ...action.record,
         ...(action.tokenFrom ? { dockerToken: token(action.tokenFrom, exec) } : {}),
@@ -150,11 +153,21 @@ export async function runKasmAction(
           "kasm-error",
           `the record of workspace "${action.workspace}" has no id yet`,
         );
+      // The client reads the group's rows first (Kasm adds a row without looking), so a second writer adds none.
       if (action.type === "kasm-group-add") await exec.api.addImageToGroup(action.groupId, imageId, signal);
       else await exec.api.removeImageFromGroup(action.groupId, imageId, signal);
       return imageId;
     }
   }
+}
+
+/** The id of the record carrying a workspace's marker now, read just before a create. */
+async function recordByMarker(api: KasmApi, workspace: string, signal?: AbortSignal) {
+  const { records } = await api.readImages(signal);
+  return records
+    .filter((r) => managedBy(r.notes) === workspace)
+    .map((r) => r.imageId)
+    .sort()[0];
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { KasmAgentView, UnknownCause } from "../core/plan/types.js";
+import type { KasmAgentView, KasmBlockedReason, UnknownCause } from "../core/plan/types.js";
 import type { FleetView } from "../core/status/fleet-view.js";
 import { appendFeed, type FeedEntry, type PruneView, type ScheduleView } from "../core/status/status-view.js";
 import type { CycleResult, RefusalReason } from "../ports.js";
@@ -28,6 +28,8 @@ export type KasmStatus = {
   drift: number;
   /** Kasm changes not made by the last cycle: failed, held, or waiting for Kasm. */
   pending: number;
+  /** The changes the last plan held, each with its reason (`kasm-report-stale`, `image-not-on-agents`, …). */
+  held?: { workspace: string; reason: KasmBlockedReason; message: string }[];
   /** Differences Kasm will not let a write fix (a value it ignores), with where in its UI to fix them. */
   kept?: { workspace: string; message: string }[];
   /** Per Agent naming its Kasm agent: the images Git wants there that Kasm sees (and launches on) or not. */

@@ -72,6 +72,15 @@ describe("createMetrics", () => {
         'kasm_gitops_kasm_actions_total{type="kasm-update",status="skipped"} 1',
         "kasm_gitops_kasm_managed_records 12",
         "kasm_gitops_kasm_drift_records 1",
+        'kasm_gitops_kasm_held_changes{reason="image-not-on-agents"} 0',
+      ],
+    ],
+    [
+      "Kasm changes held, by reason",
+      (m) => m.setKasmRecords(1, 0, { "kasm-report-stale": 2 }),
+      [
+        'kasm_gitops_kasm_held_changes{reason="kasm-report-stale"} 2',
+        'kasm_gitops_kasm_held_changes{reason="kasm-digest-unknown"} 0',
       ],
     ],
     [

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { UnknownKind } from "../core/plan/types.js";
+import { KASM_BLOCKED_REASONS, type UnknownKind } from "../core/plan/types.js";
 import type { Metrics } from "../ports.js";
 
 /** Every metric name starts with this, so dashboards can select the reconciler's series at once. */
@@ -112,6 +112,13 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     help: "Managed Kasm records found edited in Kasm by the last plan; its apply puts them back.",
     registers,
   });
+  const kasmHeld = new Gauge({
+    name: `${METRIC_PREFIX}kasm_held_changes`,
+    help: "Kasm changes the last plan held, by reason (kasm-report-stale: an agent's report is too old or missing).",
+    labelNames: ["reason"] as const,
+    registers,
+  });
+  for (const reason of KASM_BLOCKED_REASONS) kasmHeld.set({ reason }, 0);
   const converged = new Gauge({
     name: `${METRIC_PREFIX}converged`,
     help: "1 when the last cycle verified every agent and registry check and every action succeeded, else 0 (also while nothing is known yet).",
@@ -135,9 +142,10 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     kasmActionFinished(type, status) {
       kasmActions.inc({ type, status });
     },
-    setKasmRecords(managed, drift) {
+    setKasmRecords(managed, drift, held = {}) {
       kasmManaged.set(managed);
       kasmDrift.set(drift);
+      for (const reason of KASM_BLOCKED_REASONS) kasmHeld.set({ reason }, held[reason] ?? 0);
     },
     setConverged(value, unknown) {
       converged.set(value ? 1 : 0);

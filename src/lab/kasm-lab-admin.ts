@@ -40,7 +40,7 @@ export function route(
 }
 
 /** The admin side: `/__lab/...`, documented in docs/kasm-stand-in.md. */
-function labRoute(request: string, raw: string, admin: KasmControls): KasmReply {
+function labRoute(request: string, raw: string, admin: KasmControls): KasmReply | Promise<KasmReply> {
   const body = (raw.trim() ? JSON.parse(raw) : {}) as Record<string, unknown>;
   switch (request) {
     case "GET /health":
@@ -102,6 +102,22 @@ function labRoute(request: string, raw: string, admin: KasmControls): KasmReply 
     case "POST /faults/clear":
       admin.clearFaults();
       return json(200, {});
+    case "GET /reports":
+      return json(200, admin.reports());
+    case "POST /reports": {
+      if (!Number.isInteger(body.intervalMs) || (body.intervalMs as number) < 50) {
+        return json(400, { error: "send {intervalMs: integer of at least 50}" });
+      }
+      admin.setReportInterval(body.intervalMs as number);
+      return json(200, admin.reports());
+    }
+    case "POST /reports/freeze": {
+      if (typeof body.hostname !== "string") return json(400, { error: "send {hostname, frozen?: boolean}" });
+      admin.freezeReports(body.hostname, body.frozen !== false);
+      return json(200, admin.reports());
+    }
+    case "POST /reports/refresh":
+      return admin.refreshReports().then(() => json(200, admin.reports()));
     default:
       return json(404, { error: `no lab endpoint ${request}` });
   }

@@ -3,7 +3,7 @@ import { startKasmStandIn } from "./kasm-stand-in.js";
 
 /**
  * The Kasm API stand-in as a detached process for the lab: `node dist/lab/kasm-server.js --port P
- * --state-file F [--add-images-to-default-group on|off]`. Keys and records live in the state file, so a restart keeps them; the call log does not.
+ * --state-file F [--add-images-to-default-group on|off] [--report-interval-ms MS]`. Keys and records live in the state file, so a restart keeps them; the call log does not.
  */
 function flag(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -23,10 +23,12 @@ if (defaultGroup !== undefined && defaultGroup !== "on" && defaultGroup !== "off
   process.stderr.write("--add-images-to-default-group takes on or off\n");
   process.exit(2);
 }
+const reportInterval = flag("report-interval-ms");
 const standIn = await startKasmStandIn({
   host: flag("host") ?? "127.0.0.1",
   port,
   stateFile,
+  ...(reportInterval ? { reportIntervalMs: Number.parseInt(reportInterval, 10) } : {}),
   ...(defaultGroup ? { addImagesToDefaultGroup: defaultGroup === "on" } : {}),
 });
 process.stdout.write(`kasm stand-in listening on ${standIn.url}\n`);

@@ -24,6 +24,7 @@ import {
   type KasmState,
   upgradeState,
 } from "./kasm-records.js";
+import { startAgentReports } from "./kasm-reports.js";
 import { startSessionRunner } from "./kasm-session-runner.js";
 import type { KasmPermission } from "./kasm-sessions.js";
 
@@ -54,6 +55,8 @@ export type KasmStandInOptions = {
   stateFile?: string;
   /** The session permissions the key holds (default: every one). */
   permissions?: KasmPermission[];
+  /** How often agents seeded with a lab `engine` report that engine's images (default 1000 ms). */
+  reportIntervalMs?: number;
 };
 
 export type KasmStandIn = {
@@ -81,7 +84,16 @@ export type KasmStandIn = {
   holdSessions(imageId: string, held: boolean): void;
   /** Makes the next matching calls slow, fail (502/503/504…) or lose their answer. */
   addFault(fault: KasmFault): void;
+  /** No more injected faults, and every agent's reports thawed. */
   clearFaults(): void;
+  /** Freezes (or thaws) the reports of the agent with this hostname: its last_reported ages from now. */
+  freezeReports(hostname: string, frozen?: boolean): void;
+  /** Engine-backed agents report every `ms` from now on. */
+  setReportInterval(ms: number): void;
+  /** The report period and the agents whose reports are frozen. */
+  reports(): { intervalMs: number; frozen: string[] };
+  /** One round of agent reports now. */
+  refreshReports(): Promise<void>;
   /** Back to the two system groups and the start options' seed, no faults; the call log is kept. */
   reset(): void;
   close(): Promise<void>;
@@ -125,6 +137,16 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     state: saved.state ? upgradeState(saved.state, deps) : fresh(),
   };
   const log: KasmCall[] = [];
+  // Not persisted: a report is refreshed within a period, and a restart reports again.
+  const agentReports = startAgentReports(
+    {
+      get: () => current.state,
+      set: (next) => {
+        current.state = next;
+      },
+    },
+    options.reportIntervalMs,
+  );
   const persist = () => {
     if (!options.stateFile) return;
     writeFileSync(`${options.stateFile}.tmp`, JSON.stringify(current, null, 2));
@@ -236,9 +258,15 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     },
     clearFaults: () => {
       faults.length = 0;
+      for (const hostname of agentReports.frozen()) agentReports.freeze(hostname, false);
     },
+    freezeReports: (hostname, frozen = true) => agentReports.freeze(hostname, frozen),
+    setReportInterval: (ms) => agentReports.setInterval(ms),
+    reports: () => ({ intervalMs: agentReports.intervalMs(), frozen: agentReports.frozen() }),
+    refreshReports: () => agentReports.refresh(),
     reset: () => {
       faults.length = 0;
+      for (const hostname of agentReports.frozen()) agentReports.freeze(hostname, false);
       current.state = fresh();
       current.expired = false;
       current.readOnly = false;
@@ -270,6 +298,7 @@ export async function startKasmStandIn(options: KasmStandInOptions = {}): Promis
     apiKeySecret: current.apiKeySecret,
     ...handle,
     close: async () => {
+      agentReports.close();
       await runner.close();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

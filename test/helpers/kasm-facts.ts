@@ -5,7 +5,13 @@
 import { readFileSync } from "node:fs";
 
 export type KasmFacts = {
-  servers: { keys: string[]; agentType: string; zoneKeys: string[] };
+  servers: {
+    keys: string[];
+    agentType: string;
+    zoneKeys: string[];
+    reportedImage: { tagsKey: string; digestsKey: string; tagMatch: string };
+    reportMaxAgeSeconds: number;
+  };
   auth: Record<string, { status: number; error_message: string }> & {
     bodyKeys: string[];
     headerKeys: string[];

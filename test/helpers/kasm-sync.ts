@@ -51,10 +51,13 @@ export type Options = {
   timeout?: string;
   /** The KasmServer's smoke user. */
   smokeUser?: string;
-  /** Each agent's labels and Kasm agent (spec.kasm), by agent name (default: ring testing, no Kasm agent). */
+  /**
+   * Each agent's labels, Kasm agent (spec.kasm) and Docker host, by agent name (default: ring testing, no Kasm
+   * agent, the lab's engines).
+   */
   agents?: Record<
     "a1" | "a2",
-    { labels?: Record<string, string>; kasm?: { server?: string; zone?: string } }
+    { labels?: Record<string, string>; kasm?: { server?: string; zone?: string }; host?: string }
   >;
 };
 /** A two-agent fleet whose workspaces are records of the stand-in. */

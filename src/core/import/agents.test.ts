@@ -5,7 +5,11 @@ import { checkManifestFiles } from "../manifest/validate.js";
 import { importAgents, labelValue, placementSelector } from "./agents.js";
 import { buildImport } from "./manifests.js";
 
-const server = (hostname: string, zoneName: string | null, extra: Partial<KasmServerReport> = {}) => ({
+const server = (
+  hostname: string,
+  zoneName: string | null,
+  extra: Partial<KasmServerReport> = {},
+): KasmServerReport => ({
   serverId: `id-${hostname}`,
   hostname,
   serverType: "host",
@@ -14,6 +18,7 @@ const server = (hostname: string, zoneName: string | null, extra: Partial<KasmSe
   zoneId: zoneName ? `z-${zoneName}` : null,
   zoneName,
   imageTags: [],
+  imageDigests: [],
   lastReported: null,
   ...extra,
 });

@@ -18,6 +18,7 @@ const server = (hostname: string, zone: string, over: Partial<KasmServerReport> 
   zoneId: `z-${zone}`,
   zoneName: zone,
   imageTags: [],
+  imageDigests: [],
   lastReported: "2026-01-01T00:00:00.000Z",
   ...over,
 });

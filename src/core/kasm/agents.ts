@@ -18,6 +18,8 @@ export type KasmServerReport = {
   zoneName: string | null;
   /** Every repo tag of the images the agent last reported (docker_images). */
   imageTags: string[];
+  /** Every repo digest (`repo@sha256:…`) of those images, as Docker lists them (RepoDigests). */
+  imageDigests: string[];
   /** When the agent last reported, as Kasm wrote it (ISO 8601); null when never. */
   lastReported: string | null;
 };
@@ -34,6 +36,10 @@ export type ReportedImages = {
   hostname: string;
   zoneName: string | null;
   tags: ReadonlySet<string>;
+  /** The tags exactly as the agent reported them: Kasm matches a record's name against these as written. */
+  reportedTags: ReadonlySet<string>;
+  /** Repo digests in canonical form (`docker.io/library/ubuntu@sha256:…`). */
+  digests: ReadonlySet<string>;
   reportAgeMs: number | null;
 };
 
@@ -49,6 +55,8 @@ export function reportedImages(servers: readonly KasmServerReport[], readAt: str
         hostname: s.hostname,
         zoneName: s.zoneName,
         tags: new Set(s.imageTags.flatMap(canonical)),
+        reportedTags: new Set(s.imageTags),
+        digests: new Set(s.imageDigests.flatMap(canonical)),
         reportAgeMs: Number.isFinite(at) && Number.isFinite(now) ? Math.max(0, now - at) : null,
       };
     });

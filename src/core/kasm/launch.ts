@@ -38,9 +38,11 @@ export function launchContext(
   serverName: string,
   warnings: PlanWarning[],
   unknown: UnknownCause[],
+  /** `--kasm-only`: Kasm's agents are what the switch is decided from, named by an Agent or not. */
+  always = false,
 ): LaunchContext | undefined {
   const read = observed.agents;
-  if (!read || !agents.some((a) => a.spec.kasm)) return undefined;
+  if (!read || !(always || agents.some((a) => a.spec.kasm))) return undefined;
   if ("error" in read) {
     unknown.push({
       kind: "kasm",

@@ -11,12 +11,13 @@ import type {
   BlockedKasm,
   KasmAction,
   KasmAgentView,
+  KasmBlockedReason,
   KasmGroupAction,
   PlanWarning,
   PullAction,
   UnknownCause,
 } from "../plan/types.js";
-import type { KasmServerReport } from "./agents.js";
+import { type KasmServerReport, serverOf } from "./agents.js";
 import {
   type AppliedRecord,
   type DesiredRecord,
@@ -28,6 +29,7 @@ import {
 } from "./desired.js";
 import { agentViews, type LaunchContext, launchAgents, launchContext, placeRecord } from "./launch.js";
 import { pinnedHash } from "./pin.js";
+import { type ReportInput, reportGate } from "./reports.js";
 import {
   KASM_UI_FIELD,
   type KasmObservation,
@@ -56,6 +58,11 @@ export type KasmPlanInput = {
   planned: readonly { type: string }[];
   /** The digest each tag (canonical) has this cycle, as the registry named it or a promotion moves it to. */
   expected?: ReadonlyMap<string, string>;
+  /**
+   * `--kasm-only`: no agent is observed; each switch waits for Kasm's own reports of every agent that may
+   * launch the record (the image's tag at the digest the registry gives, reported within the bound).
+   */
+  reports?: ReportInput;
 };
 
 export type KasmPlan = {
@@ -73,7 +80,7 @@ export const AUTO_JOIN_GROUP = "All Users";
 
 type Gate =
   | { after: number[] }
-  | { blocked: { agents: string[]; message: string }; reason?: "kasm-agent-not-in-git" | "digest-unknown" };
+  | { blocked: { agents: string[]; message: string }; reason?: KasmBlockedReason };
 
 /** The fields whose change points users at another image: written only once the agents hold it. */
 const SWITCH_FIELDS: ReadonlySet<string> = new Set(["name", "hash"]);
@@ -167,7 +174,14 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
   }
   const unknown: UnknownCause[] = [];
   const serverName = input.server.name ?? input.server.url;
-  const ctx: LaunchContext | undefined = launchContext(observed, input.agents, serverName, warnings, unknown);
+  const ctx: LaunchContext | undefined = launchContext(
+    observed,
+    input.agents,
+    serverName,
+    warnings,
+    unknown,
+    input.reports !== undefined,
+  );
   const unreadable = unreadableByOwner(observed.unreadable ?? [], warnings);
   const offset = input.planned.length;
   // The plan's pulls by agent and image, so each switch finds its pulls in constant time.
@@ -228,6 +242,20 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
           reason: "digest-unknown",
         };
       if (!switching || input.server.pulls !== "kasm-gitops" || !desired.fields.enabled) return { after: [] };
+      if (input.reports) {
+        const name = (s: KasmServerReport) =>
+          input.agents.find((a) => serverOf(a, ctx?.servers ?? [])?.serverId === s.serverId)?.metadata.name ??
+          s.hostname;
+        const verdict = reportGate(
+          w.metadata.name,
+          w.spec.image,
+          placed.launch,
+          ctx?.reports ?? [],
+          input.reports,
+          name,
+        );
+        return "ok" in verdict ? { after: [] } : verdict;
+      }
       return gate(
         w,
         input,

@@ -102,6 +102,7 @@ function uncreatedMovingTags(input: PlanInput, expected: ReadonlyMap<string, str
  * a moving tag at any other digest is held back (blocked), never pulled.
  */
 export function buildPlan(input: PlanInput): Plan {
+  if (input.kasm?.reports) return kasmOnlyPlan(input);
   const indexes = new Map<string, LocalImageIndex>();
   const warnings: PlanWarning[] = [...input.desired.warnings];
   for (const observation of input.observations) {
@@ -198,5 +199,43 @@ export function buildPlan(input: PlanInput): Plan {
     ...(input.kasm
       ? { kasm: { url: input.kasm.server.url, ...(kasmAgents ? { agents: kasmAgents } : {}) } }
       : {}),
+  };
+}
+
+/**
+ * `--kasm-only`: the syncer's plan is Kasm's records and groups alone. It promotes, pulls and removes
+ * nothing; its only registry questions are the digests its switches wait for, and one that failed is unknown.
+ */
+function kasmOnlyPlan(input: PlanInput): Plan {
+  const kasm = planKasm({
+    ...input.kasm!,
+    workspaces: input.set.workspaces,
+    agents: input.set.agents,
+    indexes: new Map(),
+    planned: [],
+  });
+  const checks = registryUnknowns(input.digests, input.set, new Set());
+  const warnings = [...kasm.warnings];
+  for (const c of checks) warnings.push({ code: "registry-error", image: c.image!, message: c.message });
+  const unknown = [...checks, ...kasm.unknown];
+  return {
+    version: 1,
+    revision: input.revision,
+    branch: input.branch,
+    actions: kasm.actions,
+    blocked: kasm.blocked,
+    warnings,
+    unknown,
+    summary: {
+      pull: 0,
+      promote: 0,
+      blocked: kasm.blocked.length,
+      remove: 0,
+      removeBytes: 0,
+      unknown: unknown.length,
+      incomplete: unknown.length > 0,
+      kasm: kasm.actions.length,
+    },
+    kasm: { url: input.kasm!.server.url, ...(kasm.agents ? { agents: kasm.agents } : {}) },
   };
 }

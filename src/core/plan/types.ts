@@ -89,11 +89,20 @@ export type RemoveAction = {
 export type Action = PullAction | PromoteAction | KasmAction | RemoveAction;
 
 export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
-export type KasmBlockedReason =
-  | "unknown-group"
-  | "image-not-on-agents"
-  | "kasm-agent-not-in-git"
-  | "digest-unknown";
+/**
+ * Why a Kasm change is held. `kasm-report-stale` (`--kasm-only`): a Kasm agent that may launch the record has
+ * no report newer than the bound, or none; `kasm-digest-unknown` (`--kasm-only`): the registry did not say
+ * which digest the tag has, so no report can show it.
+ */
+export const KASM_BLOCKED_REASONS = [
+  "unknown-group",
+  "image-not-on-agents",
+  "kasm-agent-not-in-git",
+  "kasm-report-stale",
+  "kasm-digest-unknown",
+  "digest-unknown",
+] as const;
+export type KasmBlockedReason = (typeof KASM_BLOCKED_REASONS)[number];
 export type BlockedReason = PromotionBlockedReason | "moving-tag-untested" | KasmBlockedReason;
 /** A promotion that may not happen yet, and why. */
 export type BlockedPromotion = PromoteAction & { reason: PromotionBlockedReason; message: string };
