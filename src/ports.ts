@@ -94,6 +94,9 @@ export type RateLimit = { remaining?: number; limit?: number; retryAfterMs?: num
 export type ManifestResponse = { digest: string; mediaType: string; body: Buffer };
 
 /** A registry's HTTP API v2, with its credentials already bound. */
+/** A page of `GET /v2/<name>/tags/list`; `next` is the path (with its query) of the following page. */
+export type TagPage = { tags: string[]; next?: string };
+
 export interface RegistryClient {
   readonly host: string;
   /** HEAD on the manifest with every manifest media type accepted; the digest the registry returns. */
@@ -108,6 +111,15 @@ export interface RegistryClient {
     signal?: AbortSignal,
   ): Promise<string>;
   rateLimit(): RateLimit;
+  /**
+   * One page of a repository's tags and the path of the next (the `Link` header); optional so fakes that
+   * never list tags need not say so. The caller loops and retries per page.
+   */
+  tagPage?(
+    ref: ImageReference,
+    options: { pageSize: number; next?: string },
+    signal?: AbortSignal,
+  ): Promise<TagPage>;
   /**
    * Optional: about to check `refs` (a refresh), so learn the auth scheme and fetch one token for all their
    * repositories up front. Never throws; each reference's own request reports what failed.

@@ -57,6 +57,23 @@ export type WorkspaceSpec = {
   refresh?: string;
   promotion?: { from: string; movingTags?: string[] };
   kasm?: KasmWorkspaceSpec;
+  update?: UpdateSpec;
+};
+
+/** How an update policy orders a repository's tags (docs/automation.md). */
+export type UpdatePolicyKind = "semver" | "numerical" | "alphabetical";
+/** Where an automated update goes: a commit on the followed branch, or a branch for a merge request. */
+export type UpdateMode = "commit" | "branch";
+/** Which new tags of its repository a Workspace moves to, and when they are looked for. */
+export type UpdateSpec = {
+  policy: UpdatePolicyKind;
+  /** A semver range (`>=1.16 <2`), for policy semver only; default any release. */
+  range?: string;
+  /** Tags that match `pattern` pass, and `extract` (default: the whole tag) is what the policy orders. */
+  filter?: { pattern: string; extract?: string };
+  /** A cron expression; default the refresh schedule. */
+  schedule?: string;
+  mode?: UpdateMode;
 };
 
 /** A JSON object Kasm keeps as a JSON-encoded string (run_config, exec_config, volume_mappings). */
@@ -194,6 +211,7 @@ export type ProblemCode =
   | "invalid-quantity"
   | "invalid-registry-host"
   | "invalid-secret-ref"
+  | "invalid-update-policy"
   | "invalid-url"
   | "invalid-value"
   | "literal-secret"
