@@ -227,6 +227,27 @@ export type Metrics = {
   render(): Promise<{ contentType: string; body: string }>;
 };
 
+/** Who an automated commit is by: from flags or the environment, never from the manifests. */
+export type GitIdentity = { name: string; email: string };
+
+/** What a push said: done, or refused by the remote (not a fast-forward, a hook, a protected branch). */
+export type PushOutcome = { pushed: true } | { pushed: false; refused: string };
+
+/**
+ * The daemon's and `update`'s own clone of the manifest repo (in the state dir), for automated commits: fetch a
+ * branch's tip, commit one file on it, push it. Failures other than a refused push are `git-failed`, no secrets.
+ */
+export type GitWriter = {
+  /** Fetches `branch` and checks its tip out, clean; returns the tip and the clone's top folder. */
+  checkout(branch: string, signal?: AbortSignal): Promise<{ commit: string; root: string }>;
+  /** Whether `branch` exists on the remote now (one `ls-remote`). */
+  remoteBranchExists(branch: string, signal?: AbortSignal): Promise<boolean>;
+  /** Writes `text` to `path` (relative to the clone) and commits exactly that file on the checked-out tip. */
+  commitFile(path: string, text: string, message: string, options: { sign: boolean }): Promise<string>;
+  /** Pushes HEAD to `branch` on the remote, never forced. */
+  push(branch: string, signal?: AbortSignal): Promise<PushOutcome>;
+};
+
 /**
  * An administrator's own checkout of the manifest repo: what `promote` needs to edit one file, commit it
  * and push a branch for a merge request. Failures are `git-failed` with git's words, no secrets.

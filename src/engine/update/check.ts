@@ -126,11 +126,19 @@ export async function checkUpdates(
     if (!clients.has(s.registry.metadata.name))
       clients.set(s.registry.metadata.name, (await deps.registryFor(s.registry)).client);
   }
+  // Each client first hears every repository it will list: one token for all their scopes, not one each.
+  await Promise.all(
+    [...clients].map(([name, client]) =>
+      client.prepare?.(
+        [...repositories.values()].filter((s) => s.registry.metadata.name === name).map((s) => s.ref),
+        options.signal,
+      ),
+    ),
+  );
   const listed = new Map<string, string[] | { code: string; error: string }>();
   await mapLimit([...repositories.entries()], 4, async ([key, s]) => {
     const client = clients.get(s.registry.metadata.name)!;
     try {
-      await client.prepare?.([s.ref], options.signal);
       listed.set(key, await listAllTags(client, s.ref, { ...deps, ...options }));
     } catch (error) {
       const code = error instanceof KasmGitopsError ? error.code : "registry-error";
