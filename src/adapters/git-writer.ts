@@ -39,6 +39,8 @@ export function createGitWriter(options: GitWriterOptions): GitWriter {
       GIT_AUTHOR_EMAIL: options.identity.email,
       GIT_COMMITTER_NAME: options.identity.name,
       GIT_COMMITTER_EMAIL: options.identity.email,
+      // git's own words tell a refused push from one that never arrived: keep them untranslated.
+      LC_ALL: "C",
     });
     return { env, secrets };
   };
