@@ -36,6 +36,7 @@ const NO_CREDENTIALS = { username: "", password: "" };
 export { type GitAuthOptions, redact, repoKind } from "./adapters/git-auth.js";
 export { openCheckout } from "./adapters/git-checkout.js";
 export { checkBranch, manifestSubpath } from "./adapters/git-source.js";
+export { createGitWriter } from "./adapters/git-writer.js";
 export { createRevisionStore } from "./adapters/last-good.js";
 export { createLogger } from "./adapters/logger.js";
 export { readManifestDir } from "./adapters/manifest-files.js";

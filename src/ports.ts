@@ -95,6 +95,9 @@ export type RateLimit = { remaining?: number; limit?: number; retryAfterMs?: num
 export type ManifestResponse = { digest: string; mediaType: string; body: Buffer };
 
 /** A registry's HTTP API v2, with its credentials already bound. */
+/** A page of `GET /v2/<name>/tags/list`; `next` is the path (with its query) of the following page. */
+export type TagPage = { tags: string[]; next?: string };
+
 export interface RegistryClient {
   readonly host: string;
   /** HEAD on the manifest with every manifest media type accepted; the digest the registry returns. */
@@ -109,6 +112,15 @@ export interface RegistryClient {
     signal?: AbortSignal,
   ): Promise<string>;
   rateLimit(): RateLimit;
+  /**
+   * One page of a repository's tags and the path of the next (the `Link` header); optional so fakes that
+   * never list tags need not say so. The caller loops and retries per page.
+   */
+  tagPage?(
+    ref: ImageReference,
+    options: { pageSize: number; next?: string },
+    signal?: AbortSignal,
+  ): Promise<TagPage>;
   /**
    * Optional: about to check `refs` (a refresh), so learn the auth scheme and fetch one token for all their
    * repositories up front. Never throws; each reference's own request reports what failed.
@@ -217,6 +229,27 @@ export type Metrics = {
   setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
   notification(name: string, type: string, result: NotificationResult): void;
   render(): Promise<{ contentType: string; body: string }>;
+};
+
+/** Who an automated commit is by: from flags or the environment, never from the manifests. */
+export type GitIdentity = { name: string; email: string };
+
+/** What a push said: done, or refused by the remote (not a fast-forward, a hook, a protected branch). */
+export type PushOutcome = { pushed: true } | { pushed: false; refused: string };
+
+/**
+ * The daemon's and `update`'s own clone of the manifest repo (in the state dir), for automated commits: fetch a
+ * branch's tip, commit one file on it, push it. Failures other than a refused push are `git-failed`, no secrets.
+ */
+export type GitWriter = {
+  /** Fetches `branch` and checks its tip out, clean; returns the tip and the clone's top folder. */
+  checkout(branch: string, signal?: AbortSignal): Promise<{ commit: string; root: string }>;
+  /** Whether `branch` exists on the remote now (one `ls-remote`). */
+  remoteBranchExists(branch: string, signal?: AbortSignal): Promise<boolean>;
+  /** Writes `text` to `path` (relative to the clone) and commits exactly that file on the checked-out tip. */
+  commitFile(path: string, text: string, message: string, options: { sign: boolean }): Promise<string>;
+  /** Pushes HEAD to `branch` on the remote, never forced. */
+  push(branch: string, signal?: AbortSignal): Promise<PushOutcome>;
 };
 
 /**

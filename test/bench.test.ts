@@ -136,7 +136,7 @@ describe("npm run bench: each part in its own process", () => {
   it.each([
     [
       ["--only", "nope"],
-      "--only nope: use one of core, registry, scheduling, daemon, kasm, prune, fleet, page",
+      "--only nope: use one of core, registry, scheduling, daemon, kasm, prune, fleet, page, update",
     ],
     [["--part", "core"], "--part core: use one of core.validate, core.plan, registry,"],
   ])("%j is refused with exit 2, naming the choices", async (args, message) => {

@@ -18,6 +18,7 @@ import {
   type SecretRef,
   type SettingsManifest,
   type SettingsSpec,
+  type UpdateSpec,
   type WorkspaceManifest,
   type WorkspaceSpec,
 } from "../src/core/manifest/types.js";
@@ -68,7 +69,19 @@ const TYPE_KEYS = {
     promotion: true,
     smoke: true,
     kasm: true,
+    update: true,
   } satisfies Record<keyof WorkspaceSpec, true>),
+  workspaceUpdate: keys({
+    policy: true,
+    range: true,
+    filter: true,
+    schedule: true,
+    mode: true,
+  } satisfies Record<keyof UpdateSpec, true>),
+  workspaceUpdateFilter: keys({ pattern: true, extract: true } satisfies Record<
+    keyof NonNullable<UpdateSpec["filter"]>,
+    true
+  >),
   workspaceKasm: keys({
     imageId: true,
     description: true,
@@ -141,6 +154,8 @@ const SCHEMA_KEYS: Record<keyof typeof TYPE_KEYS, string[]> = {
   workspace: props(SCHEMAS.Workspace, "spec"),
   workspaceAgents: props(SCHEMAS.Workspace, "spec", "agents"),
   workspacePromotion: props(SCHEMAS.Workspace, "spec", "promotion"),
+  workspaceUpdate: props(SCHEMAS.Workspace, "spec", "update"),
+  workspaceUpdateFilter: props(SCHEMAS.Workspace, "spec", "update", "filter"),
   workspaceKasm: props(SCHEMAS.Workspace, "spec", "kasm"),
   kasmServer: props(SCHEMAS.KasmServer, "spec"),
   kasmServerTls: props(SCHEMAS.KasmServer, "spec", "tls"),

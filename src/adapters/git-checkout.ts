@@ -30,10 +30,11 @@ function environment(repo: string, env: Record<string, string | undefined>) {
  * GIT_CONFIG_GLOBAL (environment() drops every other GIT_*, and our git arguments name no -C or
  * --git-dir), so config paths are allowed exactly when it is set, and for nothing else.
  */
-function client(dir: string, env: Record<string, string>): SimpleGit {
+export function client(dir: string, env: Record<string, string>, signal?: AbortSignal): SimpleGit {
   return simpleGit({
     baseDir: dir,
     timeout: { block: TIMEOUT_MS },
+    ...(signal ? { abort: signal } : {}),
     allowEnvironment: Object.keys(env).filter((key) => key.toUpperCase().startsWith("GIT_")),
     unsafe: {
       allowUnsafeConfigEnvCount: true,

@@ -5,12 +5,13 @@
  */
 import { KasmGitopsError } from "../core/errors.js";
 import type { ImageReference } from "../core/image/reference.js";
-import type { Credentials, ManifestResponse, RateLimit, RegistryClient } from "../ports.js";
+import type { Credentials, ManifestResponse, RateLimit, RegistryClient, TagPage } from "../ports.js";
 import { type PingAnswer, RegistryAuth } from "./registry-auth.js";
 import { errorForResponse, type RegistryErrorContext, registryErrorDetail } from "./registry-errors.js";
 import {
   authChallenge,
   MANIFEST_ACCEPT,
+  nextPageLink,
   parseRateLimitValue,
   parseRetryAfter,
   repositoryScope,
@@ -50,6 +51,8 @@ type ExchangeRequest = {
   method: "HEAD" | "GET" | "PUT";
   ref: ImageReference;
   reference: string;
+  /** Another path than the reference's manifest (the tag list); its query string is never reported. */
+  path?: string;
   access: "pull" | "push";
   headers: Record<string, string>;
   body?: Buffer;
@@ -133,6 +136,46 @@ class HttpRegistryClient implements RegistryClient {
   }
 
   /**
+   * One page of the repository's tags (`GET /v2/<name>/tags/list?n=`), and the next page's path when the
+   * registry's `Link` header names one. Same auth, errors and rate-limit bookkeeping as the manifest calls.
+   */
+  async tagPage(
+    ref: ImageReference,
+    options: { pageSize: number; next?: string },
+    signal?: AbortSignal,
+  ): Promise<TagPage> {
+    const first = `/v2/${ref.repository}/tags/list?n=${options.pageSize}`;
+    const path = options.next ?? first;
+    if (!path.startsWith(`/v2/${ref.repository}/tags/list`)) {
+      throw new KasmGitopsError(
+        "registry-error",
+        `${this.host}/${ref.repository}: the tag list's next page points elsewhere (${path.split("?")[0]}); refusing to follow it`,
+        this.context(ref, ""),
+      );
+    }
+    const { response, body } = await this.exchange(
+      { method: "GET", ref, reference: "", path, access: "pull", headers: { accept: "application/json" } },
+      signal,
+    );
+    let tags: unknown;
+    try {
+      tags = (JSON.parse((body ?? Buffer.alloc(0)).toString("utf8")) as { tags?: unknown }).tags;
+    } catch {
+      tags = undefined;
+    }
+    // A repository with no tags left answers `"tags": null`; anything else that is not a list is an error.
+    if (tags !== null && !(Array.isArray(tags) && tags.every((t) => typeof t === "string"))) {
+      throw new KasmGitopsError(
+        "registry-error",
+        `${this.host}/${ref.repository}: the tag list is not JSON of the form {"tags": [...]}`,
+        this.context(ref, ""),
+      );
+    }
+    const next = nextPageLink(response.headers.get("link"), this.baseUrl);
+    return { tags: (tags as string[] | null) ?? [], ...(next ? { next } : {}) };
+  }
+
+  /**
    * Before checking a batch of references: learn the auth scheme with one ping when it is unknown, then fetch
    * one token for all their repositories, so no reference pays a 401 round trip or a token request of its own.
    * Never throws: whatever fails here fails again, per reference, in the requests that follow.
@@ -171,7 +214,7 @@ class HttpRegistryClient implements RegistryClient {
         context,
       );
     }
-    if (!REFERENCE_RE.test(reference)) {
+    if (request.path === undefined && !REFERENCE_RE.test(reference)) {
       throw new KasmGitopsError(
         "invalid-image-reference",
         `"${reference}" is neither a tag nor a digest (repository ${ref.repository} on ${this.host})`,
@@ -208,7 +251,7 @@ class HttpRegistryClient implements RegistryClient {
     authorization: string | undefined,
     signal?: AbortSignal,
   ): Promise<Exchange & { detail?: string }> {
-    const path = `/v2/${request.ref.repository}/manifests/${request.reference}`;
+    const path = request.path ?? `/v2/${request.ref.repository}/manifests/${request.reference}`;
     const init = {
       headers: { ...request.headers, ...(authorization ? { authorization } : {}) },
       ...(request.body ? { body: request.body } : {}),
@@ -250,7 +293,8 @@ class HttpRegistryClient implements RegistryClient {
         return await read(response);
       } finally {
         const durationMs = this.now() - started;
-        this.options.onRequest?.({ method, host: this.host, path, status, durationMs });
+        const shown = path.split("?")[0]!;
+        this.options.onRequest?.({ method, host: this.host, path: shown, status, durationMs });
       }
     });
   }

@@ -34,6 +34,7 @@ function registryLabel(context: RegistryErrorContext): string {
 }
 
 function target(context: RegistryErrorContext): string {
+  if (context.reference === "") return `${context.host}/${context.repository}`;
   const separator = context.reference.includes(":") ? "@" : ":";
   return `${context.host}/${context.repository}${separator}${context.reference}`;
 }
@@ -67,6 +68,13 @@ export function errorForResponse(context: RegistryErrorContext, facts: ResponseF
     return new KasmGitopsError(
       "registry-forbidden",
       `${where}: forbidden (HTTP 403): the account of ${registryLabel(context)} may not ${right} ${context.repository}${detail}`,
+      ctx,
+    );
+  }
+  if (status === 404 && context.reference === "") {
+    return new KasmGitopsError(
+      "registry-not-found",
+      `${where}: repository ${context.repository} not found on ${context.host}${detail}`,
       ctx,
     );
   }

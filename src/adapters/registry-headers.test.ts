@@ -3,6 +3,7 @@ import {
   type AuthChallenge,
   authChallenge,
   type Challenge,
+  nextPageLink,
   parseChallenges,
   parseRateLimitValue,
   parseRetryAfter,
@@ -162,5 +163,21 @@ describe("repositoryScope", () => {
     ["kasm/chrome", "push", "repository:kasm/chrome:pull,push"],
   ] as const)("%s %s", (repository, access, expected) => {
     expect(repositoryScope(repository, access)).toBe(expected);
+  });
+});
+
+describe("nextPageLink", () => {
+  const base = "https://reg.example.com:5000";
+  it.each([
+    ['</v2/a/tags/list?n=2&last=b>; rel="next"', "/v2/a/tags/list?n=2&last=b"],
+    ["</v2/a/tags/list?last=b&n=2>; rel=next", "/v2/a/tags/list?last=b&n=2"],
+    [`<${base}/v2/a/tags/list?last=b>; rel="next"`, "/v2/a/tags/list?last=b"],
+    ['</v2/a/tags/list?last=a>; rel="prev", </v2/a/tags/list?last=c>; rel="next"', "/v2/a/tags/list?last=c"],
+    ['<https://elsewhere.example.com/v2/a/tags/list?last=b>; rel="next"', undefined],
+    ['</v2/a/tags/list?last=a>; rel="prev"', undefined],
+    ["", undefined],
+    [null, undefined],
+  ])("%j → %j", (header, expected) => {
+    expect(nextPageLink(header, base)).toBe(expected);
   });
 });

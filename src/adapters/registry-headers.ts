@@ -124,3 +124,22 @@ export function parseRateLimitValue(header: string | null | undefined): number |
 export function repositoryScope(repository: string, access: "pull" | "push"): string {
   return `repository:${repository}:${access === "push" ? "pull,push" : "pull"}`;
 }
+
+/**
+ * The next page of a paginated list from its `Link` header (`</v2/x/tags/list?last=a&n=50>; rel="next"`), as a
+ * path with its query, resolved against `base`; undefined when there is none or it names another origin.
+ */
+export function nextPageLink(header: string | null | undefined, base: string): string | undefined {
+  for (const part of (header ?? "").split(/,(?=\s*<)/)) {
+    const match = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (!match || !/;\s*rel="?next"?(?:\s*;|\s*$)/i.test(match[2]!)) continue;
+    let url: URL;
+    try {
+      url = new URL(match[1]!, base);
+    } catch {
+      return undefined;
+    }
+    return url.origin === new URL(base).origin ? `${url.pathname}${url.search}` : undefined;
+  }
+  return undefined;
+}

@@ -18,6 +18,7 @@ export const FIGURE_PARTS = {
   prune: ["prune"],
   fleet: ["fleet", "fleet.slow"],
   page: ["page"],
+  update: ["update"],
 } as const;
 export type Figure = keyof typeof FIGURE_PARTS;
 export type Part = (typeof FIGURE_PARTS)[Figure][number];

@@ -25,6 +25,7 @@ import { benchPrune, PRUNE_DEFAULTS } from "./prune-figure.js";
 import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
 import { type FigureLine, renderTable } from "./table.js";
+import { benchUpdate, UPDATE_DEFAULTS } from "./update-figure.js";
 
 // biome-ignore format: one flag per line, with its default
 const FLAGS = {
@@ -37,6 +38,7 @@ const FLAGS = {
   "refresh-agents": { type: "string", help: "registry: agents refreshing", default: REGISTRY_DEFAULTS.agents },
   "refresh-images": { type: "string", help: "registry: images per agent", default: REGISTRY_DEFAULTS.images },
   "open-registry": { type: "boolean", help: "registry: no Bearer tokens (default: Docker Hub-like tokens)" },
+  "update-repositories": { type: "string", help: "update: repositories checked", default: UPDATE_DEFAULTS.repositories },
   "pull-images": { type: "string", help: "scheduling: images per agent", default: SCHEDULING_DEFAULTS.images },
   "pull-agents": { type: "string", help: "scheduling: agents", default: SCHEDULING_DEFAULTS.agents },
   "pull-limit": { type: "string", help: "scheduling: maxConcurrentPulls", default: SCHEDULING_DEFAULTS.limit },
@@ -126,6 +128,7 @@ async function runPart(part: Part, values: Values, log: (line: string) => void):
       ? benchFleet(lab, sizes)
       : benchFleetSlow(lab, { ...sizes, delayMs: count(values, "fleet-slow-delay") });
   }
+  if (part === "update") return benchUpdate(lab, { repositories: count(values, "update-repositories") });
   if (part === "prune") return benchPrune(lab, { ...PRUNE_DEFAULTS, images: count(values, "prune-images") });
   const interval = String(values.interval ?? DAEMON_DEFAULTS.interval);
   return benchDaemon(lab, {

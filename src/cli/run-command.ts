@@ -6,9 +6,12 @@ import { refreshFrequencyProblem } from "../core/manifest/refresh-frequency.js";
 import type { ReconcileDeps } from "../engine/cycle.js";
 import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot } from "../engine/snapshot.js";
+import { createUpdateReporter } from "../engine/update/update-report.js";
+import { createUpdater } from "../engine/update/updater.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
 import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { AUTOMATION_OPTIONS, automationFlags, manifestPath, writerFor } from "./automation-flags.js";
 import type { Command, CommandContext } from "./command.js";
 import { durationFlag, type RepoFlags, repoFlags } from "./flags.js";
 import type { CliIo } from "./io.js";
@@ -80,6 +83,18 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   const graceMs = durationFlag("grace", args.values.grace) ?? 60_000;
   const refreshCron = refreshFlag(args.values.refresh, new Date(), (message) => logger.warn({}, message));
   const notifier = createNotifierFor(io.env, flags.secrets, logger, metrics);
+  const automation = automationFlags(args, io);
+  const updater = createUpdater(
+    { ...deps, writer: writerFor(flags, automation, io) },
+    {
+      branch: flags.branch,
+      path: manifestPath(flags),
+      sign: automation.sign,
+      ...(refreshCron ? { refreshCron } : {}),
+      report: createUpdateReporter(logger),
+      onPushed: () => daemon.request("webhook"),
+    },
+  );
   const daemon = createDaemon(
     {
       ...deps,
@@ -87,6 +102,8 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       metrics,
       logger,
       notifier,
+      // One writer to Git, as one writer to Kasm: pullers (--agent, one per node) never author updates.
+      ...(flags.agents.length ? {} : { updater }),
     },
     {
       branch: flags.branch,
@@ -160,6 +177,7 @@ export const runEntry: Command = {
     ...REPO_OPTIONS,
     ...KASM_ONLY_OPTIONS,
     ...TRUST_OPTIONS,
+    ...AUTOMATION_OPTIONS,
     interval: {
       type: "string",
       value: "DURATION",

@@ -146,7 +146,12 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
   [
     "invalid-cron",
     "error",
-    "`spec.refreshSchedule` or a workspace's `spec.refresh` is not a cron expression.",
+    "`spec.refreshSchedule`, a workspace's `spec.refresh` or its `spec.update.schedule` is not a cron expression.",
+  ],
+  [
+    "invalid-update-policy",
+    "error",
+    "A workspace's `spec.update` does not compile: `filter.pattern` is no regular expression, `filter.extract` names a group the pattern lacks, `range` is no semver range, or `range` is given for a policy other than semver.",
   ],
   [
     "invalid-registry-host",

@@ -23,6 +23,7 @@ import {
   reduceStatus,
   type StatusEvent,
 } from "./status.js";
+import type { Updater } from "./update/updater.js";
 
 export type { DaemonLogger };
 
@@ -32,6 +33,8 @@ export type DaemonDeps = ReconcileDeps & {
   logger: DaemonLogger;
   /** Where rollout, promotion, health and refusal events go; absent = no notifications. */
   notifier?: Notifier;
+  /** Update checks on their own schedule (engine/update/updater.ts); told each revision in force. */
+  updater?: Updater;
 };
 export type DaemonOptions = {
   branch: string;
@@ -120,6 +123,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       }
       reporter.revision(id, outcome);
       const snapshot = outcome.snapshot;
+      deps.updater?.configure(snapshot);
       if (snapshot) {
         // A new revision (or the first cycle) checks every tag; a scheduled refresh only the tags that follow it.
         let scope: false | RefreshScope = false;
@@ -221,7 +225,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
       timers.stop();
       drain.abort();
       const timer = setTimeout(() => hard.abort(), options.graceMs);
-      await daemon.idle();
+      await Promise.all([daemon.idle(), deps.updater?.stop()]);
       clearTimeout(timer);
     },
   };

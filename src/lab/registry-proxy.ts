@@ -20,6 +20,7 @@ import {
   type RequestKind,
   schemeOf,
 } from "./registry-proxy-requests.js";
+import { tagListPage } from "./registry-proxy-tags.js";
 
 export type { InjectRule, RequestFacts, RequestKind } from "./registry-proxy-requests.js";
 
@@ -43,6 +44,8 @@ export type ProxyBehaviour = {
   inject?: InjectRule[];
   /** Demand Bearer tokens from `/token` (checked against these credentials) instead of passing auth through. */
   bearer?: BearerSettings;
+  /** Serve tag lists in pages (`n`, `last`, `Link`), as paginating registries do; the upstream answers whole. */
+  paginateTags?: boolean;
 };
 
 export type ProxyStats = {
@@ -106,7 +109,7 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
     return target.origin === upstream.origin ? `${url}${target.pathname}${target.search}` : location;
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, done: (status: number) => void) => {
+  const upstreamHeaders = (req: IncomingMessage) => {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name) && name !== "host") headers[name] = value;
@@ -117,6 +120,46 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
       const { username, password } = options.upstreamAuth;
       headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
     }
+    return headers;
+  };
+
+  /** The whole tag list from upstream, served as the page the request asks for. */
+  const paginate = (req: IncomingMessage, res: ServerResponse, done: (status: number) => void) => {
+    const asked = new URL(req.url ?? "/", "http://proxy");
+    const headers = upstreamHeaders(req);
+    req.resume();
+    const outgoing = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: "GET", path: asked.pathname, headers, agent },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+        incoming.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = incoming.statusCode ?? 502;
+          if (status !== 200) {
+            res.writeHead(status, { "content-type": "application/json" }).end(text);
+            return done(status);
+          }
+          const whole = JSON.parse(text) as { name: string; tags: string[] | null };
+          const page = tagListPage(whole.name, whole.tags ?? [], asked.searchParams, asked.pathname);
+          res.writeHead(200, {
+            "content-type": "application/json",
+            ...(page.link ? { link: page.link } : {}),
+          });
+          res.end(page.body);
+          done(200);
+        });
+      },
+    );
+    outgoing.on("error", (error) => {
+      res.writeHead(502, { "content-type": "text/plain" }).end(`upstream error: ${error.message}`);
+      done(502);
+    });
+    outgoing.end();
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, done: (status: number) => void) => {
+    const headers = upstreamHeaders(req);
     const outgoing = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
       (incoming) => {
@@ -206,7 +249,9 @@ export async function startRegistryProxy(options: RegistryProxyOptions): Promise
     if (facts.kind.startsWith("manifest-") && behaviour.manifestDelayMs) {
       await sleep(behaviour.manifestDelayMs);
     }
-    if (!res.destroyed) forward(req, res, finish);
+    if (res.destroyed) return;
+    if (facts.kind === "tags" && req.method === "GET" && behaviour.paginateTags) paginate(req, res, finish);
+    else forward(req, res, finish);
   };
 
   const server = createServer((req, res) => {

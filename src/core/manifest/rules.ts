@@ -3,6 +3,7 @@ import { parseDuration } from "../duration.js";
 import { type ImageReference, parseImageReference } from "../image/reference.js";
 import { checkKasm } from "../kasm/rules.js";
 import { didYouMean } from "../suggest.js";
+import { checkUpdatePolicy } from "../update/rules.js";
 import { dockerHostHint, parseDockerHost, registryPortProblem } from "./host-format.js";
 import { checkPromotions } from "./promotion-rules.js";
 import { refreshFrequencyProblem } from "./refresh-frequency.js";
@@ -78,6 +79,9 @@ export function checkSemantics(items: readonly Identified[]): void {
     const refresh = text(item, "/spec/refresh");
     if (refresh !== undefined && refresh !== "default" && refresh !== "never")
       checkCron(item, "/spec/refresh", refresh);
+    const updateSchedule = text(item, "/spec/update/schedule");
+    if (updateSchedule !== undefined) checkCron(item, "/spec/update/schedule", updateSchedule);
+    checkUpdatePolicy(item);
   }
   checkPromotions(items, byKind.get("Workspace")!, images);
   checkKasm(items);
@@ -103,7 +107,7 @@ function checkCron(item: Identified, pointer: string, expression: string): void 
     new CronPattern(expression);
     const tooOften = refreshFrequencyProblem(expression, FREQUENCY_FROM);
     if (tooOften) {
-      const where = pointer.slice(1).replace("/", ".");
+      const where = pointer.slice(1).replaceAll("/", ".");
       item.ref.add({
         ...error(pointer, "refresh-too-often", `${where}: ${tooOften.message}`),
         severity: tooOften.severity,
@@ -115,7 +119,7 @@ function checkCron(item: Identified, pointer: string, expression: string): void 
       error(
         pointer,
         "invalid-cron",
-        `${pointer.slice(1).replace("/", ".")} "${expression}" is not a cron expression: ${detail} (e.g. "0 * * * *" = hourly)`,
+        `${pointer.slice(1).replaceAll("/", ".")} "${expression}" is not a cron expression: ${detail} (e.g. "0 * * * *" = hourly)`,
       ),
     );
   }

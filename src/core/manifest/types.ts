@@ -59,6 +59,23 @@ export type WorkspaceSpec = {
   /** A smoke test in Kasm of each new digest (`true`: the defaults); see core/kasm/smoke.ts. */
   smoke?: true | WorkspaceSmokeSpec;
   kasm?: KasmWorkspaceSpec;
+  update?: UpdateSpec;
+};
+
+/** How an update policy orders a repository's tags (docs/automation.md). */
+export type UpdatePolicyKind = "semver" | "numerical" | "alphabetical";
+/** Where an automated update goes: a commit on the followed branch, or a branch for a merge request. */
+export type UpdateMode = "commit" | "branch";
+/** Which new tags of its repository a Workspace moves to, and when they are looked for. */
+export type UpdateSpec = {
+  policy: UpdatePolicyKind;
+  /** A semver range (`>=1.16 <2`), for policy semver only; default any release. */
+  range?: string;
+  /** Tags that match `pattern` pass, and `extract` (default: the whole tag) is what the policy orders. */
+  filter?: { pattern: string; extract?: string };
+  /** A cron expression; default the refresh schedule. */
+  schedule?: string;
+  mode?: UpdateMode;
 };
 
 /** Durations: how long a session may take to run, and how long it is held running. */
@@ -203,6 +220,7 @@ export type ProblemCode =
   | "invalid-quantity"
   | "invalid-registry-host"
   | "invalid-secret-ref"
+  | "invalid-update-policy"
   | "invalid-url"
   | "invalid-value"
   | "kasm-placement"

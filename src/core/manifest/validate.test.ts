@@ -305,6 +305,43 @@ const CASES: [string, string, string, number, number][] = [
     12,
   ],
   ["an invalid refresh cron", workspace('  refresh: "61 * * * *"'), "invalid-cron", 7, 12],
+  // Update policies
+  [
+    "an update pattern that is no regular expression",
+    workspace("  update:", "    policy: numerical", "    filter: {pattern: '^(?<ts>\\d{8}$'}"),
+    "invalid-update-policy",
+    9,
+    23,
+  ],
+  [
+    "an update extract naming a group the pattern lacks",
+    workspace("  update:", "    policy: numerical", "    filter: {pattern: '^(?P<ts>\\d+)$', extract: $tz}"),
+    "invalid-update-policy",
+    9,
+    49,
+  ],
+  [
+    "an update range that is no semver range",
+    workspace("  update: {policy: semver, range: '>=one'}"),
+    "invalid-update-policy",
+    7,
+    35,
+  ],
+  [
+    "an update range on a numerical policy",
+    workspace("  update: {policy: numerical, range: '>=1'}"),
+    "invalid-update-policy",
+    7,
+    38,
+  ],
+  ["an unknown update policy", workspace("  update: {policy: newest}"), "invalid-value", 7, 20],
+  [
+    "an invalid update schedule",
+    workspace("  update: {policy: semver, schedule: sometimes}"),
+    "invalid-cron",
+    7,
+    38,
+  ],
   [
     "an invalid refresh schedule",
     "apiVersion: kasm-gitops/v1\nkind: Settings\nmetadata: {name: default}\nspec: {refreshSchedule: hourly}\n",

@@ -101,7 +101,7 @@ export async function verifyPromotion(
  */
 export function editPromotion(
   files: readonly ManifestFile[],
-  target: PromotionTarget,
+  target: Pick<PromotionTarget, "workspace" | "image">,
   where: string,
 ): ManifestFile {
   const original = files.find((f) => f.file === target.workspace.source.file);

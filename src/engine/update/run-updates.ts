@@ -1,0 +1,92 @@
+/**
+ * One update pass, shared by the daemon's schedule and `kasm-gitops update`: check the Workspaces' policies
+ * against their registries, then author and push one commit per candidate, one after another on the tip.
+ */
+import { describeError, KasmGitopsError } from "../../core/errors.js";
+import type { ManifestFile } from "../../core/manifest/load.js";
+import type { SecretPolicy } from "../../core/manifest/secret-policy.js";
+import type { ManifestSet } from "../../core/manifest/types.js";
+import { updateBranch, updateCommitMessage } from "../../core/update/message.js";
+import type { GitWriter } from "../../ports.js";
+import { type ImageCommitResult, pushImageChange } from "../authoring/image-commit.js";
+import { checkUpdates, type UpdateDeps, type UpdateFinding } from "./check.js";
+
+export type RunUpdatesDeps = UpdateDeps & {
+  writer: GitWriter;
+  readManifests: (dir: string, root: string) => Promise<ManifestFile[]>;
+  secrets?: SecretPolicy;
+};
+export type RunUpdatesOptions = {
+  branch: string;
+  path: string;
+  sign: boolean;
+  only?: ReadonlySet<string>;
+  /** Check and say what would be written, but commit nothing. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+};
+
+/** A Workspace's finding, and what became of its commit when it had a candidate. */
+export type UpdateOutcome = {
+  finding: UpdateFinding;
+  result?: ImageCommitResult;
+  /** The write-back failed (git unreachable, the tip invalid): nothing was pushed. */
+  error?: { code: string; message: string };
+};
+
+/** Checks, then writes back each candidate; one failure never stops the others. */
+export async function runUpdates(
+  set: ManifestSet,
+  deps: RunUpdatesDeps,
+  options: RunUpdatesOptions,
+): Promise<UpdateOutcome[]> {
+  const findings = await checkUpdates(set, deps, {
+    ...(options.only ? { only: options.only } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const byName = new Map(set.workspaces.map((w) => [w.metadata.name, w]));
+  const outcomes: UpdateOutcome[] = [];
+  for (const finding of findings) {
+    if (finding.status !== "candidate" || options.dryRun) {
+      outcomes.push({ finding });
+      continue;
+    }
+    const update = byName.get(finding.workspace)!.spec.update!;
+    const message = updateCommitMessage({
+      workspace: finding.workspace,
+      previous: finding.current,
+      image: finding.image,
+      tag: finding.tag,
+      digest: finding.digest,
+      policy: update,
+      ...(finding.previousTag ? { previousTag: finding.previousTag } : {}),
+      ...(finding.previousDigest ? { previousDigest: finding.previousDigest } : {}),
+    });
+    const change = {
+      workspace: finding.workspace,
+      image: finding.image,
+      message,
+      ...(update.mode === "branch" ? { branch: updateBranch(finding.workspace, finding.tag) } : {}),
+    };
+    try {
+      const result = await pushImageChange(deps.writer, change, {
+        branch: options.branch,
+        path: options.path,
+        sign: options.sign,
+        readManifests: deps.readManifests,
+        ...(deps.secrets ? { secrets: deps.secrets } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      outcomes.push({ finding, result });
+    } catch (error) {
+      const code = error instanceof KasmGitopsError ? error.code : "internal";
+      outcomes.push({ finding, error: { code, message: describeError(error) } });
+    }
+  }
+  return outcomes;
+}
+
+/** Whether a pass did all it should: every check answered, and every candidate pushed or already there. */
+export function updatesSucceeded(outcomes: readonly UpdateOutcome[]): boolean {
+  return outcomes.every((o) => o.finding.status !== "error" && !o.error && o.result?.status !== "refused");
+}
