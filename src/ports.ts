@@ -216,6 +216,8 @@ export type Metrics = {
   setAppliedRevision(revision: string): void;
   setAgents(reachable: number, total: number): void;
   promotionFinished(result: PromotionResult): void;
+  /** A smoke test in Kasm ended: pass, fail (a verdict), or error (no verdict: a key or network fault, a stop). */
+  smokeFinished(result: "pass" | "fail" | "error", durationMs: number): void;
   /** `status`: ok, failed, or skipped (held after a failed pull, or stopping). */
   kasmActionFinished(type: string, status: "ok" | "failed" | "skipped"): void;
   /** Managed Kasm records, and those edited in Kasm found by the last plan. */

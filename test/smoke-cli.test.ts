@@ -19,14 +19,26 @@ import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 import { apply, env, kit, yaml } from "./helpers/kasm-sync.js";
 
 const f = {} as { repo: TestRepo; state: string; images: Record<"stays" | "exits", string> };
-const workspace = (name: string, image: string, smoke: { timeout: string; hold: string }) => ({
+const workspace = (
+  name: string,
+  image: string,
+  smoke?: { timeout: string; hold: string },
+  promotion?: { from: string; movingTags: string[] },
+) => ({
   name,
   image,
   registry: "corp",
   labels: { ring: "testing" },
   groups: ["qa"],
-  smoke,
+  ...(smoke ? { smoke } : {}),
+  ...(promotion ? { promotion } : {}),
 });
+const four = (images: Record<"stays" | "exits", string>, smoke: boolean) => [
+  workspace("chrome", images.stays, smoke ? { timeout: "20s", hold: "2s" } : undefined),
+  workspace("broken", images.exits, smoke ? { timeout: "20s", hold: "2s" } : undefined),
+  workspace("long", images.stays, smoke ? { timeout: "20s", hold: "60s" } : undefined),
+  workspace("stuck", images.stays, smoke ? { timeout: "3s", hold: "1s" } : undefined),
+];
 
 beforeAll(async () => {
   const lab = inject("lab");
@@ -39,17 +51,13 @@ beforeAll(async () => {
     images[program] = `${kit.proxy.host}/${repository}:v1`;
   }
   Object.assign(f, { repo: await createTestRepo(), state: await stateDir(), images });
-  const manifests = yaml(
-    [
-      workspace("chrome", images.stays, { timeout: "20s", hold: "2s" }),
-      workspace("broken", images.exits, { timeout: "20s", hold: "2s" }),
-      workspace("long", images.stays, { timeout: "20s", hold: "60s" }),
-      workspace("stuck", images.stays, { timeout: "3s", hold: "1s" }),
-    ],
-    { smokeUser: "smoke" },
-  );
-  await f.repo.commit({ "manifests/a.yaml": manifests }, "four workspaces with smoke tests");
+  // Applied without smoke tests (the cycle would start them), then Git asks for them: the command's tests.
+  await f.repo.commit({ "manifests/a.yaml": yaml(four(images, false), { smokeUser: "smoke" }) }, "four");
   expect((await apply(f as never)).code).toBe(0);
+  await f.repo.commit(
+    { "manifests/a.yaml": yaml(four(images, true), { smokeUser: "smoke" }) },
+    "four workspaces with smoke tests",
+  );
   // Kasm's agents report what the lab engines now hold; each runs its sessions there.
   kit.kasm.seed({
     servers: lab.engines.slice(0, 2).map((e, i) => ({
@@ -162,5 +170,63 @@ describe("kasm-gitops smoke", () => {
     } finally {
       kit.kasm.setPermissions(undefined);
     }
+  });
+});
+
+describe("the cycle's smoke tests and the promotion gate", () => {
+  it("apply tests a new digest after its switch, then promotes it; a failed digest's promotion is blocked naming Kasm's message", async () => {
+    const lab = inject("lab");
+    const repository = uniqueRepo("smoke-fresh");
+    await pushRandomImage({ url: kit.proxy.url, repository, tag: "v1" }, undefined, "stays");
+    const fresh = `${kit.proxy.host}/${repository}:v1`;
+    kit.kasm.seed({
+      servers: lab.engines.slice(0, 2).map((e, i) => ({
+        hostname: `a${i + 1}`,
+        engine: e.host,
+        docker_images: { x: { tags: [f.images.stays, f.images.exits, fresh] } },
+      })),
+    });
+    const hold = { timeout: "20s", hold: "2s" };
+    const manifests = yaml(
+      [
+        workspace("broken", f.images.exits, hold),
+        workspace("fresh", fresh, hold),
+        workspace("fresh-prod", fresh, undefined, { from: "fresh", movingTags: ["latest"] }),
+        workspace("broken-prod", f.images.exits, undefined, { from: "broken", movingTags: ["latest"] }),
+      ],
+      { smokeUser: "smoke" },
+    );
+    await f.repo.commit({ "manifests/a.yaml": manifests }, "a new image with smoke tests, and promotions");
+    const plan = async () => {
+      const run = await inRepo("plan", f.repo.bare, f.state, ["--json"], { env: env() });
+      return JSON.parse(run.stdout) as {
+        actions: { type: string; workspace?: string; digest?: string; image?: string }[];
+        blocked: { type: string; workspace?: string; reason: string; message: string }[];
+      };
+    };
+    const before = await plan();
+    expect(before.actions.filter((a) => a.type === "smoke").map((a) => a.workspace)).toEqual(["fresh"]);
+    expect(
+      before.blocked
+        .filter((b) => b.type === "promote")
+        .map((b) => `${b.workspace} ${b.reason}`)
+        .sort(),
+    ).toEqual(["broken-prod smoke-failed", "fresh-prod not-verified"]);
+
+    await apply(f as never);
+    const passed = Object.values((await kept()).results).filter((r) => r.result === "pass");
+    const digest = before.actions.find((a) => a.type === "smoke")!.digest!;
+    expect(passed.map((r) => r.digest)).toContain(digest);
+    expect((await kept()).results[`fresh@${digest}`]).toMatchObject({ result: "pass" });
+
+    const after = await plan();
+    expect(after.actions.filter((a) => a.type === "smoke")).toEqual([]);
+    expect(after.actions.filter((a) => a.type === "promote").map((a) => a.workspace)).toEqual(["fresh-prod"]);
+    const blocked = after.blocked.filter((b) => b.type === "promote");
+    expect(blocked.map((b) => b.workspace)).toEqual(["broken-prod"]);
+    expect(blocked[0]!.message).toContain("the session stopped before it ran (Kasm reports it stopped)");
+    // The promotion is made; the blocked one keeps apply from reporting a converged fleet (exit 1).
+    expect((await apply(f as never)).code).toBe(1);
+    expect((await plan()).actions.filter((a) => a.type === "promote")).toEqual([]);
   });
 });

@@ -26,6 +26,8 @@ export function startReason(action: Action): string {
       return "assigned in Git, not yet in Kasm";
     case "kasm-group-remove":
       return "assigned in Kasm, not in Git";
+    case "smoke":
+      return `${action.reason} digest ${action.digest}`;
   }
 }
 

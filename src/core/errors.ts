@@ -24,6 +24,8 @@ export type ErrorCode =
   | "pull-failed"
   | "promotion-failed"
   | "not-verified"
+  | "smoke-missing"
+  | "smoke-failed"
   | "listen-failed"
   | "state-file"
   | "kasm-unauthorized"
@@ -107,6 +109,10 @@ export type ErrorContexts = {
   "pull-failed": Classified & { agent?: string; image?: string; aborted?: boolean };
   "promotion-failed": Classified & { image?: string; tag?: string };
   "not-verified": { workspace: string; image: string; digest: string; warnings: string[] };
+  /** A promotion whose testing workspace has smoke tests, and no passed one of this digest. */
+  "smoke-missing": { workspace: string; image: string; digest: string };
+  /** A failed smoke test: `message` is Kasm's words or what was seen. */
+  "smoke-failed": { workspace: string; image?: string; digest: string };
   "listen-failed": { listen: string; code?: string };
   "state-file": { file: string };
   "kasm-unauthorized": KasmContext;

@@ -65,6 +65,11 @@ export function cycleEventLogger(logger: DaemonLogger, metrics: Metrics, cycle: 
     const { action, status, durationMs, error, attempts } = event.result;
     if (action.type.startsWith("kasm-")) metrics.kasmActionFinished(action.type, status);
     else if (action.type === "promote") metrics.promotionFinished(status === "ok" ? "ok" : "failed");
+    else if (action.type === "smoke" && status !== "skipped")
+      metrics.smokeFinished(
+        status === "ok" ? "pass" : error?.code === "smoke-failed" ? "fail" : "error",
+        durationMs,
+      );
     else if (action.type === "remove")
       metrics.removalFinished(action.agent, removalResult(status), action.bytes);
     else if (action.type === "pull")

@@ -192,6 +192,17 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
         blockedSeen.add(key);
         // The promotions metric counts promotions; a held moving-tag pull is logged once per agent.
         if (blocked.type === "promote") metrics.promotionFinished("blocked");
+        if (blocked.type === "promote" && blocked.reason === "smoke-failed")
+          notify(
+            "smoke-failed",
+            revision,
+            `promotion blocked (workspace ${blocked.workspace}): ${blocked.message}`,
+            {
+              workspace: blocked.workspace,
+              image: blocked.image,
+              digest: blocked.targetDigest,
+            },
+          );
         logBlocked(logger, id, revision, blocked);
       }
       for (const o of p.observations) {
@@ -234,6 +245,11 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     finished(report: CycleReport) {
       const { id, planned, results } = report;
       const outcome = planned ? { ...standing(planned), failed: failedActions(results) } : undefined;
+      for (const r of results) {
+        if (r.action.type !== "smoke" || r.error?.code !== "smoke-failed" || !planned) continue;
+        const { workspace, digest } = r.action;
+        notify("smoke-failed", planned.plan.revision, r.error.message, { workspace, digest });
+      }
       if (planned && planned.plan.actions.length > 0) afterActions(report, planned, outcome?.kasmSeen);
       let result: CycleResult = "ok";
       let error: string | undefined;

@@ -34,6 +34,7 @@ import { fingerprinter, kasmInput } from "./kasm-input.js";
 import { planKasmOnly } from "./kasm-only.js";
 import { afterWrites, registryInfo } from "./kasm-sync.js";
 import { observeAgents, resolveDigests } from "./observe.js";
+import { smokeExecution } from "./smoke-actions.js";
 import { loadSnapshot, type Snapshot } from "./snapshot.js";
 import { kasmStaleReasons, staleReasons } from "./stale.js";
 
@@ -105,7 +106,7 @@ export async function planSnapshot(
   const enabled = desired.agents.filter((a) => a.enabled).map((a) => fleet.agents.get(a.agent)!);
   // The ledger is read while the agents answer, so parsing it never runs back to back with buildPlan:
   // at 200 agents each is tens of ms of synchronous work, and together they stalled the event loop.
-  const [observed, kasm, ledger] = await Promise.all([
+  const [observed, kasm, ledger, smoke] = await Promise.all([
     observeAgents(enabled, options.signal, {
       containersOf: pruningAgents(snapshot.set),
       ...(options.diskUsage ? { diskUsage: true } : {}),
@@ -113,6 +114,8 @@ export async function planSnapshot(
     // A reconciler limited to some agents cannot know whether every agent holds an image.
     options.onlyAgents?.length ? undefined : kasmInput(fleet, deps, options.signal),
     deps.ledger.read(),
+    // Smoke results gate promotions and say which digests a run tests; a damaged file fails the cycle.
+    deps.smoke?.read(),
   ]);
   const now = deps.clock.now();
   // Promotion refs are checked on every refresh: a moving tag moved by hand is pointed back at the tested digest.
@@ -141,6 +144,7 @@ export async function planSnapshot(
     ledger: ledger.entries,
     prune: { now, covered: new Set(Object.keys(ledger.covered)), departed: ledger.departed },
     ...(kasm ? { kasm } : {}),
+    ...(smoke ? { smoke } : {}),
   });
   if (options.record) await recordHistory(snapshot, observed, ledger, now, deps.ledger);
   deps.debugLog?.debug(
@@ -226,6 +230,9 @@ export async function executeOnFleet(
     revision: plan.revision,
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(api ? { kasm: { api, credentialsFor } } : {}),
+    ...(api && deps.smoke
+      ? { smoke: smokeExecution({ api, store: deps.smoke, clock: deps.clock, set: fleet.set }) }
+      : {}),
     ...extra,
   });
   const kasm = fleet.kasm;

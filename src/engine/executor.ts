@@ -8,11 +8,13 @@ import type {
   PromoteAction,
   PullAction,
   RemoveAction,
+  SmokeAction,
 } from "../core/plan/types.js";
 import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
 import { type KasmExecution, runKasmAction } from "./kasm-sync.js";
 import { executeRemovals } from "./remove-images.js";
+import type { SmokeExecution } from "./smoke-actions.js";
 
 export type ActionStatus = "ok" | "failed" | "skipped";
 export type ActionResult = {
@@ -54,6 +56,8 @@ export type ExecutorDeps = {
   onEvent?: (event: ExecutorEvent) => void;
   /** The Kasm API and registry tokens, when the plan has `kasm-*` actions. */
   kasm?: KasmExecution;
+  /** Runs a `smoke` action (Kasm and the state dir's smoke results); absent: smoke actions are skipped. */
+  smoke?: SmokeExecution;
 };
 
 /** Kasm writes in flight at once: a handful, so the web app is never flooded. */
@@ -198,9 +202,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
     if (action.type === "pull") byAgent.set(action.agent, [...(byAgent.get(action.agent) ?? []), action]);
   }
   const kasmActions = plan.actions.filter((a): a is KasmAction => a.type.startsWith("kasm-"));
-  const [pullResults, kasmResults] = await Promise.all([
+  const smokeActions = plan.actions.filter((a): a is SmokeAction => a.type === "smoke");
+  const [pullResults, kasmResults, smokeResults] = await Promise.all([
     Promise.all([...byAgent].map(([agentName, queue]) => runAgentQueue(agentName, [...queue]))),
     runKasm(kasmActions),
+    Promise.all(smokeActions.map(runSmokeAction)),
   ]);
   // Removals last, once the Kasm records point at the new images. A Kasm change that did not succeed
   // may leave a record on an image about to go, so then nothing is removed this cycle (kept, retried next).
@@ -209,7 +215,32 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
   const removed = kasmFailed
     ? removals.map((r) => skip(r, `kept: ${kasmHeld(kasmFailed)}`))
     : await executeRemovals(removals, { ...deps, emit });
-  return [...promoted, ...pullResults.flat(), ...kasmResults, ...removed];
+  return [...promoted, ...pullResults.flat(), ...kasmResults, ...smokeResults, ...removed];
+
+  /**
+   * A smoke test once the switch and pulls it follows are done (skipped when one failed). A stop, graceful
+   * or not, aborts it: its session is destroyed before the process ends, and no verdict is kept.
+   */
+  async function runSmokeAction(action: SmokeAction): Promise<ActionResult> {
+    const after = await Promise.all(action.after.map((i) => outcomes[i]).filter((o) => o !== undefined));
+    const failed = after.find((r) => r.status !== "ok");
+    if (failed) return skip(action, heldBecause(failed));
+    const smoke = deps.smoke;
+    if (!smoke) return skip(action, "smoke tests need Kasm and the state dir in this run");
+    if (deps.signal?.aborted || deps.drain?.aborted)
+      return skip(action, "stopping: the smoke test was not started");
+    const stops = [deps.signal, deps.drain].filter((s): s is AbortSignal => s !== undefined);
+    const signal = stops.length > 0 ? AbortSignal.any(stops) : undefined;
+    const createdId = after.find((r) => r.action.type === "kasm-create")?.imageId;
+    return run(
+      action,
+      (attempt) => {
+        emit({ type: "start", action, attempt, inFlight: 1, queued: 0 });
+        return smoke(action, createdId, signal);
+      },
+      { ...policy, attempts: 1 },
+    );
+  }
 
   /**
    * Kasm actions, each once every action it waits for (`after`) is done: held (skipped, with the reason)

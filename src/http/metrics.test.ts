@@ -89,6 +89,11 @@ describe("createMetrics", () => {
       ['kasm_gitops_promotions_total{result="blocked"} 1'],
     ],
     [
+      "a smoke test that failed",
+      (m) => m.smokeFinished("fail", 31_500),
+      ['kasm_gitops_smoke_total{result="fail"} 1', "kasm_gitops_smoke_last_duration_seconds 31.5"],
+    ],
+    [
       "nothing verified yet",
       () => {},
       ["kasm_gitops_converged 0", 'kasm_gitops_unknown_checks{kind="registry"} 0'],

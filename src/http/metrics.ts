@@ -77,6 +77,17 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     labelNames: ["result"] as const,
     registers,
   });
+  const smokes = new Counter({
+    name: `${METRIC_PREFIX}smoke_total`,
+    help: "Smoke tests in Kasm, by result (error: no verdict, such as a key without the session permissions).",
+    labelNames: ["result"] as const,
+    registers,
+  });
+  const smokeSeconds = new Gauge({
+    name: `${METRIC_PREFIX}smoke_last_duration_seconds`,
+    help: "How long the last smoke test in Kasm took, from the session request to its verdict.",
+    registers,
+  });
   const removals = new Counter({
     name: `${METRIC_PREFIX}image_removals_total`,
     help: "Prune removals on agents, by agent and result (kept: in use or re-tagged by the time it was to go).",
@@ -176,6 +187,10 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     },
     promotionFinished(result) {
       promotions.inc({ result });
+    },
+    smokeFinished(result, durationMs) {
+      smokes.inc({ result });
+      smokeSeconds.set(durationMs / 1000);
     },
     removalFinished(agent, result, bytes) {
       removals.inc({ agent, result });

@@ -150,7 +150,8 @@ export type NotificationEventKind =
   | "drift"
   | "degraded"
   | "recovered"
-  | "revision-refused";
+  | "revision-refused"
+  | "smoke-failed";
 export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
   "rollout-done",
   "rollout-failed",
@@ -159,6 +160,7 @@ export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
   "degraded",
   "recovered",
   "revision-refused",
+  "smoke-failed",
 ];
 
 export type NotificationSpec = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planOf } from "../../../test/helpers/plans.js";
 import { blockedPromotions, blockedReasons, type PromotionSources } from "./blocked-promotions.js";
-import type { BlockedPromotion, Plan, PullAction } from "./types.js";
+import type { BlockedPromotion, Plan, PullAction, SmokeAction } from "./types.js";
 
 const blocked = (reason: BlockedPromotion["reason"]): BlockedPromotion => ({
   type: "promote",
@@ -19,6 +19,14 @@ const pullFor = (workspace: string, targetDigest: string): PullAction => ({
   workspaces: [workspace],
   reason: "missing",
   targetDigest,
+});
+const smokeOf = (workspace: string, digest: string): SmokeAction => ({
+  type: "smoke",
+  workspace,
+  digest,
+  imageId: "img1",
+  reason: "untested",
+  after: [],
 });
 const testingPull = (targetDigest: string) => pullFor("app-testing", targetDigest);
 /** `app` is promoted from `app-testing`. */
@@ -43,6 +51,28 @@ describe("blockedPromotions", () => {
     [
       "a pull of another digest does not test it",
       plan({ blocked: [blocked("not-verified")], actions: [testingPull("sha256:bbb")] }),
+      1,
+      0,
+    ],
+    ["no smoke test of the digest blocks convergence", plan({ blocked: [blocked("smoke-missing")] }), 1, 0],
+    [
+      "a smoke test this plan starts of that digest waits for it",
+      plan({ blocked: [blocked("smoke-missing")], actions: [smokeOf("app-testing", "sha256:aaa")] }),
+      0,
+      1,
+    ],
+    [
+      "a smoke test of another digest or workspace does not",
+      plan({
+        blocked: [blocked("smoke-missing")],
+        actions: [smokeOf("app-testing", "sha256:bbb"), smokeOf("app", "sha256:aaa")],
+      }),
+      1,
+      0,
+    ],
+    [
+      "a failed smoke test blocks, whatever the plan pulls",
+      plan({ blocked: [blocked("smoke-failed")], actions: [testingPull("sha256:aaa")] }),
       1,
       0,
     ],

@@ -5,19 +5,24 @@ import type { BlockedPromotion, Plan } from "./types.js";
 export type PromotionSources = Pick<ManifestSet, "workspaces">;
 
 /**
- * A promotion blocked as not verified whose target digest this plan pulls for its `promotion.from` workspace:
- * carrying out the plan tests it, and the next run promotes it. Known and on its way, so it does not keep a
- * fleet from converging. (The promoted workspace's own pull of that digest tests nothing.)
+ * A promotion blocked as not verified (or with no smoke test yet) whose target digest this plan pulls for, or
+ * smoke-tests in, its `promotion.from` workspace: carrying out the plan tests it, and the next run promotes
+ * it. Known and on its way, so it does not keep a fleet from converging. (The promoted workspace's own pull
+ * of that digest tests nothing.) A failed smoke test is never on its way.
  */
 function testedByPlan(plan: Plan, blocked: BlockedPromotion, sources: PromotionSources): boolean {
   const from = sources.workspaces.find((w) => w.metadata.name === blocked.workspace)?.spec.promotion?.from;
+  if (from === undefined || blocked.reason === "smoke-failed") return false;
   return plan.actions.some(
     (a) =>
-      a.type === "pull" &&
-      a.image === blocked.source &&
-      a.targetDigest === blocked.targetDigest &&
-      from !== undefined &&
-      a.workspaces.includes(from),
+      (a.type === "pull" &&
+        a.image === blocked.source &&
+        a.targetDigest === blocked.targetDigest &&
+        a.workspaces.includes(from)) ||
+      (a.type === "smoke" &&
+        blocked.reason === "smoke-missing" &&
+        a.workspace === from &&
+        a.digest === blocked.targetDigest),
   );
 }
 
@@ -30,7 +35,7 @@ export function blockedPromotions(
   const waiting: BlockedPromotion[] = [];
   for (const b of plan.blocked) {
     // Off the promotion branch, promotions are never made by design: not a fault of the fleet.
-    if (b.type !== "promote" || b.reason !== "not-verified") continue;
+    if (b.type !== "promote" || b.reason === "not-on-promotion-branch") continue;
     (testedByPlan(plan, b, sources) ? waiting : blocking).push(b);
   }
   return { blocking, waiting };

@@ -1,5 +1,7 @@
 import { indexLocalImages, type LocalImage, type LocalImageIndex } from "../image/local.js";
 import { type KasmPlanInput, planKasm } from "../kasm/plan.js";
+import { EMPTY_SMOKE_STATE, type SmokeState } from "../kasm/smoke.js";
+import { planSmokes } from "../kasm/smoke-plan.js";
 import type { ManifestSet } from "../manifest/types.js";
 import { type DesiredImage, type DesiredState, movingTagRefs } from "./desired.js";
 import { guardMovingTag, movingTagGuard } from "./moving-tag-guard.js";
@@ -42,6 +44,8 @@ export type PlanInput = {
   ledger?: readonly PruneRecord[];
   /** The clock and what the ledger knows of agents and removed workspaces; absent in hand-built plans. */
   prune?: PruneContext;
+  /** Smoke results in Kasm (the state dir), for the promotion gate and the smoke tests a run starts. */
+  smoke?: SmokeState;
   /** With a KasmServer: what Kasm holds and what was last written there. */
   kasm?: Omit<KasmPlanInput, "workspaces" | "agents" | "indexes" | "planned">;
 };
@@ -121,6 +125,7 @@ export function buildPlan(input: PlanInput): Plan {
     digests: input.digests,
     agents: indexes,
     ledger: input.ledger ?? [],
+    ...(input.smoke ? { smoke: input.smoke } : {}),
   });
   const expected = new Map<string, string>();
   for (const [image, result] of input.digests) if ("digest" in result) expected.set(image, result.digest);
@@ -176,6 +181,21 @@ export function buildPlan(input: PlanInput): Plan {
     kasmCount = kasm.actions.length;
     kasmAgents = kasm.agents;
   }
+  let smoke: Plan["smoke"];
+  if (input.kasm && input.set.kasmServer?.spec.smoke) {
+    const smokes = planSmokes({
+      workspaces: input.set.workspaces,
+      agents: input.set.agents,
+      indexes,
+      expected,
+      observed: input.kasm.observed,
+      actions,
+      blocked,
+      state: input.smoke ?? EMPTY_SMOKE_STATE,
+    });
+    actions.push(...smokes.actions);
+    smoke = { results: smokes.results };
+  }
   // Removals come last: after the Kasm switches, so no record still names an image being removed.
   actions.push(...removals);
   return {
@@ -195,10 +215,12 @@ export function buildPlan(input: PlanInput): Plan {
       unknown: unknown.length,
       incomplete: unknown.length > 0,
       ...(kasmCount !== undefined ? { kasm: kasmCount } : {}),
+      ...(smoke ? { smoke: actions.filter((a) => a.type === "smoke").length } : {}),
     },
     ...(input.kasm
       ? { kasm: { url: input.kasm.server.url, ...(kasmAgents ? { agents: kasmAgents } : {}) } }
       : {}),
+    ...(smoke ? { smoke } : {}),
   };
 }
 

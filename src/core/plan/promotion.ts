@@ -1,5 +1,6 @@
 import type { LocalImageIndex } from "../image/local.js";
 import { type ImageReference, parseImageReference } from "../image/reference.js";
+import { EMPTY_SMOKE_STATE, type SmokeState, smokeGate, smokeSettings } from "../kasm/smoke.js";
 import { compareText, DEFAULTS, type ManifestSet, type WorkspaceManifest } from "../manifest/types.js";
 import { movingTagRefs, selects } from "./desired.js";
 import type { HistoryEntry } from "./ledger-history.js";
@@ -18,6 +19,8 @@ export type PromotionInput = {
   /** Index of every reachable agent's images, by agent name. */
   agents: ReadonlyMap<string, LocalImageIndex>;
   ledger: readonly PullRecord[];
+  /** Smoke results in Kasm (the state dir): a `promotion.from` workspace with smoke tests needs a pass. */
+  smoke?: SmokeState;
 };
 
 export type PromotionPlan = { actions: PromoteAction[]; blocked: BlockedPromotion[] };
@@ -73,6 +76,16 @@ export const shortDigest = (digest: string | undefined): string =>
 export const notVerifiedMessage = (from: string, digest: string) =>
   `digest ${digest} was never verified on workspace "${from}" (no agent serving it holds it, and no pull of it is in the ledger)`;
 
+/**
+ * The smoke gate beside the verification: when `from` (the testing workspace) asks for smoke tests, the
+ * digest needs a passed smoke test of that workspace; undefined when the promotion may go ahead.
+ */
+export function smokeBlock(from: WorkspaceManifest, digest: string, state: SmokeState | undefined) {
+  if (!smokeSettings(from)) return undefined;
+  const gate = smokeGate(from.metadata.name, digest, state ?? EMPTY_SMOKE_STATE);
+  return gate.ok ? undefined : gate;
+}
+
 /** Promote actions for moving tags, or the reason each one is blocked. Pure: the registry is asked elsewhere. */
 export function planPromotions(input: PromotionInput): PromotionPlan {
   const plan: PromotionPlan = { actions: [], blocked: [] };
@@ -114,7 +127,10 @@ export function planPromotions(input: PromotionInput): PromotionPlan {
           message: `${label}: ${notVerifiedMessage(w.spec.promotion!.from, target)}`,
         });
       } else {
-        plan.actions.push(action);
+        const smoke = smokeBlock(from, target, input.smoke);
+        if (smoke)
+          plan.blocked.push({ ...action, reason: smoke.reason, message: `${label}: ${smoke.message}` });
+        else plan.actions.push(action);
       }
     }
   }

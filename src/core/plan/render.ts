@@ -2,6 +2,7 @@ import { formatBytes } from "../bytes.js";
 import { parseImageReference } from "../image/reference.js";
 import { shortDigest } from "./promotion.js";
 import { renderRemovals } from "./render-removals.js";
+import { renderSmoke } from "./render-smoke.js";
 import type { Action, KasmAction, Plan, PullAction } from "./types.js";
 import { describeUnknown } from "./unknown.js";
 
@@ -28,6 +29,7 @@ export function summaryLine(plan: Plan): string {
   if (plan.summary.pull > 0) parts.push(`${plural(plan.summary.pull, "pull")} on ${plural(agents, "agent")}`);
   if (plan.summary.promote > 0) parts.push(plural(plan.summary.promote, "promotion"));
   if (plan.summary.kasm) parts.push(plural(plan.summary.kasm, "Kasm change"));
+  if (plan.summary.smoke) parts.push(plural(plan.summary.smoke, "smoke test"));
   const removals = plan.summary.remove ?? 0;
   if (removals > 0)
     parts.push(`${plural(removals, "removal")} (${formatBytes(plan.summary.removeBytes ?? 0)})`);
@@ -135,6 +137,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
   }
 
   lines.push(...renderKasm(plan, paint));
+  lines.push(...renderSmoke(plan, paint));
   lines.push(...renderRemovals(plan, paint));
 
   if (plan.blocked.length > 0) {

@@ -86,9 +86,34 @@ export type RemoveAction = {
   tags: string[];
 };
 
-export type Action = PullAction | PromoteAction | KasmAction | RemoveAction;
+/**
+ * A smoke test in Kasm of a workspace's record at a digest, after the actions (`after`) that point the record
+ * there and bring the image to its agents. `imageId` is absent for a record this plan creates.
+ */
+export type SmokeAction = {
+  type: "smoke";
+  workspace: string;
+  digest: string;
+  imageId?: string;
+  /** `untested`, or `retry`: the digest failed while the Workspace's manifest was different. */
+  reason: "untested" | "retry";
+  after: number[];
+};
 
-export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch";
+/** A smoke result a plan relies on: the promotion gate reads it, and no run tests that digest again. */
+export type SmokeResultView = {
+  workspace: string;
+  digest: string;
+  result: "pass" | "fail";
+  message: string;
+  finishedAt: string;
+};
+
+export type Action = PullAction | PromoteAction | KasmAction | SmokeAction | RemoveAction;
+
+export type PromotionBlockedReason = "not-verified" | "not-on-promotion-branch" | SmokeBlockedReason;
+/** A promotion whose testing workspace asks for smoke tests and has no passed one of the digest. */
+export type SmokeBlockedReason = "smoke-missing" | "smoke-failed";
 /**
  * Why a Kasm change is held. `kasm-report-stale` (`--kasm-only`): a Kasm agent that may launch the record has
  * no report newer than the bound, or none; `kasm-digest-unknown` (`--kasm-only`): the registry did not say
@@ -167,6 +192,8 @@ export type PlanSummary = {
   incomplete: boolean;
   /** Kasm record and group changes. */
   kasm?: number;
+  /** Smoke tests in Kasm the run starts. */
+  smoke?: number;
   /** Removals and the bytes they free (absent in plans written before pruning existed). */
   remove?: number;
   removeBytes?: number;
@@ -185,6 +212,8 @@ export type Plan = {
   summary: PlanSummary;
   /** The Kasm web app the `kasm-*` actions are for; `agents` when Agents name their Kasm agents. */
   kasm?: { url: string; agents?: KasmAgentView[] };
+  /** The smoke results of the workspaces' current digests that this plan relies on (absent: none asked). */
+  smoke?: { results: SmokeResultView[] };
 };
 
 /** An Agent as Kasm sees it: its Kasm agent, how old Kasm's report is, and which wanted images it reports. */

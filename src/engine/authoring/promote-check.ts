@@ -8,12 +8,15 @@ import { parseImageReference } from "../../core/image/reference.js";
 import type { ManifestFile } from "../../core/manifest/load.js";
 import type { ManifestSet } from "../../core/manifest/types.js";
 import { selects } from "../../core/plan/desired.js";
-import { notVerifiedMessage, verifiedOn } from "../../core/plan/promotion.js";
+import { notVerifiedMessage, smokeBlock, verifiedOn } from "../../core/plan/promotion.js";
 import type { ReconcileDeps } from "../cycle.js";
 import { observeAgents, resolveDigests } from "../observe.js";
 import { acceptManifests } from "../snapshot.js";
 
-export type PromoteDeps = Pick<ReconcileDeps, "agentFor" | "registryFor" | "ledger" | "clock" | "retry">;
+export type PromoteDeps = Pick<
+  ReconcileDeps,
+  "agentFor" | "registryFor" | "ledger" | "clock" | "retry" | "smoke"
+>;
 
 export type Verification = {
   digest: string;
@@ -57,7 +60,8 @@ async function digestOf(set: ManifestSet, target: PromotionTarget, deps: Promote
 
 /**
  * Checks the new image with the planner's rule (docs/plan-format.md, Promotion): its digest is on an enabled agent serving
- * `promotion.from`, or in the ledger for it. Throws `not-verified` with the planner's wording otherwise.
+ * `promotion.from`, or in the ledger for it, and, when that workspace has smoke tests, a passed one of the
+ * digest. Throws `not-verified`, `smoke-missing` or `smoke-failed` with the planner's wording otherwise.
  */
 export async function verifyPromotion(
   set: ManifestSet,
@@ -90,6 +94,20 @@ export async function verifyPromotion(
       "not-verified",
       `cannot promote workspace "${name}" to ${target.image}: ${notVerifiedMessage(target.from.metadata.name, digest)}`,
       { workspace: name, image: target.image, digest, warnings },
+    );
+  }
+  // The smoke gate, as the planner has it: a testing workspace with smoke tests needs a pass of this digest.
+  const smoke = smokeBlock(target.from, digest, await deps.smoke?.read());
+  if (smoke) {
+    const name = target.workspace.metadata.name;
+    throw new KasmGitopsError(
+      smoke.reason,
+      `cannot promote workspace "${name}" to ${target.image}: ${smoke.message}`,
+      {
+        workspace: name,
+        image: target.image,
+        digest,
+      },
     );
   }
   return { digest, verifiedOn: where, warnings };
