@@ -123,17 +123,24 @@ describe("kasm-gitops smoke", () => {
     );
   });
 
-  it("no agent holding the image: fail with Kasm's No resources", async () => {
+  it("no agent holding the image: asked again until the timeout (reports lag pulls), then fail with Kasm's No resources", async () => {
     const servers = kit.kasm.state().servers;
+    // The agents stop reporting what their engines hold, then report nothing.
+    for (const s of servers) kit.kasm.freezeReports(s.hostname, true);
     kit.kasm.seed({ servers: servers.map((s) => ({ hostname: s.hostname, docker_images: {} })) });
     try {
-      const run = await smoke("chrome");
+      kit.kasm.clearCalls();
+      // "stuck" allows 3s: a request each second, refused each time.
+      const run = await smoke("stuck");
       expect(run.code).toBe(1);
       expect(JSON.parse(run.stdout).message).toMatch(
         /^Kasm did not start a session: No resources are available to create the requested Kasm/,
       );
+      expect(kit.kasm.calls().filter((c) => c.fn === "request_kasm").length).toBeGreaterThan(1);
+      expect(kit.kasm.state().kasms).toEqual([]);
     } finally {
       kit.kasm.seed({ servers: servers.map(({ zone_id: _z, ...s }) => s) });
+      for (const s of servers) kit.kasm.freezeReports(s.hostname, false);
     }
   });
 

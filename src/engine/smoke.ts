@@ -32,6 +32,8 @@ export type SmokeRun = {
 };
 
 const POLL_MS = 1_000;
+/** Kasm's answer when no agent it may use reports the image (yet). */
+const NO_RESOURCES = /^No resources are available/;
 const DESTROY_ATTEMPTS = 3;
 
 /** Kasm's own words for a failed call, else the error's message. */
@@ -57,13 +59,24 @@ export async function runSmoke(run: SmokeRun): Promise<SmokeResult> {
     ...extra,
   });
   let kasmId: string;
-  try {
-    kasmId = await api.requestSession(run.imageId, run.userId, run.signal);
-  } catch (error) {
-    // Kasm's own refusal (No resources…, Kasm limit exceeded…) fails the digest; a key, a network or a
-    // server fault says nothing of the image, so no verdict is kept and the error is the caller's.
-    if (run.signal?.aborted || !hasCode(error, "kasm-refused")) throw error;
-    return keep(run, verdict("fail", `Kasm did not start a session: ${kasmWords(error)}`));
+  for (;;) {
+    try {
+      kasmId = await api.requestSession(run.imageId, run.userId, run.signal);
+      break;
+    } catch (error) {
+      // Kasm's own refusal (No resources…, Kasm limit exceeded…) fails the digest; a key, a network or a
+      // server fault says nothing of the image, so no verdict is kept and the error is the caller's.
+      if (run.signal?.aborted || !hasCode(error, "kasm-refused")) throw error;
+      // Kasm places a session only on an agent whose last report shows the image, and agents report every
+      // few seconds: right after the pulls, No resources is asked again until the smoke's timeout.
+      const waited = clock.now().getTime() - startedAt.getTime();
+      const lagging = NO_RESOURCES.test(kasmWords(error)) && waited < run.settings.timeoutMs;
+      if (lagging) {
+        await clock.sleep(run.pollMs ?? POLL_MS, run.signal);
+        continue;
+      }
+      return keep(run, verdict("fail", `Kasm did not start a session: ${kasmWords(error)}`));
+    }
   }
   const state = await run.store.read();
   state.pending.push({
