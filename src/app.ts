@@ -33,6 +33,7 @@ import type { DebugLogger, KasmApi, KasmImportSource, Metrics, RegistryClient } 
 const clientKey = keyedFingerprint(randomBytes(32));
 const NO_CREDENTIALS = { username: "", password: "" };
 
+export { createAutoPromotionsFile } from "./adapters/auto-promotions-file.js";
 export { type GitAuthOptions, redact, repoKind } from "./adapters/git-auth.js";
 export { openCheckout } from "./adapters/git-checkout.js";
 export { checkBranch, manifestSubpath } from "./adapters/git-source.js";

@@ -351,5 +351,20 @@ export interface SmokeStore {
   write(state: SmokeState): Promise<void>;
 }
 
+/** One auto-promotion the daemon proposed: where it went, and when. */
+export type ProposedPromotion = {
+  workspace: string;
+  digest: string;
+  branch: string;
+  commit?: string;
+  at: string;
+};
+
+/** The auto-promotions proposed, by workspace@digest, in the state dir: a digest is proposed once, ever. */
+export interface AutoPromotionStore {
+  read(): Promise<Record<string, ProposedPromotion>>;
+  add(key: string, proposal: ProposedPromotion): Promise<void>;
+}
+
 /** Sends one notification body to one endpoint; rejects on a network error, a timeout or a non-2xx answer. */
 export type NotificationSender = (url: string, body: unknown, signal: AbortSignal) => Promise<void>;

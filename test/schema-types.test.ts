@@ -119,7 +119,7 @@ const TYPE_KEYS = {
     keyof NonNullable<WorkspaceSpec["agents"]>,
     true
   >),
-  workspacePromotion: keys({ from: true, movingTags: true } satisfies Record<
+  workspacePromotion: keys({ from: true, movingTags: true, auto: true } satisfies Record<
     keyof NonNullable<WorkspaceSpec["promotion"]>,
     true
   >),

@@ -10,7 +10,7 @@ import { acceptManifests } from "../src/engine/snapshot.js";
 import { createUpdater } from "../src/engine/update/updater.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { inRepo } from "./helpers/cli.js";
-import { stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { labRegistryDoc, stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git, type TestRepo, tempDir } from "./helpers/git-repos.js";
 import { type SshKey, sshKey } from "./helpers/signing.js";
 
@@ -32,11 +32,7 @@ async function fleet(options: { mode?: "commit" | "branch" } = {}) {
   const image = (tag: string) => `${R.host}/${name}:${tag}`;
   const yaml = [
     "# The registry CI pushes dated builds to.",
-    "apiVersion: kasm-gitops/v1",
-    "kind: Registry",
-    "metadata: {name: lab}",
-    `spec: {host: "${R.host}", insecure: true}`,
-    "---",
+    ...labRegistryDoc(R.host),
     "apiVersion: kasm-gitops/v1",
     "kind: Workspace",
     "metadata: {name: chrome-testing}   # QA's ring",

@@ -1,12 +1,18 @@
 import { readFile } from "node:fs/promises";
 import { CronPattern } from "croner";
-import { createNotifierFor, createRevisionStore, redact, type StateWarning } from "../app.js";
+import {
+  createAutoPromotionsFile,
+  createNotifierFor,
+  createRevisionStore,
+  redact,
+  type StateWarning,
+} from "../app.js";
 import { KasmGitopsError } from "../core/errors.js";
 import { refreshFrequencyProblem } from "../core/manifest/refresh-frequency.js";
 import type { ReconcileDeps } from "../engine/cycle.js";
 import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot } from "../engine/snapshot.js";
-import { createUpdateReporter } from "../engine/update/update-report.js";
+import { createPromotionReporter, createUpdateReporter } from "../engine/update/update-report.js";
 import { createUpdater } from "../engine/update/updater.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
@@ -85,13 +91,18 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
   const notifier = createNotifierFor(io.env, flags.secrets, logger, metrics);
   const automation = automationFlags(args, io);
   const updater = createUpdater(
-    { ...deps, writer: writerFor(flags, automation, io) },
+    {
+      ...deps,
+      writer: writerFor(flags, automation, io),
+      autoPromotions: createAutoPromotionsFile(flags.stateDir),
+    },
     {
       branch: flags.branch,
       path: manifestPath(flags),
       sign: automation.sign,
       ...(refreshCron ? { refreshCron } : {}),
       report: createUpdateReporter(logger),
+      reportPromotions: createPromotionReporter(logger),
       onPushed: () => daemon.request("webhook"),
     },
   );

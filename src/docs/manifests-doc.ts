@@ -199,6 +199,11 @@ export const CROSS_DOCUMENT_RULES: [code: string, severity: "error" | "warning",
   ],
   ["promotion-cycle", "error", "`promotion.from` links go round in a circle."],
   [
+    "auto-promotion-without-smoke",
+    "error",
+    "`promotion.auto` is set but the `promotion.from` workspace has no smoke tests, so nothing would gate the automatic promotion.",
+  ],
+  [
     "moving-tag-is-image-tag",
     "warning",
     "A moving tag is the image's own tag, so promoting it changes nothing.",

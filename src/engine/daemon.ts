@@ -131,6 +131,8 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
         else if (trigger === "refresh") scope = new Set(due);
         due = new Set();
         await reconcile(report, snapshot, scope);
+        // The cycle may have recorded a smoke pass (or a pull) an auto-promotion waited for.
+        void deps.updater?.promote();
       }
     } catch (cause) {
       report.error = describeError(cause);

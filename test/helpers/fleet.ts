@@ -10,6 +10,15 @@ import { createTestRepo } from "./git-repos.js";
 
 export { fleetYaml, uniqueRepo };
 
+/** The lab's plain registry as a Registry document named `lab`, lines of YAML ending with its separator. */
+export const labRegistryDoc = (host: string) => [
+  "apiVersion: kasm-gitops/v1",
+  "kind: Registry",
+  "metadata: {name: lab}",
+  `spec: {host: "${host}", insecure: true}`,
+  "---",
+];
+
 export const stateDir = () => mkdtemp(join(tmpdir(), "kg-state-"));
 
 /** Pulls on a lab engine through the product's own adapter (setting up "already there" states). */

@@ -38,6 +38,7 @@ export function checkPromotions(
       );
       continue;
     }
+    checkAutoPromotion(item, source, workspaces.get(source)!);
     const mine = item.name === undefined ? undefined : images.get(item.name);
     if (item.name !== undefined && workspaces.get(item.name) === item) from.set(item.name, source);
     const theirs = images.get(source);
@@ -65,6 +66,24 @@ export function checkPromotions(
     }
   }
   reportCycles(from, workspaces);
+}
+
+/**
+ * `promotion.auto` only behind the smoke gate: without smoke tests on `from`, a digest merely pulled there
+ * would reach production with no one having started it, so the daemon must not promote it by itself.
+ */
+function checkAutoPromotion(item: Identified, source: string, from: Identified): void {
+  const auto = text(item, "/spec/promotion/auto");
+  if (auto === undefined) return;
+  const smoke = field(from, "/spec/smoke");
+  if (smoke !== undefined && smoke !== null && smoke !== false) return;
+  item.ref.add(
+    error(
+      "/spec/promotion/auto",
+      "auto-promotion-without-smoke",
+      `promotion.auto: ${auto} needs smoke tests on workspace "${source}" (spec.smoke: true there): without them no digest is ever started in Kasm before the daemon would promote it; promote by hand instead, or add smoke tests`,
+    ),
+  );
 }
 
 /** Each promotion cycle once, at the workspace where the walk closes it. */

@@ -55,7 +55,8 @@ export type WorkspaceSpec = {
   enabled?: boolean;
   /** `default` | `never` | a cron expression. */
   refresh?: string;
-  promotion?: { from: string; movingTags?: string[] };
+  /** `auto`: the daemon writes the promotion itself once the digest passed its smoke test (docs/automation.md). */
+  promotion?: { from: string; movingTags?: string[]; auto?: UpdateMode };
   /** A smoke test in Kasm of each new digest (`true`: the defaults); see core/kasm/smoke.ts. */
   smoke?: true | WorkspaceSmokeSpec;
   kasm?: KasmWorkspaceSpec;
@@ -206,6 +207,7 @@ export type ManifestSet = {
 /** Stable codes of `validate`'s findings, so editors, CI and tests switch on them, not on text. */
 export type ProblemCode =
   | "alias-limit"
+  | "auto-promotion-without-smoke"
   | "credentials-in-url"
   | "duplicate-image-id"
   | "duplicate-item"

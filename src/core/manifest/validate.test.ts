@@ -291,6 +291,20 @@ const CASES: [string, string, string, number, number][] = [
     21,
   ],
   [
+    "auto-promotion from a workspace without smoke tests",
+    workspace("  promotion: {from: chrome-testing, auto: commit}"),
+    "auto-promotion-without-smoke",
+    7,
+    43,
+  ],
+  [
+    "an auto-promotion mode that is neither commit nor branch",
+    workspace("  promotion: {from: chrome-testing, auto: yes}"),
+    "invalid-value",
+    7,
+    43,
+  ],
+  [
     "a moving tag that is the image's tag",
     workspace("  promotion: {from: chrome-testing, movingTags: [latest, '1']}"),
     "moving-tag-is-image-tag",
@@ -516,6 +530,17 @@ describe("human wording", () => {
         .problems.map((p) => p.message)
         .join("\n"),
     ).toMatch(message);
+  });
+
+  it.each(["commit", "branch"])("accepts promotion.auto: %s from a workspace with smoke tests", (mode) => {
+    const tested = workspace("  smoke: true").replace("name: w", "name: t");
+    const text = `${kasmServer(undefined, "  smoke: {user: smoke}")}---\n${tested}---\n${workspace(`  promotion: {from: t, auto: ${mode}}`)}`;
+    const { set, problems } = check(text);
+    expect(problems).toEqual([]);
+    expect(set.workspaces.find((w) => w.metadata.name === "w")!.spec.promotion).toEqual({
+      from: "t",
+      auto: mode,
+    });
   });
 
   it("returns every valid document in the set, split by kind", () => {

@@ -4,7 +4,7 @@
  * update check uses it; auto-promotion authors the same kind of commit with another message.
  */
 import { join, posix } from "node:path";
-import { KasmGitopsError } from "../../core/errors.js";
+import { describeError, KasmGitopsError } from "../../core/errors.js";
 import { parseImageReference } from "../../core/image/reference.js";
 import type { ManifestFile } from "../../core/manifest/load.js";
 import type { SecretPolicy } from "../../core/manifest/secret-policy.js";
@@ -82,4 +82,33 @@ export async function pushImageChange(
     reason = pushed.refused;
   }
   return { status: "refused", branch: target, attempts: 2, reason };
+}
+
+/** Why a write-back failed (git unreachable, the tip invalid, a check refused): nothing was pushed. */
+export type WriteBackError = { code: string; message: string };
+export const writeBackError = (error: unknown): WriteBackError => ({
+  code: error instanceof KasmGitopsError ? error.code : "internal",
+  message: describeError(error),
+});
+
+/** Where automation writes: the followed branch and folder, signing, and the writer that pushes. */
+export type WriteBackDeps = Pick<ImageCommitOptions, "readManifests" | "secrets"> & { writer: GitWriter };
+export type WriteBackOptions = Pick<ImageCommitOptions, "branch" | "path" | "sign" | "signal">;
+
+/** pushImageChange for automation: a failure is the result (`error`), never an exception, so the others go on. */
+export async function writeBack(
+  deps: WriteBackDeps,
+  change: ImageChange,
+  options: WriteBackOptions,
+): Promise<{ result: ImageCommitResult; error?: undefined } | { result?: undefined; error: WriteBackError }> {
+  try {
+    const result = await pushImageChange(deps.writer, change, {
+      ...options,
+      readManifests: deps.readManifests,
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+    });
+    return { result };
+  } catch (error) {
+    return { error: writeBackError(error) };
+  }
 }

@@ -2,13 +2,12 @@
  * One update pass, shared by the daemon's schedule and `kasm-gitops update`: check the Workspaces' policies
  * against their registries, then author and push one commit per candidate, one after another on the tip.
  */
-import { describeError, KasmGitopsError } from "../../core/errors.js";
 import type { ManifestFile } from "../../core/manifest/load.js";
 import type { SecretPolicy } from "../../core/manifest/secret-policy.js";
 import type { ManifestSet } from "../../core/manifest/types.js";
 import { updateBranch, updateCommitMessage } from "../../core/update/message.js";
 import type { GitWriter } from "../../ports.js";
-import { type ImageCommitResult, pushImageChange } from "../authoring/image-commit.js";
+import { type ImageCommitResult, type WriteBackError, writeBack } from "../authoring/image-commit.js";
 import { checkUpdates, type UpdateDeps, type UpdateFinding } from "./check.js";
 
 export type RunUpdatesDeps = UpdateDeps & {
@@ -30,8 +29,7 @@ export type RunUpdatesOptions = {
 export type UpdateOutcome = {
   finding: UpdateFinding;
   result?: ImageCommitResult;
-  /** The write-back failed (git unreachable, the tip invalid): nothing was pushed. */
-  error?: { code: string; message: string };
+  error?: WriteBackError;
 };
 
 /** Checks, then writes back each candidate; one failure never stops the others. */
@@ -68,20 +66,13 @@ export async function runUpdates(
       message,
       ...(update.mode === "branch" ? { branch: updateBranch(finding.workspace, finding.tag) } : {}),
     };
-    try {
-      const result = await pushImageChange(deps.writer, change, {
-        branch: options.branch,
-        path: options.path,
-        sign: options.sign,
-        readManifests: deps.readManifests,
-        ...(deps.secrets ? { secrets: deps.secrets } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      outcomes.push({ finding, result });
-    } catch (error) {
-      const code = error instanceof KasmGitopsError ? error.code : "internal";
-      outcomes.push({ finding, error: { code, message: describeError(error) } });
-    }
+    const written = await writeBack(deps, change, {
+      branch: options.branch,
+      path: options.path,
+      sign: options.sign,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    outcomes.push({ finding, ...written });
   }
   return outcomes;
 }

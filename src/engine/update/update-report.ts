@@ -1,11 +1,14 @@
 /** The updater's own reporter: each pass's outcomes as log lines with stable fields, one per Workspace. */
+
+import type { ImageCommitResult } from "../authoring/image-commit.js";
 import type { DaemonLogger } from "../cycle-log.js";
+import type { AutoPromotionOutcome } from "./auto-promote.js";
 import type { UpdateOutcome } from "./run-updates.js";
 
+type Line = { level: "info" | "warn" | "error"; fields: Record<string, unknown>; message: string };
+
 /** One line an outcome says: its level, fields and message; nothing for a Workspace that is up to date. */
-export function outcomeLine(
-  o: UpdateOutcome,
-): { level: "info" | "warn" | "error"; fields: Record<string, unknown>; message: string } | undefined {
+export function outcomeLine(o: UpdateOutcome): Line | undefined {
   const f = o.finding;
   const base = { workspace: f.workspace, image: f.current };
   if (f.status === "error")
@@ -23,37 +26,46 @@ export function outcomeLine(
       fields: { ...to, code: o.error.code },
       message: `update not written: ${o.error.message}`,
     };
-  const r = o.result;
-  if (!r)
+  if (!o.result)
     return {
       level: "info",
       fields: to,
       message: `update available: ${f.workspace} ${f.previousTag ?? f.current} → ${f.tag}`,
     };
+  return resultLine("update", o.result, to, `${f.workspace} → ${f.tag}`);
+}
+
+/** What a pushed (or not pushed) automated commit says: `noun` is update or promotion. */
+function resultLine(
+  noun: "update" | "promotion",
+  r: ImageCommitResult,
+  to: Record<string, unknown>,
+  what: string,
+): Line {
   switch (r.status) {
     case "pushed":
       return {
         level: "info",
         fields: { ...to, commit: r.commit, branch: r.branch, attempts: r.attempts },
-        message: `update pushed: ${f.workspace} → ${f.tag} on ${r.branch}`,
+        message: `${noun} pushed: ${what} on ${r.branch}`,
       };
     case "branch-exists":
       return {
         level: "info",
         fields: { ...to, branch: r.branch },
-        message: `update branch ${r.branch} is already pushed; not pushed again`,
+        message: `${noun} branch ${r.branch} is already pushed; not pushed again`,
       };
     case "unchanged":
       return {
         level: "info",
         fields: { ...to, tip: r.tip },
-        message: `update already on the branch tip: ${f.workspace} → ${f.tag}`,
+        message: `${noun} already on the branch tip: ${what}`,
       };
     case "refused":
       return {
         level: "error",
         fields: { ...to, branch: r.branch, attempts: r.attempts },
-        message: `update push refused twice (${r.branch}): ${r.reason}`,
+        message: `${noun} push refused twice (${r.branch}): ${r.reason}`,
       };
   }
 }
@@ -65,6 +77,31 @@ export function createUpdateReporter(logger: DaemonLogger) {
     for (const o of outcomes) {
       const line = outcomeLine(o);
       if (line) logger[line.level]({ ...line.fields, schedule }, line.message);
+    }
+  };
+}
+
+/** One line an auto-promotion says; nothing while it waits for a smoke test, or was proposed already. */
+export function promotionLine(o: AutoPromotionOutcome): Line | undefined {
+  const d = o.decision;
+  if (d.status !== "due") return undefined;
+  const base = { workspace: d.workspace, from: d.from, digest: d.digest, image: d.image };
+  if (o.error)
+    return {
+      level: o.error.code.startsWith("smoke-") || o.error.code === "not-verified" ? "info" : "error",
+      fields: { ...base, code: o.error.code },
+      message: `auto-promotion not written: ${o.error.message}`,
+    };
+  return resultLine("promotion", o.result!, base, `${d.workspace} → ${d.image}`);
+}
+
+/** Writes an auto-promotion pass to the daemon's log. */
+export function createPromotionReporter(logger: DaemonLogger) {
+  return (outcomes: AutoPromotionOutcome[] | { error: string }) => {
+    if (!Array.isArray(outcomes)) return logger.error({}, `auto-promotion failed: ${outcomes.error}`);
+    for (const o of outcomes) {
+      const line = promotionLine(o);
+      if (line) logger[line.level](line.fields, line.message);
     }
   };
 }

@@ -8,7 +8,11 @@ import { Cron } from "croner";
 import { describeError } from "../../core/errors.js";
 import { DEFAULTS, type ManifestSet } from "../../core/manifest/types.js";
 import type { Snapshot } from "../snapshot.js";
+import { type AutoPromoteDeps, type AutoPromotionOutcome, runAutoPromotions } from "./auto-promote.js";
 import { type RunUpdatesDeps, runUpdates, type UpdateOutcome } from "./run-updates.js";
+
+/** Update checks need the registry and Git; auto-promotion also the promote command's checks and its record. */
+export type UpdaterDeps = RunUpdatesDeps & Partial<Omit<AutoPromoteDeps, keyof RunUpdatesDeps>>;
 
 export type UpdaterOptions = {
   branch: string;
@@ -18,6 +22,8 @@ export type UpdaterOptions = {
   refreshCron?: string;
   /** Hears each pass's outcomes (or why the pass failed): the updater's own reporter. */
   report: (outcomes: UpdateOutcome[] | { error: string }, schedule: string) => void;
+  /** Hears each auto-promotion pass's outcomes (or why it failed). */
+  reportPromotions?: (outcomes: AutoPromotionOutcome[] | { error: string }) => void;
   /** Told after a commit was pushed to the followed branch, so the daemon reconciles it now. */
   onPushed: () => void;
 };
@@ -27,6 +33,11 @@ export type Updater = {
   configure(snapshot: Snapshot | undefined): void;
   /** Runs the pass of one schedule now (what its timer does); resolves with its outcomes. */
   run(schedule: string): Promise<UpdateOutcome[]>;
+  /**
+   * Writes the auto-promotions now due (the daemon asks after each cycle, as smoke results land there);
+   * nothing without the deps auto-promotion needs.
+   */
+  promote(): Promise<AutoPromotionOutcome[]>;
   stop(): Promise<void>;
 };
 
@@ -42,27 +53,32 @@ export function updateSchedules(set: ManifestSet | undefined, refreshCron?: stri
   return schedules;
 }
 
-export function createUpdater(deps: RunUpdatesDeps, options: UpdaterOptions): Updater {
+/** The deps auto-promotion needs, when all were given. */
+function autoDeps(deps: UpdaterDeps): AutoPromoteDeps | undefined {
+  const { agentFor, ledger, autoPromotions } = deps;
+  return agentFor && ledger && autoPromotions ? { ...deps, agentFor, ledger, autoPromotions } : undefined;
+}
+
+export function createUpdater(deps: UpdaterDeps, options: UpdaterOptions): Updater {
   let snapshot: Snapshot | undefined;
   let schedules = new Map<string, string[]>();
   let crons: Cron[] = [];
   let key = "";
   let stopped = false;
-  /** Passes run one at a time: two would commit on the same tip. */
   let chain: Promise<unknown> = Promise.resolve();
   const stop = new AbortController();
 
+  const target = () => ({
+    branch: options.branch,
+    path: options.path,
+    sign: options.sign,
+    signal: stop.signal,
+  });
   const pass = async (schedule: string): Promise<UpdateOutcome[]> => {
     const names = schedules.get(schedule);
     if (!snapshot || !names || stopped) return [];
     try {
-      const outcomes = await runUpdates(snapshot.set, deps, {
-        branch: options.branch,
-        path: options.path,
-        sign: options.sign,
-        only: new Set(names),
-        signal: stop.signal,
-      });
+      const outcomes = await runUpdates(snapshot.set, deps, { ...target(), only: new Set(names) });
       options.report(outcomes, schedule);
       const pushed = outcomes.some(
         (o) => o.result?.status === "pushed" && o.result.branch === options.branch,
@@ -73,6 +89,26 @@ export function createUpdater(deps: RunUpdatesDeps, options: UpdaterOptions): Up
       options.report({ error: describeError(error) }, schedule);
       return [];
     }
+  };
+  const promotions = async (): Promise<AutoPromotionOutcome[]> => {
+    const auto = autoDeps(deps);
+    if (!snapshot || !auto || stopped) return [];
+    try {
+      const outcomes = await runAutoPromotions(snapshot.set, auto, target());
+      options.reportPromotions?.(outcomes);
+      if (outcomes.some((o) => o.result?.status === "pushed" && o.result.branch === options.branch))
+        options.onPushed();
+      return outcomes;
+    } catch (error) {
+      options.reportPromotions?.({ error: describeError(error) });
+      return [];
+    }
+  };
+  /** Passes run one at a time: two would commit on the same tip. */
+  const queue = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = chain.then(work);
+    chain = next.catch(() => undefined);
+    return next;
   };
   const updater: Updater = {
     configure(next) {
@@ -86,11 +122,8 @@ export function createUpdater(deps: RunUpdatesDeps, options: UpdaterOptions): Up
         (expr) => new Cron(expr, { protect: true }, () => void updater.run(expr)),
       );
     },
-    run(schedule) {
-      const next = chain.then(() => pass(schedule));
-      chain = next.catch(() => undefined);
-      return next;
-    },
+    run: (schedule) => queue(() => pass(schedule)),
+    promote: () => queue(promotions),
     async stop() {
       stopped = true;
       for (const cron of crons) cron.stop();
