@@ -53,6 +53,15 @@ describe("npm run demo", () => {
     const last = result.stdout.split("==> kasm-gitops plan: converged")[1] ?? "";
     expect(last).toContain("No changes.");
     expect(result.stdout).toContain("Apply complete:");
+    // The Test step: chrome-testing's smoke session passed in Kasm before promote, and none is left.
+    const beforePromote = result.stdout.split("kasm-gitops promote checks it")[0]!;
+    expect(beforePromote).toMatch(/^done +smoke chrome-testing in [\d.]+s → sha256:[0-9a-f]{12}$/m);
+    expect(result.stdout).toMatch(
+      /✓ chrome-testing +sha256:[0-9a-f]{12} passed .*: ran for 3s on Kasm agent/,
+    );
+    expect(result.stdout).toMatch(/^Promoted workspace "chrome"/m);
+    const kasm = (await (await fetch(`${lab.kasm.url}/__lab/state`)).json()) as { kasms: unknown[] };
+    expect(kasm.kasms).toEqual([]);
 
     // The lab's services the demo found running still run; the ones it started (a third engine) stopped.
     for (const pid of before) expect(isAlive(pid), `pid ${pid}`).toBe(true);

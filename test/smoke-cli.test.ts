@@ -3,17 +3,19 @@
  * engines: a good image passes, one whose container exits fails with what Kasm reported, a session stuck in
  * starting times out, a kill during the hold leaves a session the next run destroys first, and a key without
  * USERS_AUTH_SESSION is a clear error. No session is left in the stand-in after any of them. One fleet,
- * applied once, serves every test.
+ * applied once, serves every test. Then the cycle's tests and the gate: apply tests a new digest after its
+ * switch, a SIGTERM during the hold destroys the session, and `promote` is refused smoke-missing and
+ * smoke-failed (naming what Kasm said) until the digest passes.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import { startKasmStandIn } from "../src/lab/kasm-stand-in.js";
 import { waitFor } from "../src/lab/processes.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { startRegistryProxy } from "../src/lab/registry-proxy.js";
-import { BIN, inRepo, repoArgs } from "./helpers/cli.js";
+import { BIN, inRepo, kasmGitops, lines, repoArgs } from "./helpers/cli.js";
 import { stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, type TestRepo } from "./helpers/git-repos.js";
 import { apply, env, kit, yaml } from "./helpers/kasm-sync.js";
@@ -58,7 +60,9 @@ beforeAll(async () => {
     { "manifests/a.yaml": yaml(four(images, true), { smokeUser: "smoke" }) },
     "four workspaces with smoke tests",
   );
-  // Kasm's agents report what the lab engines now hold; each runs its sessions there.
+  // Kasm's agents report what the lab engines now hold; each runs its sessions there. Their live reports are
+  // frozen first, so what a test seeds is what Kasm sees (a live report lags a pull by up to its period).
+  for (const hostname of ["a1", "a2"]) kit.kasm.freezeReports(hostname);
   kit.kasm.seed({
     servers: lab.engines.slice(0, 2).map((e, i) => ({
       hostname: `a${i + 1}`,
@@ -125,8 +129,7 @@ describe("kasm-gitops smoke", () => {
 
   it("no agent holding the image: asked again until the timeout (reports lag pulls), then fail with Kasm's No resources", async () => {
     const servers = kit.kasm.state().servers;
-    // The agents stop reporting what their engines hold, then report nothing.
-    for (const s of servers) kit.kasm.freezeReports(s.hostname, true);
+    // The agents' reports are frozen (beforeAll): they now report nothing.
     kit.kasm.seed({ servers: servers.map((s) => ({ hostname: s.hostname, docker_images: {} })) });
     try {
       kit.kasm.clearCalls();
@@ -140,7 +143,6 @@ describe("kasm-gitops smoke", () => {
       expect(kit.kasm.state().kasms).toEqual([]);
     } finally {
       kit.kasm.seed({ servers: servers.map(({ zone_id: _z, ...s }) => s) });
-      for (const s of servers) kit.kasm.freezeReports(s.hostname, false);
     }
   });
 
@@ -182,6 +184,12 @@ describe("kasm-gitops smoke", () => {
 
 describe("the cycle's smoke tests and the promotion gate", () => {
   it("apply tests a new digest after its switch, then promotes it; a failed digest's promotion is blocked naming Kasm's message", async () => {
+    // Live reports here, as a real Kasm's agents give them: the new image shows up a moment after its pull,
+    // and the smoke asks again until it does.
+    for (const hostname of ["a1", "a2"]) kit.kasm.freezeReports(hostname, false);
+    onTestFinished(() => {
+      for (const hostname of ["a1", "a2"]) kit.kasm.freezeReports(hostname, true);
+    });
     const lab = inject("lab");
     const repository = uniqueRepo("smoke-fresh");
     await pushRandomImage({ url: kit.proxy.url, repository, tag: "v1" }, undefined, "stays");
@@ -235,5 +243,117 @@ describe("the cycle's smoke tests and the promotion gate", () => {
     // The promotion is made; the blocked one keeps apply from reporting a converged fleet (exit 1).
     expect((await apply(f as never)).code).toBe(1);
     expect((await plan()).actions.filter((a) => a.type === "promote")).toEqual([]);
+  });
+});
+
+describe("a stop during the cycle's smoke test, and the promote command's gate", () => {
+  const g = {} as { image: (tag: "good" | "base") => string };
+  const IDENTITY = {
+    GIT_AUTHOR_NAME: "Admin",
+    GIT_AUTHOR_EMAIL: "admin@example.invalid",
+    GIT_COMMITTER_NAME: "Admin",
+    GIT_COMMITTER_EMAIL: "admin@example.invalid",
+  };
+  /** gate (testing, smoke tests) and gate-prod (promoted from it by the promote command), one repository. */
+  const commit = (smoke: { timeout: string; hold: string }) =>
+    f.repo.commit(
+      {
+        "manifests/a.yaml": yaml(
+          [
+            workspace("gate", g.image("good"), smoke),
+            workspace("gate-prod", g.image("base"), undefined, { from: "gate", movingTags: [] }),
+          ],
+          { smokeUser: "smoke" },
+        ),
+      },
+      `gate with smoke ${JSON.stringify(smoke)}`,
+    );
+  const promote = () =>
+    kasmGitops(["promote", "gate-prod", "--json", "--path", "manifests", "--state-dir", f.state], {
+      cwd: f.repo.work,
+      env: { ...env(), ...IDENTITY },
+    });
+
+  beforeAll(async () => {
+    const lab = inject("lab");
+    const repository = uniqueRepo("smoke-gate");
+    for (const tag of ["good", "base"] as const)
+      await pushRandomImage({ url: kit.proxy.url, repository, tag }, undefined, "stays");
+    g.image = (tag) => `${kit.proxy.host}/${repository}:${tag}`;
+    kit.kasm.seed({
+      servers: lab.engines.slice(0, 2).map((e, i) => ({
+        hostname: `a${i + 1}`,
+        engine: e.host,
+        docker_images: { x: { tags: [g.image("good"), g.image("base")] } },
+      })),
+    });
+  });
+
+  it("SIGTERM to apply during the hold destroys the session; promote is refused smoke-missing, then smoke-failed naming Kasm's message, then allowed after a pass", async () => {
+    await commit({ timeout: "20s", hold: "60s" });
+    const child = spawn(process.execPath, [BIN, ...repoArgs("apply", f.repo.bare, f.state, ["--json"])], {
+      env: { ...process.env, ...env() },
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+    });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once("exit", (code, signal) => resolve([code, signal])),
+    );
+    await waitFor(
+      "the cycle's smoke session running",
+      async () => kit.kasm.state().kasms.some((k) => k.operational_status === "running"),
+      30_000,
+    );
+    child.kill("SIGTERM");
+    // The process ends by itself (the signal is handled), after destroying the session; no verdict is kept.
+    expect(await exited).toEqual([1, null]);
+    expect(kit.kasm.state().kasms).toEqual([]);
+    expect(kit.kasm.calls().filter((c) => c.fn === "destroy_kasm")).toHaveLength(1);
+    const done = lines(out).filter((l) => l.event === "done" && l.type === "smoke");
+    expect(done).toEqual([expect.objectContaining({ workspace: "gate", status: "failed" })]);
+    const state = await kept();
+    expect(state.pending).toEqual([]);
+    expect(Object.keys(state.results).filter((k) => k.startsWith("gate@"))).toEqual([]);
+
+    // The digest was pulled on gate's agents (verified) but has no smoke verdict: promote refuses.
+    const missing = await promote();
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /cannot promote workspace "gate-prod" to .*:good: digest sha256:\w+ has no smoke test in Kasm of workspace "gate" yet/,
+    );
+
+    // A session Kasm keeps in starting: the test by hand fails, and promote names what Kasm said.
+    await commit({ timeout: "2s", hold: "1s" });
+    const gate = kit.kasm
+      .state()
+      .images.find((i) => (i.notes ?? "").split("\n").includes("managed-by: kasm-gitops/gate"))!.image_id;
+    kit.kasm.holdSessions(gate, true);
+    try {
+      expect((await smoke("gate")).code).toBe(1);
+    } finally {
+      kit.kasm.holdSessions(gate, false);
+    }
+    const failed = await promote();
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      /cannot promote workspace "gate-prod" to .*:good: the smoke test of digest sha256:\w+ in Kasm \(workspace "gate"\) failed: no running session within 2s: Kasm still says "This session is currently starting\."/,
+    );
+
+    // Run again by hand, it passes: promote writes the commit.
+    const run = await smoke("gate");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ result: "pass", workspace: "gate" });
+    const allowed = await promote();
+    expect(allowed.stderr).toBe("");
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({
+      workspace: "gate-prod",
+      from: "gate",
+      image: g.image("good"),
+      digest: JSON.parse(run.stdout).digest,
+    });
   });
 });

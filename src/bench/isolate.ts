@@ -14,7 +14,7 @@ export const FIGURE_PARTS = {
   registry: ["registry"],
   scheduling: ["scheduling"],
   daemon: ["daemon"],
-  kasm: ["kasm"],
+  kasm: ["kasm", "kasm.smoke"],
   prune: ["prune"],
   fleet: ["fleet", "fleet.slow"],
   page: ["page"],

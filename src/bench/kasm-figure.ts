@@ -15,17 +15,17 @@ import { atMost, type FigureLine } from "./table.js";
 export type KasmSizes = { workspaces: number; groups: number };
 export const KASM_DEFAULTS: KasmSizes = { workspaces: 200, groups: 5 };
 
-const KASM = { apiKeyEnv: "KASM_SECRET_BENCH_KEY", apiKeySecretEnv: "KASM_SECRET_BENCH_SECRET" };
+export const KASM = { apiKeyEnv: "KASM_SECRET_BENCH_KEY", apiKeySecretEnv: "KASM_SECRET_BENCH_SECRET" };
 const envFor = (kasm: KasmStandIn) => ({
   ...process.env,
   [KASM.apiKeyEnv]: kasm.apiKey,
   [KASM.apiKeySecretEnv]: kasm.apiKeySecret,
 });
 
-type Event = { event: string; type?: string; time?: string; status?: string; converged?: boolean };
+export type Event = { event: string; type?: string; time?: string; status?: string; converged?: boolean };
 
 /** `kasm-gitops apply --json` in this process; its JSON lines. */
-async function apply(repo: { bare: string; stateDir: string; path: string }, kasm: KasmStandIn) {
+export async function apply(repo: { bare: string; stateDir: string; path: string }, kasm: KasmStandIn) {
   const out: string[] = [];
   const err: string[] = [];
   const io = {
@@ -105,7 +105,7 @@ async function convergedCalls(lab: Lab, sizes: KasmSizes): Promise<FigureLine> {
   }
 }
 
-const ms = (event: Event | undefined) => (event?.time ? Date.parse(event.time) : Number.NaN);
+export const ms = (event: Event | undefined) => (event?.time ? Date.parse(event.time) : Number.NaN);
 
 /**
  * A release merged for a workspace served by 3 agents (`pulls: kasm-gitops`): one apply pulls the new

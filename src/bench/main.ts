@@ -24,6 +24,7 @@ import { benchPage, PAGE_DEFAULTS } from "./page-figure.js";
 import { benchPrune, PRUNE_DEFAULTS } from "./prune-figure.js";
 import { benchRegistry, REGISTRY_DEFAULTS } from "./registry-figure.js";
 import { benchScheduling, SCHEDULING_DEFAULTS } from "./scheduling-figure.js";
+import { benchSmoke, SMOKE_DEFAULTS } from "./smoke-figure.js";
 import { type FigureLine, renderTable } from "./table.js";
 import { benchUpdate, UPDATE_DEFAULTS } from "./update-figure.js";
 
@@ -50,6 +51,7 @@ const FLAGS = {
   "daemon-log": { type: "string", value: "FILE", help: "daemon: keep its JSON log lines in FILE" },
   "kasm-workspaces": { type: "string", help: "kasm: records of the converged cycle", default: KASM_DEFAULTS.workspaces },
   "kasm-groups": { type: "string", help: "kasm: groups they are in", default: KASM_DEFAULTS.groups },
+  "smoke-hold": { type: "string", help: "kasm: the smoke test's hold in seconds", default: SMOKE_DEFAULTS.holdSeconds },
   "fleet-agents": { type: "string", help: "fleet: simulated agents", default: FLEET_DEFAULTS.agents },
   "fleet-images": { type: "string", help: "fleet: images every agent wants", default: FLEET_DEFAULTS.images },
   "fleet-limit": { type: "string", help: "fleet: maxConcurrentPulls", default: FLEET_DEFAULTS.limit },
@@ -116,6 +118,7 @@ async function runPart(part: Part, values: Values, log: (line: string) => void):
     const sizes = { workspaces: count(values, "kasm-workspaces"), groups: count(values, "kasm-groups") };
     return benchKasm(lab, sizes, log);
   }
+  if (part === "kasm.smoke") return benchSmoke(lab, { holdSeconds: count(values, "smoke-hold") });
   if (part === "fleet" || part === "fleet.slow") {
     const sizes = {
       ...FLEET_DEFAULTS,

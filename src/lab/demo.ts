@@ -2,9 +2,10 @@
 /**
  * `npm run demo`: the whole product on an embedded default, with nothing to configure. It starts the lab
  * (three Docker engines as Kasm agents, an htpasswd registry), turns examples/manifests into a Git repo
- * pointed at them, pushes the example images, and runs plan → apply → promote → plan → apply. The lab's
- * Kasm API stand-in is the embedded Kasm: the Workspace records follow Git, and the user-facing record
- * switches to the tested tag only once production's agents pulled it.
+ * pointed at them, pushes the example images, and runs plan → apply → smoke test → promote → plan → apply.
+ * The lab's Kasm API stand-in is the embedded Kasm: the Workspace records follow Git, the testing
+ * Workspace's smoke session runs on its agent's engine before promote, and the user-facing record switches
+ * to the tested tag only once production's agents pulled it.
  */
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -70,9 +71,11 @@ async function pushImages(repoDir: string, lab: Lab) {
           { os: "linux", architecture: "arm64" },
         ]
       : undefined;
+    // Each image runs a program that stays up, so a smoke session of it in Kasm keeps running.
     const pushed = await pushRandomImage(
       { url: registry.url, repository: ref.repository, tag: ref.tag!, auth: registry.auth! },
       platforms,
+      "stays",
     );
     digests.set(image, pushed.digest);
     process.stdout.write(`  pushed ${image} → ${pushed.digest.slice(0, 19)}…\n`);
@@ -141,6 +144,30 @@ async function clearEarlierDemo(lab: Lab) {
   if (removed > 0) process.stdout.write(`  removed ${removed} image(s) an earlier demo left on the agents\n`);
 }
 
+/** chrome-testing asks for a smoke test, run as Kasm's `smoke` user: one commit, as an administrator would. */
+async function enableSmoke(repoDir: string) {
+  const kasm = join(repoDir, "kasm.yaml");
+  await writeFile(
+    kasm,
+    `${await readFile(kasm, "utf8")}  # Smoke tests of Workspaces that ask for them run as this Kasm user.\n  smoke: { user: smoke }\n`,
+  );
+  const chrome = join(repoDir, "workspaces", "chrome.yaml");
+  const text = await readFile(chrome, "utf8");
+  // The first Workspace of the file is chrome-testing: its digest passes a session in Kasm before promote.
+  await writeFile(
+    chrome,
+    text.replace("  groups: [qa]\n", "  groups: [qa]\n  smoke: { timeout: 2m, hold: 3s }\n"),
+  );
+  await git(
+    repoDir,
+    "commit",
+    "--quiet",
+    "--all",
+    "-m",
+    "Smoke-test chrome-testing in Kasm before promotion",
+  );
+}
+
 export async function runDemo(options: { keep: boolean }) {
   say("Starting the lab: 3 Docker engines (the Kasm agents) and an htpasswd registry on loopback");
   const handle = await startLab({
@@ -166,7 +193,12 @@ export async function runDemo(options: { keep: boolean }) {
   await loadByHand(repoDir, lab);
   // A fresh embedded Kasm with the groups the examples name besides the built-in ones.
   await labKasm(lab, "/reset", {});
-  await labKasm(lab, "/seed", { groups: [{ name: "qa" }, { name: "developers" }] });
+  // Its agents are the lab's engines (each reports what its engine holds), and a user for smoke sessions.
+  await labKasm(lab, "/seed", {
+    groups: [{ name: "qa" }, { name: "developers" }],
+    servers: lab.engines.map((e, i) => ({ hostname: `agent-${i + 1}`, engine: e.host })),
+    users: [{ username: "smoke" }],
+  });
   process.stdout.write(`  Kasm (the lab's API stand-in): ${lab.kasm.url}, no Workspace records yet\n`);
 
   const io = processIo({
@@ -189,7 +221,14 @@ export async function runDemo(options: { keep: boolean }) {
   code ||= await cli("apply", ...repoFlags);
   say("Kasm now shows the records Git describes");
   await showRecords(lab);
-  say("QA verified chrome-testing on the testing agent; kasm-gitops promote makes the release commit");
+  say("The Test step, automated: a commit asks for a smoke test in Kasm of chrome-testing");
+  await enableSmoke(repoDir);
+  process.stdout.write(`${await git(repoDir, "show", "--stat", "--format=%h %s", "HEAD")}\n`);
+  say(
+    "kasm-gitops apply: a session of chrome-testing's record starts in Kasm, runs for its hold, is destroyed",
+  );
+  code ||= await cli("apply", ...repoFlags);
+  say("The smoke test passed for that digest; kasm-gitops promote checks it and makes the release commit");
   code ||= await cli("promote", "chrome", "--repo", repoDir, "--state-dir", stateDir);
   process.stdout.write(`${await git(repoDir, "show", "--stat", "--format=%h %s", "HEAD")}\n`);
   say(
