@@ -25,7 +25,7 @@ describe("--log-format", () => {
     for (const line of lines) expect(line).toMatch(PRETTY);
     expect(daemon.logs()).not.toContain(ESC);
     expect(daemon.logs()).not.toContain(fleet.password);
-    expect(lines.find((l) => l.includes(" kasm-gitops started "))).toMatch(/ branch=main$/);
+    expect(lines.find((l) => l.includes(" kasm-gitops started "))).toMatch(/ branch=main role=reconciler$/);
     expect(lines.find((l) => l.includes(" pull done "))).toMatch(
       new RegExp(` INFO {2}pull done .*image=${fleet.image} revision=[0-9a-f]{40} cycle=\\S+ `),
     );
