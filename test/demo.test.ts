@@ -60,6 +60,12 @@ describe("npm run demo", () => {
       /✓ chrome-testing +sha256:[0-9a-f]{12} passed .*: ran for 3s on Kasm agent/,
     );
     expect(result.stdout).toMatch(/^Promoted workspace "chrome"/m);
+    // A broken build's smoke test fails in Kasm, and its promotion is refused naming what Kasm reported.
+    const broken = result.stdout.split("A broken nightly build")[1]?.split("git revert")[0] ?? "";
+    expect(broken).toMatch(/^failed +smoke chrome-testing: .*the session stopped before it ran/m);
+    expect(result.stderr).toMatch(
+      /cannot promote workspace "chrome" .*the smoke test of digest sha256:[0-9a-f]{64} in Kasm .*failed: the session stopped before it ran/,
+    );
     const kasm = (await (await fetch(`${lab.kasm.url}/__lab/state`)).json()) as { kasms: unknown[] };
     expect(kasm.kasms).toEqual([]);
 

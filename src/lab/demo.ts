@@ -2,7 +2,8 @@
 /**
  * `npm run demo`: the whole product on an embedded default, with nothing to configure. It starts the lab
  * (three Docker engines as Kasm agents, an htpasswd registry), turns examples/manifests into a Git repo
- * pointed at them, pushes the example images, and runs plan → apply → smoke test → promote → plan → apply.
+ * pointed at them, pushes the example images, and runs plan → apply → smoke test → promote → plan → apply,
+ * then a broken build whose smoke test fails and blocks its promotion, reverted.
  * The lab's Kasm API stand-in is the embedded Kasm: the Workspace records follow Git, the testing
  * Workspace's smoke session runs on its agent's engine before promote, and the user-facing record switches
  * to the tested tag only once production's agents pulled it.
@@ -168,6 +169,26 @@ async function enableSmoke(repoDir: string) {
   );
 }
 
+/**
+ * A broken build: a new dated tag whose container exits at once, pushed and put on chrome-testing by a
+ * commit, as a nightly build would be. Returns the tag.
+ */
+async function breakTesting(repoDir: string, lab: Lab): Promise<string> {
+  const registry = lab.registries.auth;
+  const tag = "20261204";
+  await pushRandomImage(
+    { url: registry.url, repository: "kasm/chrome", tag, auth: registry.auth! },
+    undefined,
+    "exits",
+  );
+  const chrome = join(repoDir, "workspaces", "chrome.yaml");
+  // The first image line of the file is chrome-testing's.
+  const text = await readFile(chrome, "utf8");
+  await writeFile(chrome, text.replace(/^( {2}image: \S+\/kasm\/chrome:)20261127$/m, `$1${tag}`));
+  await git(repoDir, "commit", "--quiet", "--all", "-m", `chrome-testing: the nightly build ${tag}`);
+  return tag;
+}
+
 export async function runDemo(options: { keep: boolean }) {
   say("Starting the lab: 3 Docker engines (the Kasm agents) and an htpasswd registry on loopback");
   const handle = await startLab({
@@ -239,6 +260,17 @@ export async function runDemo(options: { keep: boolean }) {
   code ||= await cli("apply", ...repoFlags);
   say("Kasm: users of Chrome now launch the tested tag");
   await showRecords(lab);
+  say("A broken nightly build reaches the testing ring: its container exits as soon as it starts");
+  const broken = await breakTesting(repoDir, lab);
+  process.stdout.write(`${await git(repoDir, "show", "--stat", "--format=%h %s", "HEAD")}\n`);
+  say(`kasm-gitops apply: chrome-testing switches to ${broken}, and its smoke session fails in Kasm`);
+  // Expected to end 1 (the smoke test failed): not the demo's own failure.
+  await cli("apply", ...repoFlags);
+  say("kasm-gitops promote: refused, naming what Kasm reported of the session");
+  if ((await cli("promote", "chrome", "--repo", repoDir, "--state-dir", stateDir)) === 0) code ||= 1;
+  say("git revert: chrome-testing goes back to the tested tag; kasm-gitops apply puts its record back");
+  await git(repoDir, "revert", "--no-edit", "HEAD");
+  code ||= await cli("apply", ...repoFlags);
   say("kasm-gitops plan: converged");
   code ||= await cli("plan", ...repoFlags);
   if (!options.keep) {

@@ -8,6 +8,9 @@ import { dockerConnection } from "../adapters/docker-host.js";
 import type { KasmState } from "./kasm-records.js";
 import { type DigestsOf, sessionRan, sessionStopped } from "./kasm-sessions.js";
 
+/** How long a session's container must keep running after its start before the session is running. */
+const READY_MS = 500;
+
 /** The labels that tie a lab container to the session it stands for, and to the stand-in that made it. */
 export const SESSION_LABEL = "org.kasm-gitops.lab.kasm";
 export const OWNER_LABEL = "org.kasm-gitops.lab.stand-in";
@@ -51,6 +54,9 @@ export function startSessionRunner(
       });
       containerId = container.id;
       await container.start();
+      // Kasm calls a session running once its services answer, not the moment its container starts: one
+      // still running after READY_MS is up, and one that exits at once never ran.
+      await new Promise((resolve) => setTimeout(resolve, READY_MS));
       const info = await container.inspect();
       update((state) =>
         info.State.Running
