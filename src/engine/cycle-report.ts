@@ -88,26 +88,19 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     });
 
   /** `--agent` names the revision lacks: a reconciler that manages nothing must not look converged. */
-  function missingAgents(id: string, set: ManifestSet, revision: string): string | undefined {
+  function missingAgents(set: ManifestSet, revision: string) {
     const known = set.agents.map((a) => a.metadata.name);
     const missing = (options.onlyAgents ?? []).filter((name) => !known.includes(name));
     if (missing.length === 0) return undefined;
     const message = `agent ${missing.join(", ")} (--agent / KASM_GITOPS_AGENT) is not defined in revision ${revision.slice(0, 12)} (agents: ${known.join(", ") || "none"}): nothing is reconciled there`;
-    if (missingLogged !== revision) {
-      missingLogged = revision;
-      logger.warn({ cycle: id, revision, agents: missing, known }, message);
-    }
-    return message;
+    return { missing, known, message };
   }
-
-  /** The --agent names missing from the plan last reported, said when it was planned. */
-  let absentFor: { id: string; message?: string } | undefined;
 
   /** Held Kasm changes and --agent names the revision lacks: standing reasons, whatever the actions do. */
   function standing(p: PlannedReport) {
     const kasmSeen = kasmSummary(p.set, p.plan, p.kasm);
     const held = kasmSeen?.pending ?? 0;
-    const absent = absentFor?.id === p.id ? absentFor.message : undefined;
+    const absent = missingAgents(p.set, p.plan.revision)?.message;
     return {
       kasmSeen,
       ...(held > 0 ? { kasm: heldReason(held, kasmSeen?.held ?? []) } : {}),
@@ -181,8 +174,12 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     planned(p: PlannedReport) {
       const { id, plan } = p;
       const revision = plan.revision;
-      const absent = missingAgents(id, p.set, revision);
-      absentFor = { id, ...(absent ? { message: absent } : {}) };
+      const absent = missingAgents(p.set, revision);
+      // Said once per revision; every cycle still counts it a reason (standing).
+      if (absent && missingLogged !== revision) {
+        missingLogged = revision;
+        logger.warn({ cycle: id, revision, agents: absent.missing, known: absent.known }, absent.message);
+      }
       for (const blocked of plan.blocked) {
         // Held Kasm changes are logged below, with the Kasm state.
         if (blocked.type !== "pull" && blocked.type !== "promote") continue;

@@ -35,7 +35,7 @@ function fakeBranch() {
 }
 
 /** Every port of the daemon as a fake that records what it was told; the clock moves a second per read. */
-function fakeDaemon(options: { saved?: SavedRevision } = {}) {
+function fakeDaemon(options: { saved?: SavedRevision; onlyAgents?: string[] } = {}) {
   const source = fakeBranch();
   let t = Date.parse("2026-12-07T00:00:00Z");
   const logs: { level: string; msg: string }[] = [];
@@ -84,7 +84,12 @@ function fakeDaemon(options: { saved?: SavedRevision } = {}) {
         close: () => {},
       },
     },
-    { branch: "main", intervalMs: 3_600_000, graceMs: 100 },
+    {
+      branch: "main",
+      intervalMs: 3_600_000,
+      graceMs: 100,
+      ...(options.onlyAgents ? { onlyAgents: options.onlyAgents } : {}),
+    },
   );
   const cycle = async () => {
     daemon.request("interval");
@@ -168,6 +173,20 @@ describe("daemon loop with fake ports", () => {
     f.source.branch.tip = "c".repeat(40);
     await f.cycle();
     expect(f.logs.filter((l) => l.msg.startsWith("revision refused"))).toHaveLength(2);
+    await f.daemon.stop();
+  });
+
+  it("an --agent name the revision lacks: degraded every cycle, logged once per revision", async () => {
+    const f = fakeDaemon({ onlyAgents: ["ghost"] });
+    f.daemon.start();
+    await f.daemon.idle();
+    await f.cycle();
+    const status = f.daemon.status();
+    expect(status.state).toBe("degraded");
+    expect(status.reasons).toEqual([
+      `agent ghost (--agent / KASM_GITOPS_AGENT) is not defined in revision ${GOOD.slice(0, 12)} (agents: none): nothing is reconciled there`,
+    ]);
+    expect(f.logs.filter((l) => l.msg.startsWith("agent ghost"))).toHaveLength(1);
     await f.daemon.stop();
   });
 });

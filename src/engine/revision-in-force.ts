@@ -33,10 +33,7 @@ export type RevisionInForce = {
 };
 
 /** `deps` fetch and validate the tip; `store` keeps the last good revision across restarts. */
-export function createRevisionInForce(
-  deps: ReconcileDeps & { store: RevisionStore },
-  inForceWording = inForceText,
-): RevisionInForce {
+export function createRevisionInForce(deps: ReconcileDeps & { store: RevisionStore }): RevisionInForce {
   let good: Snapshot | undefined;
   /** The revision last recorded in the state dir; a failed save is retried every cycle until it lands. */
   let saved: string | undefined;
@@ -80,7 +77,7 @@ export function createRevisionInForce(
       return { snapshot, fresh: true, changed };
     } catch (error) {
       const restored = good ? {} : await restore();
-      const refusal = describeRefusal(error, inForceWording(good));
+      const refusal = describeRefusal(error, inForceText(good));
       return { ...(good ? { snapshot: good } : {}), fresh: false, changed: false, refusal, ...restored };
     }
   }
