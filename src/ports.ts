@@ -252,6 +252,15 @@ export type GitWriter = {
   commitFile(path: string, text: string, message: string, options: { sign: boolean }): Promise<string>;
   /** Pushes HEAD to `branch` on the remote, never forced. */
   push(branch: string, signal?: AbortSignal): Promise<PushOutcome>;
+  /**
+   * The automated commits on `branch` (those whose message has the automation trailer), newest first, at
+   * most `limit`: the record of what automation proposed and what became of it.
+   */
+  automatedCommits(
+    branch: string,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<{ commit: string; message: string }[]>;
 };
 
 /**

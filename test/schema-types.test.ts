@@ -77,6 +77,7 @@ const TYPE_KEYS = {
     filter: true,
     schedule: true,
     mode: true,
+    suspend: true,
   } satisfies Record<keyof UpdateSpec, true>),
   workspaceUpdateFilter: keys({ pattern: true, extract: true } satisfies Record<
     keyof NonNullable<UpdateSpec["filter"]>,

@@ -8,52 +8,21 @@ import { createRegistryClient } from "../src/adapters/registry-client.js";
 import { pushImageChange } from "../src/engine/authoring/image-commit.js";
 import { acceptManifests } from "../src/engine/snapshot.js";
 import { createUpdater } from "../src/engine/update/updater.js";
-import { pushRandomImage } from "../src/lab/push-image.js";
 import { inRepo } from "./helpers/cli.js";
-import { labRegistryDoc, stateDir, uniqueRepo } from "./helpers/fleet.js";
-import { createTestRepo, git, type TestRepo, tempDir } from "./helpers/git-repos.js";
+import { AUTHOR, bareLog, datedFleet, pushDated } from "./helpers/dated-fleet.js";
+import { stateDir, uniqueRepo } from "./helpers/fleet.js";
+import { git, type TestRepo, tempDir } from "./helpers/git-repos.js";
 import { type SshKey, sshKey } from "./helpers/signing.js";
 
-const lab = inject("lab");
-const R = lab.registries.plain;
-const AUTHOR = ["--git-author", "Update Bot <bot@example.invalid>"];
-
 /** One repository of dated builds for every test (pushed once), each test with a manifest repo of its own. */
+const R = inject("lab").registries.plain;
 const name = uniqueRepo("dated");
-const digests: Record<string, string> = {};
+let digests: Record<string, string> = {};
 beforeAll(async () => {
-  for (const tag of ["20261201", "20261206", "latest"]) {
-    digests[tag] = (await pushRandomImage({ url: R.url, repository: name, tag })).digest;
-  }
+  digests = await pushDated(name, ["20261201", "20261206", "latest"]);
 });
+const fleet = (options: { mode?: "commit" | "branch" } = {}) => datedFleet(name, digests, options);
 
-/** A manifest repo whose testing workspace follows dated tags, in `mode`. */
-async function fleet(options: { mode?: "commit" | "branch" } = {}) {
-  const image = (tag: string) => `${R.host}/${name}:${tag}`;
-  const yaml = [
-    "# The registry CI pushes dated builds to.",
-    ...labRegistryDoc(R.host),
-    "apiVersion: kasm-gitops/v1",
-    "kind: Workspace",
-    "metadata: {name: chrome-testing}   # QA's ring",
-    "spec:",
-    `  image: "${image("20261201")}"   # moved by automation`,
-    "  registry: lab",
-    "  update:",
-    "    policy: numerical",
-    "    filter: {pattern: '^(?P<ts>\\d{8})$', extract: $ts}",
-    ...(options.mode ? [`    mode: ${options.mode}`] : []),
-    "",
-  ].join("\n");
-  const repo = await createTestRepo();
-  await repo.commit({ "manifests/a.yaml": yaml }, "fleet");
-  const state = await stateDir();
-  const update = (...extra: string[]) => inRepo("update", repo.bare, state, [...AUTHOR, ...extra]);
-  return { name, image, digests, repo, state, yaml, update };
-}
-
-const bareLog = (repo: TestRepo, ref = "main", format = "%H") =>
-  git(repo.bare, "log", "-1", `--format=${format}`, ref);
 const changedLines = async (repo: TestRepo, ref = "main") =>
   (await git(repo.bare, "diff", "--unified=0", `${ref}~1`, ref)).split("\n").filter((l) => /^[-+]\s/.test(l));
 

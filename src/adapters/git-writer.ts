@@ -8,6 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GitError, GitPluginError, type SimpleGit } from "simple-git";
 import { KasmGitopsError } from "../core/errors.js";
+import { AUTOMATION_TRAILER } from "../core/update/message.js";
 import type { GitIdentity, GitWriter } from "../ports.js";
 import { fetchUrl, type GitAuthOptions, gitEnvironment, gitErrorDetail, redact } from "./git-auth.js";
 import { client } from "./git-checkout.js";
@@ -68,23 +69,42 @@ export function createGitWriter(options: GitWriterOptions): GitWriter {
       );
     }
   };
+  /** Fetches `branch` (its whole history: automation reads it back) and returns its tip. */
+  const fetch = async (branch: string, signal?: AbortSignal) => {
+    await mkdir(dir, { recursive: true });
+    if (!existsSync(join(dir, ".git"))) await run(["init", "--quiet"], "git init", signal);
+    const ref = `refs/remotes/origin/${branch}`;
+    await run(
+      ["fetch", "--quiet", "--no-tags", url, `+refs/heads/${branch}:${ref}`],
+      `git fetch of branch "${branch}"`,
+      signal,
+    );
+    return (await run(["rev-parse", "--verify", `${ref}^{commit}`], "git rev-parse", signal)).trim();
+  };
 
   return {
     async checkout(branch, signal) {
-      await mkdir(dir, { recursive: true });
-      if (!existsSync(join(dir, ".git"))) await run(["init", "--quiet"], "git init", signal);
-      const ref = `refs/remotes/origin/${branch}`;
-      await run(
-        ["fetch", "--quiet", "--no-tags", url, `+refs/heads/${branch}:${ref}`],
-        `git fetch of branch "${branch}"`,
-        signal,
-      );
-      const commit = (
-        await run(["rev-parse", "--verify", `${ref}^{commit}`], "git rev-parse", signal)
-      ).trim();
+      const commit = await fetch(branch, signal);
       await run(["checkout", "--quiet", "--force", "--detach", commit], "git checkout", signal);
       await run(["clean", "-ffdxq"], "git clean", signal);
       return { commit, root: dir };
+    },
+    async automatedCommits(branch, limit, signal) {
+      const tip = await fetch(branch, signal);
+      // Records end in RS, fields in US: a message may hold any other character.
+      const out = await run(
+        ["log", `-n${limit}`, "-E", "-i", `--grep=^${AUTOMATION_TRAILER}:`, "--format=%H%x1f%B%x1e", tip],
+        "git log",
+        signal,
+      );
+      return out
+        .split("\x1e")
+        .map((record) => record.replace(/^\s+/, ""))
+        .filter((record) => record.includes("\x1f"))
+        .map((record) => {
+          const [commit, message = ""] = record.split("\x1f");
+          return { commit: commit!.trim(), message };
+        });
     },
     async remoteBranchExists(branch, signal) {
       await mkdir(dir, { recursive: true });

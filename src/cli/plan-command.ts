@@ -1,9 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { createAutoPromotionsFile } from "../app.js";
 import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
 import { runCycle } from "../engine/cycle.js";
+import { previewAutomation } from "../engine/update/preview.js";
 import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { automationFlags, writerFor } from "./automation-flags.js";
 import type { Command, CommandContext } from "./command.js";
 import { cycleScope, repoFlags } from "./flags.js";
 import { useColor } from "./io.js";
@@ -23,7 +26,20 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
     ...cycleScope(flags),
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),
   });
-  const plan = { ...planned, source: planSource(flags) };
+  const refresh = !args.values["no-refresh"];
+  // What automation would propose next needs the registry's tags: not with --no-refresh.
+  const automation = refresh
+    ? await previewAutomation(
+        snapshot.set,
+        {
+          ...deps,
+          writer: writerFor(flags, automationFlags(args, io), io),
+          autoPromotions: createAutoPromotionsFile(flags.stateDir),
+        },
+        { branch: flags.branch, ...(io.stopSignal ? { signal: io.stopSignal } : {}) },
+      )
+    : undefined;
+  const plan = { ...planned, source: planSource(flags), ...(automation ? { automation } : {}) };
   const json = `${JSON.stringify(plan, null, 2)}\n`;
   if (args.values.out) {
     const out = resolve(io.cwd, args.values.out as string);

@@ -48,7 +48,9 @@ export async function updateCommand({ args, io }: CommandContext): Promise<numbe
         line?.message ??
         (f.status === "up-to-date"
           ? `${f.workspace}: up to date (${f.newest})`
-          : `${f.workspace}: no tag passes its update policy`);
+          : f.status === "no-match"
+            ? `${f.workspace}: none of ${f.listed} tags passes its update policy`
+            : `${f.workspace}: ${f.status}`);
       (line?.level === "info" || !line ? io.stdout : io.stderr)(`${text}\n`);
     }
     if (outcomes.length === 0) io.stdout("No Workspace has an update policy.\n");

@@ -77,6 +77,8 @@ export type UpdateSpec = {
   /** A cron expression; default the refresh schedule. */
   schedule?: string;
   mode?: UpdateMode;
+  /** Checked and shown, but nothing proposed (a person holds the Workspace where it is). */
+  suspend?: boolean;
 };
 
 /** Durations: how long a session may take to run, and how long it is held running. */

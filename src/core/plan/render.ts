@@ -1,6 +1,7 @@
 import { formatBytes } from "../bytes.js";
 import { parseImageReference } from "../image/reference.js";
 import { shortDigest } from "./promotion.js";
+import { renderAutomation } from "./render-automation.js";
 import { renderRemovals } from "./render-removals.js";
 import { renderSmoke } from "./render-smoke.js";
 import type { Action, KasmAction, Plan, PullAction } from "./types.js";
@@ -139,6 +140,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
   lines.push(...renderKasm(plan, paint));
   lines.push(...renderSmoke(plan, paint));
   lines.push(...renderRemovals(plan, paint));
+  lines.push(...renderAutomation(plan, paint));
 
   if (plan.blocked.length > 0) {
     lines.push(paint("bold", "blocked"));

@@ -1,6 +1,8 @@
 /** The plan of docs/plan-format.md: data first, rendered to text by core/plan/render.ts. */
 import type { KasmChange } from "../kasm/desired.js";
 import type { KasmOwnedFields } from "../kasm/types.js";
+import type { AutoPromotionDecision } from "../update/auto-promotion.js";
+import type { UpdateFinding } from "../update/finding.js";
 
 export type PullReason = "missing" | "outdated";
 
@@ -214,6 +216,16 @@ export type Plan = {
   kasm?: { url: string; agents?: KasmAgentView[] };
   /** The smoke results of the workspaces' current digests that this plan relies on (absent: none asked). */
   smoke?: { results: SmokeResultView[] };
+  /** What image automation would propose next, and why a candidate is held (absent: no policy, or --no-refresh). */
+  automation?: AutomationPreview;
+};
+
+/** Each update policy's finding and each auto-promotion's decision, as the plan shows them. */
+export type AutomationPreview = {
+  updates: UpdateFinding[];
+  promotions: AutoPromotionDecision[];
+  /** Why the preview is missing (Git's history or the state dir could not be read): never shown as nothing to do. */
+  error?: string;
 };
 
 /** An Agent as Kasm sees it: its Kasm agent, how old Kasm's report is, and which wanted images it reports. */

@@ -8,6 +8,7 @@ import {
   autoPromotionsDue,
   promoteBranch,
 } from "./auto-promotion.js";
+import { type AutomatedCommit, readAutomationHistory } from "./history.js";
 import { automationOf } from "./message.js";
 
 const IMAGE = "reg:5000/kasm/chrome";
@@ -124,6 +125,44 @@ describe("autoPromotionsDue", () => {
     ],
   ])("%s", (_, workspaces, smoke, proposed, expected) => {
     const decisions = autoPromotionsDue(manifestSet({ workspaces }), smoke, new Set(proposed));
+    expect(decisions).toHaveLength(expected.length);
+    decisions.forEach((d, i) => {
+      expect(d).toMatchObject({ workspace: "chrome", from: "chrome-testing", ...expected[i] });
+    });
+  });
+});
+
+describe("autoPromotionsDue reads the branch's automated promotions back", () => {
+  const t = testing();
+  const promoted = (digest: string, image = `${IMAGE}:20261206`): AutomatedCommit => ({
+    commit: "c0ffee".padEnd(40, "0"),
+    kind: "promote",
+    workspace: "chrome",
+    previous: `${IMAGE}:20261201`,
+    image,
+    digest,
+  });
+  it.each([
+    [
+      "a person undid the automated promotion of this digest: reverted, naming the commit",
+      [promoted(D1)],
+      [{ status: "waiting", reason: "reverted", digest: D1, commit: "c0ffee".padEnd(40, "0") }],
+    ],
+    [
+      "an earlier automated promotion of this digest, Git since moved on by another: proposed already",
+      [promoted(D2, `${IMAGE}:20261203`), promoted(D1)],
+      [{ status: "waiting", reason: "already-proposed", digest: D1 }],
+    ],
+    [
+      "a person undid another digest's promotion: this one is due",
+      [promoted(D2)],
+      [{ status: "due", digest: D1 }],
+    ],
+    ["no automated commit: due", [], [{ status: "due", digest: D1 }]],
+  ])("%s", (_, commits, expected) => {
+    const set = manifestSet({ workspaces: [t, production()] });
+    const history = readAutomationHistory(set, commits);
+    const decisions = autoPromotionsDue(set, state(result(t, D1, "pass")), new Set(), history);
     expect(decisions).toHaveLength(expected.length);
     decisions.forEach((d, i) => {
       expect(d).toMatchObject({ workspace: "chrome", from: "chrome-testing", ...expected[i] });

@@ -10,6 +10,7 @@ import {
 } from "../authoring/promote-target.js";
 import { type SmokeResult, type SmokeState, specFingerprint } from "../kasm/smoke.js";
 import { compareText, type ManifestSet, type WorkspaceManifest } from "../manifest/types.js";
+import { type AutomationHistory, EMPTY_HISTORY } from "./history.js";
 import { AUTOMATION_TRAILER } from "./message.js";
 
 /** Why a Workspace with `promotion.auto` is not promoted now. */
@@ -17,13 +18,14 @@ export const AUTO_WAITING = {
   smokeMissing: "smoke-missing",
   smokeFailed: "smoke-failed",
   proposed: "already-proposed",
+  reverted: "reverted",
   upToDate: "up-to-date",
 } as const;
 export type AutoWaitingReason = (typeof AUTO_WAITING)[keyof typeof AUTO_WAITING];
 
 export type AutoPromotionDecision = { workspace: string; from: string } & (
   | { status: "due"; digest: string; image: string }
-  | { status: "waiting"; reason: AutoWaitingReason; digest?: string }
+  | { status: "waiting"; reason: AutoWaitingReason; digest?: string; commit?: string }
 );
 
 /** The key a proposed auto-promotion is remembered under: one proposal per Workspace and digest, ever. */
@@ -46,7 +48,8 @@ function currentResult(from: WorkspaceManifest, smoke: SmokeState): SmokeResult 
 
 /**
  * Each enabled Workspace with `promotion.auto`, and whether its promotion is due. Due needs a passed smoke
- * test of what `from` runs now, a digest not proposed before (`proposed`, by autoPromotionKey), and an image
+ * test of what `from` runs now, a digest not proposed before (`proposed`, by autoPromotionKey, nor by an
+ * automated promotion in the branch's `history`; `reverted` when a person undid that one), and an image
  * that differs from the one in Git. The pull on the testing ring and the registry's digest are checked after,
  * by the promote command's own checks.
  */
@@ -54,6 +57,7 @@ export function autoPromotionsDue(
   set: ManifestSet,
   smoke: SmokeState,
   proposed: ReadonlySet<string>,
+  history: AutomationHistory = EMPTY_HISTORY,
 ): AutoPromotionDecision[] {
   const byName = new Map(set.workspaces.map((w) => [w.metadata.name, w]));
   const decisions: AutoPromotionDecision[] = [];
@@ -75,7 +79,13 @@ export function autoPromotionsDue(
       decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.smokeFailed, digest });
       continue;
     }
-    if (proposed.has(autoPromotionKey(name, digest))) {
+    const undone = history.revertedPromotions.get(name);
+    if (undone?.digest === digest) {
+      const reason = AUTO_WAITING.reverted;
+      decisions.push({ ...base, status: "waiting", reason, digest, commit: undone.commit });
+      continue;
+    }
+    if (proposed.has(autoPromotionKey(name, digest)) || history.promotedDigests.get(name)?.has(digest)) {
       decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.proposed, digest });
       continue;
     }

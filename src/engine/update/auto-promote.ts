@@ -25,6 +25,7 @@ import {
   writeBackError,
 } from "../authoring/image-commit.js";
 import { type PromoteDeps, verifyPromotion } from "../authoring/promote-check.js";
+import { readAutomationContext } from "./automation-context.js";
 
 export type AutoPromoteDeps = PromoteDeps & {
   writer: GitWriter;
@@ -42,6 +43,23 @@ export type AutoPromotionOutcome = {
   error?: WriteBackError;
 };
 
+/**
+ * Each auto-promotion's decision: the smoke results, the proposals remembered in the state dir, and, when
+ * something is due, the branch's automated commits (what people undid can only hold it back).
+ */
+export async function decideAutoPromotions(
+  set: ManifestSet,
+  deps: Pick<AutoPromoteDeps, "smoke" | "writer"> & { autoPromotions?: AutoPromotionStore },
+  options: Pick<AutoPromoteOptions, "branch" | "signal">,
+): Promise<AutoPromotionDecision[]> {
+  const smoke = (await deps.smoke?.read()) ?? EMPTY_SMOKE_STATE;
+  const proposed = new Set(Object.keys((await deps.autoPromotions?.read()) ?? {}));
+  const decisions = autoPromotionsDue(set, smoke, proposed);
+  if (!decisions.some((d) => d.status === "due")) return decisions;
+  const { history } = await readAutomationContext(set, deps, options.branch, options.signal);
+  return autoPromotionsDue(set, smoke, proposed, history);
+}
+
 /** Decides, checks and writes back each due auto-promotion, one after another; one failure never stops the others. */
 export async function runAutoPromotions(
   set: ManifestSet,
@@ -49,10 +67,8 @@ export async function runAutoPromotions(
   options: AutoPromoteOptions,
 ): Promise<AutoPromotionOutcome[]> {
   if (!set.workspaces.some((w) => w.spec.promotion?.auto)) return [];
-  const smoke = (await deps.smoke?.read()) ?? EMPTY_SMOKE_STATE;
-  const proposed = new Set(Object.keys(await deps.autoPromotions.read()));
   const outcomes: AutoPromotionOutcome[] = [];
-  for (const decision of autoPromotionsDue(set, smoke, proposed)) {
+  for (const decision of await decideAutoPromotions(set, deps, options)) {
     if (decision.status !== "due") {
       outcomes.push({ decision });
       continue;

@@ -9,6 +9,7 @@ import { describeError, KasmGitopsError } from "../../core/errors.js";
 import { type ImageReference, parseImageReference } from "../../core/image/reference.js";
 import type { ManifestSet, RegistryManifest, WorkspaceManifest } from "../../core/manifest/types.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../../core/retry.js";
+import type { UpdateFinding } from "../../core/update/finding.js";
 import { chooseTag, compilePolicy, type TagChoice } from "../../core/update/policy.js";
 import type { Clock, RegistryClient } from "../../ports.js";
 import type { ReconcileDeps } from "../cycle.js";
@@ -20,27 +21,7 @@ const MAX_PAGES = 100;
 
 export type UpdateDeps = Pick<ReconcileDeps, "registryFor" | "clock" | "retry">;
 
-/** What the check found for one Workspace. */
-export type UpdateFinding = {
-  workspace: string;
-  /** The image as written in Git. */
-  current: string;
-} & (
-  | {
-      status: "candidate";
-      /** The image as it will be written: the same name with the candidate's tag (and digest when Git pins one). */
-      image: string;
-      tag: string;
-      previousTag?: string;
-      digest: string;
-      /** The digest of the image in Git, when it is pinned or its tag could be read. */
-      previousDigest?: string;
-      considered: number;
-    }
-  | { status: "up-to-date"; newest: string; considered: number }
-  | { status: "no-match"; considered: 0 }
-  | { status: "error"; code: string; error: string }
-);
+export type { UpdateFinding } from "../../core/update/finding.js";
 
 type Subject = { workspace: WorkspaceManifest; registry: RegistryManifest; ref: ImageReference };
 
@@ -145,7 +126,7 @@ export async function checkUpdates(
       listed.set(key, { code, error: describeError(error) });
     }
   });
-  const chosen: { s: Subject; choice: TagChoice }[] = [];
+  const chosen: { s: Subject; choice: TagChoice; listed: number }[] = [];
   for (const s of subjects) {
     const tags = listed.get(`${s.registry.metadata.name}\0${s.ref.repository}`)!;
     const name = s.workspace.metadata.name;
@@ -153,14 +134,15 @@ export async function checkUpdates(
       findings.push({ workspace: name, current: s.workspace.spec.image, status: "error", ...tags });
       continue;
     }
-    chosen.push({ s, choice: chooseTag(tags, compilePolicy(s.workspace.spec.update!), s.ref.tag) });
+    const choice = chooseTag(tags, compilePolicy(s.workspace.spec.update!), s.ref.tag);
+    chosen.push({ s, choice, listed: tags.length });
   }
   return [...findings, ...(await withDigests(chosen, clients, deps, options.signal))];
 }
 
 /** One HEAD per candidate (and per tag in Git that pins no digest), through the refresh's own digest reader. */
 async function withDigests(
-  chosen: { s: Subject; choice: TagChoice }[],
+  chosen: { s: Subject; choice: TagChoice; listed: number }[],
   clients: Map<string, RegistryClient>,
   deps: UpdateDeps,
   signal?: AbortSignal,
@@ -179,9 +161,9 @@ async function withDigests(
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(signal ? { signal } : {}),
   });
-  return chosen.map(({ s, choice }): UpdateFinding => {
+  return chosen.map(({ s, choice, listed }): UpdateFinding => {
     const base = { workspace: s.workspace.metadata.name, current: s.workspace.spec.image };
-    if (choice.status !== "candidate") return { ...base, ...choice };
+    if (choice.status !== "candidate") return { ...base, ...choice, listed };
     const canonical = parseImageReference(retag(s.ref.canonical, { tag: choice.tag })).canonical;
     const result = digests.get(canonical)!;
     if ("error" in result) return { ...base, status: "error", code: result.code, error: result.error };
@@ -204,6 +186,7 @@ async function withDigests(
       digest: result.digest,
       ...(previousDigest ? { previousDigest } : {}),
       considered: choice.considered,
+      listed,
     };
   });
 }

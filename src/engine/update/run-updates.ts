@@ -6,14 +6,18 @@ import type { ManifestFile } from "../../core/manifest/load.js";
 import type { SecretPolicy } from "../../core/manifest/secret-policy.js";
 import type { ManifestSet } from "../../core/manifest/types.js";
 import { updateBranch, updateCommitMessage } from "../../core/update/message.js";
-import type { GitWriter } from "../../ports.js";
+import { screenFindings } from "../../core/update/screen.js";
+import type { GitWriter, SmokeStore } from "../../ports.js";
 import { type ImageCommitResult, type WriteBackError, writeBack } from "../authoring/image-commit.js";
+import { readAutomationContext } from "./automation-context.js";
 import { checkUpdates, type UpdateDeps, type UpdateFinding } from "./check.js";
 
 export type RunUpdatesDeps = UpdateDeps & {
   writer: GitWriter;
   readManifests: (dir: string, root: string) => Promise<ManifestFile[]>;
   secrets?: SecretPolicy;
+  /** Smoke results: a candidate whose digest failed this Workspace's smoke test is not proposed again. */
+  smoke?: SmokeStore;
 };
 export type RunUpdatesOptions = {
   branch: string;
@@ -32,16 +36,31 @@ export type UpdateOutcome = {
   error?: WriteBackError;
 };
 
+/**
+ * The check's findings, each candidate screened against what people did (the branch's automated commits
+ * they undid), the smoke results and `suspend`. The branch is read only when there is a candidate.
+ */
+export async function screenedFindings(
+  set: ManifestSet,
+  deps: Omit<RunUpdatesDeps, "readManifests">,
+  options: Pick<RunUpdatesOptions, "branch" | "only" | "signal">,
+): Promise<UpdateFinding[]> {
+  const findings = await checkUpdates(set, deps, {
+    ...(options.only ? { only: options.only } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (!findings.some((f) => f.status === "candidate")) return findings;
+  const context = await readAutomationContext(set, deps, options.branch, options.signal);
+  return screenFindings(findings, set, context.history, context.smoke);
+}
+
 /** Checks, then writes back each candidate; one failure never stops the others. */
 export async function runUpdates(
   set: ManifestSet,
   deps: RunUpdatesDeps,
   options: RunUpdatesOptions,
 ): Promise<UpdateOutcome[]> {
-  const findings = await checkUpdates(set, deps, {
-    ...(options.only ? { only: options.only } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const findings = await screenedFindings(set, deps, options);
   const byName = new Map(set.workspaces.map((w) => [w.metadata.name, w]));
   const outcomes: UpdateOutcome[] = [];
   for (const finding of findings) {

@@ -13,6 +13,12 @@ export function outcomeLine(o: UpdateOutcome): Line | undefined {
   const base = { workspace: f.workspace, image: f.current };
   if (f.status === "error")
     return { level: "warn", fields: { ...base, code: f.code }, message: `update check failed: ${f.error}` };
+  if (f.status === "skipped")
+    return {
+      level: "info",
+      fields: { ...base, tag: f.tag, digest: f.digest, reason: f.reason },
+      message: `update skipped (${f.reason}): ${f.workspace} ${f.previousTag ?? f.current} → ${f.tag}: ${f.detail}`,
+    };
   if (f.status !== "candidate") return undefined;
   const to = {
     ...base,
