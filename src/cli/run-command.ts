@@ -100,6 +100,7 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       branch: flags.branch,
       path: manifestPath(flags),
       sign: automation.sign,
+      ...(flags.kasmOnly ? { kasmOnly: true } : {}),
       ...(refreshCron ? { refreshCron } : {}),
       report: createUpdateReporter(logger),
       reportPromotions: createPromotionReporter(logger),

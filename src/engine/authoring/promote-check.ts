@@ -67,9 +67,19 @@ export async function verifyPromotion(
   set: ManifestSet,
   target: PromotionTarget,
   deps: PromoteDeps,
-  options: { onlyAgents?: readonly string[]; signal?: AbortSignal } = {},
+  options: {
+    onlyAgents?: readonly string[];
+    signal?: AbortSignal;
+    /**
+     * `--kasm-only`: the syncer opens no Docker connection and keeps no ledger; a passed smoke session of the
+     * digest in Kasm is the proof it reached the testing ring, since the syncer switched that record only once
+     * Kasm's agent reports showed the digest on every agent that may launch it.
+     */
+    kasmOnly?: boolean;
+  } = {},
 ): Promise<Verification> {
   const digest = await digestOf(set, target, deps, options.signal);
+  if (options.kasmOnly) return verifyFromKasm(target, digest, deps);
   const serving = set.agents.filter(
     (a) =>
       a.spec.enabled !== false &&
@@ -111,6 +121,33 @@ export async function verifyPromotion(
     );
   }
   return { digest, verifiedOn: where, warnings };
+}
+
+/** The syncer's verification: a passed smoke session of `digest` on `promotion.from`, as Kasm ran it. */
+async function verifyFromKasm(
+  target: PromotionTarget,
+  digest: string,
+  deps: PromoteDeps,
+): Promise<Verification> {
+  const name = target.workspace.metadata.name;
+  const from = target.from.metadata.name;
+  const smoke = await deps.smoke?.read();
+  const block = smokeBlock(target.from, digest, smoke);
+  const passed = Object.values(smoke?.results ?? {}).find(
+    (r) => r.workspace === from && r.digest === digest && r.result === "pass",
+  );
+  if (block || !passed) {
+    // Without a pass the syncer has no proof the digest reached the ring: not-verified, or the gate's reason.
+    const code = block?.reason === "smoke-failed" ? block.reason : "not-verified";
+    const why = block?.message ?? `workspace "${from}" has no passed smoke test of ${digest}`;
+    throw new KasmGitopsError(
+      code,
+      `cannot promote workspace "${name}" to ${target.image}: ${why} (the Kasm syncer, with no Docker access, verifies a promotion by a passed smoke session in Kasm)`,
+      { workspace: name, image: target.image, digest },
+    );
+  }
+  const server = passed?.server ? `Kasm agent ${passed.server}` : "a Kasm agent";
+  return { digest, verifiedOn: `${server} (a passed smoke session of ${from} in Kasm)`, warnings: [] };
 }
 
 /**

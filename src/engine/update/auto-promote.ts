@@ -33,7 +33,14 @@ export type AutoPromoteDeps = PromoteDeps & {
   autoPromotions: AutoPromotionStore;
   secrets?: SecretPolicy;
 };
-export type AutoPromoteOptions = { branch: string; path: string; sign: boolean; signal?: AbortSignal };
+export type AutoPromoteOptions = {
+  branch: string;
+  path: string;
+  sign: boolean;
+  signal?: AbortSignal;
+  /** The Kasm syncer: verified by a passed smoke session in Kasm, not by engines or a ledger it lacks. */
+  kasmOnly?: boolean;
+};
 
 /** A Workspace's decision, and what became of it when it was due. */
 export type AutoPromotionOutcome = {
@@ -89,12 +96,10 @@ async function promoteOne(
   options: AutoPromoteOptions,
 ): Promise<Pick<AutoPromotionOutcome, "result" | "error">> {
   const target = promotionTarget(set, decision.workspace);
-  const verification = await verifyPromotion(
-    set,
-    target,
-    deps,
-    options.signal ? { signal: options.signal } : {},
-  );
+  const verification = await verifyPromotion(set, target, deps, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.kasmOnly ? { kasmOnly: true } : {}),
+  });
   const w = target.workspace;
   const message = autoPromotionMessage({
     workspace: decision.workspace,

@@ -18,6 +18,8 @@ export type UpdaterOptions = {
   branch: string;
   path: string;
   sign: boolean;
+  /** `--kasm-only`: auto-promotions are verified from Kasm (a passed smoke session), not from engines. */
+  kasmOnly?: boolean;
   /** `--refresh`: the default schedule of updates too. */
   refreshCron?: string;
   /** Hears each pass's outcomes (or why the pass failed): the updater's own reporter. */
@@ -73,6 +75,7 @@ export function createUpdater(deps: UpdaterDeps, options: UpdaterOptions): Updat
     path: options.path,
     sign: options.sign,
     signal: stop.signal,
+    ...(options.kasmOnly ? { kasmOnly: true } : {}),
   });
   const pass = async (schedule: string): Promise<UpdateOutcome[]> => {
     const names = schedules.get(schedule);
