@@ -152,7 +152,9 @@ export type NotificationEventKind =
   | "degraded"
   | "recovered"
   | "revision-refused"
-  | "smoke-failed";
+  | "smoke-failed"
+  | "update-proposed"
+  | "promotion-proposed";
 export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
   "rollout-done",
   "rollout-failed",
@@ -162,6 +164,8 @@ export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
   "recovered",
   "revision-refused",
   "smoke-failed",
+  "update-proposed",
+  "promotion-proposed",
 ];
 
 export type NotificationSpec = {
