@@ -3,6 +3,7 @@ import {
   type AutomationReport,
   type AutomationView,
   automationFeed,
+  followGit,
   reduceAutomation,
 } from "../core/status/automation-view.js";
 import type { FleetView } from "../core/status/fleet-view.js";
@@ -215,8 +216,14 @@ function reduceFields(status: DaemonStatus, event: StatusEvent): DaemonStatus {
         reasons: [...event.reasons],
         unknown: structuredClone(event.unknown),
       };
-    case "fleet-planned":
-      return { ...status, fleet: mergePlanned(status.fleet, event.fleet) };
+    case "fleet-planned": {
+      const automation = status.automation && followGit(status.automation, event.fleet.workspaces);
+      return {
+        ...status,
+        fleet: mergePlanned(status.fleet, event.fleet),
+        ...(automation ? { automation } : {}),
+      };
+    }
     case "executor":
       return applyExecutorEvent(status, event.event, event.at);
     case "schedule":

@@ -163,6 +163,12 @@ describe("the status page", () => {
     ])
       expect(main, text).toContain(text);
     expect(renderStatusMain(base(), NOW).text).not.toContain('id="automation"');
+    // Once the revision in force has the candidate, it says so.
+    const landed = automation();
+    landed.updates["chrome-testing"]!.inGitTag = "20261206";
+    expect(renderStatusMain({ ...base(), automation: landed }, NOW).text).toContain(
+      "✔ <code>20261206</code> in Git",
+    );
   });
 
   it("draws each agent × workspace with a symbol and a word or digest, the tooltip saying why", () => {

@@ -123,6 +123,7 @@ function proposalCell(p: ProposalView | undefined): Html | string {
 }
 
 function candidateCell(u: UpdateView): Html {
+  if (u.status === "candidate" && u.tag === u.inGitTag) return html`✔ <code>${u.tag}</code> in Git`;
   if (u.status === "candidate") return html`◷ <code title="${u.digest ?? ""}">${u.tag ?? ""}</code>`;
   if (u.status === "up-to-date") return html`✔ newest${u.newest ? html` (<code>${u.newest}</code>)` : ""}`;
   if (u.result === "error") return html`<span class="bad">✖ ${u.error ?? u.status}</span>`;

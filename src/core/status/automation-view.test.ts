@@ -3,6 +3,7 @@ import {
   type AutomationReport,
   type AutomationView,
   automationFeed,
+  followGit,
   type ProposalReport,
   reduceAutomation,
   type UpdateCheck,
@@ -201,5 +202,66 @@ describe("automationFeed", () => {
     ],
   ])("%s", (_, report, lines) => {
     expect(automationFeed(report, T0).map((e) => `${e.level} ${e.message}`)).toEqual(lines);
+  });
+});
+
+describe("followGit", () => {
+  const view = reduceAutomation(
+    reduceAutomation(undefined, update(candidate), T0),
+    {
+      kind: "promote",
+      checks: [
+        {
+          workspace: "chrome",
+          from: "chrome-testing",
+          status: "waiting",
+          reason: "smoke-missing",
+          image: `${IMAGE}:1`,
+        },
+      ],
+    },
+    T0,
+  );
+  it.each<
+    [string, { name: string; image: string }[], [string | undefined, string | undefined, string | undefined]]
+  >([
+    [
+      "the update reconciled: in Git moves to the new tag",
+      [{ name: "chrome-testing", image: `${IMAGE}:20261206` }],
+      [`${IMAGE}:20261206`, "20261206", `${IMAGE}:1`],
+    ],
+    [
+      "a promotion merged",
+      [{ name: "chrome", image: `${IMAGE}:20261206` }],
+      [`${IMAGE}:20261201`, "20261201", `${IMAGE}:20261206`],
+    ],
+    [
+      "a digest-only image in Git: no tag",
+      [{ name: "chrome-testing", image: `${IMAGE}@${D2}` }],
+      [`${IMAGE}@${D2}`, undefined, `${IMAGE}:1`],
+    ],
+  ])("%s", (_, workspaces, [image, tag, promoted]) => {
+    const next = followGit(view, workspaces);
+    expect([
+      next.updates["chrome-testing"]?.image,
+      next.updates["chrome-testing"]?.inGitTag,
+      next.promotions.chrome?.image,
+    ]).toEqual([image, tag, promoted]);
+    expect(next.updates["chrome-testing"]?.status).toBe("candidate");
+  });
+
+  it.each([
+    [
+      "the same image, spelled as the plan does (canonical)",
+      [{ name: "chrome-testing", image: `${IMAGE}:20261201` }],
+    ],
+    ["a Workspace the plan does not name", [{ name: "other", image: "r/x:1" }]],
+  ])("nothing moved (%s): the same view", (_, workspaces) => {
+    expect(followGit(view, workspaces)).toBe(view);
+  });
+
+  it("compares references as the plan spells them: a Docker Hub short name is not a move", () => {
+    const hub = reduceAutomation(undefined, update({ ...candidate, image: "kasm/chrome:1" }), T0);
+    expect(followGit(hub, [{ name: "chrome-testing", image: "docker.io/kasm/chrome:1" }])).toBe(hub);
   });
 });

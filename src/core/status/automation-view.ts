@@ -3,6 +3,7 @@
  * in Git, the candidate, the last check and the last proposal; per Workspace with `promotion.auto`, why it
  * waits or what it last proposed. Pure: the engine turns the updater's outcomes into reports, this keeps them.
  */
+import { parseImageReference } from "../image/reference.js";
 import type { FeedEntry } from "./status-view.js";
 
 /** An automated commit: what it writes and what became of it. */
@@ -129,6 +130,45 @@ export function reduceAutomation(
     promotions[workspace] = { ...check, checkedAt: at, ...(lastProposal ? { lastProposal } : {}) };
   }
   return { ...before, promotions };
+}
+
+/** The canonical form of a reference, or the text itself when it does not parse. */
+function canonical(image: string): string {
+  try {
+    return parseImageReference(image).canonical;
+  } catch {
+    return image;
+  }
+}
+
+/**
+ * Keeps "in Git" true between checks: each Workspace's image as the revision in force has it (a cycle's plan),
+ * so a pushed update shows in Git as soon as it is reconciled. Returns the same view when nothing moved.
+ */
+export function followGit(view: AutomationView, workspaces: readonly { name: string; image: string }[]) {
+  const inGit = new Map(workspaces.map((w) => [w.name, w.image]));
+  const moved = (name: string, image: string | undefined) => {
+    const now = inGit.get(name);
+    return now !== undefined && (image === undefined || canonical(image) !== now) ? now : undefined;
+  };
+  let changed = false;
+  const updates = { ...view.updates };
+  for (const [name, u] of Object.entries(view.updates)) {
+    const image = moved(name, u.image);
+    if (image === undefined) continue;
+    const { inGitTag: _, ...rest } = u;
+    const tag = parseImageReference(image).tag;
+    updates[name] = { ...rest, image, ...(tag ? { inGitTag: tag } : {}) };
+    changed = true;
+  }
+  const promotions = { ...view.promotions };
+  for (const [name, p] of Object.entries(view.promotions)) {
+    const image = moved(name, p.image);
+    if (image === undefined) continue;
+    promotions[name] = { ...p, image };
+    changed = true;
+  }
+  return changed ? { ...view, updates, promotions } : view;
 }
 
 /** What a proposal says in one line: `update pushed: chrome-testing 20261201 → 20261206 on main (4f1c0e9a2b7d)`. */
