@@ -230,6 +230,12 @@ export type Metrics = {
   /** 1 only when the last cycle verified everything; unknown checks counted by kind. */
   setConverged(converged: boolean, unknown: Partial<Record<UnknownKind, number>>): void;
   notification(name: string, type: string, result: NotificationResult): void;
+  /** One Workspace's update check ended: `ok` (the registry answered) or `error` (or a whole pass failed). */
+  updateChecked(result: "ok" | "error"): void;
+  /** What became of an automated commit: pushed, branch-exists, unchanged, refused, error, blocked. */
+  automationProposal(workspace: string, kind: "update" | "promote", result: string): void;
+  /** The candidate tag waiting for a Workspace (one series, value 1), or none. */
+  setUpdateCandidate(workspace: string, tag: string | undefined): void;
   render(): Promise<{ contentType: string; body: string }>;
 };
 

@@ -5,13 +5,19 @@ import { systemClock } from "../src/adapters/clock.js";
 import { createGitWriter } from "../src/adapters/git-writer.js";
 import { readManifestDir } from "../src/adapters/manifest-files.js";
 import { createRegistryClient } from "../src/adapters/registry-client.js";
+import { createNotifierFor } from "../src/app.js";
 import { pushImageChange } from "../src/engine/authoring/image-commit.js";
 import { acceptManifests } from "../src/engine/snapshot.js";
+import { type DaemonStatus, initialStatus, reduceStatus } from "../src/engine/status.js";
+import { updaterReports } from "../src/engine/update/automation-report.js";
 import { createUpdater } from "../src/engine/update/updater.js";
+import { createMetrics } from "../src/http/metrics.js";
+import { startStatusServer } from "../src/http/server.js";
 import { inRepo } from "./helpers/cli.js";
 import { AUTHOR, bareLog, datedFleet, pushDated } from "./helpers/dated-fleet.js";
 import { stateDir, uniqueRepo } from "./helpers/fleet.js";
 import { git, type TestRepo, tempDir } from "./helpers/git-repos.js";
+import { startReceiver } from "./helpers/receiver.js";
 import { type SshKey, sshKey } from "./helpers/signing.js";
 
 /** One repository of dated builds for every test (pushed once), each test with a manifest repo of its own. */
@@ -21,10 +27,41 @@ let digests: Record<string, string> = {};
 beforeAll(async () => {
   digests = await pushDated(name, ["20261201", "20261206", "latest"]);
 });
-const fleet = (options: { mode?: "commit" | "branch" } = {}) => datedFleet(name, digests, options);
+const fleet = (options: { mode?: "commit" | "branch"; notifyEnv?: string } = {}) =>
+  datedFleet(name, digests, options);
 
 const changedLines = async (repo: TestRepo, ref = "main") =>
   (await git(repo.bare, "diff", "--unified=0", `${ref}~1`, ref)).split("\n").filter((l) => /^[-+]\s/.test(l));
+
+type Fleet = Awaited<ReturnType<typeof fleet>>;
+
+/** The updater's ports: the fleet's bare repo and the lab registry. */
+function updaterDeps(f: Fleet) {
+  const client = createRegistryClient({ host: R.host, insecure: true });
+  return {
+    writer: createGitWriter({
+      repo: f.repo.bare,
+      stateDir: f.state,
+      identity: { name: "Bot", email: "bot@x.invalid" },
+    }),
+    readManifests: readManifestDir,
+    registryFor: async () => ({ client }),
+    clock: systemClock,
+  };
+}
+
+/** The fleet's manifests as the revision in force. */
+async function inForce(f: Fleet) {
+  const files = await readManifestDir(join(f.repo.work, "manifests"), f.repo.work);
+  const { set } = acceptManifests(files, "work");
+  const revision = {
+    revision: await bareLog(f.repo),
+    branch: "main",
+    checkoutDir: f.repo.work,
+    manifestDir: join(f.repo.work, "manifests"),
+  };
+  return { set, files, problems: [], revision };
+}
 
 describe("update write-back on a real bare repo and the lab registry", () => {
   it("mode commit (after a --dry-run): one commit on main changing only the image tag, named tags and digests, by the given author", async () => {
@@ -160,47 +197,23 @@ describe("signed automated commits", () => {
 describe("the daemon's updater", () => {
   it("a schedule's pass commits the testing bump and asks the daemon for a cycle", async () => {
     const f = await fleet();
-    const files = await readManifestDir(join(f.repo.work, "manifests"), f.repo.work);
-    const { set } = acceptManifests(files, "work");
+    const snapshot = await inForce(f);
     let cycles = 0;
     const reported: string[] = [];
-    const client = createRegistryClient({ host: R.host, insecure: true });
-    const updater = createUpdater(
-      {
-        writer: createGitWriter({
-          repo: f.repo.bare,
-          stateDir: f.state,
-          identity: { name: "Bot", email: "bot@x.invalid" },
-        }),
-        readManifests: readManifestDir,
-        registryFor: async () => ({ client }),
-        clock: systemClock,
-      },
-      {
-        branch: "main",
-        path: "manifests",
-        sign: false,
-        refreshCron: "0 * * * *",
-        report: (outcomes) =>
-          void reported.push(
-            ...(Array.isArray(outcomes)
-              ? outcomes.map((o) => o.result?.status ?? o.finding.status)
-              : [outcomes.error]),
-          ),
-        onPushed: () => void cycles++,
-      },
-    );
-    updater.configure({
-      set,
-      files,
-      problems: [],
-      revision: {
-        revision: await bareLog(f.repo),
-        branch: "main",
-        checkoutDir: f.repo.work,
-        manifestDir: join(f.repo.work, "manifests"),
-      },
+    const updater = createUpdater(updaterDeps(f), {
+      branch: "main",
+      path: "manifests",
+      sign: false,
+      refreshCron: "0 * * * *",
+      report: (outcomes) =>
+        void reported.push(
+          ...(Array.isArray(outcomes)
+            ? outcomes.map((o) => o.result?.status ?? o.finding.status)
+            : [outcomes.error]),
+        ),
+      onPushed: () => void cycles++,
     });
+    updater.configure(snapshot);
     // The workspace has no update.schedule, so it follows the refresh schedule: that timer's pass, run now.
     const outcomes = await updater.run("0 * * * *");
     await updater.stop();
@@ -210,5 +223,85 @@ describe("the daemon's updater", () => {
     expect(await bareLog(f.repo, "main", "%s")).toMatch(/^Update chrome-testing to 20261206 /);
     // Another schedule names no workspace: its pass does nothing.
     expect(await updater.run("*/5 * * * *")).toEqual([]);
+  });
+});
+
+describe("the updater's passes as the operator sees them", () => {
+  it("a pushed update shows in /status (automation) and /metrics, and sends one update-proposed notification", async () => {
+    const receiver = await startReceiver();
+    const f = await fleet({ notifyEnv: "KASM_SECRET_HOOK" });
+    const snapshot = await inForce(f);
+    const { set } = snapshot;
+    const metrics = createMetrics();
+    const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+    const notifier = createNotifierFor(
+      { KASM_SECRET_HOOK: `${receiver.url}/hook` },
+      { dirs: [], envNames: [] },
+      quiet,
+    );
+    notifier.configure(set.notifications ?? []);
+    let status = initialStatus("main");
+    const updater = createUpdater(updaterDeps(f), {
+      branch: "main",
+      path: "manifests",
+      sign: false,
+      ...updaterReports(quiet, {
+        record: (event) => {
+          status = reduceStatus(status, event);
+        },
+        status: () => status,
+        metrics,
+        notify: (event) => notifier.emit(event),
+        clock: systemClock,
+        branch: "main",
+      }),
+      onPushed: () => {},
+    });
+    updater.configure(snapshot);
+    await updater.run("0 * * * *");
+    await updater.stop();
+    const server = await startStatusServer({
+      listen: "127.0.0.1:0",
+      status: () => status,
+      ready: () => true,
+      metrics,
+    });
+    try {
+      const commit = await bareLog(f.repo);
+      const shown = (await (await fetch(`${server.url}/status`)).json()) as DaemonStatus;
+      expect(shown.automation?.updates["chrome-testing"]).toMatchObject({
+        image: f.image("20261201"),
+        inGitTag: "20261201",
+        status: "candidate",
+        tag: "20261206",
+        digest: f.digests["20261206"],
+        result: "ok",
+        lastProposal: {
+          kind: "update",
+          status: "pushed",
+          branch: "main",
+          commit,
+          previousDigest: f.digests["20261201"],
+        },
+      });
+      expect(shown.events.map((e) => e.message)).toContain(
+        `update pushed: chrome-testing 20261201 → 20261206 on main (${commit.slice(0, 12)})`,
+      );
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      expect(text).toContain('kasm_gitops_update_checks_total{result="ok"} 1');
+      expect(text).toContain(
+        'kasm_gitops_update_proposals_total{workspace="chrome-testing",kind="update",result="pushed"} 1',
+      );
+      // Pushed on the followed branch: nothing waits.
+      expect(text).not.toMatch(/^kasm_gitops_update_candidate\{/m);
+      await notifier.drain(5000);
+      expect(receiver.delivered("/hook").map((r) => [r.body.event, r.body.revision])).toEqual([
+        ["update-proposed", commit],
+      ]);
+    } finally {
+      notifier.close();
+      await server.close();
+      await receiver.close();
+    }
   });
 });

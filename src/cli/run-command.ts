@@ -12,7 +12,7 @@ import { refreshFrequencyProblem } from "../core/manifest/refresh-frequency.js";
 import type { ReconcileDeps } from "../engine/cycle.js";
 import { createDaemon } from "../engine/daemon.js";
 import { loadSnapshot } from "../engine/snapshot.js";
-import { createPromotionReporter, createUpdateReporter } from "../engine/update/update-report.js";
+import { updaterReports } from "../engine/update/automation-report.js";
 import { createUpdater } from "../engine/update/updater.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
@@ -102,8 +102,15 @@ export async function runCommand({ args, io }: CommandContext): Promise<number> 
       sign: automation.sign,
       ...(flags.kasmOnly ? { kasmOnly: true } : {}),
       ...(refreshCron ? { refreshCron } : {}),
-      report: createUpdateReporter(logger),
-      reportPromotions: createPromotionReporter(logger),
+      // Each pass goes to the log, and to /status, the metrics and the Notifications of the revision in force.
+      ...updaterReports(logger, {
+        record: (event) => daemon.record(event),
+        status: () => daemon.status(),
+        metrics,
+        notify: (event) => daemon.notify(event),
+        clock: deps.clock,
+        branch: flags.branch,
+      }),
       onPushed: () => daemon.request("webhook"),
     },
   );

@@ -43,3 +43,41 @@ export function driftEvent(p: {
     ...(p.details ? { details: p.details } : {}),
   };
 }
+
+/** The short form of a digest in a message: `sha256:` and 12 hex digits. */
+const shortDigest = (digest: string) => digest.slice(0, 19);
+
+/**
+ * The event an automated commit that reached the remote emits (`update-proposed`, `promotion-proposed`): its
+ * revision is the pushed commit, so it goes out once however often the status is reported.
+ */
+export function proposalEvent(p: {
+  kind: "update" | "promote";
+  workspace: string;
+  /** The image in Git before, and its tag and digest when known. */
+  previous?: string;
+  previousTag?: string;
+  previousDigest?: string;
+  image: string;
+  tag: string;
+  digest: string;
+  commit: string;
+  branch: string;
+  /** A promotion: the Workspace whose smoke test passed the digest. */
+  from?: string;
+  at: Date;
+}): NotificationEvent {
+  const digests = p.previousDigest
+    ? `${shortDigest(p.previousDigest)} → ${shortDigest(p.digest)}`
+    : shortDigest(p.digest);
+  const tested = p.from ? `, smoke-tested on ${p.from}` : "";
+  const { at: _, kind: __, ...details } = p;
+  return {
+    event: p.kind === "update" ? "update-proposed" : "promotion-proposed",
+    revision: p.commit,
+    branch: p.branch,
+    time: p.at.toISOString(),
+    message: `${p.workspace} ${p.previousTag ?? p.previous ?? "?"} → ${p.tag} (${digests}${tested}): commit ${p.commit.slice(0, 12)} on ${p.branch}`,
+    details,
+  };
+}

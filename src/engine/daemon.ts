@@ -59,6 +59,8 @@ export type Daemon = {
   idle(): Promise<void>;
   /** Sends an event to the Notifications of the revision in force (e.g. `drift` from the Kasm sync). */
   notify(event: NotificationEvent): void;
+  /** Applies a status event from outside the loop (the updater's passes, which run beside the cycles). */
+  record(event: StatusEvent): void;
 };
 
 /** Which trigger wins when two are coalesced: a refresh includes everything an interval cycle does. */
@@ -219,6 +221,7 @@ export function createDaemon(deps: DaemonDeps, options: DaemonOptions): Daemon {
     },
     status: () => status,
     notify: (event) => deps.notifier?.emit(event),
+    record: update,
     async idle() {
       while (loop) await loop;
     },

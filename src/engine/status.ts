@@ -1,4 +1,11 @@
 import type { KasmAgentView, KasmBlockedReason, UnknownCause } from "../core/plan/types.js";
+import {
+  type AutomationReport,
+  type AutomationView,
+  automationFeed,
+  followGit,
+  reduceAutomation,
+} from "../core/status/automation-view.js";
 import type { FleetView } from "../core/status/fleet-view.js";
 import { appendFeed, type FeedEntry, type PruneView, type ScheduleView } from "../core/status/status-view.js";
 import type { CycleResult, RefusalReason } from "../ports.js";
@@ -94,6 +101,8 @@ export type DaemonStatus = {
   events: FeedEntry[];
   /** The schedule in force. */
   schedule?: ScheduleView;
+  /** Image automation: each update policy's candidate and proposals, each auto-promotion (the updater's passes). */
+  automation?: AutomationView;
 };
 
 /** What the daemon loop reports; `at` comes from its clock, so the reducer stays pure. */
@@ -130,7 +139,9 @@ export type StatusEvent =
   | { type: "fleet-planned"; fleet: FleetView }
   /** What the executor reports while it works: pulls starting and progressing, actions done. */
   | { type: "executor"; event: ExecutorEvent; at: Date }
-  | { type: "schedule"; schedule: ScheduleView };
+  | { type: "schedule"; schedule: ScheduleView }
+  /** One pass of the updater (update checks, or auto-promotions), from outside the cycle. */
+  | { type: "automation"; report: AutomationReport; at: Date };
 
 export function initialStatus(branch: string): DaemonStatus {
   return { branch, agents: {}, ready: false, state: "starting", reasons: [], unknown: [], events: [] };
@@ -205,12 +216,23 @@ function reduceFields(status: DaemonStatus, event: StatusEvent): DaemonStatus {
         reasons: [...event.reasons],
         unknown: structuredClone(event.unknown),
       };
-    case "fleet-planned":
-      return { ...status, fleet: mergePlanned(status.fleet, event.fleet) };
+    case "fleet-planned": {
+      const automation = status.automation && followGit(status.automation, event.fleet.workspaces);
+      return {
+        ...status,
+        fleet: mergePlanned(status.fleet, event.fleet),
+        ...(automation ? { automation } : {}),
+      };
+    }
     case "executor":
       return applyExecutorEvent(status, event.event, event.at);
     case "schedule":
       return { ...status, schedule: structuredClone(event.schedule) };
+    case "automation":
+      return {
+        ...status,
+        automation: reduceAutomation(status.automation, event.report, event.at.toISOString()),
+      };
   }
 }
 
@@ -258,6 +280,8 @@ function feedLines(before: DaemonStatus, after: DaemonStatus, event: StatusEvent
         return [{ at: finished, level: "info", message: "converged: every agent and check verified" }];
       return [];
     }
+    case "automation":
+      return automationFeed(event.report, event.at.toISOString());
     default:
       return [];
   }

@@ -123,6 +123,22 @@ describe("createMetrics", () => {
       ],
     ],
     [
+      "update checks and automated commits",
+      (m) => {
+        m.updateChecked("ok");
+        m.updateChecked("ok");
+        m.updateChecked("error");
+        m.automationProposal("chrome-testing", "update", "pushed");
+        m.automationProposal("chrome", "promote", "blocked");
+      },
+      [
+        'kasm_gitops_update_checks_total{result="ok"} 2',
+        'kasm_gitops_update_checks_total{result="error"} 1',
+        'kasm_gitops_update_proposals_total{workspace="chrome-testing",kind="update",result="pushed"} 1',
+        'kasm_gitops_update_proposals_total{workspace="chrome",kind="promote",result="blocked"} 1',
+      ],
+    ],
+    [
       "process metrics carry the prefix",
       () => {},
       ["kasm_gitops_process_resident_memory_bytes", "kasm_gitops_process_cpu_seconds_total"],
@@ -142,6 +158,21 @@ describe("createMetrics", () => {
     const { body } = await metrics.render();
     expect(body).toContain(`kasm_gitops_applied_revision_info{revision="${"b".repeat(40)}"} 1`);
     expect(body).not.toContain("a".repeat(40));
+  });
+
+  it.each<[string, (string | undefined)[], string[]]>([
+    ["a candidate waits", ["20261206"], ["20261206"]],
+    ["a newer one replaces it", ["20261206", "20261207"], ["20261207"]],
+    ["none any more", ["20261206", undefined], []],
+    ["the same one again", ["20261206", "20261206"], ["20261206"]],
+  ])("the candidate gauge: %s", async (_, tags, shown) => {
+    const metrics = createMetrics();
+    for (const tag of tags) metrics.setUpdateCandidate("w", tag);
+    metrics.setUpdateCandidate("other", "1");
+    const { body } = await metrics.render();
+    const series = [...body.matchAll(/^kasm_gitops_update_candidate\{workspace="w",tag="([^"]+)"\} 1$/gm)];
+    expect(series.map((m) => m[1])).toEqual(shown);
+    expect(body).toContain('kasm_gitops_update_candidate{workspace="other",tag="1"} 1');
   });
 
   it("gives every set its own registry", async () => {

@@ -148,8 +148,43 @@ export function createMetrics(options: { now?: () => number } = {}): Metrics {
     labelNames: ["notification", "type", "result"] as const,
     registers,
   });
+  const updateChecks = new Counter({
+    name: `${METRIC_PREFIX}update_checks_total`,
+    help: "Update checks of Workspaces with an update policy, by result (error: the registry could not be read, or the pass failed).",
+    labelNames: ["result"] as const,
+    registers,
+  });
+  const proposals = new Counter({
+    name: `${METRIC_PREFIX}update_proposals_total`,
+    help: "Automated commits of the updater, by workspace, kind (update, promote) and result (pushed, branch-exists, unchanged, refused, error, blocked).",
+    labelNames: ["workspace", "kind", "result"] as const,
+    registers,
+  });
+  const candidates = new Gauge({
+    name: `${METRIC_PREFIX}update_candidate`,
+    help: "1 for each Workspace whose update check found a newer tag not yet in the followed branch; the tag is a label.",
+    labelNames: ["workspace", "tag"] as const,
+    registers,
+  });
+  /** Each Workspace's candidate series, so a new check replaces it. */
+  const candidateTags = new Map<string, string>();
 
   return {
+    updateChecked(result) {
+      updateChecks.inc({ result });
+    },
+    automationProposal(workspace, kind, result) {
+      proposals.inc({ workspace, kind, result });
+    },
+    setUpdateCandidate(workspace, tag) {
+      const was = candidateTags.get(workspace);
+      if (was !== undefined && was !== tag) candidates.remove({ workspace, tag: was });
+      if (tag === undefined) candidateTags.delete(workspace);
+      else {
+        candidateTags.set(workspace, tag);
+        candidates.set({ workspace, tag }, 1);
+      }
+    },
     kasmActionFinished(type, status) {
       kasmActions.inc({ type, status });
     },

@@ -33,7 +33,58 @@ function hostile(): StatusView {
   s.events = [{ at: NOW.toISOString(), level: "error", message: XSS }];
   s.kasm = { ...s.kasm!, url: XSS, lastError: { at: NOW.toISOString(), message: XSS } };
   s.branch = XSS;
+  s.automation = automation(XSS);
   return s;
+}
+
+/** An update with a candidate pushed, one whose check failed, one of a status the page does not know, a promotion. */
+function automation(text = "x"): NonNullable<StatusView["automation"]> {
+  const at = NOW.toISOString();
+  const d = `sha256:${"4f1c0e9a2b7d".repeat(5)}abcd`;
+  return {
+    updates: {
+      "chrome-testing": {
+        image: "reg/chrome:20261201",
+        inGitTag: "20261201",
+        status: "candidate",
+        tag: "20261206",
+        digest: d,
+        checkedAt: at,
+        result: "ok",
+        schedule: "*/15 * * * *",
+        lastProposal: {
+          kind: "update",
+          image: "reg/chrome:20261206",
+          tag: "20261206",
+          digest: d,
+          status: "refused",
+          branch: "main",
+          message: text,
+          at,
+        },
+      },
+      [text]: { image: text, status: "error", error: text, checkedAt: at, result: "error", schedule: "x" },
+      firefox: {
+        image: "reg/ff:2",
+        status: "skipped",
+        reason: "reverted",
+        tag: "3",
+        checkedAt: at,
+        result: "ok",
+        schedule: "x",
+      },
+    },
+    promotions: {
+      chrome: {
+        from: "chrome-testing",
+        status: "waiting",
+        reason: "smoke-missing",
+        image: "reg/chrome:20261201",
+        checkedAt: at,
+      },
+    },
+    lastError: { at, kind: "update", message: text },
+  };
 }
 
 describe("html", () => {
@@ -97,6 +148,27 @@ describe("the status page", () => {
       expect(main, text).toContain(text);
     // Newest event first.
     expect(main.indexOf("event 49")).toBeLessThan(main.indexOf("event 0<"));
+  });
+
+  it("shows the automation: each Workspace's tag in Git, its candidate or state, the last proposal", () => {
+    const main = renderStatusMain({ ...base(), automation: automation() }, NOW).text;
+    for (const text of [
+      '<section id="automation">',
+      '<th scope="row">chrome-testing</th><td>update</td><td><code title="reg/chrome:20261201">20261201</code></td><td>◷ <code',
+      '<span class="bad">refused</span> <code title="sha256:4f1c',
+      "skipped: reverted <code",
+      "promote from chrome-testing",
+      "waiting: smoke-missing",
+      "Last update check failed",
+    ])
+      expect(main, text).toContain(text);
+    expect(renderStatusMain(base(), NOW).text).not.toContain('id="automation"');
+    // Once the revision in force has the candidate, it says so.
+    const landed = automation();
+    landed.updates["chrome-testing"]!.inGitTag = "20261206";
+    expect(renderStatusMain({ ...base(), automation: landed }, NOW).text).toContain(
+      "✔ <code>20261206</code> in Git",
+    );
   });
 
   it("draws each agent × workspace with a symbol and a word or digest, the tooltip saying why", () => {

@@ -3,6 +3,8 @@
  * most urgent first. Pure: data and the clock in, HTML out; every value is escaped (html.ts).
  */
 import { Cron } from "croner";
+import { versionOf } from "../core/authoring/promote-target.js";
+import type { AutoPromotionView, ProposalView, UpdateView } from "../core/status/automation-view.js";
 import type { StatusView } from "../core/status/status-view.js";
 import { type Html, html } from "./html.js";
 import { renderMatrix, shortDigest } from "./status-page-matrix.js";
@@ -103,6 +105,54 @@ function promotionsSection(status: StatusView): Html | "" {
 <tbody>${rows}</tbody></table></section>`;
 }
 
+/** An image in Git as its tag (or short digest), the whole reference in the tooltip. */
+function imageTag(image: string | undefined): Html | string {
+  if (!image) return "?";
+  let version = image;
+  try {
+    version = versionOf(image);
+  } catch {}
+  return html`<code title="${image}">${version}</code>`;
+}
+
+function proposalCell(p: ProposalView | undefined): Html | string {
+  if (!p) return "none";
+  const where = html`${p.branch ? html` on <code>${p.branch}</code>` : ""}${p.commit ? html` ${rev(p.commit)}` : ""}`;
+  const bad = p.status === "refused" || p.status === "error";
+  return html`${bad ? html`<span class="bad">${p.status}</span>` : p.status} <code title="${p.digest}">${p.tag}</code>${where}, ${time(p.at)}${p.message ? html`<br>${p.message}` : ""}`;
+}
+
+function candidateCell(u: UpdateView): Html {
+  if (u.status === "candidate" && u.tag === u.inGitTag) return html`✔ <code>${u.tag}</code> in Git`;
+  if (u.status === "candidate") return html`◷ <code title="${u.digest ?? ""}">${u.tag ?? ""}</code>`;
+  if (u.status === "up-to-date") return html`✔ newest${u.newest ? html` (<code>${u.newest}</code>)` : ""}`;
+  if (u.result === "error") return html`<span class="bad">✖ ${u.error ?? u.status}</span>`;
+  // A status this page does not know is shown as it came, with its reason and tag.
+  return html`${u.status}${u.reason ? `: ${u.reason}` : ""}${u.tag ? html` <code title="${u.digest ?? ""}">${u.tag}</code>` : ""}`;
+}
+
+const promotionCell = (p: AutoPromotionView) =>
+  html`${p.status === "due" ? "◷ due" : `${p.status}${p.reason ? `: ${p.reason}` : ""}`}${p.digest ? html` <code title="${p.digest}">${shortDigest(p.digest)}</code>` : ""}`;
+
+function automationSection(status: StatusView): Html | "" {
+  const a = status.automation;
+  const updates = Object.entries(a?.updates ?? {}).map(
+    ([w, u]) =>
+      html`<tr class="a-${u.result}"><th scope="row">${w}</th><td>update</td><td>${imageTag(u.image)}</td><td>${candidateCell(u)}</td><td>${time(u.checkedAt)}</td><td>${proposalCell(u.lastProposal)}</td></tr>`,
+  );
+  const promotions = Object.entries(a?.promotions ?? {}).map(
+    ([w, p]) =>
+      html`<tr><th scope="row">${w}</th><td>promote from ${p.from}</td><td>${imageTag(p.image)}</td><td>${promotionCell(p)}</td><td>${time(p.checkedAt)}</td><td>${proposalCell(p.lastProposal)}</td></tr>`,
+  );
+  if (!a || (updates.length === 0 && promotions.length === 0 && !a.lastError)) return "";
+  const error = a.lastError
+    ? html`<p class="bad">Last ${a.lastError.kind === "update" ? "update check" : "auto-promotion"} failed ${time(a.lastError.at)}: ${a.lastError.message}</p>`
+    : "";
+  return html`<section id="automation"><h2>Automation</h2>${error}<table>
+<thead><tr><th scope="col">workspace</th><th scope="col">automation</th><th scope="col">in Git</th><th scope="col">candidate</th><th scope="col">checked</th><th scope="col">last proposal</th></tr></thead>
+<tbody>${updates}${promotions}</tbody></table></section>`;
+}
+
 function kasmSection(status: StatusView): Html | "" {
   const kasm = status.kasm;
   if (!kasm) return "";
@@ -159,6 +209,7 @@ ${stateSection(status, state)}
 ${revisionSection(status, now)}
 ${matrix}
 ${promotionsSection(status)}
+${automationSection(status)}
 ${kasmSection(status)}
 ${pruneSection(status)}
 ${eventsSection(status)}

@@ -20,7 +20,7 @@ export async function pushDated(name: string, tags: readonly string[]): Promise<
 export async function datedFleet(
   name: string,
   digests: Record<string, string>,
-  options: { mode?: "commit" | "branch"; update?: string[] } = {},
+  options: { mode?: "commit" | "branch"; update?: string[]; notifyEnv?: string } = {},
 ) {
   const R = inject("lab").registries.plain;
   const image = (tag: string) => `${R.host}/${name}:${tag}`;
@@ -38,6 +38,16 @@ export async function datedFleet(
     "    filter: {pattern: '^(?P<ts>\\d{8})$', extract: $ts}",
     ...(options.mode ? [`    mode: ${options.mode}`] : []),
     ...(options.update ?? []).map((line) => `    ${line}`),
+    // A webhook Notification for automated proposals, its URL in the named environment variable.
+    ...(options.notifyEnv
+      ? [
+          "---",
+          "apiVersion: kasm-gitops/v1",
+          "kind: Notification",
+          "metadata: {name: hook}",
+          `spec: {type: webhook, url: {env: ${options.notifyEnv}}, events: [update-proposed]}`,
+        ]
+      : []),
     "",
   ].join("\n");
   const repo = await createTestRepo();

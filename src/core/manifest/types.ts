@@ -154,7 +154,9 @@ export type NotificationEventKind =
   | "degraded"
   | "recovered"
   | "revision-refused"
-  | "smoke-failed";
+  | "smoke-failed"
+  | "update-proposed"
+  | "promotion-proposed";
 export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
   "rollout-done",
   "rollout-failed",
@@ -164,6 +166,8 @@ export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = [
   "recovered",
   "revision-refused",
   "smoke-failed",
+  "update-proposed",
+  "promotion-proposed",
 ];
 
 export type NotificationSpec = {

@@ -3,6 +3,7 @@
  * page (http) depends on it, never on the engine itself.
  */
 import type { UnknownCause } from "../plan/types.js";
+import type { AutomationView } from "./automation-view.js";
 import type { FleetView } from "./fleet-view.js";
 
 /**
@@ -68,6 +69,7 @@ export type StatusView = {
   prune?: Record<string, PruneView>;
   events?: FeedEntry[];
   schedule?: ScheduleView;
+  automation?: AutomationView;
 };
 
 /** Appends to the feed, a repeated line counted instead of added again; keeps the last FEED_LENGTH entries. */
