@@ -10,8 +10,10 @@ import { automationOf } from "../src/core/update/message.js";
 import { acceptManifests } from "../src/engine/snapshot.js";
 import { createUpdater } from "../src/engine/update/updater.js";
 import { pushRandomImage } from "../src/lab/push-image.js";
+import { inRepo } from "./helpers/cli.js";
 import { labRegistryDoc, prePull, stateDir, uniqueRepo } from "./helpers/fleet.js";
-import { createTestRepo, git, type TestRepo } from "./helpers/git-repos.js";
+import { createTestRepo, git, type TestRepo, tempDir } from "./helpers/git-repos.js";
+import { sshKey } from "./helpers/signing.js";
 
 const lab = inject("lab");
 const R = lab.registries.plain;
@@ -68,7 +70,13 @@ beforeAll(async () => {
   await prePull(engine.host, `${R.host}/${names.pulled}:20261206`);
 });
 
-async function fleet(auto: "commit" | "branch", name = names.pulled, verdict: "pass" | "fail" = "pass") {
+async function fleet(
+  auto: "commit" | "branch",
+  name = names.pulled,
+  verdict: "pass" | "fail" = "pass",
+  /** Sign with the key this git configuration names (GIT_CONFIG_GLOBAL of the writer). */
+  signWith?: string,
+) {
   const repo = await createTestRepo();
   await repo.commit({ "manifests/a.yaml": yaml(name, auto) }, "fleet");
   const state = await stateDir();
@@ -103,11 +111,18 @@ async function fleet(auto: "commit" | "branch", name = names.pulled, verdict: "p
         repo: repo.bare,
         stateDir: state,
         identity: { name: "Bot", email: "bot@x.invalid" },
+        ...(signWith ? { env: { ...process.env, GIT_CONFIG_GLOBAL: signWith } } : {}),
       }),
       readManifests: readManifestDir,
       autoPromotions: createAutoPromotionsFile(state),
     },
-    { branch: "main", path: "manifests", sign: false, report: () => {}, onPushed: () => void pushes++ },
+    {
+      branch: "main",
+      path: "manifests",
+      sign: signWith !== undefined,
+      report: () => {},
+      onPushed: () => void pushes++,
+    },
   );
   let pushes = 0;
   updater.configure({
@@ -208,5 +223,40 @@ describe("auto-promotion on a real bare repo, the lab registry and a lab engine"
     expect(outcome!.result).toBeUndefined();
     expect(await log(f.repo)).toBe(before);
     expect(await git(f.repo.bare, "for-each-ref", "refs/heads/kasm-gitops")).toBe("");
+  });
+});
+
+describe("a signed auto-promotion", () => {
+  it("is signed with git's configured key, and a reconciler with --verify-commits accepts the new tip", async () => {
+    const key = await sshKey("bot@example.invalid");
+    const dir = await tempDir("promote-sign");
+    const gitconfig = join(dir, "gitconfig");
+    const allowed = join(dir, "allowed_signers");
+    await writeFile(gitconfig, `[gpg]\n\tformat = ssh\n[user]\n\tsigningkey = ${key.privateKeyFile}\n`);
+    await writeFile(allowed, `${key.allowedSigner}\n`);
+    const f = await fleet("commit", names.pulled, "pass", gitconfig);
+    const [outcome] = await f.updater.promote();
+    expect(outcome!.result).toMatchObject({ status: "pushed", branch: "main" });
+    const tip = await git(f.repo.bare, "cat-file", "commit", "main");
+    expect(tip).toContain("-----BEGIN SSH SIGNATURE-----");
+    expect(automationOf(await log(f.repo, "main", "%B"))).toBe("promote");
+    const verify = (file: string) =>
+      inRepo("plan", f.repo.bare, f.state, [
+        "--verify-commits",
+        "ssh",
+        "--allowed-signers",
+        file,
+        "--no-refresh",
+        "--json",
+      ]);
+    const plan = await verify(allowed);
+    expect(plan.stderr).not.toMatch(/not signed|untrusted|refused/i);
+    expect(JSON.parse(plan.stdout).revision).toBe(await log(f.repo));
+    // The same check with another key trusted refuses the tip: the signature is what was checked.
+    const other = join(dir, "other_signers");
+    await writeFile(other, `${(await sshKey("someone@example.invalid")).allowedSigner}\n`);
+    const refused = await verify(other);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(await log(f.repo));
   });
 });
