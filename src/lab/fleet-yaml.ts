@@ -22,7 +22,10 @@ export type WorkspaceDef = {
   image: string;
   registry?: string;
   labels?: Record<string, string>;
-  promotion?: { from: string; movingTags: string[] };
+  /** `auto` writes the promotion as a commit or branch once the testing Workspace's smoke test passed. */
+  promotion?: { from: string; movingTags?: string[]; auto?: "commit" | "branch" };
+  /** The Workspace's update policy, written as a flow mapping. */
+  update?: { policy: string; filter?: { pattern: string; extract?: string }; schedule?: string };
   refresh?: string;
   friendlyName?: string;
   enabled?: boolean;
@@ -86,10 +89,14 @@ export function fleetYaml(parts: {
     if (w.groups) lines.push(`  groups: ${JSON.stringify(w.groups)}`);
     if (w.kasm) lines.push(`  kasm: ${JSON.stringify(w.kasm)}`);
     if (w.smoke) lines.push(`  smoke: ${JSON.stringify(w.smoke)}`);
-    if (w.promotion)
-      lines.push(
-        `  promotion: {from: ${w.promotion.from}, movingTags: ${JSON.stringify(w.promotion.movingTags)}}`,
-      );
+    if (w.update) lines.push(`  update: ${JSON.stringify(w.update)}`);
+    if (w.promotion) {
+      const { from, movingTags, auto } = w.promotion;
+      const fields = [`from: ${from}`];
+      if (movingTags) fields.push(`movingTags: ${JSON.stringify(movingTags)}`);
+      if (auto) fields.push(`auto: ${auto}`);
+      lines.push(`  promotion: {${fields.join(", ")}}`);
+    }
     docs.push(lines.join("\n"));
   }
   if (parts.settings) {
