@@ -66,6 +66,26 @@ describe("npm run demo", () => {
     expect(result.stderr).toMatch(
       /cannot promote workspace "chrome" .*the smoke test of digest sha256:[0-9a-f]{64} in Kasm .*failed: the session stopped before it ran/,
     );
+    // The last act, the whole loop: CI's build → the update commit → testing switched → smoke pass → the
+    // daemon's own promotion commit → production switched, in that order.
+    const loop =
+      result.stdout.split("==> The whole loop")[1]?.split("==> kasm-gitops plan: converged")[0] ?? "";
+    expect(loop).toContain("update pushed: chrome-testing → 20261206 on main");
+    const steps = [
+      "Kasm-Gitops-Automation: update",
+      "Kasm record of chrome-testing switched",
+      "smoke session of chrome-testing passed in Kasm",
+      "promotion pushed: chrome → ",
+      "Kasm record of chrome switched",
+    ].map((step) => loop.indexOf(step));
+    expect(
+      steps.every((at, i) => at >= 0 && (i === 0 || at > steps[i - 1]!)),
+      loop,
+    ).toBe(true);
+    expect(loop).toMatch(
+      /^[0-9a-f]{7} kasm-gitops: Promote chrome to 20261206 \(sha256:[0-9a-f]{12} verified on chrome-testing\)$/m,
+    );
+    expect(loop).toMatch(/^ {2}Chrome {2,}\S+\/kasm\/chrome:20261206 {2}groups/m);
     const kasm = (await (await fetch(`${lab.kasm.url}/__lab/state`)).json()) as { kasms: unknown[] };
     expect(kasm.kasms).toEqual([]);
 

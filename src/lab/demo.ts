@@ -3,33 +3,28 @@
  * `npm run demo`: the whole product on an embedded default, with nothing to configure. It starts the lab
  * (three Docker engines as Kasm agents, an htpasswd registry), turns examples/manifests into a Git repo
  * pointed at them, pushes the example images, and runs plan → apply → smoke test → promote → plan → apply,
- * then a broken build whose smoke test fails and blocks its promotion, reverted.
+ * then a broken build whose smoke test fails and blocks its promotion, reverted; and last the whole loop:
+ * a new dated build committed by its update policy, smoke-tested and promoted by the daemon itself.
  * The lab's Kasm API stand-in is the embedded Kasm: the Workspace records follow Git, the testing
  * Workspace's smoke session runs on its agent's engine before promote, and the user-facing record switches
  * to the tested tag only once production's agents pulled it.
  */
-import { execFile } from "node:child_process";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createDockerAgent } from "../adapters/docker-agent.js";
 import { createRegistryClient } from "../adapters/registry-client.js";
 import { processIo } from "../cli/process-io.js";
 import { runCli } from "../cli/run-cli.js";
 import { parseImageReference } from "../core/image/reference.js";
-import type { KasmState } from "./kasm-records.js";
+import { commitAll, git, labKasm, say, showRecords } from "./demo-kit.js";
+import { runLoopAct } from "./demo-loop.js";
 import { defaultLabDir, type Lab, startLab } from "./lab.js";
 import { pushRandomImage } from "./push-image.js";
 
-const exec = promisify(execFile);
 const EXAMPLES = fileURLToPath(new URL("../../examples/manifests/", import.meta.url));
 const EXAMPLE_HOST = "registry.example.com:5000";
-/** Bold only on a terminal, and never with NO_COLOR set: piped output stays plain text. */
-const bold = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
-const say = (text: string) =>
-  process.stdout.write(bold ? `\n\x1b[1m==> ${text}\x1b[0m\n` : `\n==> ${text}\n`);
 
 /** Rewrites the example fleet for the lab: its registry, its engines, its credentials. */
 function localise(text: string, lab: Lab): string {
@@ -48,12 +43,6 @@ function localise(text: string, lab: Lab): string {
 async function files(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries.filter((e) => e.isFile() && /\.ya?ml$/.test(e.name)).map((e) => join(e.parentPath, e.name));
-}
-
-async function git(cwd: string, ...args: string[]) {
-  const env = { ...process.env, GIT_AUTHOR_NAME: "Kasm admin", GIT_AUTHOR_EMAIL: "admin@example.invalid" };
-  const full = { ...env, GIT_COMMITTER_NAME: env.GIT_AUTHOR_NAME, GIT_COMMITTER_EMAIL: env.GIT_AUTHOR_EMAIL };
-  return (await exec("git", args, { cwd, env: full })).stdout.trim();
 }
 
 /** Pushes every image the examples name (random content), and points `latest` at production's tag. */
@@ -86,32 +75,6 @@ async function pushImages(repoDir: string, lab: Lab) {
   const manifest = await client.getManifest(production, digests.get(production.canonical)!);
   await client.putManifest(production, "latest", manifest.body, manifest.mediaType);
   process.stdout.write(`  ${registry.host}/kasm/chrome:latest → the digest of :20261120\n`);
-}
-
-/** The lab's Kasm stand-in, through its loopback admin endpoints (the stand-in runs as its own process). */
-async function labKasm(lab: Lab, path: string, body?: unknown): Promise<KasmState> {
-  const response = await fetch(`${lab.kasm.url}/__lab${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok) throw new Error(`Kasm stand-in ${path}: HTTP ${response.status}`);
-  return (await response.json()) as KasmState;
-}
-
-/** What users see in Kasm: each record, its image, and its groups. */
-async function showRecords(lab: Lab) {
-  const state = await labKasm(lab, "/state");
-  for (const image of [...state.images].sort((a, b) =>
-    (a.friendly_name ?? "").localeCompare(b.friendly_name ?? ""),
-  )) {
-    const groups = state.groupImages
-      .filter((row) => row.image_id === image.image_id)
-      .map((row) => state.groups.find((g) => g.group_id === row.group_id)?.name);
-    const flags = image.enabled ? "" : " (disabled)";
-    process.stdout.write(
-      `  ${(image.friendly_name ?? "").padEnd(18)} ${image.name}${flags}  groups: ${groups.join(", ") || "-"}\n`,
-    );
-  }
 }
 
 /** The terminal workspace has no registry, so its image is loaded on the agents by hand, as its file says. */
@@ -159,14 +122,7 @@ async function enableSmoke(repoDir: string) {
     chrome,
     text.replace("  groups: [qa]\n", "  groups: [qa]\n  smoke: { timeout: 2m, hold: 3s }\n"),
   );
-  await git(
-    repoDir,
-    "commit",
-    "--quiet",
-    "--all",
-    "-m",
-    "Smoke-test chrome-testing in Kasm before promotion",
-  );
+  await commitAll(repoDir, "Smoke-test chrome-testing in Kasm before promotion");
 }
 
 /**
@@ -185,7 +141,7 @@ async function breakTesting(repoDir: string, lab: Lab): Promise<string> {
   // The first image line of the file is chrome-testing's.
   const text = await readFile(chrome, "utf8");
   await writeFile(chrome, text.replace(/^( {2}image: \S+\/kasm\/chrome:)20261127$/m, `$1${tag}`));
-  await git(repoDir, "commit", "--quiet", "--all", "-m", `chrome-testing: the nightly build ${tag}`);
+  await commitAll(repoDir, `chrome-testing: the nightly build ${tag}`);
   return tag;
 }
 
@@ -271,6 +227,7 @@ export async function runDemo(options: { keep: boolean }) {
   say("git revert: chrome-testing goes back to the tested tag; kasm-gitops apply puts its record back");
   await git(repoDir, "revert", "--no-edit", "HEAD");
   code ||= await cli("apply", ...repoFlags);
+  code ||= await runLoopAct({ lab, repoDir, stateDir, env: io.env, cli });
   say("kasm-gitops plan: converged");
   code ||= await cli("plan", ...repoFlags);
   if (!options.keep) {
