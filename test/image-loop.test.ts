@@ -106,7 +106,7 @@ describe("the whole image loop, one daemon, on lab engines and the Kasm stand-in
       // repoArgs' first word is the command, which startDaemon adds.
       const [, ...args] = repoArgs("run", repo.bare, state, [
         "--interval",
-        "2s",
+        "1s",
         "--git-author",
         "Loop Bot <bot@example.invalid>",
       ]);
