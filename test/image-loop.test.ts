@@ -1,6 +1,7 @@
 /**
  * Issue 28's whole loop on the lab, through one `kasm-gitops run` daemon and the Kasm stand-in, whose agents are
- * the lab's engines (a1: the testing ring, a2: production): CI pushes a new dated build → the update policy
+ * the lab's engines (a1: the testing ring, a2: production; each Agent names its Kasm agent, so a record
+ * switches only once Kasm's report shows the image there): CI pushes a new dated build → the update policy
  * commits the testing bump → the testing ring pulls it and its Kasm record switches → the smoke session passes
  * → the auto-promotion commit → production pulls it and its record switches. Beside it, in the same pass and
  * cycles, a second pair whose new build exits at once: its smoke session fails, so nothing promotes it.
@@ -85,8 +86,8 @@ describe("the whole image loop, one daemon, on lab engines and the Kasm stand-in
     const fleet = fleetYaml({
       registries: [{ name: "lab", host: R.host }],
       agents: [
-        { name: "a1", host: e1!.host, labels: { ring: "testing" } },
-        { name: "a2", host: e2!.host, labels: { ring: "production" } },
+        { name: "a1", host: e1!.host, labels: { ring: "testing" }, kasm: { server: "a1" } },
+        { name: "a2", host: e2!.host, labels: { ring: "production" }, kasm: { server: "a2" } },
       ],
       workspaces: [
         ...pair("chrome", image("chrome", "20261201"), schedule),
