@@ -52,6 +52,9 @@ describe("npm run demo", () => {
     // Ends converged: the last plan has nothing left to do.
     const last = result.stdout.split("==> kasm-gitops plan: converged")[1] ?? "";
     expect(last).toContain("No changes.");
+    // Production runs the build its auto-promotion wrote: up to date, not a promotion "skipped".
+    expect(last).toContain("up to date: chrome-testing 20261206 is the newest its policy allows");
+    expect(last).not.toContain("promotion skipped");
     expect(result.stdout).toContain("Apply complete:");
     // The Test step: chrome-testing's smoke session passed in Kasm before promote, and none is left.
     const beforePromote = result.stdout.split("kasm-gitops promote checks it")[0]!;

@@ -110,6 +110,13 @@ describe("autoPromotionsDue", () => {
       [{ status: "waiting", reason: "up-to-date", digest: D1 }],
     ],
     [
+      "its own auto-promotion landed: up to date, not proposed before",
+      [t, production("20261206")],
+      state(result(t, D1, "pass")),
+      [autoPromotionKey("chrome", D1)],
+      [{ status: "waiting", reason: "up-to-date", digest: D1 }],
+    ],
+    [
       "a disabled production workspace is left alone",
       [t, production(undefined, { enabled: false })],
       state(result(t, D1, "pass")),

@@ -79,6 +79,12 @@ export function autoPromotionsDue(
       decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.smokeFailed, digest });
       continue;
     }
+    // Production already runs it (most often: its own auto-promotion landed): up to date, not "proposed before".
+    const target = promotionTarget(set, name);
+    if (target.upToDate) {
+      decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.upToDate, digest });
+      continue;
+    }
     const undone = history.revertedPromotions.get(name);
     if (undone?.digest === digest) {
       const reason = AUTO_WAITING.reverted;
@@ -87,11 +93,6 @@ export function autoPromotionsDue(
     }
     if (proposed.has(autoPromotionKey(name, digest)) || history.promotedDigests.get(name)?.has(digest)) {
       decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.proposed, digest });
-      continue;
-    }
-    const target = promotionTarget(set, name);
-    if (target.upToDate) {
-      decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.upToDate, digest });
       continue;
     }
     decisions.push({ ...base, status: "due", digest, image: target.image });
