@@ -102,8 +102,9 @@ async function daemonUntilSwitched(act: LoopAct, image: string): Promise<number>
     const words = said(line);
     if (words) process.stdout.write(`  ${words}\n`);
     if (line.msg === "kasm-update done" && line.workspace === "chrome") {
-      const state = await labKasm(act.lab, "/state");
-      switched = state.images.some((i) => i.friendly_name === "Chrome" && i.name === image);
+      // An unreadable stand-in leaves it unswitched: the deadline then ends the act as a failure.
+      const state = await labKasm(act.lab, "/state").catch(() => undefined);
+      switched = Boolean(state?.images.some((i) => i.friendly_name === "Chrome" && i.name === image));
     }
     // The cycle after the switch plans nothing: the fleet is where Git says.
     if (switched && line.msg === "planned" && idle(line)) done();
