@@ -39,6 +39,19 @@ describe("refreshFrequencyProblem", () => {
     expect(problem?.severity).toBe(severity);
     if (message) expect(problem?.message).toMatch(message);
   });
+
+  it.each([
+    [
+      "refresh",
+      /^refresh "\* \* \* \* \* \*" .*one registry request per tag each time: refresh at most once/,
+    ],
+    [
+      "update",
+      /^update schedule "\* \* \* \* \* \*" .*one tag listing per repository each time: check at most once/,
+    ],
+  ] as const)("a %s schedule says what it costs", (kind, message) => {
+    expect(refreshFrequencyProblem("* * * * * *", FROM, kind)?.message).toMatch(message);
+  });
 });
 
 describe("validate judges refresh crons by the same rule", () => {

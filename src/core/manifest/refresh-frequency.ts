@@ -40,14 +40,18 @@ const human = (ms: number) =>
 export function refreshFrequencyProblem(
   expression: string,
   from: Date,
+  /** What the schedule drives: a digest refresh (a HEAD per tag) or an update check (a tag listing per repository). */
+  kind: "refresh" | "update" = "refresh",
 ): { severity: "error" | "warning"; message: string } | undefined {
   const gap = minimumCronGap(expression, from);
   if (gap === undefined || gap >= REFRESH_WARNING_MS) return undefined;
-  const load = `refresh "${expression}" runs as often as every ${human(gap)}, one registry request per tag each time`;
+  const cost = kind === "update" ? "one tag listing per repository" : "one registry request per tag";
+  const what = kind === "update" ? "update schedule" : "refresh";
+  const load = `${what} "${expression}" runs as often as every ${human(gap)}, ${cost} each time`;
   return gap < REFRESH_ERROR_MS
     ? {
         severity: "error",
-        message: `${load}: refresh at most once a minute (every 5 minutes or less often is best)`,
+        message: `${load}: ${kind === "update" ? "check" : "refresh"} at most once a minute (every 5 minutes or less often is best)`,
       }
     : { severity: "warning", message: `${load}: every 5 minutes or less often is kinder to the registry` };
 }

@@ -105,7 +105,8 @@ const FREQUENCY_FROM = new Date(Date.UTC(2026, 0, 1));
 function checkCron(item: Identified, pointer: string, expression: string): void {
   try {
     new CronPattern(expression);
-    const tooOften = refreshFrequencyProblem(expression, FREQUENCY_FROM);
+    const kind = pointer.endsWith("/update/schedule") ? "update" : "refresh";
+    const tooOften = refreshFrequencyProblem(expression, FREQUENCY_FROM, kind);
     if (tooOften) {
       const where = pointer.slice(1).replaceAll("/", ".");
       item.ref.add({
