@@ -37,7 +37,7 @@ function hostile(): StatusView {
   return s;
 }
 
-/** An update with a candidate pushed, one whose check failed, one of a status the page does not know, a promotion. */
+/** An update with a candidate pushed, one whose check failed, one a person's revert holds, a promotion. */
 function automation(text = "x"): NonNullable<StatusView["automation"]> {
   const at = NOW.toISOString();
   const d = `sha256:${"4f1c0e9a2b7d".repeat(5)}abcd`;
@@ -68,6 +68,7 @@ function automation(text = "x"): NonNullable<StatusView["automation"]> {
         image: "reg/ff:2",
         status: "skipped",
         reason: "reverted",
+        detail: "a person undid the automated update to 3",
         tag: "3",
         checkedAt: at,
         result: "ok",
@@ -156,7 +157,7 @@ describe("the status page", () => {
       '<section id="automation">',
       '<th scope="row">chrome-testing</th><td>update</td><td><code title="reg/chrome:20261201">20261201</code></td><td>◷ <code',
       '<span class="bad">refused</span> <code title="sha256:4f1c',
-      "skipped: reverted <code",
+      '⏸ <code title="">3</code> <span title="a person undid the automated update to 3">held: reverted</span>',
       "promote from chrome-testing",
       "waiting: smoke-missing",
       "Last update check failed",

@@ -127,6 +127,9 @@ function candidateCell(u: UpdateView): Html {
   if (u.status === "candidate") return html`◷ <code title="${u.digest ?? ""}">${u.tag ?? ""}</code>`;
   if (u.status === "up-to-date") return html`✔ newest${u.newest ? html` (<code>${u.newest}</code>)` : ""}`;
   if (u.result === "error") return html`<span class="bad">✖ ${u.error ?? u.status}</span>`;
+  // Held back: the candidate, and why in the cell's title (a person undid it, a failed smoke test, suspend).
+  if (u.status === "skipped")
+    return html`⏸ <code title="${u.digest ?? ""}">${u.tag ?? ""}</code> <span title="${u.detail ?? ""}">held: ${u.reason ?? ""}</span>`;
   // A status this page does not know is shown as it came, with its reason and tag.
   return html`${u.status}${u.reason ? `: ${u.reason}` : ""}${u.tag ? html` <code title="${u.digest ?? ""}">${u.tag}</code>` : ""}`;
 }

@@ -30,8 +30,8 @@ export type ProposalView = {
 export type ProposalReport = Omit<ProposalView, "kind" | "at">;
 
 /**
- * One Workspace's update check. `status` is the finding's (`candidate`, `up-to-date`, `no-match`, `error`, or
- * one this view does not know, shown as it is with its `reason`, `tag` and `digest`).
+ * One Workspace's update check. `status` is the finding's (`candidate`, `skipped` with its `reason` and
+ * `detail`, `up-to-date`, `no-match`, `error`, or one this view does not know, shown with its `reason`).
  */
 export type UpdateCheck = {
   workspace: string;
@@ -45,6 +45,8 @@ export type UpdateCheck = {
   /** `up-to-date`: the newest tag the policy allows (Git has it, or a newer one). */
   newest?: string;
   reason?: string;
+  /** `skipped`: why, in a sentence (which commit a person undid, which smoke test failed). */
+  detail?: string;
   code?: string;
   error?: string;
   /** Tags the policy took part in ordering, and tags the repository listed, when the check said. */

@@ -65,12 +65,13 @@ function resultFields(
   }
 }
 
-const STRINGS = ["tag", "digest", "newest", "reason", "code", "error"] as const;
+const STRINGS = ["tag", "digest", "newest", "reason", "detail", "code", "error"] as const;
 const NUMBERS = ["considered", "listed"] as const;
 
 /**
- * One outcome as a check. Statuses this code does not know (the lead's `skipped`, say) keep their status and
- * whichever of `reason`, `tag`, `digest`, `error` they carry, so they show without a change here.
+ * One outcome as a check. Every status keeps whichever of `reason`, `detail`, `tag`, `digest`, `error` it
+ * carries (`skipped`: why a person's word, a smoke test or `suspend` holds the candidate), so a status added
+ * later shows without a change here.
  */
 export function updateCheckOf(o: UpdateOutcome, branch: string): UpdateCheck {
   const f = o.finding;
