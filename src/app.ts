@@ -73,6 +73,8 @@ export type AppOptions = {
   onStateWarning?: (warning: StateWarning) => void;
   /** The deadline for one whole registry refresh; the engine's default when absent. */
   registryTimeoutMs?: number;
+  /** How long a switch waits for Kasm's agents to report its image; the engine's default when absent. */
+  kasmReportWaitMs?: number;
 };
 
 async function pem(
@@ -151,6 +153,7 @@ export function createDeps(options: AppOptions): ReconcileDeps {
     }),
     clock: systemClock,
     ...(options.registryTimeoutMs ? { registryTimeoutMs: options.registryTimeoutMs } : {}),
+    ...(options.kasmReportWaitMs ? { kasmReportWaitMs: options.kasmReportWaitMs } : {}),
     // Keys are resolved every cycle, so a rotated key takes effect without a restart.
     kasmFor: (manifest) =>
       createKasmApi(manifest, env, secrets, options.onKasmCall ? { onCall: options.onKasmCall } : {}),

@@ -9,6 +9,7 @@ import { parseImageReference } from "../src/core/image/reference.js";
 import type { KasmUpdateAction, Plan } from "../src/core/plan/types.js";
 import { type CliResult, inRepo, lines, repoArgs } from "./helpers/cli.js";
 import { startDaemon, waitUntil } from "./helpers/daemon.js";
+import { localDigests } from "./helpers/fleet.js";
 import {
   apply,
   chrome,
@@ -517,13 +518,41 @@ describe("rings are where Kasm launches", () => {
       ],
     });
 
-  it("a workspace on exactly one zone's agents is restricted to that zone, and each agent shows what Kasm sees", async () => {
-    seedAgents();
+  it("a workspace on one zone's agents is restricted to it, and switched only once both Kasm agents report the image", async () => {
+    // The agents report what the lab's engines hold, as Kasm's own agents report their Docker hosts.
+    const [e1, e2] = lab.engines;
+    kit.kasm.seed({
+      zones: [{ zone_name: "testing" }],
+      servers: [
+        { hostname: "host-a1", zone_name: "testing", engine: e1!.host },
+        { hostname: "host-a2", zone_name: "testing", engine: e2!.host },
+      ],
+    });
     const f = await fleet();
     await f.repo.commit(
       { "manifests/a.yaml": yaml([chrome(f.image("v1"))], { agents: mapped("testing") }) },
       "zone",
     );
+    const planned = await plan(f);
+    expect(planned.actions.find((a) => a.type === "kasm-create")).toMatchObject({
+      awaitReports: { servers: [{ hostname: "host-a1" }, { hostname: "host-a2" }], image: f.image("v1") },
+    });
+    // host-a2's agent stops checking in: its engine pulls the image, but Kasm never hears of it there.
+    kit.kasm.freezeReports("host-a2");
+    try {
+      const held = await apply(f, { KASM_GITOPS_KASM_REPORT_WAIT: "2s" });
+      expect(held.code).toBe(1);
+      const create = lines(held.stdout).find((l) => l.event === "done" && l.type === "kasm-create")!;
+      expect(create.status).toBe("failed");
+      expect((create.error as { message: string }).message).toMatch(
+        /^Kasm's agents did not report \S+:v1 at sha256:[0-9a-f]{64} within 2s: host-a2 \(lacks-tag\)\. Kasm launches only where an agent reports the image/,
+      );
+      expect(record("chrome")).toBeUndefined();
+      expect(await localDigests(e2!.host, f.image("v1"))).toHaveLength(1);
+    } finally {
+      kit.kasm.freezeReports("host-a2", false);
+    }
+    // It checks in again: the next apply finds the pulls done and makes the switch once both report it.
     expect((await apply(f)).code).toBe(0);
     const zone = kit.kasm.state().zones.find((z) => z.zone_name === "testing")!;
     expect(record("chrome")).toMatchObject({
@@ -531,19 +560,12 @@ describe("rings are where Kasm launches", () => {
       zone_id: zone.zone_id,
       restrict_to_server: false,
     });
-    const before = await plan(f);
-    expect(before.actions).toEqual([]);
-    expect(before.kasm?.agents).toMatchObject([
-      { agent: "a1", server: "host-a1", zone: "testing", seen: [], unseen: [f.image("v1")] },
-      { agent: "a2", server: "host-a2", zone: "testing", seen: [], unseen: [f.image("v1")] },
+    const after = await plan(f);
+    expect(after.actions).toEqual([]);
+    expect(after.kasm?.agents).toMatchObject([
+      { agent: "a1", server: "host-a1", zone: "testing", seen: [f.image("v1")], unseen: [] },
+      { agent: "a2", server: "host-a2", zone: "testing", seen: [f.image("v1")], unseen: [] },
     ]);
-    // The Kasm agent reports the image: Kasm can now launch the record there.
-    kit.kasm.seed({
-      servers: [
-        { hostname: "host-a1", zone_name: "testing", docker_images: { x: { tags: [f.image("v1")] } } },
-      ],
-    });
-    expect((await plan(f)).kasm?.agents?.[0]).toMatchObject({ seen: [f.image("v1")], unseen: [] });
     kit.kasm.clearCalls();
     expect((await apply(f)).code).toBe(0);
     expect(writes()).toEqual([]);

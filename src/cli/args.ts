@@ -49,6 +49,11 @@ export const KASM_ONLY_OPTIONS: OptionTable = {
     value: "DURATION",
     description: "with --kasm-only: an agent report older than this is unknown (default: 5m)",
   },
+  "kasm-report-wait": {
+    type: "string",
+    value: "DURATION",
+    description: "how long a switch waits for Kasm's agents to report its image (default: 2m)",
+  },
 };
 
 /** Flags every command that reads a manifest repo understands (docs/operations.md). */

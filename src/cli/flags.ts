@@ -23,6 +23,8 @@ export type RepoFlags = {
   /** `--log-format`: JSON lines for machines, or pretty lines for people. */
   logFormat: LogFormat;
   registryTimeoutMs?: number;
+  /** `--kasm-report-wait`: how long a switch waits for Kasm's agents to report its image. */
+  kasmReportWaitMs?: number;
   /** --verify-commits with its key file; absent: revisions are used unsigned. */
   verifyCommits?: { mode: VerifyMode; file: string };
   /** `--kasm-only`: the Kasm syncer (no Docker connection), with its bound on an agent report's age. */
@@ -118,6 +120,9 @@ export function repoFlags(args: ParsedArgs, io: CliIo): RepoFlags {
     ...logFlags(args),
     ...(args.values["registry-timeout"] !== undefined
       ? { registryTimeoutMs: durationFlag("registry-timeout", args.values["registry-timeout"]) }
+      : {}),
+    ...(args.values["kasm-report-wait"] !== undefined
+      ? { kasmReportWaitMs: durationFlag("kasm-report-wait", args.values["kasm-report-wait"]) }
       : {}),
     git: {
       ...(args.values["git-token-env"] ? { tokenEnv: args.values["git-token-env"] as string } : {}),

@@ -44,6 +44,7 @@ export function depsFor(
     secrets: flags.secrets,
     debugLog: cliLogger(flags, io),
     ...(flags.registryTimeoutMs ? { registryTimeoutMs: flags.registryTimeoutMs } : {}),
+    ...(flags.kasmReportWaitMs ? { kasmReportWaitMs: flags.kasmReportWaitMs } : {}),
     ...(flags.verifyCommits ? { verifyCommits: flags.verifyCommits } : {}),
     ...extra,
   });

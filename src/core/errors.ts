@@ -37,6 +37,7 @@ export type ErrorCode =
   | "kasm-not-taken"
   | "kasm-config"
   | "kasm-error"
+  | "kasm-report-stale"
   | "notification-failed"
   | "internal";
 
@@ -126,6 +127,8 @@ export type ErrorContexts = {
   /** The KasmServer cannot be used as configured (a secret that does not resolve); nothing was asked of Kasm. */
   "kasm-config": { server?: string; url?: string; reference?: string };
   "kasm-error": KasmContext;
+  /** A switch whose Kasm agents did not report its image in time: held, the next cycle tries again. */
+  "kasm-report-stale": { image?: string };
   /** Only the Notification's name: the URL is a secret. */
   "notification-failed": { notification?: string; status?: number };
   internal: Partial<RegistryContext>;

@@ -65,6 +65,8 @@ export type ReconcileDeps = {
   debugLog?: DebugLogger;
   /** The deadline for one whole registry refresh (`--registry-timeout`). */
   registryTimeoutMs?: number;
+  /** How long a switch waits for Kasm's agents to report its image (`--kasm-report-wait`). */
+  kasmReportWaitMs?: number;
 };
 
 /** `false`: no digest checks (interval cycles, --no-refresh); else which tags to re-check. */
@@ -229,7 +231,15 @@ export async function executeOnFleet(
     clock: deps.clock,
     revision: plan.revision,
     ...(deps.retry ? { retry: deps.retry } : {}),
-    ...(api ? { kasm: { api, credentialsFor } } : {}),
+    ...(api
+      ? {
+          kasm: {
+            api,
+            credentialsFor,
+            ...(deps.kasmReportWaitMs ? { reportWaitMs: deps.kasmReportWaitMs } : {}),
+          },
+        }
+      : {}),
     ...(api && deps.smoke
       ? { smoke: smokeExecution({ api, store: deps.smoke, clock: deps.clock, set: fleet.set }) }
       : {}),

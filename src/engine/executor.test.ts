@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { virtualClock } from "../../test/helpers/virtual-clock.js";
 import { KasmGitopsError } from "../core/errors.js";
 import type { Plan, PullAction } from "../core/plan/types.js";
-import type { Clock, DockerAgent, LedgerEntry, RegistryClient } from "../ports.js";
+import type { DockerAgent, LedgerEntry, RegistryClient } from "../ports.js";
 import { type ExecutorEvent, executePlan } from "./executor.js";
 
 /** A session call the executor never makes. */
@@ -11,20 +12,6 @@ const unused = async (): Promise<never> => {
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const H = "reg.test:5000";
-
-/** A clock whose sleeps advance virtual time at once, so backoff and pauses cost nothing in tests. */
-function virtualClock(): Clock & { slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => new Date(now),
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
 
 /** An agent whose pulls take a few event-loop turns and fail as `failures` says. */
 function fakeAgent(name: string, failures: Record<string, KasmGitopsError[]> = {}) {

@@ -12,6 +12,7 @@ import type {
 } from "../core/plan/types.js";
 import { DEFAULT_RETRY, isRateLimited, type RetryPolicy, withRetry } from "../core/retry.js";
 import type { Clock, Credentials, DockerAgent, Ledger, PullProgress, RegistryClient } from "../ports.js";
+import { awaitKasmReports } from "./kasm-report-wait.js";
 import { type KasmExecution, runKasmAction } from "./kasm-sync.js";
 import { executeRemovals } from "./remove-images.js";
 import type { SmokeExecution } from "./smoke-actions.js";
@@ -273,6 +274,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
           }
           const work = async (attempt: number) => {
             emit({ type: "start", action, attempt, inFlight: 1, queued: 0 });
+            // A switch with Kasm's agents in view is made once they report the image: Kasm launches only there.
+            if ((action.type === "kasm-create" || action.type === "kasm-update") && action.awaitReports) {
+              await awaitKasmReports(kasm.api, action.awaitReports, {
+                clock: deps.clock,
+                ...(kasm.reportWaitMs !== undefined ? { timeoutMs: kasm.reportWaitMs } : {}),
+                ...(deps.signal ? { signal: deps.signal } : {}),
+              });
+            }
             return runKasmAction(action, kasm, createdId, deps.signal);
           };
           return run(action, work, { ...policy, attempts: 1 });

@@ -98,6 +98,8 @@ export const readsKasmAgents = (set: ManifestSet) => set.agents.some((a) => a.sp
 export type KasmExecution = {
   api: KasmApi;
   credentialsFor: (registry: string) => Credentials | undefined;
+  /** How long a switch waits for Kasm's agents to report its image (default DEFAULT_REPORT_WAIT_MS). */
+  reportWaitMs?: number;
 };
 
 function token(registry: string | undefined, exec: KasmExecution): string {

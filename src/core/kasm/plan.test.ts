@@ -503,3 +503,83 @@ describe("planKasm with records Kasm returned that do not decode", () => {
     expect(plan.unknown.map((u) => u.message).join()).not.toMatch(/undefined/);
   });
 });
+
+describe("a switch with Kasm's agents in view waits for their reports (zero downtime)", () => {
+  const D1 = `sha256:${"1".repeat(64)}`;
+  const server = (hostname: string, zone = "z1") => ({
+    serverId: `id-${hostname}`,
+    hostname,
+    serverType: "host",
+    enabled: true,
+    operationalStatus: "running",
+    zoneId: zone,
+    zoneName: zone,
+    imageTags: [img("1")],
+    imageDigests: [],
+    lastReported: "2026-01-01T00:00:00.000Z",
+  });
+  const named = [
+    agent("a1", { ring: "testing" }, { kasm: { server: "k1" } }),
+    agent("a2", { ring: "testing" }, { kasm: { server: "k2" } }),
+    agent("a3", { ring: "prod" }, { kasm: { server: "k3" } }),
+  ];
+  const observed = (records: KasmRecord[]) => ({
+    reachable: true as const,
+    records,
+    groups: GROUPS,
+    memberships: [],
+    agents: {
+      servers: [server("k1"), server("k2"), server("k3", "z2")],
+      zones: [
+        { zoneId: "z1", zoneName: "z1" },
+        { zoneId: "z2", zoneName: "z2" },
+      ],
+      readAt: "2026-01-01T00:00:01.000Z",
+    },
+  });
+  const base = (w: WorkspaceManifest, records: KasmRecord[], agents = named): KasmPlanInput => ({
+    ...input({ name: "", workspaces: [w], images: { a1: ["1"], a2: ["1"], a3: [] }, expect: {} }),
+    agents,
+    observed: observed(records),
+    planned: [pull("a1", "2"), pull("a2", "2")],
+    expected: new Map([[img("2"), D1]]),
+  });
+  const next = ws("chrome", "2");
+
+  it.each([
+    ["a create", [] as KasmRecord[]],
+    ["a switch of the record's image", [recordOf(ws("chrome", "1"), "r1")]],
+  ])(
+    "%s waits, after its pulls, for k1 and k2 to report the image at the registry's digest",
+    (_, records) => {
+      const [action] = planKasm(base(next, records)).actions;
+      expect(action).toMatchObject({
+        after: [0, 1],
+        awaitReports: {
+          servers: [
+            { serverId: "id-k1", hostname: "k1" },
+            { serverId: "id-k2", hostname: "k2" },
+          ],
+          image: img("2"),
+          digest: D1,
+        },
+      });
+    },
+  );
+
+  it.each([["no Agent names a Kasm agent: nothing in view, the engines' pulls decide", AGENTS]])(
+    "%s",
+    (_, agents) => {
+      const [action] = planKasm(base(next, [], agents)).actions;
+      expect(action).toMatchObject({ type: "kasm-create", after: [0, 1] });
+      expect(action).not.toHaveProperty("awaitReports");
+    },
+  );
+
+  it("a change that points users at no other image (a description) is made at once", () => {
+    const w = ws("chrome", "2", { kasm: { description: "new words" } });
+    const [action] = planKasm(base(w, [recordOf(next, "r1")])).actions;
+    expect(action?.type === "kasm-update" && action.changes.map((c) => c.field)).toContain("description");
+    expect(action).not.toHaveProperty("awaitReports");
+  });
+});

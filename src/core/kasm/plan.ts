@@ -29,6 +29,7 @@ import {
 } from "./desired.js";
 import { agentViews, type LaunchContext, launchAgents, launchContext, placeRecord } from "./launch.js";
 import { pinnedHash } from "./pin.js";
+import { type AwaitReports, reportWait } from "./report-wait.js";
 import { type ReportInput, reportGate } from "./reports.js";
 import {
   KASM_UI_FIELD,
@@ -79,7 +80,7 @@ export type KasmPlan = {
 export const AUTO_JOIN_GROUP = "All Users";
 
 type Gate =
-  | { after: number[] }
+  | { after: number[]; awaitReports?: AwaitReports }
   | { blocked: { agents: string[]; message: string }; reason?: KasmBlockedReason };
 
 /** The fields whose change points users at another image: written only once the agents hold it. */
@@ -256,13 +257,19 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         );
         return "ok" in verdict ? { after: [] } : verdict;
       }
-      return gate(
+      const pinnedDigest = pin && "digest" in pin ? pin.digest : undefined;
+      const g = gate(
         w,
         input,
         pulls,
         placed.launch && ctx ? { servers: placed.launch, all: ctx.servers } : undefined,
-        pin && "digest" in pin ? pin.digest : undefined,
+        pinnedDigest,
       );
+      // Kasm's agents in view: the switch also waits for their own reports of the image (report-wait.ts).
+      if ("blocked" in g || !ctx) return g;
+      const digest = pinnedDigest ?? input.expected?.get(image);
+      const wait = reportWait(String(wanted.fields.name ?? w.spec.image), placed.launch, digest);
+      return wait ? { ...g, awaitReports: wait } : g;
     };
     const image = parseImageReference(w.spec.image).canonical;
     if (!found && unreadable.anonymous) {
@@ -301,6 +308,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         type: "kasm-create",
         workspace: desired.workspace,
         after: g.after,
+        ...(g.awaitReports ? { awaitReports: g.awaitReports } : {}),
         record: wanted.fields,
         ...(desired.token ? { tokenFrom: desired.token.registry } : {}),
       });
@@ -314,6 +322,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
     let changes = diff.changes;
     const g = switchGate(false, changes);
     let after: number[] = [];
+    let awaitReports: AwaitReports | undefined;
     if ("blocked" in g) {
       blocked.push({
         type: "kasm-update",
@@ -323,7 +332,7 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         reason: g.reason ?? "image-not-on-agents",
       });
       changes = changes.filter((c) => !SWITCH_FIELDS.has(c.field));
-    } else after = g.after;
+    } else ({ after, awaitReports } = g);
     if (changes.length > 0) {
       // Drift: Git and the credentials are what kasm-gitops last wrote, so Kasm was edited.
       const credentialsMoved = desired.token !== undefined && applied?.token !== desired.token.fingerprint;
@@ -337,6 +346,8 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
         reason: drift ? "drift" : "changed",
         changes,
         after,
+        // Only a switch waits for Kasm's reports; other changes are made at once.
+        ...(awaitReports && changes.some((c) => SWITCH_FIELDS.has(c.field)) ? { awaitReports } : {}),
         ...(adopt ? { adopt: true as const } : {}),
         ...(changes.some((c) => c.field === "dockerToken") && desired.token
           ? { tokenFrom: desired.token.registry }

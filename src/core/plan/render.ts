@@ -1,5 +1,6 @@
 import { formatBytes } from "../bytes.js";
 import { parseImageReference } from "../image/reference.js";
+import type { AwaitReports } from "../kasm/report-wait.js";
 import { shortDigest } from "./promotion.js";
 import { renderAutomation } from "./render-automation.js";
 import { renderRemovals } from "./render-removals.js";
@@ -53,7 +54,14 @@ const shown = (value: unknown) => {
   const text = typeof value === "string" && value.startsWith("(") ? value : JSON.stringify(value ?? null);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
-const afterNote = (after: number[]) => (after.length > 0 ? `  (after ${plural(after.length, "pull")})` : "");
+/** What a switch waits for: this plan's pulls, then Kasm's own reports of the image on the agents that launch it. */
+const afterNote = (after: number[], wait?: AwaitReports) => {
+  const parts = [
+    ...(after.length > 0 ? [`after ${plural(after.length, "pull")}`] : []),
+    ...(wait ? [`once Kasm's agents ${wait.servers.map((s) => s.hostname).join(", ")} report it`] : []),
+  ];
+  return parts.length > 0 ? `  (${parts.join(", ")})` : "";
+};
 
 /** The `kasm <url>` section: `+` creates and group adds, `~` updates with their fields, `-` removals. */
 function renderKasm(plan: Plan, paint: (style: Style, text: string) => string): string[] {
@@ -65,11 +73,13 @@ function renderKasm(plan: Plan, paint: (style: Style, text: string) => string): 
   for (const a of actions) {
     if (a.type === "kasm-create") {
       const pin = a.record.hash ? ` pinned to ${a.record.hash}` : "";
-      lines.push(`  ${plus} ${a.workspace}  new record for ${a.record.name}${pin}${afterNote(a.after)}`);
+      lines.push(
+        `  ${plus} ${a.workspace}  new record for ${a.record.name}${pin}${afterNote(a.after, a.awaitReports)}`,
+      );
     } else if (a.type === "kasm-update") {
       const what = a.adopt ? "adopt" : a.reason;
       lines.push(
-        `  ${paint("yellow", "~")} ${a.workspace}  ${what} (record ${a.imageId})${afterNote(a.after)}`,
+        `  ${paint("yellow", "~")} ${a.workspace}  ${what} (record ${a.imageId})${afterNote(a.after, a.awaitReports)}`,
       );
       for (const c of a.changes) lines.push(`      ${c.field}: ${shown(c.from)} → ${shown(c.to)}`);
     } else if (a.type === "kasm-group-add" || a.type === "kasm-group-remove") {

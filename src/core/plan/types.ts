@@ -1,5 +1,6 @@
 /** The plan of docs/plan-format.md: data first, rendered to text by core/plan/render.ts. */
 import type { KasmChange } from "../kasm/desired.js";
+import type { AwaitReports } from "../kasm/report-wait.js";
 import type { KasmOwnedFields } from "../kasm/types.js";
 import type { AutoPromotionDecision } from "../update/auto-promotion.js";
 import type { UpdateFinding } from "../update/finding.js";
@@ -33,6 +34,8 @@ export type KasmCreateAction = {
   type: "kasm-create";
   workspace: string;
   after: number[];
+  /** Kasm's agents in view: made once they report the image, as Kasm launches only where they do. */
+  awaitReports?: AwaitReports;
   record: KasmOwnedFields;
   /** The Registry whose token is written with it (`pulls: kasm`); the token itself is read at apply time. */
   tokenFrom?: string;
@@ -46,6 +49,8 @@ export type KasmUpdateAction = {
   reason: "changed" | "drift";
   changes: KasmChange[];
   after: number[];
+  /** A switch with Kasm's agents in view: made once they report the new image. */
+  awaitReports?: AwaitReports;
   /** True when this update adopts an unmarked record named by `kasm.imageId`. */
   adopt?: true;
   tokenFrom?: string;
