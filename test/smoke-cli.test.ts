@@ -313,7 +313,13 @@ describe("a stop during the cycle's smoke test, and the promote command's gate",
     expect(kit.kasm.state().kasms).toEqual([]);
     expect(kit.kasm.calls().filter((c) => c.fn === "destroy_kasm")).toHaveLength(1);
     const done = lines(out).filter((l) => l.event === "done" && l.type === "smoke");
-    expect(done).toEqual([expect.objectContaining({ workspace: "gate", status: "failed" })]);
+    expect(done).toEqual([
+      expect.objectContaining({
+        workspace: "gate",
+        status: "failed",
+        error: expect.objectContaining({ code: "stopped" }),
+      }),
+    ]);
     const state = await kept();
     expect(state.pending).toEqual([]);
     expect(Object.keys(state.results).filter((k) => k.startsWith("gate@"))).toEqual([]);

@@ -39,6 +39,7 @@ export type ErrorCode =
   | "kasm-error"
   | "kasm-report-stale"
   | "notification-failed"
+  | "stopped"
   | "internal";
 
 /** Which part of an image reference is wrong, so editors and logs can point at it. */
@@ -129,6 +130,8 @@ export type ErrorContexts = {
   "kasm-error": KasmContext;
   /** A switch whose Kasm agents did not report its image in time: held, the next cycle tries again. */
   "kasm-report-stale": { image?: string };
+  /** Work a stop (SIGTERM, SIGINT) cut off: not a fault of what it worked on. */
+  stopped: Record<string, never>;
   /** Only the Notification's name: the URL is a secret. */
   "notification-failed": { notification?: string; status?: number };
   internal: Partial<RegistryContext>;

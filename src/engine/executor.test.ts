@@ -205,6 +205,29 @@ describe("executePlan", () => {
     expect(state.pulls).toEqual([]);
     expect(results.map((r) => r.status)).toEqual(["skipped", "skipped"]);
   });
+
+  it.each([
+    ["a stop that cuts a pull off: stopped, not an internal error", true, "stopped"],
+    ["the same failure without a stop is an internal error", false, "internal"],
+  ])("%s", async (_, stop, code) => {
+    const controller = new AbortController();
+    const { agent } = fakeAgent("a1");
+    agent.pull = async () => {
+      if (stop) controller.abort();
+      throw new DOMException("This operation was aborted", "AbortError");
+    };
+    const [result] = await executePlan(plan([pull("a1", "t0")]), {
+      agents: new Map([["a1", agent]]),
+      limits: new Map(),
+      registryFor: () => undefined,
+      ledger: memoryLedger(),
+      clock: virtualClock(),
+      revision: "r",
+      retry: { attempts: 1, baseMs: 1, maxMs: 1 },
+      signal: controller.signal,
+    });
+    expect(result).toMatchObject({ status: "failed", error: { code } });
+  });
 });
 
 describe("executePlan: Kasm actions", () => {

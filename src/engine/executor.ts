@@ -81,10 +81,13 @@ export function createSlots(limit: number) {
   };
 }
 
-const failure = (error: unknown) => ({
-  code: error instanceof KasmGitopsError ? error.code : "internal",
-  message: describeError(error),
-});
+/** A failure's code; one a stop cut off is `stopped`, never mistaken for a fault of the image or of Kasm. */
+const failure = (error: unknown, stopped: boolean) =>
+  error instanceof KasmGitopsError
+    ? { code: error.code, message: describeError(error) }
+    : stopped
+      ? { code: "stopped", message: `stopped before it finished (${describeError(error)})` }
+      : { code: "internal", message: describeError(error) };
 
 /** Copies the tested manifest bytes under the moving tag, so digest and multi-arch index stay identical. */
 async function promote(action: PromoteAction, access: RegistryAccess, signal?: AbortSignal): Promise<string> {
@@ -176,7 +179,10 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
         ...(value ? { [written]: value } : {}),
       };
     } catch (error) {
-      result = { action, status: "failed", attempts, durationMs: 0, error: failure(error) };
+      // A hard stop aborts everything; a graceful one (drain) aborts only smoke sessions, never a pull.
+      const stopped =
+        deps.signal?.aborted === true || (action.type === "smoke" && deps.drain?.aborted === true);
+      result = { action, status: "failed", attempts, durationMs: 0, error: failure(error, stopped) };
     }
     result.durationMs = deps.clock.now().getTime() - started;
     return finish(result);

@@ -101,6 +101,16 @@ export async function runSmoke(run: SmokeRun): Promise<SmokeResult> {
 
 type Verdict = (result: SmokeResult["result"], message: string, extra?: Partial<SmokeResult>) => SmokeResult;
 
+/** The hostname Kasm lists for an agent id, for people to read; undefined when it cannot be read. */
+async function hostnameOf(api: KasmApi, serverId: string | null, signal?: AbortSignal) {
+  if (!serverId) return undefined;
+  try {
+    return (await api.listServers(signal)).find((s) => s.serverId === serverId)?.hostname;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Waits for Kasm to report the session running, then holds it while it stays running. */
 async function watch(run: SmokeRun, kasmId: string, startedAt: Date, verdict: Verdict): Promise<SmokeResult> {
   const { api, clock, settings } = run;
@@ -133,12 +143,14 @@ async function watch(run: SmokeRun, kasmId: string, startedAt: Date, verdict: Ve
         runningAt = now;
         where.runningAt = now.toISOString();
       }
-      if (now.getTime() - runningAt.getTime() >= settings.holdMs)
+      if (now.getTime() - runningAt.getTime() >= settings.holdMs) {
+        const host = await hostnameOf(api, last.serverId, run.signal);
         return verdict(
           "pass",
-          `ran for ${seconds(settings.holdMs)} on Kasm agent ${last.serverId ?? "?"}`,
-          where,
+          `ran for ${seconds(settings.holdMs)} on Kasm agent ${host ?? last.serverId ?? "?"}`,
+          { ...where, ...(host ? { serverHostname: host } : {}) },
         );
+      }
     } else if (now.getTime() >= deadline) {
       return verdict(
         "fail",

@@ -33,6 +33,8 @@ export type SmokeResult = {
   message: string;
   /** The Kasm agent (server_id) the session ran on, when Kasm placed it. */
   server?: string;
+  /** That agent's hostname, as get_servers lists it (for people: commit messages, plans). */
+  serverHostname?: string;
   containerId?: string;
   startedAt: string;
   /** When Kasm first reported the session running. */

@@ -146,7 +146,8 @@ async function verifyFromKasm(
       { workspace: name, image: target.image, digest },
     );
   }
-  const server = passed?.server ? `Kasm agent ${passed.server}` : "a Kasm agent";
+  const agent = passed?.serverHostname ?? passed?.server;
+  const server = agent ? `Kasm agent ${agent}` : "a Kasm agent";
   return { digest, verifiedOn: `${server} (a passed smoke session of ${from} in Kasm)`, warnings: [] };
 }
 
