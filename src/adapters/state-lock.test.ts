@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
@@ -54,6 +55,17 @@ describe("lockStateDir", () => {
     const second = await waiting;
     expect(JSON.parse(await readFile(lockPath(dir), "utf8"))).toMatchObject({ command: "plan" });
     await second.release();
+  });
+
+  it("a long wait for the lock leaves no abort listener behind per poll (no MaxListenersExceeded)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kg-lock-"));
+    const first = await lockStateDir(dir, { command: "run" });
+    const stop = new AbortController();
+    const waiting = lockStateDir(dir, { command: "run", pollMs: 1, signal: stop.signal });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(getEventListeners(stop.signal, "abort").length).toBeLessThanOrEqual(1);
+    await first.release();
+    await (await waiting).release();
   });
 
   it("breaks a lock whose holder is gone, and one that is not a lock at all", async () => {

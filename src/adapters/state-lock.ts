@@ -143,13 +143,17 @@ async function breakIfStale(path: string, seen: string): Promise<boolean> {
   }
 }
 
+/** A pause that a stop ends early; its listener goes with it, so a long wait for the lock adds none. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
     const stop = () => {
       clearTimeout(timer);
       resolve();
     };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
     signal?.addEventListener("abort", stop, { once: true });
   });
 
