@@ -264,6 +264,11 @@ describe("Kasm records from Git", () => {
     expect(p.actions.map((a) => a.type)).toEqual(["pull"]);
     expect(p.warnings.map((w) => w.code)).toContain("kasm-not-synced");
     expect(kit.kasm.calls()).toEqual([]);
+    // A puller's node holds no Kasm key: the KasmServer's secrets are not even resolved there.
+    const keyless = await inRepo("plan", f.repo.bare, f.state, ["--json", "--agent", "a1"]);
+    expect(keyless.stderr).toBe("");
+    expect(keyless.code).toBe(0);
+    expect((JSON.parse(keyless.stdout) as Plan).unknown).toEqual([]);
   });
 
   it.each([
@@ -545,7 +550,7 @@ describe("rings are where Kasm launches", () => {
       const create = lines(held.stdout).find((l) => l.event === "done" && l.type === "kasm-create")!;
       expect(create.status).toBe("failed");
       expect((create.error as { message: string }).message).toMatch(
-        /^Kasm's agents did not report \S+:v1 at sha256:[0-9a-f]{64} within 2s: host-a2 \(lacks-tag\)\. Kasm launches only where an agent reports the image/,
+        /^Kasm's agents did not report \S+:v1 within 2s: host-a2 \(lacks-tag\)\. Kasm launches only where an agent reports the image/,
       );
       expect(record("chrome")).toBeUndefined();
       expect(await localDigests(e2!.host, f.image("v1"))).toHaveLength(1);

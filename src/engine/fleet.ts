@@ -46,7 +46,9 @@ export async function connectFleet(
     if (!byHost.has(manifest.spec.host)) byHost.set(manifest.spec.host, access);
   }
   let kasm: Fleet["kasm"];
-  if (set.kasmServer && deps.kasmFor) {
+  // A puller (--agent) never talks to Kasm: its key is not resolved, so a node needs no Kasm secret.
+  if (set.kasmServer && onlyAgents?.length) kasm = { config: kasmServerConfig(set.kasmServer) };
+  else if (set.kasmServer && deps.kasmFor) {
     const config = kasmServerConfig(set.kasmServer);
     try {
       kasm = { config, api: await deps.kasmFor(set.kasmServer) };

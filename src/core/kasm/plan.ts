@@ -267,8 +267,8 @@ export function planKasm(input: KasmPlanInput): KasmPlan {
       );
       // Kasm's agents in view: the switch also waits for their own reports of the image (report-wait.ts).
       if ("blocked" in g || !ctx) return g;
-      const digest = pinnedDigest ?? input.expected?.get(image);
-      const wait = reportWait(String(wanted.fields.name ?? w.spec.image), placed.launch, digest);
+      // As Kasm checks: the record's name among the agent's tags, and its pinned digest (hash) when it has one.
+      const wait = reportWait(String(wanted.fields.name ?? w.spec.image), placed.launch, pinnedDigest);
       return wait ? { ...g, awaitReports: wait } : g;
     };
     const image = parseImageReference(w.spec.image).canonical;

@@ -2,12 +2,15 @@
  * Zero downtime needs more than the image on the engines: Kasm launches a record only on agents whose own
  * report lists its image, and an agent reports a pull only at its next check-in. A switch that has Kasm's
  * agents in view therefore waits, after its pulls, until every agent that may launch the record reports the
- * image (at the digest Git wants, when known). Pure: the wait and the reports in, who is still missing out.
+ * image (and the pinned digest, for a record with a hash). Pure: the wait and the reports in, who is missing out.
  */
 import type { KasmServerReport, ReportedImages } from "./agents.js";
 import { type ReportState, reportState } from "./reports.js";
 
-/** What a switch waits for: these Kasm agents reporting `image` (as the record names it) at `digest`. */
+/**
+ * What a switch waits for, as Kasm checks an agent before it launches there: `image` (the record's name) among
+ * the agent's reported tags, and, for a record pinned with a `hash`, `digest` among its RepoDigests.
+ */
 export type AwaitReports = {
   servers: { serverId: string; hostname: string }[];
   image: string;
