@@ -1,60 +1,29 @@
 /**
- * A daemon cycle as plain data, and the one place that turns it into status, metrics, logs and
- * notifications. The daemon's loop only runs cycles and hands their reports here, so what an operator sees
- * is unit-tested with fake ports and a fake clock.
+ * The one place that turns a daemon cycle (cycle-outcome.ts: the cycle as plain data, and what it came to)
+ * into status, metrics, logs and notifications, remembering what it already said. The daemon's loop only
+ * runs cycles and hands their reports here, so what an operator sees is unit-tested with fake ports and a
+ * fake clock.
  */
-import type { KasmObservation } from "../core/kasm/types.js";
-import type { ManifestSet } from "../core/manifest/types.js";
 import { driftEvent, type NotificationEventKind } from "../core/notification.js";
-import { blockedPromotions, blockedReasons } from "../core/plan/blocked-promotions.js";
-import type { DesiredState } from "../core/plan/desired.js";
-import type { AgentObservation } from "../core/plan/plan.js";
 import { actionSubject } from "../core/plan/render.js";
-import type { KasmBlockedReason, Plan, UnknownKind } from "../core/plan/types.js";
+import type { KasmBlockedReason } from "../core/plan/types.js";
 import { fleetView } from "../core/status/fleet-view.js";
-import type { Clock, CycleResult, Metrics } from "../ports.js";
-import {
-  agentStatuses,
-  degradedReasons,
-  type FailedAction,
-  failedActions,
-  failedSummary,
-  kasmSummary,
-} from "./cycle-health.js";
+import type { Clock, Metrics } from "../ports.js";
+import { agentStatuses, type FailedAction, kasmSummary } from "./cycle-health.js";
 import { cycleEventLogger, type DaemonLogger, logBlocked } from "./cycle-log.js";
-import type { ActionResult, ExecutorEvent } from "./executor.js";
+import {
+  type CycleReport,
+  cycleOutcome,
+  cycleVerdict,
+  healthReasons,
+  missingAgents,
+  type PlannedReport,
+} from "./cycle-outcome.js";
+import type { ExecutorEvent } from "./executor.js";
 import type { Notifier } from "./notifier.js";
 import type { RevisionOutcome } from "./revision-in-force.js";
 import { rolloutEvents } from "./rollout-events.js";
 import { agentCounts, type CycleTrigger, type DaemonStatus, type StatusEvent } from "./status.js";
-
-/** A cycle's plan and what it was made from, reported before its actions run. */
-export type PlannedReport = {
-  id: string;
-  set: ManifestSet;
-  desired: DesiredState;
-  plan: Plan;
-  observations: AgentObservation[];
-  /** Kasm as the plan saw it (absent without a KasmServer, or with --agent). */
-  kasm?: KasmObservation;
-  /** Which tags the plan re-checked. */
-  refresh: "none" | "all" | string[];
-};
-
-/** A whole cycle, once it ended. */
-export type CycleReport = {
-  id: string;
-  startedAt: Date;
-  finishedAt: Date;
-  revision?: RevisionOutcome;
-  planned?: PlannedReport;
-  /** Each action's outcome (empty when the plan had none). */
-  results: ActionResult[];
-  /** Agents' image bytes read again after this cycle's pulls or removals changed them. */
-  imageBytes: Record<string, number>;
-  /** The cycle itself failed (not an action): the error. */
-  error?: string;
-};
 
 /** The ports a report is published to. */
 export type ReportPorts = {
@@ -86,27 +55,6 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
       message,
       ...(details ? { details: details as Record<string, unknown> } : {}),
     });
-
-  /** `--agent` names the revision lacks: a reconciler that manages nothing must not look converged. */
-  function missingAgents(set: ManifestSet, revision: string) {
-    const known = set.agents.map((a) => a.metadata.name);
-    const missing = (options.onlyAgents ?? []).filter((name) => !known.includes(name));
-    if (missing.length === 0) return undefined;
-    const message = `agent ${missing.join(", ")} (--agent / KASM_GITOPS_AGENT) is not defined in revision ${revision.slice(0, 12)} (agents: ${known.join(", ") || "none"}): nothing is reconciled there`;
-    return { missing, known, message };
-  }
-
-  /** Held Kasm changes and --agent names the revision lacks: standing reasons, whatever the actions do. */
-  function standing(p: PlannedReport) {
-    const kasmSeen = kasmSummary(p.set, p.plan, p.kasm);
-    const held = kasmSeen?.pending ?? 0;
-    const absent = missingAgents(p.set, p.plan.revision)?.message;
-    return {
-      kasmSeen,
-      ...(held > 0 ? { kasm: heldReason(held, kasmSeen?.held ?? []) } : {}),
-      ...(absent ? { missingAgents: absent } : {}),
-    };
-  }
 
   return {
     /** The executor's events: logged and counted, and moving the status page's cells as pulls progress. */
@@ -174,7 +122,7 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     planned(p: PlannedReport) {
       const { id, plan } = p;
       const revision = plan.revision;
-      const absent = missingAgents(p.set, revision);
+      const absent = missingAgents(p.set, revision, options.onlyAgents);
       // Said once per revision; every cycle still counts it a reason (standing).
       if (absent && missingLogged !== revision) {
         missingLogged = revision;
@@ -241,38 +189,15 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     /** The cycle's end: agents after the actions, rollout and drift notifications, the result and health. */
     finished(report: CycleReport) {
       const { id, planned, results } = report;
-      const outcome = planned ? { ...standing(planned), failed: failedActions(results) } : undefined;
+      const outcome = cycleOutcome(planned, results, options.onlyAgents);
       for (const r of results) {
         if (r.action.type !== "smoke" || r.error?.code !== "smoke-failed" || !planned) continue;
         const { workspace, digest } = r.action;
         notify("smoke-failed", planned.plan.revision, r.error.message, { workspace, digest });
       }
       if (planned && planned.plan.actions.length > 0) afterActions(report, planned, outcome?.kasmSeen);
-      let result: CycleResult = "ok";
-      let error: string | undefined;
-      const refusal = report.revision?.refusal;
-      if (refusal) {
-        result = refusal.reason ?? "failed";
-        error = refusal.error;
-      }
-      const unsaved = report.revision?.unsaved?.message;
-      if (unsaved && result === "ok") {
-        result = "failed";
-        error = unsaved;
-      }
-      if (outcome && (outcome.failed.length > 0 || outcome.kasm) && result === "ok") {
-        result = "failed";
-        error = [failedSummary(outcome.failed), outcome.kasm ?? ""].filter(Boolean).join("; ");
-      }
-      if (report.error) {
-        result = "failed";
-        error = report.error;
-        logger.error({ cycle: id, err: report.error }, "cycle failed");
-      }
-      /** The revision in force (the tip's, or the last good one beside a refused tip) reconciled cleanly. */
-      const inForce =
-        !report.error && outcome !== undefined && !unsaved && outcome.failed.length === 0 && !outcome.kasm;
-      const failed = report.error ? [] : (outcome?.failed ?? []);
+      const { result, error, inForce, failed } = cycleVerdict(report, outcome);
+      if (report.error) logger.error({ cycle: id, err: report.error }, "cycle failed");
       update({
         type: "cycle-finished",
         id,
@@ -283,7 +208,7 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
         at: report.finishedAt,
       });
       metrics.cycleFinished(result, report.finishedAt.getTime() - report.startedAt.getTime());
-      const refused = report.error ?? refusal?.error;
+      const refused = report.error ?? report.revision?.refusal?.error;
       health(id, report.error ? undefined : planned, outcome, refused);
     },
   };
@@ -344,21 +269,9 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
     outcome: { failed: FailedAction[]; kasm?: string; missingAgents?: string } | undefined,
     refusal: string | undefined,
   ) {
-    const unknown = planned?.plan.unknown ?? [];
-    const reasons = degradedReasons({
-      ...(refusal ? { refused: refusal } : {}),
-      ...(!planned && !refusal ? { refused: "no valid revision to reconcile" } : {}),
-      ...(outcome?.missingAgents ? { missingAgents: outcome.missingAgents } : {}),
-      failed: planned ? (outcome?.failed ?? []) : [],
-      blocked: planned ? blockedReasons(planned.plan, planned.set) : [],
-      unknown,
-    });
-    // Held Kasm changes are known not to be converged (a Kasm read that failed is already in `unknown`).
-    if (planned && outcome?.kasm) reasons.push(outcome.kasm);
+    const { reasons, unknown, byKind } = healthReasons(planned, outcome, refusal);
     const before = ports.status().state;
     update({ type: "health", reasons, unknown });
-    const byKind: Partial<Record<UnknownKind, number>> = {};
-    for (const u of unknown) byKind[u.kind] = (byKind[u.kind] ?? 0) + 1;
     metrics.setConverged(reasons.length === 0, byKind);
     const status = ports.status();
     const revision = status.lastGoodRevision ?? status.revision ?? "unknown";
@@ -374,34 +287,4 @@ export function createReporter(ports: ReportPorts, options: { branch: string; on
       );
     }
   }
-}
-
-/** `2 Kasm change(s) held (kasm-report-stale: chrome; image-not-on-agents: firefox)`: each reason named. */
-function heldReason(count: number, held: readonly { workspace: string; reason: string }[]): string {
-  const by = new Map<string, string[]>();
-  for (const h of held) by.set(h.reason, [...(by.get(h.reason) ?? []), h.workspace]);
-  const parts = [...by].map(([reason, workspaces]) => `${reason}: ${workspaces.join(", ")}`);
-  return `${count} Kasm change(s) held${parts.length > 0 ? ` (${parts.join("; ")})` : ""}`;
-}
-
-/** The references to ask the registry about again next cycle, even when it does not refresh. */
-export function recheckAfter(
-  planned: PlannedReport | undefined,
-  results: readonly ActionResult[],
-): Set<string> {
-  const recheck = new Set<string>();
-  if (!planned) return recheck;
-  const { plan, set } = planned;
-  for (const u of plan.unknown) if (u.image) recheck.add(u.image);
-  // An unverified promotion is asked again on the next cycle (a cycle without a refresh would not plan
-  // it): one waiting for this cycle's pulls then goes ahead, and one still blocked stays a reason.
-  const { waiting, blocking } = blockedPromotions(plan, set);
-  for (const p of [...waiting, ...blocking]) recheck.add(p.source).add(p.image);
-  // A failed pull or promotion is re-checked next cycle, even when that cycle does not refresh.
-  for (const r of results) {
-    if (r.status === "ok" || (r.action.type !== "pull" && r.action.type !== "promote")) continue;
-    recheck.add(r.action.image);
-    if (r.action.type === "promote") recheck.add(r.action.source);
-  }
-  return recheck;
 }
