@@ -40,17 +40,8 @@ export function notYetReported(
   const missing: { hostname: string; state: ReportState }[] = [];
   for (const server of wait.servers) {
     const report = reports.find((r) => r.serverId === server.serverId);
-    const state = wait.digest
-      ? reportState(report, wait.image, wait.digest, maxAgeMs)
-      : tagState(report, wait.image, maxAgeMs);
+    const state = reportState(report, wait.image, wait.digest, maxAgeMs);
     if (state !== "holds") missing.push({ hostname: server.hostname, state });
   }
   return missing;
-}
-
-/** Without a digest (no registry answer): the tag as the record names it, in a recent report. */
-function tagState(report: ReportedImages | undefined, image: string, maxAgeMs: number): ReportState {
-  if (!report || report.reportAgeMs === null) return "missing";
-  if (report.reportAgeMs > maxAgeMs) return "stale";
-  return report.reportedTags.has(image) ? "holds" : "lacks-tag";
 }

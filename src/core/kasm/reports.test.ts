@@ -22,7 +22,7 @@ const report = (over: Partial<KasmServerReport> = {}) => reportedImages([server(
 const MAX = 60_000;
 
 describe("reportState: what one agent's report proves about an image at a digest", () => {
-  it.each<[string, Partial<KasmServerReport> | undefined, string, string, ReportState]>([
+  it.each<[string, Partial<KasmServerReport> | undefined, string, string | undefined, ReportState]>([
     ["the tag at the digest, reported a second ago", {}, "reg:5000/app:1", D1, "holds"],
     [
       "the tag in another spelling than the record's name (Kasm compares as written)",
@@ -51,6 +51,28 @@ describe("reportState: what one agent's report proves about an image at a digest
     ],
     ["never reported", { lastReported: null }, "reg:5000/app:1", D1, "missing"],
     ["no report at all", undefined, "reg:5000/app:1", D1, "missing"],
+    [
+      "no digest asked (a record without a hash): the tag alone",
+      { imageDigests: [] },
+      "reg:5000/app:1",
+      undefined,
+      "holds",
+    ],
+    ["no digest asked, another tag", {}, "reg:5000/app:2", undefined, "lacks-tag"],
+    [
+      "no digest asked, a pinned reference: its own digest",
+      {},
+      `reg:5000/app@${D2}`,
+      undefined,
+      "lacks-digest",
+    ],
+    [
+      "no digest asked, a stale report proves nothing",
+      { lastReported: "2026-01-01T00:08:00.000Z" },
+      "reg:5000/app:1",
+      undefined,
+      "stale",
+    ],
   ])("%s → %s", (_name, over, image, digest, expected) => {
     expect(reportState(over ? report(over) : undefined, image, digest, MAX)).toBe(expected);
   });

@@ -19,11 +19,14 @@ export type ReportInput = { digests: ReadonlyMap<string, DigestResult>; maxAgeMs
 /** One Kasm agent's report, read for one image at one digest. */
 export type ReportState = "holds" | "stale" | "missing" | "lacks-tag" | "lacks-digest";
 
-/** Whether a report says the agent holds `image` at `digest`; anything it cannot prove is not "holds". */
+/**
+ * Whether a report says the agent holds `image` at `digest` (undefined: the tag alone, as Kasm compares a
+ * record without a hash); anything it cannot prove is not "holds".
+ */
 export function reportState(
   report: ReportedImages | undefined,
   image: string,
-  digest: string,
+  digest: string | undefined,
   maxAgeMs: number,
 ): ReportState {
   if (!report || report.reportAgeMs === null) return "missing";
@@ -31,7 +34,9 @@ export function reportState(
   const ref = parseImageReference(image);
   // Kasm launches where an agent's reported tags hold the record's name as written (no normalising).
   if (!ref.digest && !report.reportedTags.has(image)) return "lacks-tag";
-  return report.digests.has(`${ref.registry}/${ref.repository}@${digest}`) ? "holds" : "lacks-digest";
+  const wanted = digest ?? ref.digest;
+  if (wanted === undefined) return "holds";
+  return report.digests.has(`${ref.registry}/${ref.repository}@${wanted}`) ? "holds" : "lacks-digest";
 }
 
 /** The digest Git wants for a workspace's image: pinned in the reference, else the registry's answer now. */
