@@ -25,7 +25,7 @@ import {
   writeBackError,
 } from "../authoring/image-commit.js";
 import { type PromoteDeps, verifyPromotion } from "../authoring/promote-check.js";
-import { readAutomationContext } from "./automation-context.js";
+import { branchHistory, type HistoryReader } from "./branch-history.js";
 
 export type AutoPromoteDeps = PromoteDeps & {
   writer: GitWriter;
@@ -57,14 +57,14 @@ export type AutoPromotionOutcome = {
 export async function decideAutoPromotions(
   set: ManifestSet,
   deps: Pick<AutoPromoteDeps, "smoke" | "writer"> & { autoPromotions?: AutoPromotionStore },
-  options: Pick<AutoPromoteOptions, "branch" | "signal">,
+  options: Pick<AutoPromoteOptions, "branch" | "signal"> & { history?: HistoryReader },
 ): Promise<AutoPromotionDecision[]> {
   const smoke = (await deps.smoke?.read()) ?? EMPTY_SMOKE_STATE;
   const proposed = new Set(Object.keys((await deps.autoPromotions?.read()) ?? {}));
   const decisions = autoPromotionsDue(set, smoke, proposed);
   if (!decisions.some((d) => d.status === "due")) return decisions;
-  const { history } = await readAutomationContext(set, deps, options.branch, options.signal);
-  return autoPromotionsDue(set, smoke, proposed, history);
+  const history = options.history ?? branchHistory(set, deps.writer, options.branch, options.signal);
+  return autoPromotionsDue(set, smoke, proposed, await history());
 }
 
 /** Decides, checks and writes back each due auto-promotion, one after another; one failure never stops the others. */

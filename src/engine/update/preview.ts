@@ -7,6 +7,7 @@ import type { ManifestSet } from "../../core/manifest/types.js";
 import type { AutomationPreview } from "../../core/plan/types.js";
 import type { AutoPromotionStore } from "../../ports.js";
 import { type AutoPromoteDeps, decideAutoPromotions } from "./auto-promote.js";
+import { branchHistory } from "./branch-history.js";
 import { type RunUpdatesDeps, screenedFindings } from "./run-updates.js";
 
 export type PreviewDeps = Omit<RunUpdatesDeps, "readManifests"> &
@@ -21,8 +22,10 @@ export async function previewAutomation(
   const enabled = set.workspaces.filter((w) => w.spec.enabled !== false);
   if (!enabled.some((w) => w.spec.update || w.spec.promotion?.auto)) return undefined;
   try {
-    const updates = await screenedFindings(set, deps, options);
-    const promotions = await decideAutoPromotions(set, deps, options);
+    // One read of the branch's history, if either needs it.
+    const history = branchHistory(set, deps.writer, options.branch, options.signal);
+    const updates = await screenedFindings(set, deps, { ...options, history });
+    const promotions = await decideAutoPromotions(set, deps, { ...options, history });
     return { updates, promotions };
   } catch (error) {
     return { updates: [], promotions: [], error: describeError(error) };

@@ -2,6 +2,7 @@
  * One update pass, shared by the daemon's schedule and `kasm-gitops update`: check the Workspaces' policies
  * against their registries, then author and push one commit per candidate, one after another on the tip.
  */
+import { EMPTY_SMOKE_STATE } from "../../core/kasm/smoke.js";
 import type { ManifestFile } from "../../core/manifest/load.js";
 import type { SecretPolicy } from "../../core/manifest/secret-policy.js";
 import type { ManifestSet } from "../../core/manifest/types.js";
@@ -9,7 +10,7 @@ import { updateBranch, updateCommitMessage } from "../../core/update/message.js"
 import { screenFindings } from "../../core/update/screen.js";
 import type { GitWriter, SmokeStore } from "../../ports.js";
 import { type ImageCommitResult, type WriteBackError, writeBack } from "../authoring/image-commit.js";
-import { readAutomationContext } from "./automation-context.js";
+import { branchHistory, type HistoryReader } from "./branch-history.js";
 import { checkUpdates, type UpdateDeps, type UpdateFinding } from "./check.js";
 
 export type RunUpdatesDeps = UpdateDeps & {
@@ -43,15 +44,16 @@ export type UpdateOutcome = {
 export async function screenedFindings(
   set: ManifestSet,
   deps: Omit<RunUpdatesDeps, "readManifests">,
-  options: Pick<RunUpdatesOptions, "branch" | "only" | "signal">,
+  options: Pick<RunUpdatesOptions, "branch" | "only" | "signal"> & { history?: HistoryReader },
 ): Promise<UpdateFinding[]> {
   const findings = await checkUpdates(set, deps, {
     ...(options.only ? { only: options.only } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (!findings.some((f) => f.status === "candidate")) return findings;
-  const context = await readAutomationContext(set, deps, options.branch, options.signal);
-  return screenFindings(findings, set, context.history, context.smoke);
+  const history = options.history ?? branchHistory(set, deps.writer, options.branch, options.signal);
+  const [undone, smoke] = await Promise.all([history(), deps.smoke?.read()]);
+  return screenFindings(findings, set, undone, smoke ?? EMPTY_SMOKE_STATE);
 }
 
 /** Checks, then writes back each candidate; one failure never stops the others. */
