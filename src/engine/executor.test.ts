@@ -36,6 +36,16 @@ function fakeAgent(name: string, failures: Record<string, KasmGitopsError[]> = {
   return { agent, state };
 }
 
+/** The executor's deps for one agent `a1` and no registry: each test adds what it is about. */
+const oneAgent = (agent: DockerAgent) => ({
+  agents: new Map([["a1", agent]]),
+  limits: new Map<string, number>(),
+  registryFor: () => undefined,
+  ledger: memoryLedger(),
+  clock: virtualClock(),
+  revision: "r",
+});
+
 function memoryLedger() {
   const recorded: LedgerEntry[] = [];
   return { recorded, append: async (e: LedgerEntry) => void recorded.push(e), entries: async () => recorded };
@@ -90,12 +100,8 @@ describe("executePlan", () => {
     const { agent, state } = fakeAgent("a1");
     const actions = Array.from({ length: count }, (_, i) => pull("a1", `t${i}`));
     const results = await executePlan(plan(actions), {
-      agents: new Map([["a1", agent]]),
+      ...oneAgent(agent),
       limits: new Map([["a1", limit]]),
-      registryFor: () => undefined,
-      ledger: memoryLedger(),
-      clock: virtualClock(),
-      revision: "r",
     });
     expect(state.maxInFlight).toBe(expected);
     expect(results.map((r) => r.status)).toEqual(Array(count).fill("ok"));
@@ -114,11 +120,9 @@ describe("executePlan", () => {
     const { agent } = fakeAgent("a1", { [`${H}/kasm/app:t0`]: errors });
     const ledger = memoryLedger();
     const results = await executePlan(plan([pull("a1", "t0"), pull("a1", "t1"), pull("a1", "t2")]), {
-      agents: new Map([["a1", agent]]),
+      ...oneAgent(agent),
       limits: new Map([["a1", 2]]),
-      registryFor: () => undefined,
       ledger,
-      clock: virtualClock(),
       revision: "rev",
       retry: { attempts: 4, baseMs: 10, maxMs: 100 },
     });
@@ -177,12 +181,8 @@ describe("executePlan", () => {
       targetDigest: D("b"),
     };
     const results = await executePlan(plan([promote, pull("a1", "latest")]), {
-      agents: new Map([["a1", agent]]),
-      limits: new Map(),
+      ...oneAgent(agent),
       registryFor: () => ({ client: registryStub(put) }),
-      ledger: memoryLedger(),
-      clock: virtualClock(),
-      revision: "r",
       retry: { attempts: 1, baseMs: 1, maxMs: 1 },
     });
     expect(results.map((r) => r.status)).toEqual(statuses);
@@ -194,12 +194,7 @@ describe("executePlan", () => {
     const controller = new AbortController();
     controller.abort();
     const results = await executePlan(plan([pull("a1", "t0"), pull("a1", "t1")]), {
-      agents: new Map([["a1", agent]]),
-      limits: new Map(),
-      registryFor: () => undefined,
-      ledger: memoryLedger(),
-      clock: virtualClock(),
-      revision: "r",
+      ...oneAgent(agent),
       [which]: controller.signal,
     });
     expect(state.pulls).toEqual([]);
@@ -217,12 +212,7 @@ describe("executePlan", () => {
       throw new DOMException("This operation was aborted", "AbortError");
     };
     const [result] = await executePlan(plan([pull("a1", "t0")]), {
-      agents: new Map([["a1", agent]]),
-      limits: new Map(),
-      registryFor: () => undefined,
-      ledger: memoryLedger(),
-      clock: virtualClock(),
-      revision: "r",
+      ...oneAgent(agent),
       retry: { attempts: 1, baseMs: 1, maxMs: 1 },
       signal: controller.signal,
     });
@@ -314,11 +304,8 @@ describe("executePlan: Kasm actions", () => {
         update,
       ]),
       {
-        agents: new Map([["a1", agent]]),
+        ...oneAgent(agent),
         limits: new Map([["a1", 2]]),
-        registryFor: () => undefined,
-        ledger: memoryLedger(),
-        clock: virtualClock(),
         revision: "rev",
         retry: { attempts: 1, baseMs: 1, maxMs: 1 },
         kasm: { api: kasm.api, credentialsFor: () => undefined },
@@ -365,11 +352,8 @@ describe("executePlan: Kasm actions", () => {
         },
       ]),
       {
-        agents: new Map([["a1", agent]]),
+        ...oneAgent(agent),
         limits: new Map([["a1", 2]]),
-        registryFor: () => undefined,
-        ledger: memoryLedger(),
-        clock: virtualClock(),
         revision: "rev",
         kasm: { api: kasm.api, credentialsFor: () => undefined },
       },
