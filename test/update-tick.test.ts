@@ -7,7 +7,8 @@
 import { describe, expect, inject, it } from "vitest";
 import { pushRandomImage } from "../src/lab/push-image.js";
 import { followRepo, waitUntil } from "./helpers/daemon.js";
-import { labRegistryDoc, uniqueRepo } from "./helpers/fleet.js";
+import { datedManifest } from "./helpers/dated-fleet.js";
+import { uniqueRepo } from "./helpers/fleet.js";
 import { createTestRepo, git } from "./helpers/git-repos.js";
 
 const R = inject("lab").registries.plain;
@@ -26,21 +27,9 @@ function secondAhead(ahead: number): { cron: string; next: (after: number) => nu
   };
 }
 
+/** The dated-build manifest on `image`, its update checked at `schedule`. */
 const manifest = (image: string, schedule: string) =>
-  [
-    ...labRegistryDoc(R.host),
-    "apiVersion: kasm-gitops/v1",
-    "kind: Workspace",
-    "metadata: {name: chrome-testing}",
-    "spec:",
-    `  image: "${image}"   # moved by automation`,
-    "  registry: lab",
-    "  update:",
-    "    policy: numerical",
-    "    filter: {pattern: '^(?<ts>\\d{8})$', extract: '$<ts>'}",
-    `    schedule: "${schedule}"`,
-    "",
-  ].join("\n");
+  datedManifest(image, { update: [`schedule: "${schedule}"`] });
 
 type LogLine = { time: number | string; msg: string } & Record<string, unknown>;
 const logLines = (text: string): LogLine[] =>

@@ -16,22 +16,19 @@ export async function pushDated(name: string, tags: readonly string[]): Promise<
   return digests;
 }
 
-/** A repo whose chrome-testing follows `name`'s dated tags from 20261201, in `mode`, with `update` lines added. */
-export async function datedFleet(
-  name: string,
-  digests: Record<string, string>,
-  options: { mode?: "commit" | "branch"; update?: string[]; notifyEnv?: string } = {},
-) {
+export type DatedOptions = { mode?: "commit" | "branch"; update?: string[]; notifyEnv?: string };
+
+/** The manifest of chrome-testing on `image`, following its repository's dated tags, with `update` lines added. */
+export function datedManifest(image: string, options: DatedOptions = {}): string {
   const R = inject("lab").registries.plain;
-  const image = (tag: string) => `${R.host}/${name}:${tag}`;
-  const yaml = [
+  return [
     "# The registry CI pushes dated builds to.",
     ...labRegistryDoc(R.host),
     "apiVersion: kasm-gitops/v1",
     "kind: Workspace",
     "metadata: {name: chrome-testing}   # QA's ring",
     "spec:",
-    `  image: "${image("20261201")}"   # moved by automation`,
+    `  image: "${image}"   # moved by automation`,
     "  registry: lab",
     "  update:",
     "    policy: numerical",
@@ -50,6 +47,13 @@ export async function datedFleet(
       : []),
     "",
   ].join("\n");
+}
+
+/** A repo whose chrome-testing follows `name`'s dated tags from 20261201 (datedManifest). */
+export async function datedFleet(name: string, digests: Record<string, string>, options: DatedOptions = {}) {
+  const R = inject("lab").registries.plain;
+  const image = (tag: string) => `${R.host}/${name}:${tag}`;
+  const yaml = datedManifest(image("20261201"), options);
   const repo = await createTestRepo();
   await repo.commit({ "manifests/a.yaml": yaml }, "fleet");
   const state = await stateDir();
