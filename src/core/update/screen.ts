@@ -2,20 +2,12 @@
  * People stay in charge: a candidate is held back when a person undid that tag (or a newer one), when its
  * digest already failed this Workspace's smoke test, or when the Workspace's updates are suspended. Pure.
  */
-import type { SmokeState } from "../kasm/smoke.js";
-import { compareText, type ManifestSet } from "../manifest/types.js";
+import { resultKey, type SmokeState } from "../kasm/smoke.js";
+import type { ManifestSet } from "../manifest/types.js";
 import { shortDigest } from "../plan/promotion.js";
 import { UPDATE_SKIPPED, type UpdateFinding } from "./finding.js";
 import type { AutomationHistory } from "./history.js";
 import { compilePolicy } from "./policy.js";
-
-/** The newest smoke result of `digest` on `workspace`, when it failed. */
-function failedSmoke(smoke: SmokeState, workspace: string, digest: string) {
-  const results = Object.values(smoke.results)
-    .filter((r) => r.workspace === workspace && r.digest === digest)
-    .sort((a, b) => compareText(b.finishedAt, a.finishedAt));
-  return results[0]?.result === "fail" ? results[0] : undefined;
-}
 
 /** Turns each candidate that must not be proposed into a `skipped` finding saying why; the rest pass as they are. */
 export function screenFindings(
@@ -44,8 +36,9 @@ export function screenFindings(
         return { ...candidate, status: "skipped", reason: UPDATE_SKIPPED.reverted, detail };
       }
     }
-    const failed = failedSmoke(smoke, f.workspace, f.digest);
-    if (failed) {
+    // One result is kept per workspace and digest: the digest's verdict on this Workspace.
+    const failed = smoke.results[resultKey(f.workspace, f.digest)];
+    if (failed?.result === "fail") {
       const detail = `${shortDigest(f.digest)} failed its smoke test on ${f.workspace} at ${failed.finishedAt}: ${failed.message}`;
       return { ...candidate, status: "skipped", reason: UPDATE_SKIPPED.smokeFailed, detail };
     }

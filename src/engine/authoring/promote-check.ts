@@ -5,6 +5,7 @@ import type { PromotionTarget } from "../../core/authoring/promote-target.js";
 import { KasmGitopsError } from "../../core/errors.js";
 import { indexLocalImages, type LocalImageIndex } from "../../core/image/local.js";
 import { parseImageReference } from "../../core/image/reference.js";
+import { resultKey } from "../../core/kasm/smoke.js";
 import type { ManifestFile } from "../../core/manifest/load.js";
 import type { ManifestSet } from "../../core/manifest/types.js";
 import { selects } from "../../core/plan/desired.js";
@@ -133,9 +134,8 @@ async function verifyFromKasm(
   const from = target.from.metadata.name;
   const smoke = await deps.smoke?.read();
   const block = smokeBlock(target.from, digest, smoke);
-  const passed = Object.values(smoke?.results ?? {}).find(
-    (r) => r.workspace === from && r.digest === digest && r.result === "pass",
-  );
+  const result = smoke?.results[resultKey(from, digest)];
+  const passed = result?.result === "pass" ? result : undefined;
   if (block || !passed) {
     // Without a pass the syncer has no proof the digest reached the ring: not-verified, or the gate's reason.
     const code = block?.reason === "smoke-failed" ? block.reason : "not-verified";
