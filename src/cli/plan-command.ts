@@ -20,13 +20,13 @@ export async function planCommand({ args, io }: CommandContext): Promise<number>
   await warnUncommitted(flags, io);
   const snapshot = await loadOrReport(deps, io, flags);
   if (!snapshot) return 1;
+  const refresh = !args.values["no-refresh"];
   const { plan: planned } = await runCycle(deps, {
     snapshot,
-    refresh: args.values["no-refresh"] ? false : "all",
+    refresh: refresh ? "all" : false,
     ...cycleScope(flags),
     ...(io.stopSignal ? { signal: io.stopSignal } : {}),
   });
-  const refresh = !args.values["no-refresh"];
   // What automation would propose next needs the registry's tags: not with --no-refresh.
   const automation = refresh
     ? await previewAutomation(
