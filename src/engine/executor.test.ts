@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { virtualClock } from "../../test/helpers/virtual-clock.js";
 import { KasmGitopsError } from "../core/errors.js";
+import type { KasmServerReport } from "../core/kasm/agents.js";
 import type { Plan, PullAction } from "../core/plan/types.js";
 import type { DockerAgent, LedgerEntry, RegistryClient } from "../ports.js";
 import { type ExecutorEvent, executePlan } from "./executor.js";
@@ -235,7 +236,7 @@ describe("executePlan: Kasm actions", () => {
       readImages: async () => ({ records: [], unreadable: [] }),
       listGroups: async () => [],
       listGroupImages: async () => [],
-      listServers: async () => [],
+      listServers: async (): Promise<KasmServerReport[]> => [],
       listZones: async () => [],
       findUserId: unused,
       requestSession: unused,
@@ -390,5 +391,43 @@ describe("executePlan: Kasm actions", () => {
       ["kasm-group-remove", "ok", 1],
     ]);
     expect(kasm.calls.filter((c) => c.startsWith("delete"))).toHaveLength(1);
+  });
+
+  it("switches waiting for Kasm's reports hold no write slot: the other changes are made meanwhile", async () => {
+    const kasm = kasmRecorder();
+    const image = `${H}/kasm/app:t1`;
+    // The agent reports the image only once the group change (no wait) has been written.
+    kasm.api.listServers = async () => [
+      {
+        serverId: "s1",
+        hostname: "k1",
+        serverType: "host",
+        enabled: true,
+        operationalStatus: "running",
+        zoneId: "z",
+        zoneName: "default",
+        imageTags: kasm.calls.some((c) => c.startsWith("add")) ? [image] : [],
+        imageDigests: [],
+        lastReported: new Date(0).toISOString(),
+      },
+    ];
+    const awaitReports = { servers: [{ serverId: "s1", hostname: "k1" }], image };
+    // More waiting switches than Kasm write slots (4), then a change that waits for nothing.
+    const switches = Array.from({ length: 5 }, (_, i) => ({
+      type: "kasm-update" as const,
+      workspace: `w${i}`,
+      imageId: `r${i}`,
+      reason: "changed" as const,
+      changes: [{ field: "name" as const, from: `${H}/kasm/app:t0`, to: image }],
+      after: [],
+      awaitReports,
+    }));
+    const results = await executePlan(plan([...switches, group("kasm-group-add", [], "r9")]), {
+      ...oneAgent(fakeAgent("a1").agent),
+      kasm: { api: kasm.api, credentialsFor: () => undefined, reportWaitMs: 10_000 },
+    });
+    expect(results.map((r) => r.status)).toEqual(["ok", "ok", "ok", "ok", "ok", "ok"]);
+    expect(kasm.calls[0]).toBe("add g1 r9");
+    expect(kasm.calls.filter((c) => c.startsWith("update"))).toHaveLength(5);
   });
 });

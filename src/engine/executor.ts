@@ -274,25 +274,36 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps): Promise<Actio
         const kasm = deps.kasm;
         if (!kasm) return skip(action, "Kasm is not reachable in this run");
         const createdId = after.find((r) => r.action.type === "kasm-create")?.imageId;
+        // A switch with Kasm's agents in view is made once they report the image: Kasm launches only there.
+        // The wait holds no write slot, so other records' changes go on meanwhile; what it failed with is the
+        // action's failure.
+        const unreported = await reportsAwaited(action, kasm);
         return slots(() => {
           if (deps.signal?.aborted || deps.drain?.aborted) {
             return Promise.resolve(skip(action, "stopping: the Kasm change was not started"));
           }
           const work = async (attempt: number) => {
             emit({ type: "start", action, attempt, inFlight: 1, queued: 0 });
-            // A switch with Kasm's agents in view is made once they report the image: Kasm launches only there.
-            if ((action.type === "kasm-create" || action.type === "kasm-update") && action.awaitReports) {
-              await awaitKasmReports(kasm.api, action.awaitReports, {
-                clock: deps.clock,
-                ...(kasm.reportWaitMs !== undefined ? { timeoutMs: kasm.reportWaitMs } : {}),
-                ...(deps.signal ? { signal: deps.signal } : {}),
-              });
-            }
+            if (unreported) throw unreported;
             return runKasmAction(action, kasm, createdId, deps.signal);
           };
           return run(action, work, { ...policy, attempts: 1 });
         });
       }),
+    );
+  }
+
+  /** Waits for Kasm's reports a switch asks for; resolves with why they did not come, or undefined. */
+  async function reportsAwaited(action: KasmAction, kasm: KasmExecution): Promise<unknown> {
+    if ((action.type !== "kasm-create" && action.type !== "kasm-update") || !action.awaitReports)
+      return undefined;
+    return awaitKasmReports(kasm.api, action.awaitReports, {
+      clock: deps.clock,
+      ...(kasm.reportWaitMs !== undefined ? { timeoutMs: kasm.reportWaitMs } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
     );
   }
 
