@@ -44,7 +44,7 @@ describe("updateLine", () => {
 });
 
 describe("promotionLine", () => {
-  const d = { workspace: "chrome", from: "chrome-testing" };
+  const d = { workspace: "chrome", from: "chrome-testing", current: `${IMAGE}:20261201` };
   it.each<[AutoPromotionDecision, string | undefined]>([
     [
       { ...d, status: "due", digest: D1, image: `${IMAGE}:20261206` },

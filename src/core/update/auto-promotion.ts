@@ -23,7 +23,8 @@ export const AUTO_WAITING = {
 } as const;
 export type AutoWaitingReason = (typeof AUTO_WAITING)[keyof typeof AUTO_WAITING];
 
-export type AutoPromotionDecision = { workspace: string; from: string } & (
+/** `current`: the Workspace's image as Git has it in the revision decided on. */
+export type AutoPromotionDecision = { workspace: string; from: string; current: string } & (
   | { status: "due"; digest: string; image: string }
   | { status: "waiting"; reason: AutoWaitingReason; digest?: string; commit?: string }
 );
@@ -68,7 +69,7 @@ export function autoPromotionsDue(
     const name = w.metadata.name;
     const from = byName.get(w.spec.promotion!.from);
     if (!from) continue; // validate refuses it; nothing to promote from
-    const base = { workspace: name, from: from.metadata.name };
+    const base = { workspace: name, from: from.metadata.name, current: w.spec.image };
     const result = currentResult(from, smoke);
     if (!result) {
       decisions.push({ ...base, status: "waiting", reason: AUTO_WAITING.smokeMissing });

@@ -123,6 +123,7 @@ const due = (
   decision: {
     workspace: "chrome",
     from: "chrome-testing",
+    current: `${IMAGE}:20261201`,
     status: "due",
     digest: D2,
     image: `${IMAGE}:20261206`,
@@ -132,11 +133,10 @@ const due = (
 });
 
 describe("promotionCheckOf", () => {
-  it.each<[string, AutoPromotionOutcome, string | undefined, object]>([
+  it.each<[string, AutoPromotionOutcome, object]>([
     [
       "due and pushed, from the image in Git",
       due(pushedOn("kasm-gitops/promote/chrome/20261206")),
-      `${IMAGE}:20261201`,
       {
         status: "due",
         image: `${IMAGE}:20261201`,
@@ -145,12 +145,20 @@ describe("promotionCheckOf", () => {
     ],
     [
       "waiting, and why",
-      { decision: { workspace: "chrome", from: "t", status: "waiting", reason: "smoke-failed", digest: D1 } },
-      undefined,
+      {
+        decision: {
+          workspace: "chrome",
+          from: "t",
+          current: `${IMAGE}:20261201`,
+          status: "waiting",
+          reason: "smoke-failed",
+          digest: D1,
+        },
+      },
       { status: "waiting", reason: "smoke-failed", digest: D1 },
     ],
-  ])("%s", (_, o, inGit, expected) => {
-    expect(promotionCheckOf(o, "main", inGit)).toMatchObject(expected);
+  ])("%s", (_, o, expected) => {
+    expect(promotionCheckOf(o, "main")).toMatchObject(expected);
   });
 });
 

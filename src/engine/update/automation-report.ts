@@ -99,9 +99,10 @@ export function updateCheckOf(o: UpdateOutcome, branch: string): UpdateCheck {
   return check;
 }
 
-/** One auto-promotion outcome as a check; `inGit` is the Workspace's image in Git, when known. */
-export function promotionCheckOf(o: AutoPromotionOutcome, branch: string, inGit?: string): PromotionCheck {
+/** One auto-promotion outcome as a check, from the image Git has and the one it would be promoted to. */
+export function promotionCheckOf(o: AutoPromotionOutcome, branch: string): PromotionCheck {
   const d = o.decision;
+  const inGit = d.current;
   const previousTag = tagOf(inGit);
   const check: PromotionCheck = {
     workspace: d.workspace,
@@ -181,8 +182,7 @@ export function createAutomationReporter(ports: AutomationPorts) {
     },
     promotions(outcomes: AutoPromotionOutcome[] | { error: string }) {
       if (!Array.isArray(outcomes)) return publish({ kind: "promote", checks: outcomes });
-      const images = new Map((ports.status().fleet?.workspaces ?? []).map((w) => [w.name, w.image]));
-      const checks = outcomes.map((o) => promotionCheckOf(o, ports.branch, images.get(o.decision.workspace)));
+      const checks = outcomes.map((o) => promotionCheckOf(o, ports.branch));
       // A fleet without promotion.auto says nothing after each cycle: the status stays the same object.
       if (checks.length === 0 && Object.keys(ports.status().automation?.promotions ?? {}).length === 0)
         return;
