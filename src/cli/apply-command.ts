@@ -11,7 +11,7 @@ import { countsAsFailure } from "../engine/remove-images.js";
 import { rolloutEvents } from "../engine/rollout-events.js";
 import { parsePlanFile } from "../engine/stale.js";
 import type { ParsedArgs } from "./args.js";
-import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, KASM_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { eventLines } from "./event-lines.js";
 import { cycleScope, repoFlags } from "./flags.js";
@@ -134,7 +134,7 @@ export const applyEntry: Command = {
   usage: "kasm-gitops apply [PLANFILE] --repo URL|PATH",
   options: {
     ...REPO_OPTIONS,
-    ...KASM_ONLY_OPTIONS,
+    ...KASM_OPTIONS,
     ...TRUST_OPTIONS,
     json: { type: "boolean", description: "one JSON object per event line" },
     notify: { type: "boolean", description: "send the repo's Notifications for this apply" },

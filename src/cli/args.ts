@@ -37,8 +37,8 @@ export const SECRET_OPTIONS: OptionTable = {
   },
 };
 
-/** Flags of plan, apply and run that make the reconciler the Kasm syncer of a distributed deployment. */
-export const KASM_ONLY_OPTIONS: OptionTable = {
+/** Flags of plan, apply and run on how Kasm is synced: as the syncer of a distributed deployment, and the switch's wait. */
+export const KASM_OPTIONS: OptionTable = {
   "kasm-only": {
     type: "boolean",
     description:

@@ -5,7 +5,7 @@ import { blockedReasons } from "../core/plan/blocked-promotions.js";
 import { renderPlan } from "../core/plan/render.js";
 import { runCycle } from "../engine/cycle.js";
 import { previewAutomation } from "../engine/update/preview.js";
-import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, KASM_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import { automationFlags, writerFor } from "./automation-flags.js";
 import type { Command, CommandContext } from "./command.js";
 import { cycleScope, repoFlags } from "./flags.js";
@@ -74,7 +74,7 @@ export const planEntry: Command = {
   usage: "kasm-gitops plan --repo URL|PATH [--branch NAME]",
   options: {
     ...REPO_OPTIONS,
-    ...KASM_ONLY_OPTIONS,
+    ...KASM_OPTIONS,
     ...TRUST_OPTIONS,
     json: { type: "boolean", description: "print the plan object as JSON" },
     out: { type: "string", value: "FILE", description: "save the plan for `apply FILE`" },

@@ -16,7 +16,7 @@ import { updaterReports } from "../engine/update/automation-report.js";
 import { createUpdater } from "../engine/update/updater.js";
 import { createMetrics } from "../http/metrics.js";
 import { type StatusServer, startStatusServer } from "../http/server.js";
-import { GLOBAL_OPTIONS, KASM_ONLY_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
+import { GLOBAL_OPTIONS, KASM_OPTIONS, REPO_OPTIONS, TRUST_OPTIONS } from "./args.js";
 import { AUTOMATION_OPTIONS, automationFlags, manifestPath, writerFor } from "./automation-flags.js";
 import type { Command, CommandContext } from "./command.js";
 import { durationFlag, type RepoFlags, repoFlags } from "./flags.js";
@@ -194,7 +194,7 @@ export const runEntry: Command = {
   usage: "kasm-gitops run --repo URL|PATH [--listen HOST:PORT]",
   options: {
     ...REPO_OPTIONS,
-    ...KASM_ONLY_OPTIONS,
+    ...KASM_OPTIONS,
     ...TRUST_OPTIONS,
     ...AUTOMATION_OPTIONS,
     interval: {

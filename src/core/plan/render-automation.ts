@@ -1,4 +1,4 @@
-import type { AutoPromotionDecision } from "../update/auto-promotion.js";
+import type { AutoPromotionDecision, AutoWaitingReason } from "../update/auto-promotion.js";
 import type { UpdateFinding } from "../update/finding.js";
 import { shortDigest } from "./promotion.js";
 import type { Style } from "./render.js";
@@ -25,7 +25,7 @@ export function updateLine(f: UpdateFinding, paint: Paint): string {
   }
 }
 
-const WAITING: Record<string, string> = {
+const WAITING: Record<AutoWaitingReason, string> = {
   "smoke-missing": "no smoke result of what it runs yet",
   "smoke-failed": "its smoke test failed",
   "already-proposed": "proposed before",
@@ -41,7 +41,7 @@ export function promotionLine(d: AutoPromotionDecision, paint: Paint): string | 
   if (d.reason === "up-to-date") return undefined;
   const digest = d.digest ? ` ${shortDigest(d.digest)}` : "";
   const commit = d.commit ? ` (${d.commit.slice(0, 12)})` : "";
-  return `  ${paint("yellow", "-")} promotion skipped [${d.reason}]: ${d.workspace} ← ${d.from}${digest}: ${WAITING[d.reason] ?? d.reason}${commit}`;
+  return `  ${paint("yellow", "-")} promotion skipped [${d.reason}]: ${d.workspace} ← ${d.from}${digest}: ${WAITING[d.reason]}${commit}`;
 }
 
 /** The `image automation` section: what `run` would propose next on its schedule, and what it holds back. */
